@@ -1,0 +1,80 @@
+# One Door — every entry point a developer or CI needs.
+#   make run    install what is missing, migrate, load the demo, serve on http://127.0.0.1:8000
+#   make test   install what is missing, run the whole suite on PostgreSQL and Redis
+#   make check  lint, format, types, migrations, deploy checks
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install install-run run test check fmt bench soak fuzz chromium static clean
+
+help:
+	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
+	@echo "make test   - run the whole test suite (PostgreSQL and Redis on 127.0.0.1)"
+	@echo "make check  - ruff, format, mypy, makemigrations --check, check --deploy"
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+
+# Installs are keyed on the lock files: a changed lock reinstalls exactly what it pins.
+$(VENV)/.base-installed: requirements/base.txt | $(VENV)/bin/activate
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/base.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements/base.txt requirements/dev.txt | $(VENV)/bin/activate
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/base.txt -r requirements/dev.txt
+	touch $@ $(VENV)/.base-installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+static/build/.built: node_modules/.installed static/src/onedoor.scss frontend/build.mjs
+	node frontend/build.mjs
+	touch $@
+
+static: static/build/.built
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+install-run: $(VENV)/.base-installed static
+	@mkdir -p var/staticfiles
+
+install: $(VENV)/.dev-installed static chromium
+	@mkdir -p var/staticfiles
+
+run: install-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@bash bin/serve
+
+test: install
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m tests.preflight
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) PORTAL_ENV=test \
+	  $(PY) -m pytest $(PYTEST_ARGS)
+
+check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy accounts services documents workflows portal
+	$(PY) manage.py makemigrations --check --dry-run
+	PORTAL_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  ALLOWED_HOSTS=onedoor.example DATABASE_URL=$(TEST_DATABASE_URL) \
+	  $(PY) manage.py check --deploy --fail-level WARNING
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf var/staticfiles static/build .pytest_cache .mypy_cache .ruff_cache

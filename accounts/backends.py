@@ -1,0 +1,26 @@
+"""Sign in with a log-in name or an e-mail address, with one password."""
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from accounts.models import User
+
+
+class UsernameOrEmailBackend(ModelBackend):
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        if not username or password is None:
+            return None
+        identifier = username.strip()
+        field = "email__iexact" if "@" in identifier else "username__iexact"
+        user = User.objects.filter(**{field: identifier}).order_by("pk").first()
+        if user is None:
+            # Spend the same time as a real check so existence cannot be timed.
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

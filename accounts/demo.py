@@ -1,0 +1,79 @@
+"""The demo departments and accounts (DESIGN §10). Used by seed_demo and by tests."""
+
+from django.db import transaction
+
+from accounts.actions import membership_grant, verified_attribute_set
+from accounts.models import Department, Role, User, VerifiedAttribute
+
+DEMO_PASSWORD = "onedoor-demo-2026"
+
+DEPARTMENTS = [
+    # code, short code, English, Chinese
+    ("psb", "PSB", "Public Security Bureau (household registration)", "公安局（户籍管理）"),
+    ("market", "MKT", "Market Regulation Administration", "市场监督管理局"),
+    ("tax", "TAX", "Taxation Bureau", "税务局"),
+    ("hrss", "HRS", "Human Resources and Social Security Bureau", "人力资源和社会保障局"),
+    ("health", "HLT", "Health Commission", "卫生健康委员会"),
+    ("fire", "FIR", "Fire and Rescue Department", "消防救援支队"),
+    ("civil", "CIV", "Civil Affairs Bureau", "民政局"),
+]
+
+# Alice's verified identity: what the state already knows, so she is never asked again.
+ALICE_VERIFIED = {
+    "person.full_name": "Alice Wang",
+    "person.id_number": "11010519491231002X",
+    "person.phone": "13800138000",
+    "person.email": "alice@example.org",
+    "person.address": "1 Renmin Road, Dongcheng District, Beijing",
+}
+
+
+@transaction.atomic
+def seed_departments() -> list[Department]:
+    departments = []
+    for code, short, name_en, name_zh in DEPARTMENTS:
+        department, _ = Department.objects.update_or_create(
+            code=code, defaults={"short_code": short, "name_en": name_en, "name_zh": name_zh}
+        )
+        departments.append(department)
+    return departments
+
+
+def _user(username: str, display_name: str, email: str, **flags: bool) -> User:
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"display_name": display_name, "email": email, **flags}
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def seed_accounts() -> list[tuple[str, str]]:
+    """Creates the demo people; returns (log-in name, what they are) for the welcome text."""
+    accounts: list[tuple[str, str]] = []
+    alice = _user("alice", "Alice Wang", "alice@example.org")
+    if alice.resident_id != ALICE_VERIFIED["person.id_number"]:
+        alice.resident_id = ALICE_VERIFIED["person.id_number"]
+        alice.save(update_fields=["resident_id"])
+    for key, value in ALICE_VERIFIED.items():
+        if not VerifiedAttribute.objects.filter(user=alice, element_key=key, value=value).exists():
+            verified_attribute_set(user=alice, element_key=key, value=value, source="identity")
+    accounts.append(("alice", "citizen (verified profile)"))
+    _user("bob", "Bob Li", "bob@example.org")
+    accounts.append(("bob", "citizen"))
+    for department in Department.objects.all():
+        clerk = _user(f"clerk.{department.code}", f"Clerk ({department.name_en})", "")
+        membership_grant(user=clerk, department=department, role=Role.CLERK)
+        accounts.append((clerk.username, f"clerk, {department.code}"))
+        supervisor = _user(f"supervisor.{department.code}", f"Supervisor ({department.name_en})", "")
+        membership_grant(user=supervisor, department=department, role=Role.SUPERVISOR)
+        accounts.append((supervisor.username, f"supervisor, {department.code}"))
+    counter = _user("counter", "Counter clerk", "")
+    for department in Department.objects.all():
+        membership_grant(user=counter, department=department, role=Role.COUNTER_CLERK)
+    accounts.append(("counter", "counter clerk, all departments"))
+    _user("admin", "Administrator", "admin@example.org", is_staff=True, is_superuser=True)
+    accounts.append(("admin", "administrator"))
+    return accounts

@@ -1,0 +1,136 @@
+"""Identity: people, departments, their memberships and roles, organisations, verified data."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person who signs in: citizen, business representative or staff member."""
+
+    email = models.EmailField(_("e-mail address"), blank=True)
+    display_name = models.CharField(_("name"), max_length=150, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    resident_id = models.CharField(_("resident ID number"), max_length=18, blank=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="user_email_unique_ci")
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+    def nav_roles(self) -> frozenset[str]:
+        """The menus this person sees; memberships are cached per request on the instance."""
+        if not hasattr(self, "_membership_roles"):
+            self._membership_roles = set(self.memberships.values_list("role", flat=True))
+        roles: set[str] = set(self._membership_roles) or {"citizen"}
+        if self.is_staff:
+            roles.add("staff")
+        if self.is_superuser:
+            roles.add("administrator")
+        return frozenset(roles)
+
+
+class Department(models.Model):
+    """A government department; its code names its Celery queue (``dept.<code>``)."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    short_code = models.CharField(
+        _("application number code"), max_length=6, help_text=_("Used in application numbers, e.g. MKT.")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_zh if (get_language() or "en").startswith("zh") else self.name_en
+
+    @property
+    def queue(self) -> str:
+        return f"dept.{self.code}"
+
+
+class Role(models.TextChoices):
+    CLERK = "clerk", _("Clerk")
+    COUNTER_CLERK = "counter_clerk", _("Counter clerk")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    DEPARTMENT_ADMIN = "department_admin", _("Department administrator")
+
+
+class Membership(models.Model):
+    """A staff member's role in one department. Queue access is filtered through these rows."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "department", "role"], name="membership_unique_role")]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} @ {self.department.code}"
+
+
+class Organisation(models.Model):
+    """A business or other organisation, with the people who may act for it."""
+
+    name = models.CharField(_("name"), max_length=200)
+    registration_number = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    representatives = models.ManyToManyField(User, related_name="organisations", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VerifiedAttribute(models.Model):
+    """A value the state has verified about a person, keyed by data-element key.
+
+    Filled by identity verification or by approved applications; it prefills forms so the
+    applicant is never asked again.
+    """
+
+    class Source(models.TextChoices):
+        IDENTITY = "identity", _("Identity verification")
+        APPLICATION = "application", _("Approved application")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verified_attributes")
+    element_key = models.CharField(_("data element"), max_length=100)
+    value = models.JSONField(_("value"))
+    source = models.CharField(max_length=20, choices=Source.choices)
+    source_reference = models.CharField(max_length=100, blank=True)
+    verified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "element_key"], name="verified_attribute_unique")]
+        verbose_name = _("verified attribute")
+        verbose_name_plural = _("verified attributes")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.element_key}"

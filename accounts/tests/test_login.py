@@ -1,0 +1,57 @@
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_in(client, username, password):
+    return client.post(reverse("accounts:login"), {"username": username, "password": password})
+
+
+def test_it_signs_in_by_username_or_email(client, alice, password):
+    assert sign_in(client, "alice", password).status_code == 302
+    client.post(reverse("accounts:logout"))
+    assert sign_in(client, "Alice@Example.org", password).status_code == 302
+
+
+def test_it_rotates_the_session_id_at_sign_in(client, alice, password):
+    client.get(reverse("accounts:login"))
+    client.session["probe"] = 1
+    client.session.save()
+    before = client.session.session_key
+    sign_in(client, "alice", password)
+    assert client.session.session_key != before
+
+
+def test_a_wrong_password_says_so_without_naming_which_part(client, alice):
+    response = sign_in(client, "alice", "wrong-password-123")
+    assert response.status_code == 200
+    assert "The log-in name or password is not right" in response.content.decode()
+
+
+def test_logout_ends_the_session(client, alice, password):
+    sign_in(client, "alice", password)
+    client.post(reverse("accounts:logout"))
+    response = client.get(reverse("portal:home"))
+    assert not response.context["user"].is_authenticated
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_it_locks_out_after_repeated_failures_with_a_clear_page(client, alice, password):
+    for _ in range(2):
+        assert sign_in(client, "alice", "wrong-password-123").status_code == 200
+    response = sign_in(client, "alice", "wrong-password-123")
+    assert response.status_code == 429
+    body = response.content.decode()
+    assert "Too many attempts" in body
+    assert "Try again in 15 minutes" in body
+    # Even the right password is refused while locked.
+    assert sign_in(client, "alice", password).status_code == 429
+
+
+def test_a_lockout_of_alice_does_not_lock_bob(client, alice, bob, password):
+    with override_settings(AXES_FAILURE_LIMIT=2):
+        for _ in range(2):
+            sign_in(client, "alice", "wrong-password-123")
+        assert sign_in(client, "bob", password).status_code == 302

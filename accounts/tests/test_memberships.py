@@ -1,0 +1,33 @@
+import pytest
+from django.db import IntegrityError
+
+from accounts.actions import membership_grant
+from accounts.models import Membership, Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_clerk_supervisor_and_citizen_see_their_own_menus(clerk_a, supervisor, alice):
+    assert "clerk" in clerk_a.nav_roles()
+    assert "citizen" not in clerk_a.nav_roles()
+    assert "supervisor" in supervisor.nav_roles()
+    assert alice.nav_roles() == frozenset({"citizen"})
+
+
+def test_granting_a_role_makes_the_person_staff_and_is_idempotent(bob, department_a):
+    membership_grant(user=bob, department=department_a, role=Role.SUPERVISOR)
+    membership_grant(user=bob, department=department_a, role=Role.SUPERVISOR)
+    bob.refresh_from_db()
+    assert bob.is_staff
+    assert Membership.objects.filter(user=bob).count() == 1
+
+
+def test_one_role_per_person_department_pair_is_unique(clerk_a, department_a):
+    with pytest.raises(IntegrityError):
+        Membership.objects.create(user=clerk_a, department=department_a, role=Role.CLERK)
+
+
+def test_one_person_can_hold_roles_in_several_departments(bob, department_a, department_b):
+    membership_grant(user=bob, department=department_a, role=Role.CLERK)
+    membership_grant(user=bob, department=department_b, role=Role.COUNTER_CLERK)
+    assert set(bob.memberships.values_list("department__code", flat=True)) == {"market", "fire"}

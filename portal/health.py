@@ -1,0 +1,60 @@
+"""Health of the parts the portal depends on, for /healthz and operators."""
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from portal.celery import app as celery_app
+
+
+@dataclass
+class Health:
+    database: str = "unknown"
+    broker: str = "unknown"
+    workers: int | str = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return self.database == "ok" and self.broker in ("ok", "eager")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": "ok" if self.healthy else "unavailable",
+            "database": self.database,
+            "broker": self.broker,
+            "workers": self.workers,
+            **self.extra,
+        }
+
+
+def check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means "down", reported by class name
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def check_broker() -> tuple[str, int | str]:
+    """Returns the broker's state and the number of workers that answered a ping."""
+    if celery_app.conf.task_always_eager:
+        return "eager", "eager"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+    except Exception as exc:  # noqa: BLE001
+        return f"error: {type(exc).__name__}", 0
+    try:
+        replies = celery_app.control.ping(timeout=0.5)
+    except Exception:  # noqa: BLE001 - the broker answered; a ping failure means no worker seen
+        replies = []
+    return "ok", len(replies)
+
+
+def current_health() -> Health:
+    health = Health(database=check_database())
+    health.broker, health.workers = check_broker()
+    return health

@@ -1,0 +1,4 @@
+// Initialises the design system's behaviour on every page (no inline scripts: CSP).
+import { initAll } from "/static/build/js/govuk-frontend.min.js";
+document.body.classList.add("js-enabled", "govuk-frontend-supported");
+initAll();

@@ -1,0 +1,40 @@
+"""Stops `make test` early, with instructions, when PostgreSQL or Redis cannot be reached.
+
+The suite runs on the real services; it never skips because they are missing.
+"""
+
+import os
+import sys
+from urllib.parse import urlparse
+
+import psycopg2
+import redis
+
+
+def main() -> int:
+    problems = []
+    database_url = os.environ["DATABASE_URL"]
+    try:
+        psycopg2.connect(database_url, connect_timeout=3).close()
+    except psycopg2.OperationalError as exc:
+        problems.append(
+            f"PostgreSQL is not reachable at {urlparse(database_url).netloc}: {str(exc).strip()}\n"
+            "  Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"
+            "  or point TEST_DATABASE_URL at a PostgreSQL server."
+        )
+    redis_url = os.environ["REDIS_URL"]
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        problems.append(
+            f"Redis is not reachable at {urlparse(redis_url).netloc}: {exc}\n"
+            '  Start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""\n'
+            "  or point TEST_REDIS_URL at a Redis server."
+        )
+    for problem in problems:
+        print(f"make test cannot run: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Real processes for integration and fault tests: Celery workers and throwaway Redis servers.
+
+Fault tests kill and restart these; they never touch the machine's own services.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from accounts.demo import DEPARTMENTS
+from portal.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+ALL_QUEUES = ",".join(["default", *(f"dept.{code}" for code, *_ in DEPARTMENTS)])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for processes outside this one."""
+    params = connection.settings_dict
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    user = params.get("USER") or "postgres"
+    return f"postgres://{user}@{host}:{port}/{params['NAME']}"
+
+
+@dataclass
+class ThrowawayRedis:
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_until(answers, 10, message="throwaway redis")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@dataclass
+class WorkerProcess:
+    broker_url: str
+    log_path: Path
+    queues: str = ALL_QUEUES
+    concurrency: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    name: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:8]}@localhost")
+
+    def start(self, wait: bool = True) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": self.broker_url,
+            "PORTAL_ENV": "test",
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            **self.extra_env,
+        }
+        self.log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "info", "-Q", self.queues,
+             "-c", str(self.concurrency), "-n", self.name, "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        def answers() -> bool:
+            assert self.process and self.process.poll() is None, f"worker exited; see {self.log_path}"
+            with celery_app.connection_for_write(self.broker_url) as conn:
+                replies = celery_app.control.ping(destination=[self.name], timeout=0.5, connection=conn)
+            return bool(replies)
+
+        wait_until(answers, timeout, interval=0.2, message=f"celery worker {self.name}")
+
+    def child_pids(self) -> list[int]:
+        assert self.process
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def kill(self) -> None:
+        """kill -9 the whole worker (main process and pool children)."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log_file.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path) -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis(directory=tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def use_broker(transactional_db) -> Iterator[None]:
+    """Sends tasks to the real broker instead of running them in-process."""
+    celery_app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def worker_factory(tmp_path, use_broker) -> Iterator:
+    started: list[WorkerProcess] = []
+
+    def start(broker_url: str | None = None, **kwargs) -> WorkerProcess:
+        worker = WorkerProcess(
+            broker_url=broker_url or settings.CELERY_BROKER_URL,
+            log_path=tmp_path / f"worker-{len(started)}.log",
+            **kwargs,
+        )
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(worker_factory) -> WorkerProcess:
+    """A real `celery worker` process on every queue, against the test database and broker."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    return worker_factory()

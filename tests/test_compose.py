@@ -1,0 +1,48 @@
+"""docker-compose.yml cannot be started here (no Docker engine), so we read it carefully."""
+
+import importlib
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_it_runs_the_whole_stack_with_health_checks():
+    services = COMPOSE["services"]
+    assert set(services) >= {"web", "worker", "beat", "postgres", "redis"}
+    for name in ("web", "postgres", "redis", "worker"):
+        assert "healthcheck" in services[name], f"{name} has no health check"
+
+
+def test_redis_keeps_its_queue_and_never_evicts():
+    command = " ".join(COMPOSE["services"]["redis"]["command"])
+    assert "--appendonly yes" in command
+    assert "--maxmemory-policy noeviction" in command
+
+
+def test_every_command_names_a_real_module():
+    web = " ".join(COMPOSE["services"]["web"]["command"])
+    wsgi = re.search(r"gunicorn\s+(\S+):application", web).group(1)
+    assert hasattr(importlib.import_module(wsgi), "application")
+    for name in ("worker", "beat"):
+        command = " ".join(COMPOSE["services"][name]["command"])
+        app = re.search(r"celery -A (\S+)", command).group(1)
+        assert hasattr(importlib.import_module(app), "celery_app")
+        assert name in command
+    assert "worker_queues" in " ".join(COMPOSE["services"]["worker"]["command"])
+
+
+def test_the_app_services_share_one_configuration_and_wait_for_their_dependencies():
+    for name in ("web", "worker", "beat"):
+        service = COMPOSE["services"][name]
+        env = service["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["REDIS_URL"].startswith("redis://")
+        assert env["PORTAL_ENV"] == "production"
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+    dockerfile = ROOT / COMPOSE["services"]["web"]["build"]["dockerfile"]
+    assert dockerfile.exists()
