@@ -1,0 +1,87 @@
+"""The document vault: each document uploaded once and reused; issued certificates."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, Organisation, User
+from documents.storage import private_storage
+from services.models import DocumentType
+
+
+def _private_storage():
+    return private_storage
+
+
+class Document(models.Model):
+    class ScanStatus(models.TextChoices):
+        PENDING = "pending", _("Waiting for virus scan")
+        CLEAN = "clean", _("Clean")
+        INFECTED = "infected", _("Infected")
+        ERROR = "error", _("Could not be scanned")
+
+    class Source(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        ISSUED = "issued", _("Issued by a department")
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="documents")
+    owner_organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="documents"
+    )
+    document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="documents")
+    # Stored under a server-generated name; the original name is kept only as display text.
+    file = models.FileField(storage=_private_storage, max_length=255)
+    display_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=100)
+    scan_status = models.CharField(max_length=20, choices=ScanStatus.choices, default=ScanStatus.PENDING)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.UPLOADED)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(owner__isnull=False, owner_organisation__isnull=True)
+                | models.Q(owner__isnull=True, owner_organisation__isnull=False),
+                name="document_has_exactly_one_owner",
+            ),
+            # The same bytes uploaded twice by one owner are stored once.
+            models.UniqueConstraint(
+                fields=["owner", "document_type", "sha256"],
+                condition=models.Q(owner__isnull=False),
+                name="document_unique_bytes_per_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["owner_organisation", "document_type", "sha256"],
+                condition=models.Q(owner_organisation__isnull=False),
+                name="document_unique_bytes_per_organisation",
+            ),
+        ]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Certificate(models.Model):
+    """An e-certificate issued by an `issue` step; verifiable at /verify/<code>."""
+
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="certificate")
+    verification_code = models.CharField(max_length=32, unique=True)
+    issued_by = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="certificates")
+    holder_name = models.CharField(max_length=200)
+    application_number = models.CharField(max_length=32, db_index=True)
+    issued_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+
+    def __str__(self) -> str:
+        return self.verification_code

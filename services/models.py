@@ -1,0 +1,330 @@
+"""The catalogue: data dictionary, document types, services and their versions, life events."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department
+
+
+def in_language(english: str, chinese: str) -> str:
+    """Chinese text when the active language is Chinese and there is some; English otherwise."""
+    return chinese if (get_language() or "en").startswith("zh") and chinese else english
+
+
+class DataElement(models.Model):
+    """One datum of the shared data dictionary (DESIGN §3): asked once, reused everywhere."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Whole number")
+        DECIMAL = "decimal", _("Decimal number")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes or no")
+        CHOICE = "choice", _("Choice")
+        EMAIL = "email", _("E-mail address")
+        PHONE = "phone", _("Phone number")
+        ADDRESS = "address", _("Address")
+        RESIDENT_ID = "resident_id", _("Resident ID number")
+
+    class Sensitivity(models.TextChoices):
+        PUBLIC = "public", _("Public")
+        PERSONAL = "personal", _("Personal")
+        SENSITIVE = "sensitive", _("Sensitive")
+
+    key = models.CharField(
+        _("key"),
+        max_length=100,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", _("Use dotted lower-case names."))],
+        help_text=_("Stable name departments receive, e.g. person.full_name."),
+    )
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    label_en = models.CharField(_("label (English)"), max_length=200)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=200)
+    help_en = models.CharField(_("help text (English)"), max_length=500, blank=True)
+    help_zh = models.CharField(_("help text (Chinese)"), max_length=500, blank=True)
+    min_length = models.PositiveIntegerField(_("minimum length"), null=True, blank=True)
+    max_length = models.PositiveIntegerField(_("maximum length"), null=True, blank=True)
+    min_value = models.DecimalField(_("minimum value"), max_digits=18, decimal_places=4, null=True, blank=True)
+    max_value = models.DecimalField(_("maximum value"), max_digits=18, decimal_places=4, null=True, blank=True)
+    pattern = models.CharField(_("pattern (regular expression)"), max_length=200, blank=True)
+    # [{"value": "restaurant", "label_en": "Restaurant", "label_zh": "餐馆"}, ...]
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    sensitivity = models.CharField(
+        _("sensitivity"), max_length=20, choices=Sensitivity.choices, default=Sensitivity.PERSONAL
+    )
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("data element")
+        verbose_name_plural = _("data elements")
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def label(self) -> str:
+        return in_language(self.label_en, self.label_zh)
+
+    @property
+    def help_text(self) -> str:
+        return in_language(self.help_en, self.help_zh)
+
+
+class DocumentType(models.Model):
+    """A kind of document: what content types it may be, how big, how long it stays valid."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    allowed_content_types = models.JSONField(
+        _("allowed content types"), default=list, help_text=_('e.g. ["application/pdf", "image/jpeg"]')
+    )
+    max_bytes = models.PositiveIntegerField(_("maximum size in bytes"), default=5 * 1024 * 1024)
+    validity_days = models.PositiveIntegerField(
+        _("validity in days"), null=True, blank=True, help_text=_("Empty: valid until withdrawn.")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("document type")
+        verbose_name_plural = _("document types")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return in_language(self.name_en, self.name_zh)
+
+
+class Category(models.TextChoices):
+    BUSINESS = "business", _("Business and trade")
+    FAMILY = "family", _("Family and children")
+    IDENTITY = "identity", _("Identity and residence")
+    TAX = "tax", _("Tax")
+    EMPLOYMENT = "employment", _("Work and social insurance")
+    HEALTH = "health", _("Health")
+    SAFETY = "safety", _("Safety and fire")
+    SOCIAL = "social", _("Social assistance")
+
+
+class Service(models.Model):
+    """A service of one lead department. What an application is judged against is a version."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    lead_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="services", verbose_name=_("lead department")
+    )
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    summary_en = models.TextField(_("summary (English)"), blank=True)
+    summary_zh = models.TextField(_("summary (Chinese)"), blank=True)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    life_situations = models.JSONField(_("life-situation tags"), default=list, blank=True)
+    online = models.BooleanField(_("available online"), default=True)
+    at_counter = models.BooleanField(_("available at the counter"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return in_language(self.name_en, self.name_zh)
+
+    @property
+    def summary(self) -> str:
+        return in_language(self.summary_en, self.summary_zh)
+
+
+class PublishedVersionError(ValidationError):
+    """Raised on any attempt to change a published (or retired) version or its parts."""
+
+
+class ServiceVersion(models.Model):
+    """What applications are judged against. Draft until published; then immutable (DESIGN §4).
+
+    The form, materials and fees are child rows (so the admin can edit them inline); the
+    route and eligibility rules are small JSON documents validated on publish.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        RETIRED = "retired", _("Retired")
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    time_limit_days = models.PositiveIntegerField(_("statutory time limit (working days)"), default=20)
+    # [{"when": <condition>, "reason_en": "...", "reason_zh": "..."}]: each rule must hold.
+    eligibility = models.JSONField(_("eligibility rules"), default=list, blank=True)
+    # {"steps": [{"key", "department", "kind", "after", "when", "sla_days", "handler", "document_type", ...}]}
+    route = models.JSONField(_("route"), default=dict, blank=True)
+    # Reasons a clerk may pick when rejecting: [{"code": "...", "label_en": "...", "label_zh": "..."}]
+    rejection_reasons = models.JSONField(_("rejection reasons"), default=list, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "number"], name="service_version_unique_number"),
+            models.UniqueConstraint(
+                fields=["service"], condition=models.Q(status="published"), name="one_published_version_per_service"
+            ),
+        ]
+        verbose_name = _("service version")
+        verbose_name_plural = _("service versions")
+
+    def __str__(self) -> str:
+        return f"{self.service.code} v{self.number} ({self.get_status_display()})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk and not kwargs.pop("_allow_status_change", False):
+            stored = ServiceVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored is not None and stored != self.Status.DRAFT:
+                raise PublishedVersionError(_("A published version cannot be changed. Create a new draft from it."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if not self.is_draft:
+            raise PublishedVersionError(_("A published version cannot be deleted."))
+        return super().delete(*args, **kwargs)
+
+
+class VersionPart(models.Model):
+    """A row that belongs to a version and is frozen with it."""
+
+    version: models.ForeignKey
+
+    class Meta:
+        abstract = True
+
+    def _check_draft(self) -> None:
+        status = ServiceVersion.objects.filter(pk=self.version_id).values_list("status", flat=True).first()
+        if status is not None and status != ServiceVersion.Status.DRAFT:
+            raise PublishedVersionError(_("A published version cannot be changed. Create a new draft from it."))
+
+    def save(self, *args, **kwargs) -> None:
+        self._check_draft()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._check_draft()
+        return super().delete(*args, **kwargs)
+
+
+class FormField(VersionPart):
+    """One field of a version's form: a data element, in a section, maybe conditional."""
+
+    version = models.ForeignKey(ServiceVersion, on_delete=models.CASCADE, related_name="fields")
+    element = models.ForeignKey(DataElement, on_delete=models.PROTECT, related_name="form_fields")
+    section_en = models.CharField(_("section (English)"), max_length=200, default="Details")
+    section_zh = models.CharField(_("section (Chinese)"), max_length=200, default="基本信息")
+    required = models.BooleanField(_("required"), default=True)
+    when = models.JSONField(_("shown when"), null=True, blank=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["version", "element"], name="form_field_unique_element")]
+        verbose_name = _("form field")
+        verbose_name_plural = _("form fields")
+
+    def __str__(self) -> str:
+        return f"{self.element.key}"
+
+    @property
+    def section(self) -> str:
+        return in_language(self.section_en, self.section_zh)
+
+
+class MaterialRequirement(VersionPart):
+    """A document the applicant must provide (from the vault or a new upload)."""
+
+    version = models.ForeignKey(ServiceVersion, on_delete=models.CASCADE, related_name="materials")
+    document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="requirements")
+    required = models.BooleanField(_("required"), default=True)
+    when = models.JSONField(_("needed when"), null=True, blank=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "document_type"], name="material_unique_document_type")
+        ]
+        verbose_name = _("required material")
+        verbose_name_plural = _("required materials")
+
+    def __str__(self) -> str:
+        return self.document_type.code
+
+
+class Fee(VersionPart):
+    version = models.ForeignKey(ServiceVersion, on_delete=models.CASCADE, related_name="fees")
+    label_en = models.CharField(_("label (English)"), max_length=200)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=200)
+    amount = models.DecimalField(_("amount (CNY)"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("fee")
+        verbose_name_plural = _("fees")
+
+    def __str__(self) -> str:
+        return f"{self.label_en}: {self.amount}"
+
+    @property
+    def label(self) -> str:
+        return in_language(self.label_en, self.label_zh)
+
+
+class LifeEvent(models.Model):
+    """一件事: an ordered bundle of services applied for with one merged form."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    summary_en = models.TextField(_("summary (English)"), blank=True)
+    summary_zh = models.TextField(_("summary (Chinese)"), blank=True)
+    services = models.ManyToManyField(Service, through="LifeEventService", related_name="life_events")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("life event")
+        verbose_name_plural = _("life events")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return in_language(self.name_en, self.name_zh)
+
+    @property
+    def summary(self) -> str:
+        return in_language(self.summary_en, self.summary_zh)
+
+
+class LifeEventService(models.Model):
+    life_event = models.ForeignKey(LifeEvent, on_delete=models.CASCADE, related_name="entries")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["life_event", "service"], name="life_event_service_unique")]

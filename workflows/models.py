@@ -1,0 +1,307 @@
+"""Applications and the routing engine's state (DESIGN §4–§5).
+
+The database is the truth; the broker is a doorbell. Every state change happens in one
+transaction that locks the application row and writes work items, timers, events and
+outbox rows together.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, Organisation, User
+from documents.models import Document
+from services.models import DocumentType, LifeEvent, Service, ServiceVersion
+
+
+class ApplicationGroup(models.Model):
+    """What an applicant fills and submits once: one service, or every service of a life event.
+
+    It is the server-side draft from the first step (data typed so far, documents picked),
+    and after submission it groups the applications it created, one per service.
+    """
+
+    applicant = models.ForeignKey(User, on_delete=models.PROTECT, related_name="application_groups")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True)
+    # A counter clerk filing for a walk-in person, with that person's recorded consent.
+    filed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    life_event = models.ForeignKey(LifeEvent, on_delete=models.PROTECT, null=True, blank=True)
+    # The versions the draft was started against; each application keeps its own forever.
+    versions = models.ManyToManyField(ServiceVersion, related_name="+")
+    data = models.JSONField(default=dict, blank=True)  # {element key: value}
+    # Keys whose verified profile value the applicant changed: flagged for the clerk.
+    changed_verified = models.JSONField(default=list, blank=True)
+    # Bumped on every save of the draft; lets two tabs detect each other's changes.
+    revision = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    purge_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="group_unique_idempotency_key",
+            )
+        ]
+        indexes = [models.Index(fields=["applicant", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.pk}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.submitted_at is None
+
+
+class GroupDocument(models.Model):
+    """A vault document attached to a draft or submission for one required document type."""
+
+    group = models.ForeignKey(ApplicationGroup, on_delete=models.CASCADE, related_name="documents")
+    document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="attachments")
+    attached_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "document_type"], name="group_document_unique_type")
+        ]
+
+
+class Application(models.Model):
+    """One service's application, pinned to the version it was submitted against."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        IN_PROGRESS = "in_progress", _("In progress")
+        AWAITING_APPLICANT = "awaiting_applicant", _("Waiting for you")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    FINISHED = (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN)
+
+    group = models.ForeignKey(ApplicationGroup, on_delete=models.PROTECT, related_name="applications")
+    # Denormalised from the group so every scoping query is a single-table filter.
+    applicant = models.ForeignKey(User, on_delete=models.PROTECT, related_name="applications")
+    number = models.CharField(max_length=32, unique=True)  # e.g. 2026-MKT-000123
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="applications")
+    service_version = models.ForeignKey(ServiceVersion, on_delete=models.PROTECT, related_name="applications")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    data = models.JSONField(default=dict)  # the data as submitted (and as corrected)
+    statutory_due_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        indexes = [models.Index(fields=["applicant", "status"]), models.Index(fields=["status", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class NumberSequence(models.Model):
+    """Readable application numbers (2026-MKT-000123), allocated inside the submit transaction
+    under a row lock so a retried submit never takes two numbers."""
+
+    prefix = models.CharField(max_length=20, unique=True)  # "2026-MKT"
+    last = models.PositiveIntegerField(default=0)
+
+
+class WorkItem(models.Model):
+    """One route step of one application, in one round (a transfer or correction may add rounds)."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", _("Review")
+        AUTOMATIC = "automatic", _("Automatic")
+        ISSUE = "issue", _("Issue certificate")
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        OPEN = "open", _("Open")
+        CLAIMED = "claimed", _("In progress")
+        DONE = "done", _("Done")
+        SKIPPED = "skipped", _("Not needed")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Delayed — being handled")
+
+    class Decision(models.TextChoices):
+        NONE = "", _("None")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CORRECTION = "correction", _("Correction requested")
+
+    LIVE = (Status.WAITING, Status.OPEN, Status.CLAIMED, Status.FAILED)
+    FINISHED = (Status.DONE, Status.SKIPPED, Status.CANCELLED)
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="work_items")
+    step_key = models.CharField(max_length=64)
+    round = models.PositiveIntegerField(default=1)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="work_items")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
+    assignee = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="work_items")
+    decision = models.CharField(max_length=20, choices=Decision.choices, blank=True, default="")
+    decision_reasons = models.JSONField(default=list, blank=True)
+    decision_note = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)  # what an automatic handler produced
+    attempts = models.PositiveIntegerField(default=0)
+    sla_days = models.PositiveIntegerField(null=True, blank=True)
+    statutory_due_at = models.DateTimeField(null=True, blank=True)
+    # The statutory clock stops while the applicant owes a correction.
+    clock_stopped_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "step_key", "round"], name="work_item_unique_step_round")
+        ]
+        indexes = [
+            # The clerk queue: a department's open work by statutory due time (keyset pagination).
+            models.Index(fields=["department", "status", "statutory_due_at", "id"], name="work_item_queue"),
+            models.Index(fields=["assignee", "status"], name="work_item_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.step_key}#{self.round}"
+
+
+class Timer(models.Model):
+    """A deadline held in the database and fired by a beat sweep (never a long Celery ETA)."""
+
+    class Kind(models.TextChoices):
+        DEADLINE_WARNING = "deadline_warning", _("Deadline approaching")
+        ESCALATION = "escalation", _("Overdue: escalate to supervisor")
+        CORRECTION_DEADLINE = "correction_deadline", _("Correction reply deadline")
+        CORRECTION_REMINDER = "correction_reminder", _("Correction reminder")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="timers")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, null=True, blank=True, related_name="timers")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    fire_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["fire_at"],
+                condition=models.Q(fired_at__isnull=True, cancelled_at__isnull=True),
+                name="timer_pending",
+            )
+        ]
+
+
+class OutboxMessage(models.Model):
+    """A task to send, written in the same transaction as the state change that needs it."""
+
+    task = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)  # ids only
+    queue = models.CharField(max_length=64, default="default")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Confirmed by the task itself when it runs; a relay re-sends unconfirmed rows.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(confirmed_at__isnull=True), name="outbox_unconfirmed")
+        ]
+
+
+class Incident(models.Model):
+    """An automatic step that ran out of retries: visible, and handled by a supervisor."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RETRIED = "retried", _("Retried")
+        SKIPPED = "skipped", _("Skipped")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="incidents")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="incidents")
+    error = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    resolution_note = models.TextField(blank=True)
+
+
+class ApplicationEvent(models.Model):
+    """Append-only: who did what, when, from which state to which, and why. The citizen's
+    timeline and the audit trail are both views of these rows."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=50)
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
+    reason = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Hash chain (tamper evidence): sha256 over the previous row's hash and this row's content.
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class DataAccessRecord(models.Model):
+    """Every look by staff at an applicant's data: the citizen sees these ("who looked")."""
+
+    class What(models.TextChoices):
+        VIEW_APPLICATION = "view_application", _("Viewed the application")
+        REVEAL_FIELD = "reveal_field", _("Revealed a protected field")
+        OPEN_DOCUMENT = "open_document", _("Opened a document")
+
+    accessor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    applicant = models.ForeignKey(User, on_delete=models.PROTECT, related_name="data_access_records")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    what = models.CharField(max_length=30, choices=What.choices)
+    field_key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["applicant", "created_at"])]
+
+
+class CalendarDay(models.Model):
+    """Exceptions to the Monday–Friday working week: public holidays and make-up working days."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Public holiday")
+        WORKDAY = "workday", _("Make-up working day")
+
+    date = models.DateField(unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
