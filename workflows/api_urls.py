@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
 app_name = "workflows-api"
-urlpatterns: list = []
+urlpatterns = [
+    path("", include("workflows.apply.api_urls")),
+    path("", include("workflows.engine.api_urls")),
+    path("", include("workflows.workbench.api_urls")),
+    path("", include("workflows.progress.api_urls")),
+]

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
 app_name = "workflows"
-urlpatterns: list = []
+urlpatterns = [
+    path("", include("workflows.apply.urls")),
+    path("", include("workflows.engine.urls")),
+    path("", include("workflows.workbench.urls")),
+    path("", include("workflows.progress.urls")),
+]
