@@ -1,0 +1,300 @@
+"""Routes: the small graph of department steps a service version is handled by (DESIGN §4).
+
+A route is JSON stored on the version::
+
+    {"steps": [
+      {"key": "licence", "department": "market", "kind": "review", "sla_days": 5},
+      {"key": "fire", "department": "fire", "kind": "review", "after": ["licence"],
+       "when": {"element": "business.floor_area_m2", "gt": 300}},
+      {"key": "tax", "department": "tax", "kind": "automatic", "handler": "tax.register", "after": ["licence"]},
+      {"key": "issue", "department": "market", "kind": "issue", "document_type": "food-business-licence",
+       "after": ["fire", "tax"]}
+    ]}
+
+`parse_route` turns it into `RouteStep`s for the engine; `route_problems` is the publish
+validation, with messages an administrator understands, each naming the step.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+
+from services import conditions, registry
+from services.models import in_language
+
+if TYPE_CHECKING:
+    from services.models import ServiceVersion
+
+KINDS = ("review", "automatic", "issue")
+ON_REJECT = ("stop", "continue")
+
+
+class RouteError(ValueError):
+    """The route JSON does not have the shape of a route at all."""
+
+
+@dataclass(frozen=True)
+class RouteStep:
+    key: str
+    department: str  # Department.code
+    kind: str  # "review" | "automatic" | "issue"
+    after: tuple[str, ...] = ()
+    when: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
+    sla_days: int | None = None
+    handler: str | None = None  # registered handler name, automatic steps only
+    document_type: str | None = None  # DocumentType.code, issue steps only
+    on_reject: str = "stop"  # "stop": a rejection ends the application; "continue": the others go on
+    label_en: str = ""
+    label_zh: str = ""
+
+    @property
+    def label(self) -> str:
+        """What the step is called on screens; falls back to its key."""
+        return in_language(self.label_en, self.label_zh) or self.key
+
+    @property
+    def is_conditional(self) -> bool:
+        return bool(self.when)
+
+
+def _steps_json(route_json: Any) -> list[Any]:
+    if route_json is None or route_json == {}:
+        return []
+    if isinstance(route_json, Mapping):
+        steps = route_json.get("steps")
+        if not isinstance(steps, list):
+            raise RouteError(_("The route must be an object with a list of “steps”."))
+        return steps
+    if isinstance(route_json, list):
+        return route_json
+    raise RouteError(_("The route must be an object with a list of “steps”."))
+
+
+def parse_route(route_json: Any) -> list[RouteStep]:
+    """The steps of a route, in the order they are written. Raises RouteError on a malformed shape."""
+    steps: list[RouteStep] = []
+    for position, raw in enumerate(_steps_json(route_json), start=1):
+        if not isinstance(raw, Mapping):
+            raise RouteError(_("Step %(n)d of the route is not an object.") % {"n": position})
+        key = raw.get("key")
+        if not isinstance(key, str) or not key.strip():
+            raise RouteError(_("Step %(n)d of the route has no “key”.") % {"n": position})
+        after = raw.get("after") or ()
+        if isinstance(after, str):
+            after = (after,)
+        if not isinstance(after, list | tuple) or not all(isinstance(item, str) for item in after):
+            raise RouteError(_("Step “%(key)s”: “after” must be a list of step keys.") % {"key": key})
+        sla_days = raw.get("sla_days")
+        if sla_days is not None and (isinstance(sla_days, bool) or not isinstance(sla_days, int)):
+            raise RouteError(_("Step “%(key)s”: “sla_days” must be a whole number of days.") % {"key": key})
+        when = raw.get("when") or None
+        if when is not None and not isinstance(when, Mapping):
+            raise RouteError(_("Step “%(key)s”: “when” must be a condition object.") % {"key": key})
+        steps.append(
+            RouteStep(
+                key=key,
+                department=str(raw.get("department") or ""),
+                kind=str(raw.get("kind") or ""),
+                after=tuple(after),
+                when=when,
+                sla_days=sla_days,
+                handler=raw.get("handler") or None,
+                document_type=raw.get("document_type") or None,
+                on_reject=str(raw.get("on_reject") or "stop"),
+                label_en=str(raw.get("label_en") or ""),
+                label_zh=str(raw.get("label_zh") or ""),
+            )
+        )
+    return steps
+
+
+def step_depths(steps: Iterable[RouteStep]) -> dict[str, int]:
+    """Column of each step: 0 for a start step, else one more than its deepest `after` step.
+
+    Steps in a cycle (or waiting on one, or on an unknown step) are left out.
+    """
+    by_key = {step.key: step for step in steps}
+    depths: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def depth(key: str) -> int | None:
+        if key in depths:
+            return depths[key]
+        if key in visiting or key not in by_key:
+            return None
+        visiting.add(key)
+        parents = [depth(parent) for parent in by_key[key].after]
+        visiting.discard(key)
+        if any(parent is None for parent in parents):
+            return None
+        depths[key] = 1 + max((p for p in parents if p is not None), default=-1)
+        return depths[key]
+
+    for key in by_key:
+        depth(key)
+    return depths
+
+
+def topological_order(steps: Iterable[RouteStep]) -> list[RouteStep]:
+    """Steps ordered so every step comes after the steps it waits for (stable within a column)."""
+    steps = list(steps)
+    depths = step_depths(steps)
+    position = {step.key: index for index, step in enumerate(steps)}
+    ordered = [step for step in steps if step.key in depths]
+    return sorted(ordered, key=lambda step: (depths[step.key], position[step.key]))
+
+
+def _find_cycles(by_key: Mapping[str, RouteStep]) -> list[list[str]]:
+    """Each cycle once, as the list of step keys along it."""
+    cycles: list[list[str]] = []
+    seen_cycle_sets: set[frozenset[str]] = set()
+    state: dict[str, str] = {}  # "active" while on the stack, "done" after
+    stack: list[str] = []
+
+    def visit(key: str) -> None:
+        state[key] = "active"
+        stack.append(key)
+        for parent in by_key[key].after:
+            if parent not in by_key:
+                continue
+            if state.get(parent) == "active":
+                cycle = stack[stack.index(parent) :]
+                if frozenset(cycle) not in seen_cycle_sets:
+                    seen_cycle_sets.add(frozenset(cycle))
+                    cycles.append(list(reversed(cycle)))
+            elif parent not in state:
+                visit(parent)
+        stack.pop()
+        state[key] = "done"
+
+    for key in by_key:
+        if key not in state:
+            visit(key)
+    return cycles
+
+
+def check_route(
+    route_json: Any,
+    *,
+    element_kinds: Mapping[str, str],
+    departments: Iterable[str] | None = None,
+    document_types: Iterable[str] | None = None,
+) -> list[str]:
+    """Every problem of a route, as sentences naming the step. Empty when it can be published.
+
+    `element_kinds` maps the data-element keys on the version's form to their kinds.
+    `departments` / `document_types` are the existing codes (looked up when not given).
+    """
+    try:
+        steps = parse_route(route_json)
+    except RouteError as exc:
+        return [str(exc)]
+    if not steps:
+        return [_("The route has no steps: add at least one department step.")]
+
+    if departments is None:
+        from accounts.models import Department
+
+        departments = Department.objects.values_list("code", flat=True)
+    if document_types is None:
+        from services.models import DocumentType
+
+        document_types = DocumentType.objects.values_list("code", flat=True)
+    known_departments = set(departments)
+    known_document_types = set(document_types)
+
+    found: list[str] = []
+    by_key: dict[str, RouteStep] = {}
+    for step in steps:
+        if step.key in by_key:
+            found.append(_("Two steps have the key “%(key)s”: each step needs its own key.") % {"key": step.key})
+        by_key.setdefault(step.key, step)
+
+    for step in steps:
+        name = {"key": step.key}
+        if step.kind not in KINDS:
+            found.append(
+                _("Step “%(key)s”: the kind “%(kind)s” is not one of review, automatic or issue.")
+                % {**name, "kind": step.kind or "—"}
+            )
+        if not step.department:
+            found.append(_("Step “%(key)s” names no department.") % name)
+        elif step.department not in known_departments:
+            found.append(
+                _("Step “%(key)s”: there is no department with the code “%(department)s”.")
+                % {**name, "department": step.department}
+            )
+        for parent in step.after:
+            if parent == step.key:
+                found.append(_("Step “%(key)s” waits for itself.") % name)
+            elif parent not in by_key:
+                found.append(
+                    _("Step “%(key)s” comes after “%(after)s”, but the route has no step with that key.")
+                    % {**name, "after": parent}
+                )
+        if step.kind == "automatic":
+            if not step.handler:
+                found.append(_("Step “%(key)s” is automatic but names no handler.") % name)
+            elif not registry.is_registered(step.handler):
+                found.append(
+                    _("Step “%(key)s”: the handler “%(handler)s” is not registered (no department code runs it).")
+                    % {**name, "handler": step.handler}
+                )
+            elif step.department and registry.get(step.handler).department != step.department:
+                found.append(
+                    _(
+                        "Step “%(key)s”: the handler “%(handler)s” belongs to department “%(owner)s”, "
+                        "not “%(department)s”."
+                    )
+                    % {
+                        **name,
+                        "handler": step.handler,
+                        "owner": registry.get(step.handler).department,
+                        "department": step.department,
+                    }
+                )
+        if step.kind == "issue":
+            if not step.document_type:
+                found.append(_("Step “%(key)s” issues a document but names no document type.") % name)
+            elif step.document_type not in known_document_types:
+                found.append(
+                    _("Step “%(key)s”: there is no document type with the code “%(code)s”.")
+                    % {**name, "code": step.document_type}
+                )
+        if step.sla_days is not None and step.sla_days < 1:
+            found.append(_("Step “%(key)s”: the time limit must be at least one day.") % name)
+        if step.on_reject not in ON_REJECT:
+            found.append(_("Step “%(key)s”: “on_reject” must be “stop” or “continue”.") % name)
+        for problem in conditions.problems(step.when, element_kinds):
+            found.append(_("Step “%(key)s”: %(problem)s.") % {**name, "problem": problem})
+
+    cycles = _find_cycles(by_key)
+    in_cycle: set[str] = set()
+    for cycle in cycles:
+        in_cycle.update(cycle)
+        found.append(
+            _("The route goes round in a circle: %(cycle)s. Remove one of these “after” links.")
+            % {"cycle": " → ".join([*cycle, cycle[0]])}
+        )
+    if not any(not step.after for step in by_key.values()):
+        found.append(_("No step can start: every step waits for another one."))
+    # A step outside every cycle that still gets no column waits, directly or not, on a cycle.
+    depths = step_depths(by_key.values())
+    for key, step in by_key.items():
+        if key in depths or key in in_cycle:
+            continue
+        if all(parent in by_key for parent in step.after):
+            found.append(_("Step “%(key)s” can never start: it waits for steps that never finish.") % {"key": key})
+    return found
+
+
+def version_element_kinds(version: "ServiceVersion") -> dict[str, str]:
+    """Data-element key → kind for every field on a version's form."""
+    return {field.element.key: field.element.kind for field in version.fields.select_related("element")}
+
+
+def route_problems(version: "ServiceVersion") -> list[str]:
+    """Publish validation of a version's route (see `check_route`)."""
+    return check_route(version.route, element_kinds=version_element_kinds(version))

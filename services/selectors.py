@@ -1,0 +1,110 @@
+"""Reads of the catalogue, shaped for the pages and APIs that use them."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from services.models import FormField, LifeEvent, LifeEventService, Service, ServiceVersion
+
+PUBLISHED = ServiceVersion.Status.PUBLISHED
+
+
+def current_version(service: Service) -> ServiceVersion | None:
+    """The published version of a service (what a new application is judged against), or None.
+
+    Uses the prefetch of `published_services()` / `service_by_code()` when there is one.
+    """
+    prefetched = getattr(service, "published_versions", None)
+    if prefetched is not None:
+        return prefetched[0] if prefetched else None
+    return service.versions.filter(status=PUBLISHED).first()
+
+
+def _with_published_version(queryset: QuerySet[Service]) -> QuerySet[Service]:
+    return queryset.select_related("lead_department").prefetch_related(
+        Prefetch("versions", queryset=ServiceVersion.objects.filter(status=PUBLISHED), to_attr="published_versions")
+    )
+
+
+def published_services() -> QuerySet[Service]:
+    """Services that have a published version, with their department and that version loaded."""
+    return _with_published_version(Service.objects.filter(versions__status=PUBLISHED).distinct()).order_by(
+        "lead_department__code", "name_en"
+    )
+
+
+def search_services(query: str, queryset: QuerySet[Service] | None = None) -> QuerySet[Service]:
+    """Published services whose names, summary, code, tags or department match every word.
+
+    Plain `icontains`, so it works on SQLite (embedded mode) and PostgreSQL alike, in English
+    and Chinese. Chinese is written without spaces, so a Chinese query is one "word".
+    """
+    queryset = published_services() if queryset is None else queryset
+    for word in query.split():
+        queryset = queryset.filter(
+            Q(name_en__icontains=word)
+            | Q(name_zh__icontains=word)
+            | Q(summary_en__icontains=word)
+            | Q(summary_zh__icontains=word)
+            | Q(code__icontains=word)
+            | Q(life_situations__icontains=word)
+            | Q(lead_department__name_en__icontains=word)
+            | Q(lead_department__name_zh__icontains=word)
+        )
+    return queryset
+
+
+def search_life_events(query: str) -> QuerySet[LifeEvent]:
+    queryset = LifeEvent.objects.all()
+    for word in query.split():
+        queryset = queryset.filter(
+            Q(name_en__icontains=word)
+            | Q(name_zh__icontains=word)
+            | Q(summary_en__icontains=word)
+            | Q(summary_zh__icontains=word)
+            | Q(code__icontains=word)
+        )
+    return queryset
+
+
+def service_by_code(code: str) -> Service | None:
+    """A published service with everything its page shows (form, materials, fees), or None."""
+    version_parts = ServiceVersion.objects.filter(status=PUBLISHED).prefetch_related(
+        Prefetch("fields", queryset=FormField.objects.select_related("element")),
+        "materials__document_type",
+        "fees",
+    )
+    return (
+        Service.objects.filter(code=code, versions__status=PUBLISHED)
+        .select_related("lead_department")
+        .prefetch_related(Prefetch("versions", queryset=version_parts, to_attr="published_versions"))
+        .first()
+    )
+
+
+def life_events() -> QuerySet[LifeEvent]:
+    """Life events with their services (in order) and each service's department."""
+    return LifeEvent.objects.prefetch_related(
+        Prefetch("entries", queryset=LifeEventService.objects.select_related("service__lead_department"))
+    )
+
+
+def life_event_by_code(code: str) -> LifeEvent | None:
+    """A life event with its services, each with its published version's parts loaded."""
+    version_parts = ServiceVersion.objects.filter(status=PUBLISHED).prefetch_related(
+        Prefetch("fields", queryset=FormField.objects.select_related("element")),
+        "materials__document_type",
+        "fees",
+    )
+    entries = LifeEventService.objects.select_related("service__lead_department").prefetch_related(
+        Prefetch("service__versions", queryset=version_parts, to_attr="published_versions")
+    )
+    return LifeEvent.objects.filter(code=code).prefetch_related(Prefetch("entries", queryset=entries)).first()
+
+
+def life_event_versions(life_event: LifeEvent) -> list[ServiceVersion]:
+    """The current versions of a life event's services, in the event's order (unpublished ones left out)."""
+    versions = []
+    for entry in life_event.entries.all():
+        version = current_version(entry.service)
+        if version is not None:
+            versions.append(version)
+    return versions
