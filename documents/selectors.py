@@ -1,0 +1,99 @@
+"""Reads of the vault, scoped to the person asking: outsiders get 404, never a hint."""
+
+import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from documents.models import Certificate, Document
+from services.models import DocumentType
+
+
+def _visible_to(user: User) -> Q:
+    # The person's own documents and those of organisations they represent.
+    return Q(owner=user) | Q(owner_organisation__in=user.organisations.values("pk"))
+
+
+def _attachments() -> QuerySet:
+    # workflows.GroupDocument, reached through the reverse relation so documents never imports
+    # workflows (which depends on documents).
+    model = Document._meta.get_field("attachments").related_model
+    return model.objects.select_related("group").prefetch_related("group__applications")  # type: ignore[union-attr,attr-defined]
+
+
+def documents_for_user(*, user: User) -> QuerySet[Document]:
+    """The vault of `user`, newest first, with the type and the applications each was used in."""
+    if not user.is_authenticated:
+        return Document.objects.none()
+    return (
+        Document.objects.filter(_visible_to(user))
+        .select_related("document_type", "owner_organisation")
+        .prefetch_related(Prefetch("attachments", queryset=_attachments(), to_attr="attachment_list"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def document_for_user(*, user: User, document_id: int | str, for_update: bool = False) -> Document:
+    """One document of the user's vault; Http404 for anyone else (or a malformed id)."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        pk = int(document_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    queryset = Document.objects.filter(_visible_to(user)).select_related("document_type")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    document = queryset.filter(pk=pk).first()
+    if document is None:
+        raise Http404
+    return document
+
+
+def reusable_documents(
+    *, user: User, document_type: DocumentType, on_date: datetime.date | None = None
+) -> QuerySet[Document]:
+    """Documents of this type the user may attach instead of uploading again: clean and valid on the date."""
+    on_date = on_date or timezone.localdate()
+    return (
+        Document.objects.filter(_visible_to(user), document_type=document_type, scan_status=Document.ScanStatus.CLEAN)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_date))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on_date))
+        .exclude(certificate__revoked_at__isnull=False)
+        .select_related("document_type")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def applications_using(document: Document) -> list[str]:
+    """Application (or draft) numbers a document is attached to, for the vault page."""
+    numbers: list[str] = []
+    attachments = getattr(document, "attachment_list", None)
+    if attachments is None:
+        attachments = list(_attachments().filter(document=document))
+    for attachment in attachments:
+        group = attachment.group
+        applications = [a.number for a in group.applications.all()]
+        numbers.extend(applications or ([group.number] if group.number else []))
+    return sorted(set(numbers))
+
+
+def is_attached_to_draft(document: Document) -> bool:
+    attachments = getattr(document, "attachment_list", None)
+    if attachments is None:
+        return bool(document.attachments.filter(group__submitted_at__isnull=True).exists())  # type: ignore[attr-defined]
+    return any(a.group.submitted_at is None for a in attachments)
+
+
+def certificate_by_code(*, code: str) -> Certificate | None:
+    """Public lookup for /verify/<code>: codes are normalised (case, spaces, dashes)."""
+    normalised = "".join(ch for ch in (code or "").upper() if ch.isalnum())
+    if not normalised or len(normalised) > 32:
+        return None
+    return (
+        Certificate.objects.select_related("document__document_type", "issued_by")
+        .filter(verification_code=normalised)
+        .first()
+    )

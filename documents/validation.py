@@ -1,0 +1,204 @@
+"""Upload checks: what a file *is* is decided by its bytes, never by its name or the browser.
+
+`check_upload` reads an uploaded file once, refuses anything empty, too big, of a type the
+document type does not allow, disguised (a name whose extension disagrees with the content)
+or malformed, and returns what the vault needs to store it: the bytes, the detected type,
+a harmless display name and a server-generated stored name.
+"""
+
+import hashlib
+import io
+import re
+import unicodedata
+import uuid
+import warnings
+from dataclasses import dataclass
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+from services.models import DocumentType
+
+# Content types we can recognise and check structurally, with the extensions that may claim them.
+# The first extension is the one used for the stored name.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "application/pdf": ("pdf",),
+    "image/jpeg": ("jpg", "jpeg", "jpe"),
+    "image/png": ("png",),
+    "image/gif": ("gif",),
+    "image/webp": ("webp",),
+    "image/tiff": ("tif", "tiff"),
+    "text/plain": ("txt", "text"),
+}
+IMAGE_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+    "image/tiff": "TIFF",
+}
+DISPLAY_NAME_MAX = 120
+# Markup sniffed by browsers as HTML/SVG even when labelled otherwise: never "plain text".
+_MARKUP = re.compile(rb"^\s*(<\?xml|<!doctype|<html|<head|<body|<script|<svg|<iframe|<a\s|<img|<div|<!--)", re.I)
+
+
+class UploadRejected(ValidationError):
+    """The file was refused; `messages` holds one sentence the uploader can act on."""
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    content: bytes
+    content_type: str
+    display_name: str
+    stored_name: str
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+def detect_content_type(content: bytes) -> str:
+    """The content type the bytes really have ("application/octet-stream" when unknown)."""
+    kind = filetype.guess(content[:8192])
+    if kind is not None:
+        return str(kind.mime)
+    head = content[:4096]
+    if _MARKUP.match(head.lstrip(b"\xef\xbb\xbf")):
+        return "text/html"
+    if b"\x00" not in head:
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            return "application/octet-stream"
+        return "text/plain"
+    return "application/octet-stream"
+
+
+def sanitise_display_name(name: str, *, fallback_extension: str = "") -> str:
+    """Harmless display text from an uploaded name: no path parts, control or direction characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    # Cc: control characters; Cf: format characters (RTL overrides, zero-width joiners…);
+    # Zl/Zp: line and paragraph separators.
+    name = "".join(" " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch for ch in name)
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
+    name = re.sub(r"\s+", " ", name).strip().strip(".").strip()
+    if len(name) > DISPLAY_NAME_MAX:
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 10:
+            name = stem[: DISPLAY_NAME_MAX - len(extension) - 1].rstrip() + "." + extension
+        else:
+            name = name[:DISPLAY_NAME_MAX].rstrip()
+    if not name:
+        name = _("document") + (f".{fallback_extension}" if fallback_extension else "")
+    return name
+
+
+def stored_name_for(content_type: str) -> str:
+    """A random server-side name in sharded folders, e.g. ``3f/a2/3fa2…9c.pdf``."""
+    token = uuid.uuid4().hex
+    extension = EXTENSIONS.get(content_type, ("bin",))[0]
+    return f"{token[:2]}/{token[2:4]}/{token}.{extension}"
+
+
+def _claimed_extension(name: str) -> str:
+    base = re.split(r"[/\\]", name or "")[-1]
+    stem, dot, extension = base.rpartition(".")
+    return extension.lower().strip() if dot and stem else ""
+
+
+def _type_label(content_type: str) -> str:
+    labels = {
+        "application/pdf": "PDF",
+        "image/jpeg": "JPEG",
+        "image/png": "PNG",
+        "image/gif": "GIF",
+        "image/webp": "WebP",
+        "image/tiff": "TIFF",
+        "text/plain": _("plain text"),
+    }
+    return str(labels.get(content_type, content_type))
+
+
+def allowed_types_text(document_type: DocumentType) -> str:
+    return ", ".join(_type_label(t) for t in document_type.allowed_content_types)
+
+
+def _check_pdf(content: bytes) -> None:
+    if not content.startswith(b"%PDF-") or b"%%EOF" not in content[-2048:]:
+        raise UploadRejected(_("The file is not a complete PDF. Save or scan it again and upload the new file."))
+
+
+def _check_image(content: bytes, content_type: str) -> None:
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            # A decompression bomb is refused, not just warned about.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                image_format = image.format
+                image.verify()
+            with Image.open(io.BytesIO(content)) as image:
+                image.load()
+    except Exception as error:  # Pillow raises many kinds of error for broken files
+        raise UploadRejected(
+            _("The image could not be read. It may be damaged; take or save it again and upload the new file.")
+        ) from error
+    if image_format != IMAGE_FORMATS[content_type]:
+        raise UploadRejected(_("The image could not be read. It may be damaged; take or save it again."))
+
+
+def check_content(*, content: bytes, claimed_name: str, document_type: DocumentType) -> CheckedUpload:
+    """Every check on bytes already in memory (used for uploads and for issued documents)."""
+    if not content:
+        raise UploadRejected(_("The selected file is empty. Choose a file that has content."), code="empty")
+    limit = min(document_type.max_bytes or settings.UPLOAD_MAX_BYTES, settings.UPLOAD_MAX_BYTES)
+    if len(content) > limit:
+        raise UploadRejected(
+            _("The file must be smaller than %(limit)s.") % {"limit": filesizeformat(limit)}, code="too_big"
+        )
+    content_type = detect_content_type(content)
+    allowed = list(document_type.allowed_content_types or [])
+    if content_type not in allowed or content_type not in EXTENSIONS:
+        raise UploadRejected(
+            _("The file must be a %(types)s file. This file is not one, whatever its name says.")
+            % {"types": allowed_types_text(document_type)},
+            code="wrong_type",
+        )
+    claimed = _claimed_extension(claimed_name)
+    if claimed and claimed not in EXTENSIONS[content_type]:
+        raise UploadRejected(
+            _("The file's name ends in .%(claimed)s but its content is %(actual)s. Rename it or choose the right file.")
+            % {"claimed": claimed[:10], "actual": _type_label(content_type)},
+            code="extension_mismatch",
+        )
+    if content_type == "application/pdf":
+        _check_pdf(content)
+    elif content_type in IMAGE_FORMATS:
+        _check_image(content, content_type)
+    return CheckedUpload(
+        content=content,
+        content_type=content_type,
+        display_name=sanitise_display_name(claimed_name, fallback_extension=EXTENSIONS[content_type][0]),
+        stored_name=stored_name_for(content_type),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+
+
+def check_upload(*, uploaded_file: UploadedFile, document_type: DocumentType) -> CheckedUpload:
+    """Reads the upload (never more than the limit plus one byte) and checks it."""
+    limit = min(document_type.max_bytes or settings.UPLOAD_MAX_BYTES, settings.UPLOAD_MAX_BYTES)
+    if uploaded_file.size is not None and uploaded_file.size > limit:
+        raise UploadRejected(
+            _("The file must be smaller than %(limit)s.") % {"limit": filesizeformat(limit)}, code="too_big"
+        )
+    uploaded_file.seek(0)
+    content = uploaded_file.read(limit + 1)
+    return check_content(content=content, claimed_name=uploaded_file.name or "", document_type=document_type)
