@@ -75,11 +75,21 @@ class Certificate(models.Model):
     issued_by = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="certificates")
     holder_name = models.CharField(max_length=200)
     application_number = models.CharField(max_length=32, db_index=True)
+    # Denormalised from the document so "one certificate per application and type" is a constraint.
+    document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="certificates", null=True)
+    title = models.CharField(max_length=200, blank=True)
     issued_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     revocation_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        constraints = [
+            # A retried issue task must never create a second certificate.
+            models.UniqueConstraint(
+                fields=["application_number", "document_type"], name="certificate_unique_per_application_and_type"
+            )
+        ]
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
 
