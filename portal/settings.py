@@ -175,6 +175,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 CLAMD_SOCKET = env("CLAMD_SOCKET", default="")
 CLAMD_HOST = env("CLAMD_HOST", default="")
 CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
+CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30)
+# Where the public /verify/<code> page lives; printed as a QR code on every certificate.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 DRAFT_PURGE_DAYS = env.int("DRAFT_PURGE_DAYS", default=30)
 DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=5)
 
