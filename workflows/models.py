@@ -33,6 +33,9 @@ class ApplicationGroup(models.Model):
     changed_verified = models.JSONField(default=list, blank=True)
     # Bumped on every save of the draft; lets two tabs detect each other's changes.
     revision = models.PositiveIntegerField(default=0)
+    # {element key: revision that last changed it}: a save based on an older revision merges
+    # field by field and reports a conflict only for a field the other tab also changed.
+    field_revisions = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
     number = models.CharField(max_length=32, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
