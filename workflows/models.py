@@ -308,3 +308,149 @@ class CalendarDay(models.Model):
 
     class Meta:
         ordering = ["date"]
+
+
+class Notification(models.Model):
+    """One message to one person about one event (workflows/progress/notify.py writes these).
+
+    The subject and body are rendered once, in the recipient's language, when the event
+    happens; each channel's sending is a NotificationDelivery.
+    """
+
+    class Event(models.TextChoices):
+        RECEIPT = "receipt", _("Application received")
+        CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
+        DECISION = "decision", _("Decision made")
+        CERTIFICATE_ISSUED = "certificate_issued", _("Certificate issued")
+        CORRECTION_DEADLINE = "correction_deadline", _("Correction deadline approaching")
+        STATUTORY_DEADLINE = "statutory_deadline", _("Statutory deadline approaching")
+        RATING_INVITATION = "rating_invitation", _("Rate the service")
+        FOLLOW_UP_OUTCOME = "follow_up_outcome", _("Follow-up of your rating")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    event = models.CharField(max_length=40, choices=Event.choices)
+    context = models.JSONField(default=dict, blank=True)  # plain JSON: numbers, names, dates
+    language = models.CharField(max_length=10, default="en")
+    subject = models.CharField(max_length=250)
+    body = models.TextField()
+    link = models.CharField(max_length=300, blank=True)
+    # A caller that may run twice (a timer sweep, a retried transition) passes a key: one row.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "dedupe_key"],
+                condition=models.Q(dedupe_key__isnull=False),
+                name="notification_unique_dedupe_key",
+            )
+        ]
+        indexes = [
+            # The header's unread count: one index-only probe per page.
+            models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_unread"),
+            models.Index(fields=["user", "created_at"], name="notification_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.user_id}"
+
+
+class NotificationDelivery(models.Model):
+    """Sending one notification through one channel: state, attempts and the last error.
+
+    Unique per (notification, channel): a delivery task that runs twice finds it sent."""
+
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", _("In the portal")
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("Text message (SMS)")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        RETRYING = "retrying", _("Failed; will retry")
+        FAILED = "failed", _("Failed")
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "channel"], name="notification_delivery_unique_channel")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state__in=["pending", "retrying", "sending"]),
+                name="notification_delivery_due",
+            )
+        ]
+
+
+class NotificationPreference(models.Model):
+    """Which channels a person wants besides the in-app inbox (always on)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="notification_preference")
+    email = models.BooleanField(_("e-mail"), default=True)
+    sms = models.BooleanField(_("text message (SMS)"), default=False)
+    phone = models.CharField(_("mobile phone number"), max_length=20, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class Rating(models.Model):
+    """好差评: the applicant's rating of a decided application, or of one department step of it.
+
+    `step_key` is empty for the application as a whole."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="ratings")
+    step_key = models.CharField(max_length=64, blank=True, default="")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="ratings")
+    applicant = models.ForeignKey(User, on_delete=models.PROTECT, related_name="ratings")
+    score = models.PositiveSmallIntegerField(_("rating"))
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "step_key"], name="rating_once_per_application_step"),
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.step_key or '*'}={self.score}"
+
+
+class RatingFollowUp(models.Model):
+    """A poor rating (1 or 2) in the department supervisor's queue, due in 15 working days."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Followed up")
+
+    rating = models.OneToOneField(Rating, on_delete=models.PROTECT, related_name="follow_up")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="rating_follow_ups")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    due_at = models.DateTimeField()
+    outcome = models.TextField(_("what was done"), blank=True)
+    handled_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["department", "status", "due_at"], name="rating_follow_up_queue")]
