@@ -165,6 +165,10 @@ class WorkItem(models.Model):
     statutory_due_at = models.DateTimeField(null=True, blank=True)
     # The statutory clock stops while the applicant owes a correction.
     clock_stopped_at = models.DateTimeField(null=True, blank=True)
+    # The one correction request of this round: {"fields", "materials", "message", "requested_at",
+    # "requested_by", "answered_at"}; empty when none was asked.
+    correction = models.JSONField(default=dict, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -226,7 +230,9 @@ class OutboxMessage(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["created_at"], condition=models.Q(confirmed_at__isnull=True), name="outbox_unconfirmed")
+            models.Index(
+                fields=["created_at"], condition=models.Q(confirmed_at__isnull=True), name="outbox_unconfirmed"
+            )
         ]
 
 
@@ -268,6 +274,20 @@ class ApplicationEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class TaxpayerNumber(models.Model):
+    """The taxpayer number the tax department's handler assigned to one application.
+
+    One per application (a retried or duplicated task finds the existing one), unique overall.
+    """
+
+    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="taxpayer_number")
+    number = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.number
 
 
 class DataAccessRecord(models.Model):
