@@ -356,6 +356,7 @@ class Notification(models.Model):
     language = models.CharField(max_length=10, default="en")
     subject = models.CharField(max_length=250)
     body = models.TextField()
+    sms_text = models.CharField(max_length=500, blank=True)
     link = models.CharField(max_length=300, blank=True)
     # A caller that may run twice (a timer sweep, a retried transition) passes a key: one row.
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
