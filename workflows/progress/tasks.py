@@ -1,0 +1,17 @@
+"""Thin Celery tasks for notifications: load by id, call one function."""
+
+from celery import shared_task
+
+from workflows.progress.deliveries import deliveries_retry_due, delivery_send, outbox_confirm
+
+
+@shared_task(name="workflows.progress.deliver")
+def deliver(*, delivery_id: int, outbox_id: int | None = None) -> str:
+    outcome = delivery_send(delivery_id=delivery_id)
+    outbox_confirm(outbox_id)
+    return outcome
+
+
+@shared_task(name="workflows.progress.retry_deliveries")
+def retry_deliveries() -> int:
+    return deliveries_retry_due()
