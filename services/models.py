@@ -150,6 +150,71 @@ class PublishedVersionError(ValidationError):
     """Raised on any attempt to change a published (or retired) version or its parts."""
 
 
+FROZEN_MESSAGE = _("A published version cannot be changed. Create a new draft from it.")
+
+
+class ServiceVersionQuerySet(models.QuerySet):
+    """Bulk paths refuse to touch a published or retired version (save() and delete() do too).
+
+    Status changes go only through `mark_published` / `mark_retired`, used by services.actions.
+    On PostgreSQL and SQLite a database trigger enforces the same rule (migration 0002).
+    """
+
+    def _refuse_frozen(self) -> None:
+        if self.exclude(status=ServiceVersion.Status.DRAFT).exists():
+            raise PublishedVersionError(FROZEN_MESSAGE)
+
+    def update(self, **kwargs):
+        if "status" in kwargs:
+            raise PublishedVersionError(_("A version is published or retired only through the publish action."))
+        self._refuse_frozen()
+        return super().update(**kwargs)
+
+    update.queryset_only = True  # type: ignore[attr-defined]
+
+    def delete(self):
+        self._refuse_frozen()
+        return super().delete()
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+    def mark_published(self, *, at) -> int:
+        return super().update(status=ServiceVersion.Status.PUBLISHED, published_at=at)
+
+    def mark_retired(self, *, at) -> int:
+        return super().update(status=ServiceVersion.Status.RETIRED, retired_at=at)
+
+
+class VersionPartQuerySet(models.QuerySet):
+    """Bulk paths of form fields, materials and fees refuse rows of a published version."""
+
+    def _refuse_frozen(self, version_ids=None) -> None:
+        rows = self if version_ids is None else ServiceVersion.objects.filter(pk__in=version_ids)
+        status_path = "status" if version_ids is not None else "version__status"
+        if rows.exclude(**{status_path: ServiceVersion.Status.DRAFT}).exists():
+            raise PublishedVersionError(FROZEN_MESSAGE)
+
+    def update(self, **kwargs):
+        self._refuse_frozen()
+        target = kwargs.get("version") or kwargs.get("version_id")
+        if target is not None:
+            self._refuse_frozen([getattr(target, "pk", target)])
+        return super().update(**kwargs)
+
+    update.queryset_only = True  # type: ignore[attr-defined]
+
+    def delete(self):
+        self._refuse_frozen()
+        return super().delete()
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        self._refuse_frozen({obj.version_id for obj in objs})
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class ServiceVersion(models.Model):
     """What applications are judged against. Draft until published; then immutable (DESIGN §4).
 
@@ -176,6 +241,8 @@ class ServiceVersion(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ServiceVersionQuerySet.as_manager()
+
     class Meta:
         ordering = ["service", "-number"]
         constraints = [
@@ -199,10 +266,13 @@ class ServiceVersion(models.Model):
             stored = ServiceVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
             if stored is not None and stored != self.Status.DRAFT:
                 raise PublishedVersionError(_("A published version cannot be changed. Create a new draft from it."))
+            if stored == self.Status.DRAFT and self.status != self.Status.DRAFT:
+                raise PublishedVersionError(_("A version is published or retired only through the publish action."))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        if not self.is_draft:
+        stored = ServiceVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        if not self.is_draft or (stored is not None and stored != self.Status.DRAFT):
             raise PublishedVersionError(_("A published version cannot be deleted."))
         return super().delete(*args, **kwargs)
 
@@ -211,6 +281,9 @@ class VersionPart(models.Model):
     """A row that belongs to a version and is frozen with it."""
 
     version: models.ForeignKey
+    version_id: int
+
+    objects = VersionPartQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -328,3 +401,39 @@ class LifeEventService(models.Model):
     class Meta:
         ordering = ["order", "pk"]
         constraints = [models.UniqueConstraint(fields=["life_event", "service"], name="life_event_service_unique")]
+
+
+class CatalogueChange(models.Model):
+    """Who changed what in the catalogue, and when (append-only; written by actions and the admin)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        DELETED = "deleted", _("Deleted")
+        PUBLISHED = "published", _("Published")
+        RETIRED = "retired", _("Retired")
+        DRAFTED = "drafted", _("New draft")
+        GRANTED = "granted", _("Permission granted")
+        REVOKED = "revoked", _("Permission revoked")
+
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("who")
+    )
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("what"), max_length=20, choices=Action.choices)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_repr = models.CharField(_("object"), max_length=300)
+    service = models.ForeignKey(
+        Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes", verbose_name=_("service")
+    )
+    # {"field": {"from": old, "to": new}, ...} or free facts of the action
+    changes = models.JSONField(_("what changed"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("catalogue change")
+        verbose_name_plural = _("catalogue changes")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.object_repr}"

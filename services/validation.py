@@ -1,0 +1,76 @@
+"""Publish validation of a service version: everything that must hold before citizens see it.
+
+Each problem is a sentence an administrator understands, naming the field, material, fee,
+rule or route step it is about. `version_problems` only reads; `services.actions.version_publish`
+refuses to publish while it returns anything.
+"""
+
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from services import conditions
+from services.models import ServiceVersion
+from services.routes import check_route
+
+
+def version_problems(version: ServiceVersion) -> list[str]:
+    found: list[str] = []
+    if version.status != ServiceVersion.Status.DRAFT:
+        found.append(_("Only a draft can be published; this version is %(status)s.") % {"status": version.status})
+
+    fields = list(version.fields.select_related("element"))
+    element_kinds: dict[str, str] = {}
+    for position, field in enumerate(fields, start=1):
+        if field.element_id is None:
+            found.append(_("Form field %(n)d has no data element.") % {"n": position})
+            continue
+        element_kinds[field.element.key] = field.element.kind
+    if not fields:
+        found.append(_("The form has no fields: add at least one data element."))
+
+    for field in fields:
+        if field.element_id is None:
+            continue
+        for problem in conditions.problems(field.when, element_kinds):
+            found.append(
+                _("Form field “%(element)s”, “shown when”: %(problem)s.")
+                % {"element": field.element.key, "problem": problem}
+            )
+        if field.element.key in conditions.elements_named(field.when):
+            found.append(_("Form field “%(element)s” is shown depending on itself.") % {"element": field.element.key})
+
+    for material in version.materials.select_related("document_type"):
+        for problem in conditions.problems(material.when, element_kinds):
+            found.append(
+                _("Material “%(code)s”, “needed when”: %(problem)s.")
+                % {"code": material.document_type.code, "problem": problem}
+            )
+
+    for fee in version.fees.all():
+        amount = fee.amount
+        if not isinstance(amount, Decimal) or not amount.is_finite():
+            found.append(_("Fee “%(label)s”: the amount is not a number.") % {"label": fee.label_en})
+        elif amount < 0:
+            found.append(_("Fee “%(label)s”: the amount cannot be negative.") % {"label": fee.label_en})
+
+    if version.time_limit_days < 1:
+        found.append(_("The statutory time limit must be at least one working day."))
+
+    rules = version.eligibility
+    if rules and not isinstance(rules, list):
+        found.append(_("The eligibility rules must be a list."))
+    else:
+        for position, rule in enumerate(rules or [], start=1):
+            if not isinstance(rule, dict) or not rule.get("when"):
+                found.append(_("Eligibility rule %(n)d has no “when” condition.") % {"n": position})
+                continue
+            if not rule.get("reason_en"):
+                found.append(
+                    _("Eligibility rule %(n)d has no reason (reason_en) to show when it fails.") % {"n": position}
+                )
+            for problem in conditions.problems(rule["when"], element_kinds):
+                found.append(_("Eligibility rule %(n)d: %(problem)s.") % {"n": position, "problem": problem})
+
+    found += check_route(version.route, element_kinds=element_kinds)
+    return found
