@@ -149,7 +149,8 @@ def document_delete(*, document: Document, actor: User) -> None:
             )
         submitted = document.attachments.filter(group__submitted_at__isnull=False)  # type: ignore[attr-defined]
         if submitted.exists():
-            numbers = sorted({n for n in submitted.values_list("group__applications__number", flat=True) if n})
+            rows = submitted.values_list("group__applications__number", "group__number")
+            numbers = sorted({str(application or group) for application, group in rows if application or group})
             raise DeletionRefused(
                 _("This document cannot be deleted because it is part of a submitted application (%(numbers)s).")
                 % {"numbers": ", ".join(numbers) or _("submitted")},

@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from documents import api
 
 app_name = "documents-api"
-urlpatterns: list = []
+urlpatterns = [
+    path("vault/documents/", api.VaultListApi.as_view(), name="list"),
+    path("vault/documents/<int:document_id>/", api.VaultDetailApi.as_view(), name="detail"),
+    path("vault/documents/<int:document_id>/download/", api.VaultDownloadApi.as_view(), name="download"),
+]

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from documents import views
 
 app_name = "documents"
-urlpatterns: list = []
+urlpatterns = [
+    path("vault/", views.vault, name="vault"),
+    path("vault/<int:document_id>/delete/", views.delete, name="delete"),
+    path("vault/<int:document_id>/download/", views.download, name="download"),
+    path("verify/", views.verify_start, name="verify_start"),
+    path("verify/<str:code>/", views.verify, name="verify"),
+]

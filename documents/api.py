@@ -1,0 +1,119 @@
+"""Vault API: my documents only. Outsiders get 404 for every document id."""
+
+from django.http import HttpResponseBase
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from documents.actions import DeletionRefused, document_delete, document_upload
+from documents.delivery import file_response
+from documents.selectors import applications_using, document_for_user, documents_for_user
+from documents.validation import UploadRejected
+from services.models import DocumentType
+
+
+class DocumentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    document_type = serializers.CharField(source="document_type.code")
+    display_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    scan_status = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
+    valid_from = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    used_in = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    def get_used_in(self, document) -> list[str]:
+        return applications_using(document)
+
+    def get_download_url(self, document) -> str:
+        return reverse("documents-api:download", args=[document.pk])
+
+
+class VaultListApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    pagination_class = LimitOffsetPagination
+
+    class UploadInput(serializers.Serializer):
+        document_type = serializers.SlugRelatedField(
+            slug_field="code",
+            queryset=DocumentType.objects.all(),
+            error_messages={"does_not_exist": "Unknown document type “{value}”."},
+        )
+        file = serializers.FileField(allow_empty_file=True)
+
+    @extend_schema(operation_id="vault_list", responses=DocumentOutput(many=True), tags=["documents"])
+    def get(self, request: Request) -> Response:
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(
+            documents_for_user(user=request.user),  # type: ignore[arg-type]
+            request,
+            view=self,
+        )
+        return paginator.get_paginated_response(DocumentOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="vault_upload",
+        request={"multipart/form-data": UploadInput},
+        responses={201: DocumentOutput, 200: DocumentOutput, 400: OpenApiResponse(description="The file was refused.")},
+        tags=["documents"],
+        description="Uploads a document. The same bytes uploaded again for the same type return the existing "
+        "document (200) instead of storing a copy.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.UploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        started = timezone.now()
+        try:
+            document = document_upload(
+                owner=request.user,  # type: ignore[arg-type]
+                document_type=data.validated_data["document_type"],
+                uploaded_file=data.validated_data["file"],
+            )
+        except UploadRejected as rejected:
+            return Response({"file": rejected.messages}, status=status.HTTP_400_BAD_REQUEST)
+        created = document.created_at >= started  # an identical earlier upload is returned as it is
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(DocumentOutput(document).data, status=code)
+
+
+class VaultDetailApi(APIView):
+    @extend_schema(operation_id="vault_detail", responses=DocumentOutput, tags=["documents"])
+    def get(self, request: Request, document_id: int) -> Response:
+        document = document_for_user(user=request.user, document_id=document_id)  # type: ignore[arg-type]
+        return Response(DocumentOutput(document).data)
+
+    @extend_schema(
+        operation_id="vault_delete",
+        responses={204: None, 409: OpenApiResponse(description="Attached to a submitted application.")},
+        tags=["documents"],
+    )
+    def delete(self, request: Request, document_id: int) -> Response:
+        document = document_for_user(user=request.user, document_id=document_id)  # type: ignore[arg-type]
+        try:
+            document_delete(document=document, actor=request.user)  # type: ignore[arg-type]
+        except DeletionRefused as refused:
+            return Response({"detail": refused.messages[0]}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VaultDownloadApi(APIView):
+    @extend_schema(
+        operation_id="vault_download",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        tags=["documents"],
+    )
+    def get(self, request: Request, document_id: int) -> HttpResponseBase:
+        document = document_for_user(user=request.user, document_id=document_id)  # type: ignore[arg-type]
+        return file_response(document, inline=False)
