@@ -202,7 +202,27 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_CREATE_MISSING_QUEUES = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# The one beat (DESIGN §5): the outbox relay, the timer sweep and the recovery of stalled steps.
+# `manage.py run_periodic` runs the same sweeps in-process in the embedded mode (no beat).
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "outbox-relay": {"task": "workflows.outbox_relay", "schedule": 10.0},
+    "timers-fire": {"task": "workflows.timers_fire", "schedule": 30.0},
+    "steps-recover": {"task": "workflows.steps_recover", "schedule": 30.0},
+}
+
+# --- Routing engine -----------------------------------------------------------------------
+# An outbox row not confirmed by its task this many seconds after sending is sent again.
+ENGINE_OUTBOX_RESEND_SECONDS = env.int("ENGINE_OUTBOX_RESEND_SECONDS", default=60)
+# Automatic steps: attempts before an incident opens, and the backoff base (2, 4, 8 … s, ≤ 5 min).
+ENGINE_MAX_ATTEMPTS = env.int("ENGINE_MAX_ATTEMPTS", default=5)
+ENGINE_RETRY_BACKOFF_SECONDS = env.float("ENGINE_RETRY_BACKOFF_SECONDS", default=2.0)
+# An automatic step open this long with no run in progress is dispatched again (a lost task).
+ENGINE_STALE_STEP_SECONDS = env.int(
+    "ENGINE_STALE_STEP_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300 + 60
+)
+ENGINE_CORRECTION_REPLY_DAYS = env.int("ENGINE_CORRECTION_REPLY_DAYS", default=15)
+# Extra modules that register department handlers (a deployment's own, or a test's).
+ENGINE_HANDLER_MODULES = env.list("ENGINE_HANDLER_MODULES", default=[])
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class WorkflowsConfig(AppConfig):
     name = "workflows"
     verbose_name = _("Applications and routing")
+
+    def ready(self) -> None:
+        # Department handlers register themselves in services.registry on import, so that
+        # publish validation and the workers both see them.
+        from workflows.engine import handlers
+
+        handlers.load_extra_handler_modules()

@@ -1,0 +1,323 @@
+"""The heart of the engine: moving one application along its route (DESIGN §4–§5).
+
+Everything here runs inside a transaction that holds the application's row lock
+(`application_lock`). It writes work items, events, timers and outbox rows only — it never
+calls the broker; the outbox sends after commit.
+
+A route step's state is its *current* work item: the highest round for that step key (a
+transfer adds a round). A step without a work item has not started yet.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Department, User
+from services.conditions import evaluate
+from services.routes import RouteStep, parse_route, topological_order
+from workflows.engine import clock
+from workflows.engine.events import event_record
+from workflows.models import Application, Timer, WorkItem
+from workflows.outbox import outbox_enqueue
+
+logger = logging.getLogger("workflows.engine")
+
+STEP_RUN_TASK = "workflows.step_run"
+FINISHED_OK = (WorkItem.Status.DONE, WorkItem.Status.SKIPPED)
+RUNNABLE_KINDS = (WorkItem.Kind.AUTOMATIC, WorkItem.Kind.ISSUE)
+# The deadline warning fires when this share of a step's working time is used up.
+WARNING_AT = 0.8
+
+
+def application_lock(application_id: int) -> Application:
+    """The application, locked for the rest of the transaction (call inside one)."""
+    assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
+    return Application.objects.select_for_update(of=("self",)).select_related("service_version").get(pk=application_id)
+
+
+def route_steps(application: Application) -> list[RouteStep]:
+    """The route of the version the application was submitted against (never a newer one)."""
+    return parse_route(application.service_version.route)
+
+
+def step_options(application: Application, step_key: str) -> dict[str, Any]:
+    """The `options` a route step gives its handler (kept on the raw JSON of the step)."""
+    route = application.service_version.route or {}
+    raw_steps = route.get("steps", []) if isinstance(route, dict) else route
+    for raw in raw_steps:
+        if isinstance(raw, dict) and raw.get("key") == step_key:
+            options = raw.get("options") or {}
+            return dict(options) if isinstance(options, dict) else {}
+    return {}
+
+
+def current_items(application: Application) -> dict[str, WorkItem]:
+    """Step key → its current work item (the highest round)."""
+    items: dict[str, WorkItem] = {}
+    for item in WorkItem.objects.filter(application=application).select_related("department").order_by("round"):
+        items[item.step_key] = item
+    return items
+
+
+# --- State changes: each writes exactly one event --------------------------------------------
+
+
+def item_set_status(
+    item: WorkItem,
+    to_status: str,
+    *,
+    kind: str,
+    actor: User | None = None,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+    fields: Iterable[str] = (),
+) -> None:
+    """Moves a work item to a status, saving the named extra fields, with its one event."""
+    from_status = item.status
+    item.status = to_status
+    if to_status in WorkItem.FINISHED:
+        item.finished_at = timezone.now()
+    item.save(update_fields=["status", "finished_at", "updated_at", *fields])
+    event_record(
+        application=item.application,
+        work_item=item,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        payload=payload,
+    )
+    logger.info(
+        "work item %s application=%s step=%s round=%s %s -> %s",
+        kind, item.application.number, item.step_key, item.round, from_status, to_status,
+    )  # fmt: skip
+
+
+def application_set_status(
+    application: Application,
+    to_status: str,
+    *,
+    kind: str,
+    actor: User | None = None,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+    fields: Iterable[str] = (),
+) -> None:
+    from_status = application.status
+    application.status = to_status
+    application.save(update_fields=["status", "updated_at", *fields])
+    event_record(
+        application=application,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        payload=payload,
+    )
+    logger.info("application %s %s %s -> %s", application.number, kind, from_status, to_status)
+
+
+# --- Timers ----------------------------------------------------------------------------------
+
+
+def timers_cancel(*, work_item: WorkItem | None = None, application: Application | None = None, kinds=None) -> int:
+    pending = Timer.objects.filter(fired_at__isnull=True, cancelled_at__isnull=True)
+    if work_item is not None:
+        pending = pending.filter(work_item=work_item)
+    if application is not None:
+        pending = pending.filter(application=application)
+    if kinds:
+        pending = pending.filter(kind__in=kinds)
+    return pending.update(cancelled_at=timezone.now())
+
+
+def deadline_timers_schedule(item: WorkItem, *, since: datetime) -> None:
+    """A warning when most of the step's working time is used, an escalation when it is overdue."""
+    if item.statutory_due_at is None:
+        return
+    remaining = clock.working_seconds_between(since, item.statutory_due_at)
+    Timer.objects.bulk_create(
+        [
+            Timer(
+                application=item.application,
+                work_item=item,
+                kind=Timer.Kind.DEADLINE_WARNING,
+                fire_at=clock.add_working_seconds(since, remaining * WARNING_AT),
+            ),
+            Timer(
+                application=item.application, work_item=item, kind=Timer.Kind.ESCALATION, fire_at=item.statutory_due_at
+            ),
+        ]
+    )
+
+
+# --- Steps -----------------------------------------------------------------------------------
+
+
+def step_dispatch(item: WorkItem) -> None:
+    """Asks a department worker to run an automatic or issue step (sent after commit)."""
+    outbox_enqueue(task=STEP_RUN_TASK, kwargs={"work_item_id": item.pk}, queue=item.department.queue)
+
+
+def step_open(
+    application: Application,
+    step: RouteStep,
+    *,
+    now: datetime,
+    round_number: int = 1,
+    department: Department | None = None,
+    due_at: datetime | None = None,
+    actor: User | None = None,
+    reason: str = "",
+) -> WorkItem:
+    department = department or Department.objects.get(code=step.department)
+    sla_days = step.sla_days or application.service_version.time_limit_days
+    if due_at is None and step.kind == WorkItem.Kind.REVIEW and sla_days:
+        due_at = clock.add_working_days(now, sla_days)
+    item = WorkItem.objects.create(
+        application=application,
+        step_key=step.key,
+        round=round_number,
+        department=department,
+        kind=step.kind,
+        status=WorkItem.Status.OPEN,
+        sla_days=sla_days if step.kind == WorkItem.Kind.REVIEW else None,
+        statutory_due_at=due_at,
+        opened_at=now,
+    )
+    event_record(
+        application=application,
+        work_item=item,
+        kind="step_opened",
+        from_status="",
+        to_status=item.status,
+        actor=actor,
+        reason=reason,
+        payload={"step": step.key, "department": department.code, "round": round_number},
+    )
+    logger.info("work item opened application=%s step=%s round=%s", application.number, step.key, round_number)
+    if item.kind in RUNNABLE_KINDS:
+        step_dispatch(item)
+    else:
+        deadline_timers_schedule(item, since=now)
+    return item
+
+
+def step_skip(application: Application, step: RouteStep, *, now: datetime) -> WorkItem:
+    item = WorkItem.objects.create(
+        application=application,
+        step_key=step.key,
+        round=1,
+        department=Department.objects.get(code=step.department),
+        kind=step.kind,
+        status=WorkItem.Status.SKIPPED,
+        finished_at=now,
+    )
+    event_record(
+        application=application,
+        work_item=item,
+        kind="step_skipped",
+        from_status="",
+        to_status=item.status,
+        reason=_("Not needed: its condition does not hold for this application."),
+        payload={"step": step.key, "when": dict(step.when or {})},
+    )
+    return item
+
+
+# --- Whole application -----------------------------------------------------------------------
+
+
+def live_work_cancel(application: Application, *, actor: User | None, reason: str, kind: str) -> None:
+    """Cancels every live work item and every pending timer of the application."""
+    for item in WorkItem.objects.filter(application=application, status__in=WorkItem.LIVE).select_related(
+        "application"
+    ):
+        item.application = application
+        item_set_status(item, WorkItem.Status.CANCELLED, kind=kind, actor=actor, reason=reason)
+    timers_cancel(application=application)
+
+
+def application_finish(
+    application: Application, to_status: str, *, kind: str, actor: User | None = None, reason: str = "",
+    payload: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    live_work_cancel(application, actor=actor, reason=reason, kind=f"{kind}_cancelled")
+    application.decided_at = timezone.now()
+    application_set_status(
+        application, to_status, kind=kind, actor=actor, reason=reason, payload=payload, fields=["decided_at"]
+    )
+
+
+def advance_locked(application: Application, *, actor: User | None = None) -> None:
+    """Opens what can open, skips what does not apply, rejects or approves when it is time.
+
+    Call with the application locked. Idempotent: a second call with nothing new changes nothing.
+    """
+    if application.status not in (Application.Status.IN_PROGRESS, Application.Status.AWAITING_APPLICANT):
+        return
+    steps = route_steps(application)
+    items = current_items(application)
+    for item in items.values():
+        item.application = application
+    by_key = {step.key: step for step in steps}
+
+    for key, item in items.items():
+        step = by_key.get(key)
+        stops = step is None or step.on_reject != "continue"
+        if item.status == WorkItem.Status.DONE and item.decision == WorkItem.Decision.REJECTED and stops:
+            reasons = [str(reason) for reason in item.decision_reasons]
+            application_finish(
+                application,
+                Application.Status.REJECTED,
+                kind="application_rejected",
+                reason="; ".join(reasons) or item.decision_note,
+                payload={"step": key, "reasons": reasons},
+            )
+            return
+
+    now = timezone.now()
+    progressed = True
+    while progressed:
+        progressed = False
+        for step in topological_order(steps):
+            if step.key in items:
+                continue
+            if not all(parent in items and items[parent].status in FINISHED_OK for parent in step.after):
+                continue
+            if evaluate(step.when, application.data or {}):
+                items[step.key] = step_open(application, step, now=now)
+            else:
+                items[step.key] = step_skip(application, step, now=now)
+            progressed = True
+
+    if all(step.key in items and items[step.key].status in FINISHED_OK for step in steps):
+        application_finish(
+            application,
+            Application.Status.APPROVED,
+            kind="application_approved",
+            payload={"steps": {key: item.status for key, item in items.items()}},
+        )
+
+
+def application_begin_locked(application: Application) -> bool:
+    """Submitted → in progress, with the application's statutory due time; then advance."""
+    if application.status != Application.Status.SUBMITTED:
+        return False
+    now = timezone.now()
+    fields = []
+    if application.statutory_due_at is None and application.service_version.time_limit_days:
+        application.statutory_due_at = clock.add_working_days(
+            application.submitted_at or now, application.service_version.time_limit_days
+        )
+        fields.append("statutory_due_at")
+    application_set_status(application, Application.Status.IN_PROGRESS, kind="routing_started", fields=fields)
+    advance_locked(application)
+    return True

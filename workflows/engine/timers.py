@@ -1,0 +1,94 @@
+"""The timer sweep (DESIGN §5.5): deadlines live in the database and a beat task fires them.
+
+Each due timer is handled in its own transaction that locks the application first (the same
+order as every transition, so no deadlock) and then the timer with SKIP LOCKED: two sweeps
+running at once never fire one timer twice, and neither waits for the other.
+"""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from workflows.engine import routing
+from workflows.engine.events import event_record
+from workflows.models import Application, Timer, WorkItem
+
+logger = logging.getLogger("workflows.engine")
+
+
+def _fire(timer: Timer, application: Application) -> None:
+    item = timer.work_item
+    if item is not None:
+        item.application = application
+    live = item is not None and item.status in WorkItem.LIVE and not application.is_finished
+    if not live:
+        return
+    assert item is not None
+    if timer.kind == Timer.Kind.DEADLINE_WARNING:
+        event_record(
+            application=application, work_item=item, kind="deadline_warning", from_status=item.status,
+            to_status=item.status, reason=_("The statutory deadline of this step is near."),
+            payload={"due_at": item.statutory_due_at.isoformat() if item.statutory_due_at else None},
+        )  # fmt: skip
+    elif timer.kind == Timer.Kind.ESCALATION:
+        item.escalated_at = timezone.now()
+        item.save(update_fields=["escalated_at", "updated_at"])
+        event_record(
+            application=application, work_item=item, kind="step_escalated", from_status=item.status,
+            to_status=item.status, reason=_("The step is overdue: escalated to the department's supervisors."),
+        )  # fmt: skip
+    elif timer.kind == Timer.Kind.CORRECTION_REMINDER:
+        event_record(
+            application=application, work_item=item, kind="correction_reminder", from_status=item.status,
+            to_status=item.status, reason=_("Reminder: the department is waiting for your correction."),
+        )  # fmt: skip
+    elif timer.kind == Timer.Kind.CORRECTION_DEADLINE:
+        if item.status != WorkItem.Status.WAITING or item.correction.get("answered_at"):
+            return
+        reason = _("The correction was not provided by the deadline.")
+        item.decision = WorkItem.Decision.REJECTED
+        item.decision_reasons = [reason]
+        item.clock_stopped_at = None
+        routing.timers_cancel(work_item=item)
+        routing.item_set_status(
+            item, WorkItem.Status.DONE, kind="correction_expired", reason=reason,
+            fields=["decision", "decision_reasons", "clock_stopped_at"],
+        )  # fmt: skip
+        routing.advance_locked(application)
+        still_waiting = WorkItem.objects.filter(
+            application=application, status=WorkItem.Status.WAITING, decision=WorkItem.Decision.CORRECTION
+        ).exists()
+        if application.status == Application.Status.AWAITING_APPLICANT and not still_waiting:
+            routing.application_set_status(
+                application, Application.Status.IN_PROGRESS, kind="correction_expired", reason=reason
+            )
+
+
+def timers_fire(*, now=None, limit: int = 200) -> int:
+    """Fires every due timer; returns how many this sweep fired."""
+    now = now or timezone.now()
+    due = list(
+        Timer.objects.filter(fire_at__lte=now, fired_at__isnull=True, cancelled_at__isnull=True)
+        .order_by("fire_at")
+        .values_list("pk", "application_id")[:limit]
+    )
+    fired = 0
+    for timer_id, application_id in due:
+        with transaction.atomic():
+            application = routing.application_lock(application_id)
+            timer = (
+                Timer.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("work_item", "work_item__department")
+                .filter(pk=timer_id, fired_at__isnull=True, cancelled_at__isnull=True)
+                .first()
+            )
+            if timer is None:
+                continue
+            timer.fired_at = timezone.now()
+            timer.save(update_fields=["fired_at"])
+            _fire(timer, application)
+            fired += 1
+            logger.info("timer fired kind=%s application=%s", timer.kind, application.number)
+    return fired
