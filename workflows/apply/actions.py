@@ -1,0 +1,521 @@
+"""Writes for applying once: start a draft, save it field by field, attach documents, move a
+stale draft to the current versions, submit idempotently, purge abandoned drafts.
+
+Each action is keyword-only and runs in one transaction. The group row is locked
+(`select_for_update`) for every change of a draft, so two tabs or a double click are
+serialised by the database; outsiders get Http404 from the scoped selector.
+"""
+
+import datetime
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from accounts.models import User
+from documents.actions import document_upload
+from documents.selectors import document_for_user, reusable_documents
+from services.conditions import evaluate
+from services.elements import validate_value
+from services.models import DocumentType, LifeEvent, Service, ServiceVersion
+from services.selectors import current_version, life_event_versions
+from workflows.apply.selectors import (
+    MergedForm,
+    Missing,
+    attachments_by_type,
+    group_for_user,
+    group_form,
+    known_values,
+    missing_items,
+    ordered_versions,
+    stale_versions,
+    verified_values,
+)
+from workflows.models import Application, ApplicationGroup, GroupDocument, NumberSequence
+from workflows.outbox import outbox_enqueue
+
+logger = logging.getLogger(__name__)
+
+APPLICATION_START_TASK = "workflows.application_start"
+
+
+class ApplyError(Exception):
+    """A refusal with one clear sentence for the applicant."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ServiceUnavailable(ApplyError):
+    """The service (or every service of the life event) has no published version to apply for."""
+
+
+class DraftAlreadySubmitted(ApplyError):
+    pass
+
+
+class DraftIncomplete(ApplyError):
+    def __init__(self, missing: list[Missing]) -> None:
+        super().__init__(_("Some answers or documents are still missing."))
+        self.missing = missing
+
+
+class DraftStale(ApplyError):
+    def __init__(self, versions: list[ServiceVersion]) -> None:
+        names = ", ".join(str(v.service.name) for v in versions)
+        super().__init__(
+            _(
+                "The rules of %(services)s changed since you started this draft. Move it to the current "
+                "version to continue; your answers are kept."
+            )
+            % {"services": names}
+        )
+        self.versions = versions
+
+
+class IdempotencyKeyReused(ApplyError):
+    pass
+
+
+class AttachRefused(ApplyError):
+    pass
+
+
+# --- Starting a draft ---------------------------------------------------------------------
+
+
+def _prefill(*, applicant: User, form: MergedForm) -> dict[str, Any]:
+    """Values the state already knows, cleaned as the form would clean them; an old value that
+    no longer passes the element's validation is not offered."""
+    data: dict[str, Any] = {}
+    known = known_values(user=applicant, keys=[spec.key for spec in form.fields])
+    for spec in form.fields:
+        reuse = known.get(spec.key)
+        if reuse is None:
+            continue
+        try:
+            value = validate_value(spec.element, reuse.value)
+        except ValidationError:
+            continue
+        if value is not None:
+            data[spec.key] = value
+    return data
+
+
+def draft_start(
+    *, applicant: User, service: Service | None = None, life_event: LifeEvent | None = None
+) -> ApplicationGroup:
+    """A new server-side draft for one service or every service of a life event.
+
+    Pins the current published versions, and prefills what is already known (verified
+    profile, earlier approved applications): the applicant sees it marked and may change it.
+    """
+    if (service is None) == (life_event is None):
+        raise ValueError("a draft is for one service or one life event")
+    if life_event is not None:
+        versions = life_event_versions(life_event)
+    else:
+        assert service is not None
+        version = current_version(service)
+        versions = [version] if version is not None else []
+    if not versions:
+        raise ServiceUnavailable(_("This service cannot be applied for online at the moment."))
+    with transaction.atomic():
+        group = ApplicationGroup.objects.create(applicant=applicant, life_event=life_event)
+        group.versions.set(versions)
+        form = group_form(group)
+        group.data = _prefill(applicant=applicant, form=form)
+        group.field_revisions = dict.fromkeys(group.data, 0)
+        group.save(update_fields=["data", "field_revisions", "updated_at"])
+    return group
+
+
+# --- Saving answers -----------------------------------------------------------------------
+
+
+@dataclass
+class DraftSaveResult:
+    group: ApplicationGroup
+    saved: list[str] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    # {key: the value saved meanwhile by another tab}; the applicant's value was not saved.
+    conflicts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.conflicts
+
+
+def _same(element, left: Any, right: Any) -> bool:
+    """Whether two raw inputs mean the same value for an element (so the tab did not change it)."""
+    try:
+        return validate_value(element, left) == validate_value(element, right)
+    except ValidationError:
+        return str(left if left is not None else "").strip() == str(right if right is not None else "").strip()
+
+
+def _touch(group: ApplicationGroup) -> list[str]:
+    # Any activity restarts the purge clock (updated_at) and withdraws a sent reminder.
+    group.purge_reminder_sent_at = None
+    return ["purge_reminder_sent_at", "updated_at"]
+
+
+def _lock_draft(*, applicant: User, group_id: int | str) -> ApplicationGroup:
+    group = group_for_user(user=applicant, group_id=group_id, for_update=True)
+    if not group.is_draft:
+        raise DraftAlreadySubmitted(_("This application has already been submitted and can no longer be changed."))
+    return group
+
+
+def draft_save(
+    *,
+    applicant: User,
+    group_id: int | str,
+    values: Mapping[str, Any],
+    base_revision: int | None = None,
+    base_values: Mapping[str, Any] | None = None,
+) -> DraftSaveResult:
+    """Validates and saves answers, field by field.
+
+    `values` are raw inputs keyed by element key. `base_revision` is the revision the client
+    loaded; with `base_values` (what the client was shown) only the fields the client
+    actually changed are written. A field that another save changed after `base_revision`
+    and that this client changed too is a conflict: it is not overwritten, and the result
+    says which value is stored now. Invalid values are not stored; their errors are returned
+    (the caller shows the typed text again). Everything valid is saved even when another
+    field has an error, so nothing is lost.
+    """
+    with transaction.atomic():
+        group = _lock_draft(applicant=applicant, group_id=group_id)
+        form = group_form(group)
+        result = DraftSaveResult(group=group)
+        data = dict(group.data)
+        revisions = dict(group.field_revisions)
+        new_revision = group.revision + 1
+        changed: dict[str, Any] = {}
+        for key, raw in values.items():
+            spec = form.field(key)
+            if spec is None:
+                result.errors[key] = [_("This question is not part of this application.")]
+                continue
+            if base_values is not None and key in base_values and _same(spec.element, raw, base_values[key]):
+                continue  # not changed in this tab: leave whatever is stored (maybe another tab's value)
+            try:
+                value = validate_value(spec.element, raw)
+            except ValidationError as error:
+                result.errors[key] = list(error.messages)
+                continue
+            if value == data.get(key):
+                continue
+            if base_revision is not None and revisions.get(key, 0) > base_revision:
+                result.conflicts[key] = data.get(key)
+                continue
+            changed[key] = value
+        for key, value in changed.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+            revisions[key] = new_revision
+        update_fields = _touch(group)
+        if changed:
+            verified = verified_values(user=applicant, keys=changed)
+            flagged = [key for key in group.changed_verified if key not in changed]
+            flagged += [key for key in changed if key in verified and data.get(key) != verified[key]]
+            group.data, group.field_revisions, group.changed_verified = data, revisions, sorted(set(flagged))
+            group.revision = new_revision
+            update_fields += ["data", "field_revisions", "changed_verified", "revision"]
+            result.saved = list(changed)
+        group.save(update_fields=update_fields)
+    return result
+
+
+# --- Documents ----------------------------------------------------------------------------
+
+
+def _material_type(form: MergedForm, document_type: DocumentType) -> DocumentType:
+    for material in form.materials:
+        if material.document_type.pk == document_type.pk:
+            return material.document_type
+    raise Http404  # not a material of this application: nothing to attach it to
+
+
+def draft_attach_document(
+    *, applicant: User, group_id: int | str, document_type: DocumentType, document_id: int | str
+) -> GroupDocument:
+    """Attaches a document of the applicant's vault (by reference, never copied).
+
+    Another person's document is Http404, as if it did not exist; a document of the wrong
+    type, not yet scanned clean or out of validity is refused with a reason.
+    """
+    with transaction.atomic():
+        group = _lock_draft(applicant=applicant, group_id=group_id)
+        _material_type(group_form(group), document_type)
+        document = document_for_user(user=applicant, document_id=document_id)
+        if document.document_type_id != document_type.pk:
+            raise AttachRefused(_("This document is not a %(type)s.") % {"type": document_type.name})
+        if not reusable_documents(user=applicant, document_type=document_type).filter(pk=document.pk).exists():
+            raise AttachRefused(_("This document is not valid today (or has not passed the virus scan yet)."))
+        attachment, _created = GroupDocument.objects.update_or_create(
+            group=group, document_type=document_type, defaults={"document": document}
+        )
+        group.save(update_fields=_touch(group))
+    return attachment
+
+
+def draft_upload_document(
+    *, applicant: User, group_id: int | str, document_type: DocumentType, uploaded_file: UploadedFile
+) -> GroupDocument:
+    """Stores a new upload in the applicant's vault and attaches it to the draft.
+
+    The draft is checked first, so nothing lands in the vault for a draft that is not the
+    applicant's. documents.validation.UploadRejected passes through with its message.
+    """
+    group = group_for_user(user=applicant, group_id=group_id)
+    if not group.is_draft:
+        raise DraftAlreadySubmitted(_("This application has already been submitted and can no longer be changed."))
+    _material_type(group_form(group), document_type)
+    document = document_upload(owner=applicant, document_type=document_type, uploaded_file=uploaded_file)
+    return draft_attach_document(
+        applicant=applicant, group_id=group.pk, document_type=document_type, document_id=document.pk
+    )
+
+
+def draft_detach_document(*, applicant: User, group_id: int | str, document_type: DocumentType) -> None:
+    with transaction.atomic():
+        group = _lock_draft(applicant=applicant, group_id=group_id)
+        GroupDocument.objects.filter(group=group, document_type=document_type).delete()
+        group.save(update_fields=_touch(group))
+
+
+# --- Stale drafts -------------------------------------------------------------------------
+
+
+def draft_move_to_current(*, applicant: User, group_id: int | str) -> ApplicationGroup:
+    """Re-pins the draft to the services' current versions, keeping every answer and document.
+
+    What the new version asks differently shows up in the missing list on the review page.
+    """
+    with transaction.atomic():
+        group = _lock_draft(applicant=applicant, group_id=group_id)
+        versions = []
+        for version in group.versions.all():
+            if version.status == ServiceVersion.Status.PUBLISHED:
+                versions.append(version)
+                continue
+            current = current_version(version.service)
+            if current is None:
+                raise ServiceUnavailable(
+                    _("%(service)s can no longer be applied for online.") % {"service": version.service.name}
+                )
+            versions.append(current)
+        group.versions.set(versions)
+        group.revision += 1
+        group.save(update_fields=[*_touch(group), "revision"])
+    return group_for_user(user=applicant, group_id=group.pk)
+
+
+# --- Submission ---------------------------------------------------------------------------
+
+
+def _number_allocate(prefix: str) -> str:
+    """The next readable number for a prefix, under a row lock held until the submit commits,
+    so numbers are never duplicated and a rolled-back submit gives its number back."""
+    try:
+        with transaction.atomic():
+            NumberSequence.objects.get_or_create(prefix=prefix)
+    except IntegrityError:
+        pass  # created meanwhile by a concurrent submit
+    sequence = NumberSequence.objects.select_for_update().get(prefix=prefix)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return f"{prefix}-{sequence.last:06d}"
+
+
+def _statutory_due_at(start: datetime.datetime, days: int) -> datetime.datetime:
+    try:
+        from workflows.engine.clock import add_working_days
+    except ImportError:  # the engine's clock is optional for submission; Monday–Friday meanwhile
+        moment, left = timezone.localtime(start), days
+        while left > 0:
+            moment += datetime.timedelta(days=1)
+            if moment.weekday() < 5:
+                left -= 1
+        return moment
+    return add_working_days(start, days)
+
+
+def _version_data(version: ServiceVersion, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What one department receives: only the answers its own form asks (and shows)."""
+    return {
+        f.element.key: data[f.element.key]
+        for f in version.fields.all()
+        if evaluate(f.when, data) and data.get(f.element.key) not in (None, "", [])
+    }
+
+
+def _submitted_by_key(applicant: User, key: str, group_id: int | str) -> ApplicationGroup | None:
+    existing = ApplicationGroup.objects.filter(applicant=applicant, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if str(existing.pk) != str(group_id):
+        raise IdempotencyKeyReused(_("This submission key was already used for another application."))
+    return existing
+
+
+def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) -> ApplicationGroup:
+    """Submits a draft once: one Application per pinned version, numbered, pinned, `submitted`,
+    and the engine's start recorded in the outbox in the same transaction.
+
+    Idempotent: the same key, or a second submit of an already submitted draft (double
+    click, network retry, two tabs), returns the group submitted the first time.
+    Raises DraftStale, DraftIncomplete, IdempotencyKeyReused; Http404 for an outsider.
+    """
+    key = idempotency_key.strip()[:100]
+    if not key:
+        raise ValueError("an idempotency key is required")
+    existing = _submitted_by_key(applicant, key, group_id)
+    if existing is not None:
+        return group_for_user(user=applicant, group_id=existing.pk)
+    try:
+        with transaction.atomic():
+            group = group_for_user(user=applicant, group_id=group_id, for_update=True)
+            if not group.is_draft:
+                return group  # submitted meanwhile (by the other click): the same answer
+            _submit_locked(applicant=applicant, group=group, key=key)
+    except IntegrityError:
+        # The same key, submitted at the same moment for another draft of this applicant.
+        existing = _submitted_by_key(applicant, key, group_id)
+        if existing is None:
+            raise
+    return group_for_user(user=applicant, group_id=group_id)
+
+
+def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> None:
+    stale = stale_versions(group)
+    if stale:
+        raise DraftStale(stale)
+    form = group_form(group)
+    attachments = attachments_by_type(group)
+    missing = missing_items(form=form, data=group.data, attachments=attachments)
+    if missing:
+        raise DraftIncomplete(missing)
+    # Documents for materials no longer needed (a condition turned false) are not sent.
+    needed = {m.document_type.pk for m in form.shown_materials(group.data)}
+    GroupDocument.objects.filter(group=group).exclude(document_type_id__in=needed).delete()
+    now = timezone.now()
+    year = timezone.localdate(now).year
+    applications = []
+    for version in ordered_versions(group.versions.all(), group.life_event):
+        department = version.service.lead_department
+        application = Application.objects.create(
+            group=group,
+            applicant=applicant,
+            number=_number_allocate(f"{year}-{department.short_code}"),
+            service=version.service,
+            service_version=version,
+            status=Application.Status.SUBMITTED,
+            data=_version_data(version, group.data),
+            statutory_due_at=_statutory_due_at(now, version.time_limit_days),
+            submitted_at=now,
+        )
+        applications.append(application)
+        # The engine routes it; the task is sent only after this transaction commits.
+        outbox_enqueue(task=APPLICATION_START_TASK, kwargs={"application_id": application.pk})
+    group.number = applications[0].number if len(applications) == 1 else _number_allocate(f"{year}-EVT")
+    group.idempotency_key = key
+    group.submitted_at = now
+    group.save(update_fields=["number", "idempotency_key", "submitted_at", "updated_at"])
+    logger.info("submitted group=%s applications=%s", group.number, ",".join(a.number for a in applications))
+
+
+# --- Abandoned drafts ---------------------------------------------------------------------
+
+
+@dataclass
+class PurgeResult:
+    reminded: int = 0
+    purged: int = 0
+
+
+def _reminder_mail(group: ApplicationGroup, purge_on: datetime.date) -> None:
+    applicant = group.applicant
+    if not applicant.email:
+        return
+    with override(applicant.preferred_language or settings.LANGUAGE_CODE):
+        names = ", ".join(str(v.service.name) for v in group.versions.all())
+        what = str(group.life_event.name) if group.life_event else names
+        link = reverse("workflows:apply-resume", args=[group.pk])
+        send_mail(
+            subject=_("Your draft application will be deleted soon"),
+            message=_(
+                "Hello %(name)s,\n\nyou started an application for %(what)s and have not changed it for a while. "
+                "Unless you continue it, it will be deleted on %(date)s. Continue it from My applications "
+                "(%(link)s).\n\nOne Door"
+            )
+            % {"name": applicant.name, "what": what, "date": purge_on.isoformat(), "link": link},
+            from_email=None,
+            recipient_list=[applicant.email],
+        )
+
+
+def drafts_purge(*, now: datetime.datetime | None = None) -> PurgeResult:
+    """Reminds applicants of drafts untouched for (purge − reminder) days, then deletes drafts
+    untouched for DRAFT_PURGE_DAYS whose reminder went out at least DRAFT_REMINDER_DAYS ago.
+
+    A reminder is claimed with a conditional update before the e-mail is sent, so two sweeps
+    never send it twice. The vault documents a purged draft used stay in the vault.
+    """
+    now = now or timezone.now()
+    purge_days, remind_days = settings.DRAFT_PURGE_DAYS, settings.DRAFT_REMINDER_DAYS
+    result = PurgeResult()
+    drafts = ApplicationGroup.objects.filter(submitted_at__isnull=True)
+    due_for_reminder = drafts.filter(
+        purge_reminder_sent_at__isnull=True, updated_at__lte=now - datetime.timedelta(days=purge_days - remind_days)
+    )
+    for group in due_for_reminder.select_related("applicant", "life_event").prefetch_related("versions__service"):
+        # `update` leaves updated_at alone: a reminder is not activity.
+        claimed = ApplicationGroup.objects.filter(
+            pk=group.pk, purge_reminder_sent_at__isnull=True, submitted_at__isnull=True
+        ).update(purge_reminder_sent_at=now)
+        if claimed != 1:
+            continue
+        purge_on = timezone.localdate(
+            max(group.updated_at + datetime.timedelta(days=purge_days), now + datetime.timedelta(days=remind_days))
+        )
+        try:
+            _reminder_mail(group, purge_on)
+        except Exception:  # the mail server may be down: send again next sweep
+            logger.exception("draft reminder for group %s not sent", group.pk)
+            ApplicationGroup.objects.filter(pk=group.pk).update(purge_reminder_sent_at=None)
+            continue
+        result.reminded += 1
+    expired = drafts.filter(
+        updated_at__lte=now - datetime.timedelta(days=purge_days),
+        purge_reminder_sent_at__lte=now - datetime.timedelta(days=remind_days),
+    )
+    untouched_since = now - datetime.timedelta(days=purge_days)
+    for group_id in expired.values_list("pk", flat=True):
+        with transaction.atomic():
+            group = (
+                ApplicationGroup.objects.select_for_update(skip_locked=True)
+                .filter(pk=group_id, submitted_at__isnull=True, updated_at__lte=untouched_since)
+                .first()
+            )
+            if group is None:
+                continue  # touched, submitted or being edited right now
+            group.delete()
+            result.purged += 1
+    return result

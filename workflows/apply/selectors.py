@@ -1,0 +1,372 @@
+"""Reads for applying once: the applicant's drafts (scoped: others get 404), the merged form of
+a draft's pinned versions, what is reused from the profile and earlier applications, and what
+is still missing.
+
+The merged form is the heart of "one time" (DESIGN §3): the union of the pinned versions'
+form fields, each data element asked once (in the first place a service asks it), and each
+document type asked once however many services need it.
+"""
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User, VerifiedAttribute
+from documents.models import Document
+from documents.selectors import reusable_documents
+from services.conditions import evaluate
+from services.elements import validate_value
+from services.models import DataElement, DocumentType, FormField, LifeEvent, Service, ServiceVersion
+from workflows.models import Application, ApplicationGroup, GroupDocument
+
+# How many of the applicant's latest approved applications are looked at for reusable values.
+PREVIOUS_APPLICATIONS_LOOKED_AT = 20
+
+
+# --- Drafts and groups, scoped to their applicant --------------------------------------------
+
+
+def _versions_prefetch() -> Prefetch:
+    return Prefetch(
+        "versions",
+        queryset=ServiceVersion.objects.select_related("service__lead_department").prefetch_related(
+            Prefetch("fields", queryset=FormField.objects.select_related("element")),
+            "materials__document_type",
+        ),
+    )
+
+
+def groups_for_user(*, user: User) -> QuerySet[ApplicationGroup]:
+    """Every draft and submitted group of `user` (and nobody else's), newest first."""
+    if not user.is_authenticated:
+        return ApplicationGroup.objects.none()
+    return (
+        ApplicationGroup.objects.filter(applicant=user)
+        .select_related("life_event")
+        .prefetch_related(
+            Prefetch("versions", queryset=ServiceVersion.objects.select_related("service")),
+            Prefetch("applications", queryset=Application.objects.select_related("service").order_by("number")),
+        )
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def group_for_user(*, user: User, group_id: int | str, for_update: bool = False) -> ApplicationGroup:
+    """One group of `user` with what its pages need; Http404 for anyone else or a malformed id."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        pk = int(group_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    queryset = ApplicationGroup.objects.filter(applicant=user, pk=pk)
+    if for_update:
+        # Lock the group row only; the related rows are read after the lock is held.
+        group = queryset.select_for_update(of=("self",)).first()
+        if group is None:
+            raise Http404
+        return group_for_user(user=user, group_id=pk)
+    group = (
+        queryset.select_related("life_event")
+        .prefetch_related(
+            _versions_prefetch(),
+            Prefetch("documents", queryset=GroupDocument.objects.select_related("document", "document_type")),
+            Prefetch(
+                "applications",
+                queryset=Application.objects.select_related("service__lead_department", "service_version").order_by(
+                    "number"
+                ),
+            ),
+        )
+        .first()
+    )
+    if group is None:
+        raise Http404
+    return group
+
+
+def open_draft_for(*, user: User, service: Service | None = None, life_event: LifeEvent | None = None):
+    """The applicant's latest unsubmitted draft for this service or life event, if any."""
+    drafts = ApplicationGroup.objects.filter(applicant=user, submitted_at__isnull=True)
+    if life_event is not None:
+        drafts = drafts.filter(life_event=life_event)
+    else:
+        drafts = drafts.filter(life_event__isnull=True, versions__service=service)
+    return drafts.order_by("-updated_at").first()
+
+
+# --- The merged form -----------------------------------------------------------------------
+
+
+@dataclass
+class Occurrence:
+    """One service's use of an element or document type: its own required flag and condition."""
+
+    service: Service
+    required: bool
+    when: Mapping[str, Any] | None
+
+
+@dataclass
+class FieldSpec:
+    element: DataElement
+    section_key: str
+    section: str
+    occurrences: list[Occurrence] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.element.key
+
+    @property
+    def name(self) -> str:
+        """The HTML form name: element keys carry dots, which CSS selectors and ids dislike."""
+        return self.element.key.replace(".", "__")
+
+    @property
+    def services(self) -> list[Service]:
+        return [o.service for o in self.occurrences]
+
+    @property
+    def is_conditional(self) -> bool:
+        return all(o.when for o in self.occurrences)
+
+    def shown(self, data: Mapping[str, Any]) -> bool:
+        return any(evaluate(o.when, data) for o in self.occurrences)
+
+    def required(self, data: Mapping[str, Any]) -> bool:
+        return any(o.required and evaluate(o.when, data) for o in self.occurrences)
+
+
+@dataclass
+class MaterialSpec:
+    document_type: DocumentType
+    occurrences: list[Occurrence] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return self.document_type.code
+
+    @property
+    def name(self) -> str:
+        return "material__" + self.document_type.code.replace("-", "_")
+
+    @property
+    def services(self) -> list[Service]:
+        return [o.service for o in self.occurrences]
+
+    def shown(self, data: Mapping[str, Any]) -> bool:
+        return any(evaluate(o.when, data) for o in self.occurrences)
+
+    def required(self, data: Mapping[str, Any]) -> bool:
+        return any(o.required and evaluate(o.when, data) for o in self.occurrences)
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    fields: list[FieldSpec]
+
+    def shown_fields(self, data: Mapping[str, Any]) -> list[FieldSpec]:
+        return [spec for spec in self.fields if spec.shown(data)]
+
+
+@dataclass
+class MergedForm:
+    versions: list[ServiceVersion]
+    sections: list[Section]
+    materials: list[MaterialSpec]
+
+    @property
+    def fields(self) -> list[FieldSpec]:
+        return [spec for section in self.sections for spec in section.fields]
+
+    def field(self, key: str) -> FieldSpec | None:
+        return next((spec for spec in self.fields if spec.key == key), None)
+
+    def shown_fields(self, data: Mapping[str, Any]) -> list[FieldSpec]:
+        return [spec for spec in self.fields if spec.shown(data)]
+
+    def shown_materials(self, data: Mapping[str, Any]) -> list[MaterialSpec]:
+        return [spec for spec in self.materials if spec.shown(data)]
+
+    @property
+    def separate_field_count(self) -> int:
+        """Fields of the separate services' forms added up (an element asked by two services counts twice)."""
+        return sum(len(spec.occurrences) for spec in self.fields)
+
+    @property
+    def separate_material_count(self) -> int:
+        return sum(len(spec.occurrences) for spec in self.materials)
+
+
+def ordered_versions(versions: Iterable[ServiceVersion], life_event: LifeEvent | None) -> list[ServiceVersion]:
+    """A group's versions in the life event's order (a single service: just that one)."""
+    versions = list(versions)
+    if life_event is None:
+        return sorted(versions, key=lambda v: v.service.code)
+    order = {entry.service_id: entry.order for entry in life_event.entries.all()}
+    return sorted(versions, key=lambda v: (order.get(v.service_id, 1_000_000), v.service.code))
+
+
+def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
+    """The union of the versions' forms and materials: each element and document type once.
+
+    `versions` must be in the order the services should be asked (see `ordered_versions`);
+    an element sits in the section of the first service that asks it.
+    """
+    versions = list(versions)
+    sections: dict[str, Section] = {}
+    specs: dict[str, FieldSpec] = {}
+    materials: dict[int, MaterialSpec] = {}
+    for version in versions:
+        for form_field in version.fields.all():
+            key = form_field.element.key
+            spec = specs.get(key)
+            if spec is None:
+                section = sections.get(form_field.section_en)
+                if section is None:
+                    section = sections[form_field.section_en] = Section(
+                        key=form_field.section_en, title=form_field.section, fields=[]
+                    )
+                spec = specs[key] = FieldSpec(
+                    element=form_field.element, section_key=section.key, section=section.title
+                )
+                section.fields.append(spec)
+            spec.occurrences.append(Occurrence(version.service, form_field.required, form_field.when))
+        for requirement in version.materials.all():
+            material = materials.get(requirement.document_type_id)
+            if material is None:
+                material = materials[requirement.document_type_id] = MaterialSpec(requirement.document_type)
+            material.occurrences.append(Occurrence(version.service, requirement.required, requirement.when))
+    return MergedForm(versions=versions, sections=list(sections.values()), materials=list(materials.values()))
+
+
+def group_form(group: ApplicationGroup) -> MergedForm:
+    return merged_form(ordered_versions(group.versions.all(), group.life_event))
+
+
+def stale_versions(group: ApplicationGroup) -> list[ServiceVersion]:
+    """Pinned versions that are no longer the published one (retired since the draft began)."""
+    return [v for v in group.versions.all() if v.status != ServiceVersion.Status.PUBLISHED]
+
+
+# --- Reuse: the verified profile and earlier approved applications ---------------------------
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """A value the state already knows: verified (identity) or from an earlier approved application."""
+
+    kind: str  # "verified" | "previous"
+    value: Any
+    reference: str = ""  # the earlier application's number
+
+    @property
+    def is_verified(self) -> bool:
+        return self.kind == "verified"
+
+
+def known_values(*, user: User, keys: Iterable[str]) -> dict[str, Reuse]:
+    """What the state already knows about `user` for these element keys. Verified values win."""
+    keys = set(keys)
+    known: dict[str, Reuse] = {}
+    if not keys:
+        return known
+    for attribute in VerifiedAttribute.objects.filter(user=user, element_key__in=keys):
+        known[attribute.element_key] = Reuse("verified", attribute.value)
+    earlier = Application.objects.filter(applicant=user, status=Application.Status.APPROVED).order_by(
+        "-decided_at", "-pk"
+    )[:PREVIOUS_APPLICATIONS_LOOKED_AT]
+    for application in earlier.only("number", "data"):
+        for key, value in (application.data or {}).items():
+            if key in keys and key not in known and value not in (None, "", []):
+                known[key] = Reuse("previous", value, application.number)
+    return known
+
+
+def verified_values(*, user: User, keys: Iterable[str]) -> dict[str, Any]:
+    return {a.element_key: a.value for a in VerifiedAttribute.objects.filter(user=user, element_key__in=set(keys))}
+
+
+def reusable_documents_by_type(*, user: User, document_types: Iterable[DocumentType]) -> dict[int, list[Document]]:
+    return {dt.pk: list(reusable_documents(user=user, document_type=dt)) for dt in document_types}
+
+
+# --- What is still missing -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Missing:
+    kind: str  # "field" | "material"
+    label: str
+    reason: str
+    step: str  # "section-<n>" | "materials"
+    anchor: str  # the input's HTML id
+
+
+def section_index(form: MergedForm, spec: FieldSpec) -> int:
+    return next(i for i, section in enumerate(form.sections, start=1) if section.key == spec.section_key)
+
+
+def missing_items(
+    *, form: MergedForm, data: Mapping[str, Any], attachments: Mapping[int, GroupDocument]
+) -> list[Missing]:
+    """Everything that stops submission: required answers not given, answers no longer valid,
+    required documents not provided. In form order; conditions are evaluated on `data`."""
+    missing: list[Missing] = []
+    for spec in form.shown_fields(data):
+        step = f"section-{section_index(form, spec)}"
+        value = data.get(spec.key)
+        if value in (None, "", []):
+            if spec.required(data):
+                missing.append(Missing("field", spec.element.label, _("Not answered yet"), step, f"id_{spec.name}"))
+            continue
+        try:
+            validate_value(spec.element, value)
+        except ValidationError as error:
+            missing.append(Missing("field", spec.element.label, " ".join(error.messages), step, f"id_{spec.name}"))
+    today = timezone.localdate()
+    for material in form.shown_materials(data):
+        attachment = attachments.get(material.document_type.pk)
+        if attachment is not None and not document_is_usable(attachment.document, today):
+            missing.append(
+                Missing(
+                    "material",
+                    material.document_type.name,
+                    _("The document you picked is no longer valid; pick or upload another"),
+                    "materials",
+                    material.name,
+                )
+            )
+        elif attachment is None and material.required(data):
+            missing.append(
+                Missing("material", material.document_type.name, _("Not provided yet"), "materials", material.name)
+            )
+    return missing
+
+
+def document_is_usable(document: Document, on_date: datetime.date) -> bool:
+    """The same test as the vault's `reusable_documents`, on a document already loaded."""
+    return (
+        document.scan_status == Document.ScanStatus.CLEAN
+        and (document.valid_from is None or document.valid_from <= on_date)
+        and (document.valid_until is None or document.valid_until >= on_date)
+    )
+
+
+def attachments_by_type(group: ApplicationGroup) -> dict[int, GroupDocument]:
+    return {attachment.document_type_id: attachment for attachment in group.documents.all()}
+
+
+def group_missing(group: ApplicationGroup, form: MergedForm | None = None) -> list[Missing]:
+    form = form or group_form(group)
+    return missing_items(form=form, data=group.data, attachments=attachments_by_type(group))

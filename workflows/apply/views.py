@@ -1,0 +1,360 @@
+"""HTML pages for applying once: start, the steps of the merged form, documents, review,
+submit, receipt, and "My applications". Thin: parse, call one action or selector, render."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from documents.validation import UploadRejected
+from services.models import LifeEvent, Service
+from services.selectors import current_version, life_event_versions
+from workflows.apply import actions, forms, selectors
+from workflows.models import ApplicationGroup
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str  # "section-1" … "materials", "review"
+    title: str
+    url: str
+
+
+def _steps(group: ApplicationGroup, form: selectors.MergedForm) -> list[Step]:
+    steps = [
+        Step(f"section-{i}", section.title, reverse("workflows:apply-section", args=[group.pk, i]))
+        for i, section in enumerate(form.sections, start=1)
+        if section.shown_fields(group.data)
+    ]
+    if form.shown_materials(group.data):
+        steps.append(Step("materials", _("Documents"), reverse("workflows:apply-materials", args=[group.pk])))
+    steps.append(Step("review", _("Check and submit"), reverse("workflows:apply-review", args=[group.pk])))
+    return steps
+
+
+def _after(steps: list[Step], slug: str) -> Step:
+    slugs = [s.slug for s in steps]
+    index = slugs.index(slug) if slug in slugs else -1
+    return steps[min(index + 1, len(steps) - 1)]
+
+
+def _title(group: ApplicationGroup) -> str:
+    if group.life_event is not None:
+        return str(group.life_event.name)
+    return ", ".join(str(v.service.name) for v in group.versions.all())
+
+
+def _context(group: ApplicationGroup, form: selectors.MergedForm, current: str, **extra) -> dict:
+    steps = _steps(group, form)
+    slugs = [s.slug for s in steps]
+    return {
+        "group": group,
+        "title": _title(group),
+        "steps": steps,
+        "current": current,
+        "step_number": slugs.index(current) + 1 if current in slugs else None,
+        "stale": selectors.stale_versions(group),
+        **extra,
+    }
+
+
+def _draft(request: HttpRequest, group_id: int) -> ApplicationGroup:
+    group = selectors.group_for_user(user=request.user, group_id=group_id)  # type: ignore[arg-type]
+    return group
+
+
+# --- Start --------------------------------------------------------------------------------
+
+
+def _start_page(request: HttpRequest, *, service: Service | None, life_event: LifeEvent | None, versions):
+    form = selectors.merged_form(versions)
+    known = selectors.known_values(user=request.user, keys=[spec.key for spec in form.fields])  # type: ignore[arg-type]
+    vault = selectors.reusable_documents_by_type(
+        user=request.user,  # type: ignore[arg-type]
+        document_types=[m.document_type for m in form.materials],
+    )
+    if request.method == "POST":
+        try:
+            group = actions.draft_start(applicant=request.user, service=service, life_event=life_event)  # type: ignore[arg-type]
+        except actions.ServiceUnavailable as error:
+            messages.error(request, error.message)
+            return redirect("workflows:apply-list")
+        return redirect("workflows:apply-resume", group.pk)
+    return render(
+        request,
+        "workflows/apply/start.html",
+        {
+            "service": service,
+            "life_event": life_event,
+            "title": life_event.name if life_event else service.name,  # type: ignore[union-attr]
+            "versions": versions,
+            "form": form,
+            "known_count": len(known),
+            "field_count": len(form.fields),
+            "materials": [(m, vault.get(m.document_type.pk, [])) for m in form.materials],
+            "existing": selectors.open_draft_for(user=request.user, service=service, life_event=life_event),  # type: ignore[arg-type]
+        },
+    )
+
+
+@login_required
+def start_service(request: HttpRequest, code: str) -> HttpResponse:
+    service = get_object_or_404(Service, code=code)
+    version = current_version(service)
+    if version is None:
+        raise Http404
+    return _start_page(request, service=service, life_event=None, versions=[version])
+
+
+@login_required
+def start_life_event(request: HttpRequest, code: str) -> HttpResponse:
+    life_event = get_object_or_404(LifeEvent.objects.prefetch_related("entries__service"), code=code)
+    versions = life_event_versions(life_event)
+    if not versions:
+        raise Http404
+    return _start_page(request, service=None, life_event=life_event, versions=versions)
+
+
+# --- My applications ----------------------------------------------------------------------
+
+
+@login_required
+def application_list(request: HttpRequest) -> HttpResponse:
+    groups = list(selectors.groups_for_user(user=request.user))  # type: ignore[arg-type]
+    return render(
+        request,
+        "workflows/apply/list.html",
+        {
+            "drafts": [g for g in groups if g.is_draft],
+            "submitted": [g for g in groups if not g.is_draft],
+        },
+    )
+
+
+@login_required
+def resume(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Where to continue: the receipt of a submitted group, else the first step with something missing."""
+    group = _draft(request, group_id)
+    if not group.is_draft:
+        return redirect("workflows:apply-receipt", group.pk)
+    form = selectors.group_form(group)
+    missing = selectors.group_missing(group, form)
+    steps = _steps(group, form)
+    if missing:
+        return redirect(next(s.url for s in steps if s.slug == missing[0].step))
+    return redirect(steps[-1].url)
+
+
+# --- The merged form, one section per page ------------------------------------------------
+
+
+@login_required
+def section(request: HttpRequest, group_id: int, index: int) -> HttpResponse:
+    group = _draft(request, group_id)
+    if not group.is_draft:
+        return redirect("workflows:apply-receipt", group.pk)
+    form = selectors.group_form(group)
+    if not 1 <= index <= len(form.sections):
+        raise Http404
+    part = form.sections[index - 1]
+    slug = f"section-{index}"
+    typed: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    conflicts: dict[str, str] = {}
+    rendered_keys = {spec.key for spec in part.shown_fields(group.data)}
+    if request.method == "POST":
+        values, bases = forms.posted_answers(request.POST, part.fields)
+        try:
+            base_revision = int(request.POST.get("base_revision", ""))
+        except ValueError:
+            base_revision = None
+        try:
+            result = actions.draft_save(
+                applicant=request.user,  # type: ignore[arg-type]
+                group_id=group.pk,
+                values=values,
+                base_revision=base_revision,
+                base_values=bases,
+            )
+        except actions.DraftAlreadySubmitted as error:
+            messages.error(request, error.message)
+            return redirect("workflows:apply-receipt", group.pk)
+        group = _draft(request, group.pk)
+        shown_now = {spec.key for spec in part.shown_fields(group.data)}
+        if result.ok and shown_now <= rendered_keys:
+            if "later" in request.POST:
+                messages.success(request, _("Your answers are saved. You can continue at any time."))
+                return redirect("workflows:apply-list")
+            return redirect(_after(_steps(group, form), slug).url)
+        # Show the page again: with the errors, or with the questions an answer just opened up.
+        errors = result.errors
+        for key, theirs in result.conflicts.items():
+            spec = form.field(key)
+            if spec is not None:
+                conflicts[key] = forms.conflict_message(spec.element, theirs)
+        typed = {key: values[key] for key in [*errors, *conflicts] if key in values}
+        if result.ok:
+            messages.info(request, _("Your answers need a few more details. The new questions are below."))
+    known = selectors.known_values(user=request.user, keys=[spec.key for spec in part.fields])  # type: ignore[arg-type]
+    all_errors = {**errors, **{key: [message] for key, message in conflicts.items()}}
+    question_views = forms.questions(
+        specs=part.shown_fields(group.data),
+        data=group.data,
+        known=known,
+        flagged=group.changed_verified,
+        typed=typed,
+        errors=all_errors,
+    )
+    status = 200 if not all_errors else 400
+    context = _context(
+        group, form, slug, section=part, index=index, questions=question_views, has_errors=bool(all_errors)
+    )
+    return render(request, "workflows/apply/section.html", context, status=status)
+
+
+# --- Documents ----------------------------------------------------------------------------
+
+
+@login_required
+def materials(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = _draft(request, group_id)
+    if not group.is_draft:
+        return redirect("workflows:apply-receipt", group.pk)
+    form = selectors.group_form(group)
+    shown = form.shown_materials(group.data)
+    errors: dict[int, list[str]] = {}
+    if request.method == "POST":
+        for spec in shown:
+            document_type = spec.document_type
+            upload = request.FILES.get(f"{spec.name}__file")
+            choice = request.POST.get(spec.name, "")
+            try:
+                if upload is not None:
+                    actions.draft_upload_document(
+                        applicant=request.user,  # type: ignore[arg-type]
+                        group_id=group.pk,
+                        document_type=document_type,
+                        uploaded_file=upload,
+                    )
+                elif choice and choice != "new":
+                    actions.draft_attach_document(
+                        applicant=request.user,  # type: ignore[arg-type]
+                        group_id=group.pk,
+                        document_type=document_type,
+                        document_id=choice,
+                    )
+                elif choice == "new":
+                    errors[document_type.pk] = [_("Choose a file to upload.")]
+            except (UploadRejected, actions.AttachRefused) as error:
+                errors[document_type.pk] = [_refusal(error)]
+            except actions.DraftAlreadySubmitted:
+                return redirect("workflows:apply-receipt", group.pk)
+        if not errors:
+            if "later" in request.POST:
+                messages.success(request, _("Your answers are saved. You can continue at any time."))
+                return redirect("workflows:apply-list")
+            return redirect("workflows:apply-review", group.pk)
+        group = _draft(request, group.pk)
+    attachments = selectors.attachments_by_type(group)
+    vault = selectors.reusable_documents_by_type(
+        user=request.user,  # type: ignore[arg-type]
+        document_types=[m.document_type for m in shown],
+    )
+    views = [
+        forms.MaterialView(
+            spec=spec,
+            required=spec.required(group.data),
+            documents=vault.get(spec.document_type.pk, []),
+            attached=attachments[spec.document_type.pk].document if spec.document_type.pk in attachments else None,
+            errors=errors.get(spec.document_type.pk, []),
+        )
+        for spec in shown
+    ]
+    context = _context(group, form, "materials", materials=views, has_errors=bool(errors))
+    return render(request, "workflows/apply/materials.html", context, status=400 if errors else 200)
+
+
+def _refusal(error: UploadRejected | actions.AttachRefused) -> str:
+    if isinstance(error, actions.ApplyError):
+        return error.message
+    return " ".join(error.messages)
+
+
+# --- Review, submit, receipt --------------------------------------------------------------
+
+
+def _review_rows(group: ApplicationGroup, form: selectors.MergedForm, user) -> list[dict]:
+    known = selectors.known_values(user=user, keys=[spec.key for spec in form.fields])
+    sections = []
+    for index, part in enumerate(form.sections, start=1):
+        shown = part.shown_fields(group.data)
+        if not shown:
+            continue
+        rows = forms.questions(specs=shown, data=group.data, known=known, flagged=group.changed_verified)
+        sections.append({"section": part, "index": index, "rows": rows})
+    return sections
+
+
+@login_required
+def review(request: HttpRequest, group_id: int, *, missing=None, status: int = 200) -> HttpResponse:
+    group = _draft(request, group_id)
+    if not group.is_draft:
+        return redirect("workflows:apply-receipt", group.pk)
+    form = selectors.group_form(group)
+    attachments = selectors.attachments_by_type(group)
+    steps = _steps(group, form)
+    step_urls = {s.slug: s.url for s in steps}
+    missing = missing if missing is not None else selectors.group_missing(group, form)
+    context = _context(
+        group,
+        form,
+        "review",
+        sections=_review_rows(group, form, request.user),
+        documents=[(m, attachments.get(m.document_type.pk)) for m in form.shown_materials(group.data)],
+        missing=[(item, step_urls.get(item.step, "")) for item in missing],
+        token=uuid.uuid4().hex,
+    )
+    return render(request, "workflows/apply/review.html", context, status=status)
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, group_id: int) -> HttpResponse:
+    token = request.POST.get("token", "").strip()
+    if not token:
+        messages.error(request, _("Your submission could not be confirmed. Check your answers and submit again."))
+        return redirect("workflows:apply-review", group_id)
+    try:
+        group = actions.group_submit(applicant=request.user, group_id=group_id, idempotency_key=f"html-{token}")  # type: ignore[arg-type]
+    except actions.DraftIncomplete as error:
+        return review(request, group_id, missing=error.missing, status=400)
+    except (actions.DraftStale, actions.IdempotencyKeyReused) as error:
+        messages.error(request, error.message)
+        return redirect("workflows:apply-review", group_id)
+    return redirect("workflows:apply-receipt", group.pk)
+
+
+@login_required
+@require_POST
+def move_to_current(request: HttpRequest, group_id: int) -> HttpResponse:
+    try:
+        actions.draft_move_to_current(applicant=request.user, group_id=group_id)  # type: ignore[arg-type]
+    except (actions.ServiceUnavailable, actions.DraftAlreadySubmitted) as error:
+        messages.error(request, error.message)
+        return redirect("workflows:apply-list")
+    messages.success(request, _("Your draft now follows the current rules. Your answers are kept: check them below."))
+    return redirect("workflows:apply-review", group_id)
+
+
+@login_required
+def receipt(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = _draft(request, group_id)
+    if group.is_draft:
+        return redirect("workflows:apply-resume", group.pk)
+    return render(request, "workflows/apply/receipt.html", {"group": group, "title": _title(group)})
