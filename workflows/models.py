@@ -475,3 +475,22 @@ class RatingFollowUp(models.Model):
     class Meta:
         ordering = ["due_at", "id"]
         indexes = [models.Index(fields=["department", "status", "due_at"], name="rating_follow_up_queue")]
+
+
+class Note(models.Model):
+    """An internal note staff write on an application while working a step; never shown to the
+    applicant."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="notes")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="notes")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("note"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["application", "created_at"], name="note_application")]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.application_id}"
