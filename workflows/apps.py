@@ -12,3 +12,6 @@ class WorkflowsConfig(AppConfig):
         from workflows.engine import handlers
 
         handlers.load_extra_handler_modules()
+        # Registers the tasks in this process too, so the embedded mode can run them in-process
+        # (Celery's autodiscovery only runs when a worker starts).
+        import workflows.tasks  # noqa: F401

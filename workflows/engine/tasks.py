@@ -28,6 +28,9 @@ def step_run(self, *, work_item_id: int, outbox_id: int | None = None) -> str:
     delivery = self.request.delivery_info or {}
     ran_on = {"worker": self.request.hostname or "", "pid": os.getpid(), "queue": delivery.get("routing_key", "")}
     outcome = automatic.automatic_step_run(work_item_id=work_item_id, task_id=self.request.id or "", ran_on=ran_on)
+    # In-process (embedded mode, tests) there is no worker to come back later: retry at once.
+    while outcome.status == "retry" and self.request.is_eager:
+        outcome = automatic.automatic_step_run(work_item_id=work_item_id, task_id=self.request.id or "", ran_on=ran_on)
     if outcome.status == "retry":
         raise self.retry(kwargs={"work_item_id": work_item_id}, countdown=outcome.retry_in)
     return outcome.status

@@ -1,0 +1,35 @@
+"""Handlers used only by the engine's tests. A test worker imports this module when started
+with ENGINE_HANDLER_MODULES=workflows.tests.engine_handlers (see handlers.load_extra_handler_modules).
+
+- "test.slow" sleeps `seconds`, writing "start <pid>" and "end <pid>" lines to the file named
+  by `log`, so a test can kill the worker mid-step and count the runs;
+- "test.flaky" fails until the step has been attempted more than `fail_times` times.
+"""
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from services.registry import register
+from workflows.models import Application, WorkItem
+
+
+@register("test.slow", department="tax", description="Test only: a slow step.", options={"seconds": float, "log": str})
+def slow(*, application: Application, work_item: WorkItem, options: dict[str, Any]) -> dict[str, Any]:
+    log = Path(options["log"]) if options.get("log") else None
+    if log:
+        with log.open("a") as out:
+            out.write(f"start {os.getpid()} {time.time()}\n")
+    time.sleep(float(options.get("seconds", 1)))
+    if log:
+        with log.open("a") as out:
+            out.write(f"end {os.getpid()} {time.time()}\n")
+    return {"slept": options.get("seconds", 1), "pid": os.getpid()}
+
+
+@register("test.flaky", department="tax", description="Test only: fails a few times.", options={"fail_times": int})
+def flaky(*, application: Application, work_item: WorkItem, options: dict[str, Any]) -> dict[str, Any]:
+    if work_item.attempts <= int(options.get("fail_times", 1000)):
+        raise RuntimeError(f"department system unavailable (attempt {work_item.attempts})")
+    return {"ok": True}
