@@ -209,6 +209,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "timers-fire": {"task": "workflows.timers_fire", "schedule": 30.0},
     "steps-recover": {"task": "workflows.steps_recover", "schedule": 30.0},
 }
+# Drafts untouched for DRAFT_PURGE_DAYS are deleted, with an e-mail DRAFT_REMINDER_DAYS before.
+CELERY_BEAT_SCHEDULE["drafts-purge"] = {"task": "workflows.apply.drafts_purge", "schedule": 3600.0}
 
 # --- Routing engine -----------------------------------------------------------------------
 # An outbox row not confirmed by its task this many seconds after sending is sent again.

@@ -375,7 +375,13 @@ def _submitted_by_key(applicant: User, key: str, group_id: int | str) -> Applica
     return existing
 
 
-def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) -> ApplicationGroup:
+@dataclass(frozen=True)
+class SubmitOutcome:
+    group: ApplicationGroup
+    created: bool  # False: this was a repeat, answered with the first submission
+
+
+def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) -> SubmitOutcome:
     """Submits a draft once: one Application per pinned version, numbered, pinned, `submitted`,
     and the engine's start recorded in the outbox in the same transaction.
 
@@ -388,19 +394,20 @@ def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) 
         raise ValueError("an idempotency key is required")
     existing = _submitted_by_key(applicant, key, group_id)
     if existing is not None:
-        return group_for_user(user=applicant, group_id=existing.pk)
+        return SubmitOutcome(group_for_user(user=applicant, group_id=existing.pk), created=False)
     try:
         with transaction.atomic():
             group = group_for_user(user=applicant, group_id=group_id, for_update=True)
             if not group.is_draft:
-                return group  # submitted meanwhile (by the other click): the same answer
+                # Submitted meanwhile (the other click, the other tab): the same answer.
+                return SubmitOutcome(group, created=False)
             _submit_locked(applicant=applicant, group=group, key=key)
     except IntegrityError:
         # The same key, submitted at the same moment for another draft of this applicant.
-        existing = _submitted_by_key(applicant, key, group_id)
-        if existing is None:
+        if _submitted_by_key(applicant, key, group_id) is None:
             raise
-    return group_for_user(user=applicant, group_id=group_id)
+        return SubmitOutcome(group_for_user(user=applicant, group_id=group_id), created=False)
+    return SubmitOutcome(group_for_user(user=applicant, group_id=group_id), created=True)
 
 
 def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> None:

@@ -112,6 +112,12 @@ class Occurrence:
     service: Service
     required: bool
     when: Mapping[str, Any] | None
+    # A material another service of the same bundle issues (the business licence a food permit
+    # needs, in "open a restaurant"): the bundle produces it, so the applicant is not asked.
+    produced_by: Service | None = None
+
+    def asked(self, data: Mapping[str, Any]) -> bool:
+        return self.produced_by is None and evaluate(self.when, data)
 
 
 @dataclass
@@ -162,11 +168,19 @@ class MaterialSpec:
     def services(self) -> list[Service]:
         return [o.service for o in self.occurrences]
 
+    @property
+    def produced_by(self) -> list[Service]:
+        return [o.produced_by for o in self.occurrences if o.produced_by is not None]
+
+    @property
+    def is_produced_in_bundle(self) -> bool:
+        return all(o.produced_by is not None for o in self.occurrences)
+
     def shown(self, data: Mapping[str, Any]) -> bool:
-        return any(evaluate(o.when, data) for o in self.occurrences)
+        return any(o.asked(data) for o in self.occurrences)
 
     def required(self, data: Mapping[str, Any]) -> bool:
-        return any(o.required and evaluate(o.when, data) for o in self.occurrences)
+        return any(o.required and o.asked(data) for o in self.occurrences)
 
 
 @dataclass
@@ -207,6 +221,17 @@ class MergedForm:
     def separate_material_count(self) -> int:
         return sum(len(spec.occurrences) for spec in self.materials)
 
+    @property
+    def asked_materials(self) -> list[MaterialSpec]:
+        """The materials the merged form may ask (whatever the conditions): not produced in the bundle."""
+        return [spec for spec in self.materials if not spec.is_produced_in_bundle]
+
+
+def issued_document_types(version: ServiceVersion) -> set[str]:
+    """Codes of the document types a version's route issues (its `issue` steps)."""
+    steps = (version.route or {}).get("steps", []) if isinstance(version.route, dict) else []
+    return {str(s.get("document_type")) for s in steps if isinstance(s, dict) and s.get("kind") == "issue"}
+
 
 def ordered_versions(versions: Iterable[ServiceVersion], life_event: LifeEvent | None) -> list[ServiceVersion]:
     """A group's versions in the life event's order (a single service: just that one)."""
@@ -227,6 +252,10 @@ def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
     sections: dict[str, Section] = {}
     specs: dict[str, FieldSpec] = {}
     materials: dict[int, MaterialSpec] = {}
+    issuers: dict[str, Service] = {}
+    for version in versions:
+        for code in issued_document_types(version):
+            issuers.setdefault(code, version.service)
     for version in versions:
         for form_field in version.fields.all():
             key = form_field.element.key
@@ -246,7 +275,11 @@ def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
             material = materials.get(requirement.document_type_id)
             if material is None:
                 material = materials[requirement.document_type_id] = MaterialSpec(requirement.document_type)
-            material.occurrences.append(Occurrence(version.service, requirement.required, requirement.when))
+            issuer = issuers.get(requirement.document_type.code)
+            produced_by = issuer if issuer is not None and issuer.pk != version.service_id else None
+            material.occurrences.append(
+                Occurrence(version.service, requirement.required, requirement.when, produced_by)
+            )
     return MergedForm(versions=versions, sections=list(sections.values()), materials=list(materials.values()))
 
 

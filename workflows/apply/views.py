@@ -331,13 +331,17 @@ def submit(request: HttpRequest, group_id: int) -> HttpResponse:
         messages.error(request, _("Your submission could not be confirmed. Check your answers and submit again."))
         return redirect("workflows:apply-review", group_id)
     try:
-        group = actions.group_submit(applicant=request.user, group_id=group_id, idempotency_key=f"html-{token}")  # type: ignore[arg-type]
+        outcome = actions.group_submit(
+            applicant=request.user,  # type: ignore[arg-type]
+            group_id=group_id,
+            idempotency_key=f"html-{token}",
+        )
     except actions.DraftIncomplete as error:
         return review(request, group_id, missing=error.missing, status=400)
     except (actions.DraftStale, actions.IdempotencyKeyReused) as error:
         messages.error(request, error.message)
         return redirect("workflows:apply-review", group_id)
-    return redirect("workflows:apply-receipt", group.pk)
+    return redirect("workflows:apply-receipt", outcome.group.pk)
 
 
 @login_required

@@ -81,11 +81,13 @@ def retire(version: ServiceVersion) -> None:
     ServiceVersion.objects.filter(pk=version.pk).mark_retired(at=timezone.now())
 
 
-def _service(code: str, name: str, department: Department, fields, materials, time_limit: int = 20) -> Service:
+def _service(
+    code: str, name: str, department: Department, fields, materials, time_limit: int = 20, route=None
+) -> Service:
     service = Service.objects.create(
         code=code, lead_department=department, name_en=name, name_zh=name, category="business"
     )
-    version = ServiceVersion.objects.create(service=service, number=1, time_limit_days=time_limit)
+    version = ServiceVersion.objects.create(service=service, number=1, time_limit_days=time_limit, route=route or {})
     add_parts(version, fields, materials)
     publish(version)
     return service
@@ -126,6 +128,10 @@ def build_catalogue() -> Catalogue:
     floor_plan = DocumentType.objects.get_or_create(
         code="floor-plan", defaults={"name_en": "Floor plan", "name_zh": "平面图", "allowed_content_types": pdf_only}
     )[0]
+    licence_document = DocumentType.objects.get_or_create(
+        code="business-licence",
+        defaults={"name_en": "Business licence", "name_zh": "营业执照", "allowed_content_types": pdf_only},
+    )[0]
     market, fire, tax = _department("market", "MKT"), _department("fire", "FIR"), _department("tax", "TAX")
     big = {"element": "business.floor_area_m2", "gt": 300}
     licence = _service(
@@ -143,6 +149,9 @@ def build_catalogue() -> Catalogue:
         ],
         [(id_card, True, None), (lease, True, None)],
         time_limit=5,
+        route={
+            "steps": [{"key": "issue", "department": "market", "kind": "issue", "document_type": "business-licence"}]
+        },
     )
     fire_check = _service(
         "fire-safety-check",
@@ -168,7 +177,8 @@ def build_catalogue() -> Catalogue:
             ("business.employees", "Staff", True, {"element": "business.has_employees", "is_true": True}),
             ("business.contact_email", "Staff", False, None),
         ],
-        [(id_card, True, None)],
+        # The licence this bundle's first service issues: produced by the bundle, never asked.
+        [(id_card, True, None), (licence_document, True, None)],
     )
     restaurant = LifeEvent.objects.create(code="open-a-restaurant", name_en="Open a restaurant", name_zh="开餐馆")
     for order, service in enumerate([licence, fire_check, tax_registration]):

@@ -1,0 +1,319 @@
+"""Drafts API: create, read, update (field by field, with the revision) and list drafts;
+attach a vault document; submit once with an `Idempotency-Key` header.
+
+Every draft id of another person answers 404, exactly like an id that does not exist.
+"""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from services.models import DocumentType, LifeEvent, Service
+from workflows.apply import actions, selectors
+from workflows.models import ApplicationGroup
+
+MISSING_SCHEMA = inline_serializer(
+    "MissingItem",
+    {
+        "kind": serializers.CharField(),
+        "label": serializers.CharField(),
+        "reason": serializers.CharField(),
+        "anchor": serializers.CharField(),
+    },
+)
+
+
+def _missing(items: list[selectors.Missing]) -> list[dict[str, str]]:
+    return [{"kind": m.kind, "label": m.label, "reason": m.reason, "anchor": m.anchor} for m in items]
+
+
+class DraftOutput(serializers.Serializer):
+    """A draft (or a submitted group) as the applicant's client sees it."""
+
+    id = serializers.IntegerField()
+    status = serializers.SerializerMethodField()
+    life_event = serializers.CharField(source="life_event.code", allow_null=True, read_only=True)
+    services = serializers.SerializerMethodField()
+    revision = serializers.IntegerField()
+    data = serializers.JSONField()
+    changed_verified = serializers.JSONField()
+    questions = serializers.SerializerMethodField()
+    documents = serializers.SerializerMethodField()
+    missing = serializers.SerializerMethodField()
+    stale = serializers.SerializerMethodField()
+    number = serializers.CharField(allow_null=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    applications = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def _form(self, group: ApplicationGroup) -> selectors.MergedForm:
+        cache = self.context.setdefault("forms", {})
+        if group.pk not in cache:
+            cache[group.pk] = selectors.group_form(group)
+        return cache[group.pk]
+
+    def get_status(self, group: ApplicationGroup) -> str:
+        return "draft" if group.is_draft else "submitted"
+
+    def get_services(self, group: ApplicationGroup) -> list[dict[str, Any]]:
+        return [
+            {"code": v.service.code, "version": v.number, "status": v.status}
+            for v in selectors.ordered_versions(group.versions.all(), group.life_event)
+        ]
+
+    def get_questions(self, group: ApplicationGroup) -> list[dict[str, Any]]:
+        form = self._form(group)
+        known = selectors.known_values(user=group.applicant, keys=[spec.key for spec in form.fields])
+        return [
+            {
+                "key": spec.key,
+                "label": spec.element.label,
+                "kind": spec.element.kind,
+                "section": spec.section,
+                "required": spec.required(group.data),
+                "reuse": (known[spec.key].kind if spec.key in known else None),
+                "verified": spec.key in known
+                and known[spec.key].is_verified
+                and group.data.get(spec.key) == known[spec.key].value,
+                "services": [s.code for s in spec.services],
+            }
+            for spec in form.shown_fields(group.data)
+        ]
+
+    def get_documents(self, group: ApplicationGroup) -> list[dict[str, Any]]:
+        form = self._form(group)
+        attachments = selectors.attachments_by_type(group)
+        return [
+            {
+                "document_type": m.code,
+                "required": m.required(group.data),
+                "document": attachments[m.document_type.pk].document_id if m.document_type.pk in attachments else None,
+                "services": [s.code for s in m.services],
+            }
+            for m in form.shown_materials(group.data)
+        ]
+
+    def get_missing(self, group: ApplicationGroup) -> list[dict[str, str]]:
+        if not group.is_draft:
+            return []
+        return _missing(selectors.group_missing(group, self._form(group)))
+
+    def get_stale(self, group: ApplicationGroup) -> list[str]:
+        return [v.service.code for v in selectors.stale_versions(group)] if group.is_draft else []
+
+    def get_applications(self, group: ApplicationGroup) -> list[dict[str, Any]]:
+        return [
+            {
+                "number": a.number,
+                "service": a.service.code,
+                "status": a.status,
+                "statutory_due_at": a.statutory_due_at,
+            }
+            for a in group.applications.all()
+        ]
+
+
+class DraftListItem(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.SerializerMethodField()
+    life_event = serializers.CharField(source="life_event.code", allow_null=True, read_only=True)
+    services = serializers.SerializerMethodField()
+    number = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+    def get_status(self, group: ApplicationGroup) -> str:
+        return "draft" if group.is_draft else "submitted"
+
+    def get_services(self, group: ApplicationGroup) -> list[str]:
+        return sorted(v.service.code for v in group.versions.all())
+
+
+def _draft_response(group_id: int, request: Request, code: int = status.HTTP_200_OK) -> Response:
+    group = selectors.group_for_user(user=request.user, group_id=group_id)  # type: ignore[arg-type]
+    return Response(DraftOutput(group).data, status=code)
+
+
+class DraftListApi(APIView):
+    class CreateInput(serializers.Serializer):
+        service = serializers.SlugField(required=False, help_text="A service code (or give life_event).")
+        life_event = serializers.SlugField(required=False, help_text="A life event code (or give service).")
+
+        def validate(self, attrs: dict) -> dict:
+            if bool(attrs.get("service")) == bool(attrs.get("life_event")):
+                raise serializers.ValidationError("Give either a service or a life event.")
+            return attrs
+
+    @extend_schema(operation_id="drafts_list", responses=DraftListItem(many=True), tags=["applications"])
+    def get(self, request: Request) -> Response:
+        paginator = LimitOffsetPagination()
+        groups: QuerySet = selectors.groups_for_user(user=request.user)  # type: ignore[arg-type]
+        page = paginator.paginate_queryset(groups, request, view=self)
+        return paginator.get_paginated_response(DraftListItem(page, many=True).data)
+
+    @extend_schema(
+        operation_id="drafts_create",
+        request=CreateInput,
+        responses={201: DraftOutput, 400: OpenApiResponse(description="Unknown or unavailable service.")},
+        tags=["applications"],
+        description="Starts a draft for one service or every service of a life event, prefilled with what is "
+        "already known about you (verified profile, earlier approved applications).",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.CreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = life_event = None
+        if data.validated_data.get("service"):
+            service = Service.objects.filter(code=data.validated_data["service"]).first()
+            if service is None:
+                return Response({"service": ["Unknown service."]}, status=status.HTTP_400_BAD_REQUEST)
+        else:
+            life_event = LifeEvent.objects.filter(code=data.validated_data["life_event"]).first()
+            if life_event is None:
+                return Response({"life_event": ["Unknown life event."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            group = actions.draft_start(applicant=request.user, service=service, life_event=life_event)  # type: ignore[arg-type]
+        except actions.ServiceUnavailable as error:
+            return Response({"detail": error.message}, status=status.HTTP_400_BAD_REQUEST)
+        return _draft_response(group.pk, request, status.HTTP_201_CREATED)
+
+
+class DraftDetailApi(APIView):
+    class UpdateInput(serializers.Serializer):
+        revision = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            help_text="The revision you loaded. A field someone else changed since then (another tab) and you "
+            "change too is a conflict (409) and is not overwritten; other fields are merged.",
+        )
+        data = serializers.DictField(help_text="{element key: value}; send only what you change.")
+
+    @extend_schema(operation_id="drafts_read", responses=DraftOutput, tags=["applications"])
+    def get(self, request: Request, group_id: int) -> Response:
+        return _draft_response(group_id, request)
+
+    @extend_schema(
+        operation_id="drafts_update",
+        request=UpdateInput,
+        responses={
+            200: DraftOutput,
+            400: OpenApiResponse(
+                description="Some values are not valid: {errors: {key: [messages]}}; valid ones saved."
+            ),
+            409: OpenApiResponse(description="Conflicts: {conflicts: {key: value stored now}}; others saved."),
+        },
+        tags=["applications"],
+    )
+    def patch(self, request: Request, group_id: int) -> Response:
+        data = self.UpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = actions.draft_save(
+                applicant=request.user,  # type: ignore[arg-type]
+                group_id=group_id,
+                values=data.validated_data["data"],
+                base_revision=data.validated_data.get("revision"),
+            )
+        except actions.DraftAlreadySubmitted as error:
+            return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+        body = DraftOutput(selectors.group_for_user(user=request.user, group_id=group_id)).data  # type: ignore[arg-type]
+        if result.errors:
+            return Response({**body, "errors": result.errors}, status=status.HTTP_400_BAD_REQUEST)
+        if result.conflicts:
+            return Response({**body, "conflicts": result.conflicts}, status=status.HTTP_409_CONFLICT)
+        return Response(body)
+
+
+class DraftDocumentApi(APIView):
+    class AttachInput(serializers.Serializer):
+        document_type = serializers.SlugField()
+        document = serializers.IntegerField(help_text="The id of a document in your vault.")
+
+    @extend_schema(
+        operation_id="drafts_attach_document",
+        request=AttachInput,
+        responses={200: DraftOutput, 400: OpenApiResponse(description="The document cannot be used.")},
+        tags=["applications"],
+        description="Attaches a document of your vault for one required document type (upload new files "
+        "through the vault API first).",
+    )
+    def post(self, request: Request, group_id: int) -> Response:
+        data = self.AttachInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        document_type = get_object_or_404(DocumentType, code=data.validated_data["document_type"])
+        try:
+            actions.draft_attach_document(
+                applicant=request.user,  # type: ignore[arg-type]
+                group_id=group_id,
+                document_type=document_type,
+                document_id=data.validated_data["document"],
+            )
+        except actions.AttachRefused as error:
+            return Response({"document": [error.message]}, status=status.HTTP_400_BAD_REQUEST)
+        except actions.DraftAlreadySubmitted as error:
+            return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+        return _draft_response(group_id, request)
+
+
+class DraftSubmitApi(APIView):
+    @extend_schema(
+        operation_id="drafts_submit",
+        request=None,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Any unique string (e.g. a UUID). Sending the same request again with the same key "
+                "returns the same submission instead of a second one.",
+            )
+        ],
+        responses={
+            201: DraftOutput,
+            200: OpenApiResponse(DraftOutput, description="Already submitted: the first submission."),
+            400: OpenApiResponse(description="Missing Idempotency-Key."),
+            409: OpenApiResponse(description="Stale draft, or the key was used for another draft."),
+            422: OpenApiResponse(description="Incomplete: {missing: [...]} lists what is still missing."),
+        },
+        tags=["applications"],
+    )
+    def post(self, request: Request, group_id: int) -> Response:
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return Response({"detail": "Send an Idempotency-Key header."}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            outcome = actions.group_submit(applicant=request.user, group_id=group_id, idempotency_key=key)  # type: ignore[arg-type]
+        except actions.DraftIncomplete as error:
+            return Response(
+                {"detail": error.message, "missing": _missing(error.missing)},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        except actions.DraftStale as error:
+            return Response(
+                {"detail": error.message, "stale": [v.service.code for v in error.versions]},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except actions.IdempotencyKeyReused as error:
+            return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+        code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+        return _draft_response(outcome.group.pk, request, code)
+
+
+class DraftMoveToCurrentApi(APIView):
+    @extend_schema(operation_id="drafts_move_to_current", request=None, responses=DraftOutput, tags=["applications"])
+    def post(self, request: Request, group_id: int) -> Response:
+        try:
+            actions.draft_move_to_current(applicant=request.user, group_id=group_id)  # type: ignore[arg-type]
+        except (actions.ServiceUnavailable, actions.DraftAlreadySubmitted) as error:
+            return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+        return _draft_response(group_id, request)
