@@ -36,9 +36,9 @@ from workflows.apply.selectors import (
     attachments_by_type,
     group_for_user,
     group_form,
-    known_values,
     missing_items,
     ordered_versions,
+    prefill_values,
     stale_versions,
     verified_values,
 )
@@ -96,24 +96,6 @@ class AttachRefused(ApplyError):
 # --- Starting a draft ---------------------------------------------------------------------
 
 
-def _prefill(*, applicant: User, form: MergedForm) -> dict[str, Any]:
-    """Values the state already knows, cleaned as the form would clean them; an old value that
-    no longer passes the element's validation is not offered."""
-    data: dict[str, Any] = {}
-    known = known_values(user=applicant, keys=[spec.key for spec in form.fields])
-    for spec in form.fields:
-        reuse = known.get(spec.key)
-        if reuse is None:
-            continue
-        try:
-            value = validate_value(spec.element, reuse.value)
-        except ValidationError:
-            continue
-        if value is not None:
-            data[spec.key] = value
-    return data
-
-
 def draft_start(
     *, applicant: User, service: Service | None = None, life_event: LifeEvent | None = None
 ) -> ApplicationGroup:
@@ -136,7 +118,7 @@ def draft_start(
         group = ApplicationGroup.objects.create(applicant=applicant, life_event=life_event)
         group.versions.set(versions)
         form = group_form(group)
-        group.data = _prefill(applicant=applicant, form=form)
+        group.data = prefill_values(user=applicant, form=form)
         group.field_revisions = dict.fromkeys(group.data, 0)
         group.save(update_fields=["data", "field_revisions", "updated_at"])
     return group

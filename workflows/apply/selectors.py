@@ -326,6 +326,24 @@ def known_values(*, user: User, keys: Iterable[str]) -> dict[str, Reuse]:
     return known
 
 
+def prefill_values(*, user: User, form: MergedForm) -> dict[str, Any]:
+    """What a new draft starts with: the known values, cleaned as the form would clean them.
+    An old value that no longer passes the element's validation is not offered."""
+    data: dict[str, Any] = {}
+    known = known_values(user=user, keys=[spec.key for spec in form.fields])
+    for spec in form.fields:
+        reuse = known.get(spec.key)
+        if reuse is None:
+            continue
+        try:
+            value = validate_value(spec.element, reuse.value)
+        except ValidationError:
+            continue
+        if value is not None:
+            data[spec.key] = value
+    return data
+
+
 def verified_values(*, user: User, keys: Iterable[str]) -> dict[str, Any]:
     return {a.element_key: a.value for a in VerifiedAttribute.objects.filter(user=user, element_key__in=set(keys))}
 
@@ -403,3 +421,39 @@ def attachments_by_type(group: ApplicationGroup) -> dict[int, GroupDocument]:
 def group_missing(group: ApplicationGroup, form: MergedForm | None = None) -> list[Missing]:
     form = form or group_form(group)
     return missing_items(form=form, data=group.data, attachments=attachments_by_type(group))
+
+
+# --- The "one time" figure ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnceOnlyFigures:
+    services: list[str]
+    separate_fields: int  # the separate services' forms added up
+    separate_materials: int
+    merged_fields: int  # what the one merged form asks
+    merged_materials: int
+    to_type: int  # what this citizen still types (nothing known about it yet)
+    to_upload: int  # what this citizen still uploads (no valid document in the vault)
+    conditional_fields: int  # of merged_fields, asked only when a condition holds
+    conditional_materials: int
+
+
+def once_only_figures(*, versions: list[ServiceVersion], user: User) -> OnceOnlyFigures:
+    """Counts for `once_only_report`. Conditional questions and documents are counted as asked
+    (the most a person can be asked); `conditional_*` says how many of them are conditional."""
+    form = merged_form(versions)
+    known = prefill_values(user=user, form=form)
+    asked = form.asked_materials
+    in_vault = reusable_documents_by_type(user=user, document_types=[m.document_type for m in asked])
+    return OnceOnlyFigures(
+        services=[str(v.service.name) for v in versions],
+        separate_fields=form.separate_field_count,
+        separate_materials=form.separate_material_count,
+        merged_fields=len(form.fields),
+        merged_materials=len(asked),
+        to_type=sum(1 for spec in form.fields if spec.key not in known),
+        to_upload=sum(1 for m in asked if not in_vault.get(m.document_type.pk)),
+        conditional_fields=sum(1 for spec in form.fields if spec.is_conditional),
+        conditional_materials=sum(1 for m in asked if all(o.when for o in m.occurrences if o.produced_by is None)),
+    )
