@@ -56,8 +56,8 @@ def clean_answers(elements: Iterable[DataElement], raw: Mapping[str, Any]) -> tu
             continue
         if value is None:
             errors[element.key] = {
-                DataElement.Kind.BOOLEAN: _("Select yes or no."),
-                DataElement.Kind.CHOICE: _("Select one of the options."),
+                str(DataElement.Kind.BOOLEAN): _("Select yes or no."),
+                str(DataElement.Kind.CHOICE): _("Select one of the options."),
             }.get(element.kind, _("Enter an answer."))
             continue
         answers[element.key] = value

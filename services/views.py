@@ -155,9 +155,9 @@ def _questions(elements: list[DataElement], raw: dict[str, Any], errors: dict[st
                 "value": "" if value is None else str(value),
                 "error": errors.get(element.key, ""),
                 "input_type": {
-                    DataElement.Kind.DATE: "date",
-                    DataElement.Kind.EMAIL: "email",
-                    DataElement.Kind.PHONE: "tel",
+                    str(DataElement.Kind.DATE): "date",
+                    str(DataElement.Kind.EMAIL): "email",
+                    str(DataElement.Kind.PHONE): "tel",
                 }.get(element.kind, "text"),
                 "numeric": element.kind in (DataElement.Kind.NUMBER, DataElement.Kind.DECIMAL),
             }
