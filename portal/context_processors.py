@@ -1,4 +1,5 @@
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 
 def portal(request: HttpRequest) -> dict[str, object]:
@@ -7,3 +8,17 @@ def portal(request: HttpRequest) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {"nav_roles": frozenset()}
     return {"nav_roles": user.nav_roles()}
+
+
+def inbox(request: HttpRequest) -> dict[str, object]:
+    """The header's unread count: one indexed COUNT, run only when a page shows it."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from workflows.models import Notification
+
+    return {
+        "inbox_unread": SimpleLazyObject(
+            lambda: Notification.objects.filter(user=user, read_at__isnull=True).count()
+        )
+    }

@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "portal.context_processors.inbox",
             ],
         },
     },
@@ -286,6 +287,12 @@ if env("EMAIL_URL", default=""):
 elif PORTAL_ENV != "test":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="One Door <no-reply@onedoor.example>")
+
+# --- Notifications ------------------------------------------------------------------------
+# The SMS gateway (workflows/progress/sms.py): the logging backend until an operator's is configured.
+SMS_BACKEND = env("SMS_BACKEND", default="workflows.progress.sms.LoggingSmsBackend")
+# Failed e-mail/SMS deliveries whose backoff has passed are re-enqueued through the outbox.
+CELERY_BEAT_SCHEDULE["notifications-retry"] = {"task": "workflows.progress.retry_deliveries", "schedule": 60.0}
 
 # --- Logging: one readable line per event; newlines in messages cannot forge lines --------
 LOGGING = {

@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.models import User
 from workflows.models import Application, ApplicationEvent, WorkItem
+from workflows.progress import hooks as progress_hooks
 
 
 def _digest(previous_hash: str, content: dict[str, Any]) -> str:
@@ -62,4 +63,6 @@ def event_record(
         previous_hash=previous_hash,
         hash=_digest(previous_hash, content),
     )
+    # Notifications (receipt, correction, decision, deadlines…) in the same transaction.
+    progress_hooks.on_event(event)
     return event

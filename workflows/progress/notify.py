@@ -76,9 +76,23 @@ def _template_context(
             number=application.number,
             service=service.name_zh if language == "zh-hans" and service.name_zh else service.name_en,
         )
-    values.update(context)
+    for key, value in context.items():
+        values[key] = _in_language(value, language)
     values["url"] = absolute_url(link)
     return values
+
+
+def _in_language(value: Any, language: str) -> Any:
+    """Catalogue objects (departments, services, document types) named in the recipient's language."""
+    if hasattr(value, "name_en") and hasattr(value, "name_zh"):
+        return value.name_zh if language == "zh-hans" and value.name_zh else value.name_en
+    return value
+
+
+def _storable(value: Any) -> Any:
+    if hasattr(value, "name_en") and hasattr(value, "code"):
+        return value.code
+    return value
 
 
 def notify(
@@ -94,6 +108,8 @@ def notify(
 
     `context` holds what the template needs besides the applicant's name, the application
     number and the service name (filled in here): e.g. {"deadline": date, "reasons": [...]}.
+    Pass dates as date/datetime objects, and departments or document types as model
+    instances: they are named in the recipient's language.
     """
     if event not in Notification.Event.values:
         raise ValueError(f"unknown notification event {event!r}")
@@ -106,7 +122,7 @@ def notify(
         link = application_path(application)
     values = _template_context(user=user, application=application, context=context, language=language, link=link)
     subject, body, sms_text = render_texts(event=event, language=language, context=values)
-    stored_context = json.loads(json.dumps(context, cls=DjangoJSONEncoder))
+    stored_context = json.loads(json.dumps({k: _storable(v) for k, v in context.items()}, cls=DjangoJSONEncoder))
     try:
         with transaction.atomic():  # a savepoint inside the caller's transaction
             notification = Notification.objects.create(

@@ -1,0 +1,219 @@
+"""The one hook the engine calls: `on_event(event)` right after it writes an ApplicationEvent.
+
+It runs inside the transition's transaction, so the notifications it writes (and their
+outbox rows) commit with the transition or not at all. It maps event kinds to notifications:
+
+==========================  =============================================================
+event kind                  notification
+==========================  =============================================================
+routing_started             receipt → applicant
+correction_requested (step) correction requested → applicant (message, reply-by date)
+application_approved        decision + rating invitation → applicant
+application_rejected        decision (with reasons) + rating invitation → applicant
+certificate_issued, or a    certificate issued → applicant
+finished `issue` step
+correction_reminder         correction deadline approaching → applicant
+deadline_warning            statutory deadline approaching → the step's clerk (or, when
+                            nobody has claimed it, the department's supervisors)
+step_escalated              statutory deadline passed → the department's supervisors and
+                            the step's clerk
+==========================  =============================================================
+
+Each notification has a dedupe key, so an event handled twice notifies once. A failure here
+is logged and never undoes the transition.
+"""
+
+import logging
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.models import Role, User
+from documents.models import Certificate
+from workflows.models import Application, ApplicationEvent, Notification, WorkItem
+from workflows.progress.notify import notify
+
+logger = logging.getLogger(__name__)
+
+Event = Notification.Event
+SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+
+
+def _date(raw: object) -> date | None:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str) and raw:
+        try:
+            return datetime.fromisoformat(raw).date()
+        except ValueError:
+            return None
+    return None
+
+
+def _supervisors(item: WorkItem) -> list[User]:
+    return list(
+        User.objects.filter(
+            Q(memberships__department_id=item.department_id, memberships__role__in=SUPERVISOR_ROLES), is_active=True
+        ).distinct()
+    )
+
+
+def _work_item_link(item: WorkItem) -> str:
+    """The clerk's page of the step, when the workbench is installed; else the dashboard."""
+    from django.urls import NoReverseMatch, reverse
+
+    for name, args in (("workflows:workbench-item", [item.pk]), ("workflows:progress-supervision", [])):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+def _receipt(event: ApplicationEvent, application: Application) -> None:
+    notify(
+        user=application.applicant,
+        event=Event.RECEIPT,
+        context={"due": application.statutory_due_at},
+        application=application,
+        dedupe_key=f"receipt:{application.pk}",
+    )
+
+
+def _correction(event: ApplicationEvent, application: Application) -> None:
+    item = event.work_item
+    if item is None:
+        return  # the application-level twin of the step's event
+    notify(
+        user=application.applicant,
+        event=Event.CORRECTION_REQUESTED,
+        context={
+            "message": event.reason,
+            "deadline": _date((item.correction or {}).get("reply_by")),
+            "department": item.department,
+        },
+        application=application,
+        dedupe_key=f"correction:{item.pk}",
+    )
+
+
+def _decision(event: ApplicationEvent, application: Application) -> None:
+    approved = event.to_status == Application.Status.APPROVED
+    notify(
+        user=application.applicant,
+        event=Event.DECISION,
+        context={
+            "decision": "approved" if approved else "rejected",
+            "reasons": [] if approved else list((event.payload or {}).get("reasons") or []),
+            "note": "" if approved or (event.payload or {}).get("reasons") else event.reason,
+        },
+        application=application,
+        dedupe_key=f"decision:{application.pk}",
+    )
+    notify(
+        user=application.applicant,
+        event=Event.RATING_INVITATION,
+        context={},
+        application=application,
+        dedupe_key=f"rating-invitation:{application.pk}",
+    )
+
+
+def _certificate(event: ApplicationEvent, application: Application) -> None:
+    item = event.work_item
+    if event.kind != "certificate_issued" and (item is None or item.kind != WorkItem.Kind.ISSUE):
+        return
+    certificate = (
+        Certificate.objects.filter(application_number=application.number)
+        .select_related("document__document_type")
+        .order_by("-issued_at")
+        .first()
+    )
+    notify(
+        user=application.applicant,
+        event=Event.CERTIFICATE_ISSUED,
+        context={
+            "document": certificate.document.document_type if certificate else "",
+            "verification_code": certificate.verification_code if certificate else "",
+        },
+        application=application,
+        dedupe_key=f"certificate:{application.pk}:{item.step_key if item else ''}",
+    )
+
+
+def _correction_reminder(event: ApplicationEvent, application: Application) -> None:
+    item = event.work_item
+    if item is None:
+        return
+    from workflows.engine import clock
+
+    reply_by = (item.correction or {}).get("reply_by")
+    deadline = datetime.fromisoformat(reply_by) if isinstance(reply_by, str) and reply_by else None
+    notify(
+        user=application.applicant,
+        event=Event.CORRECTION_DEADLINE,
+        context={
+            "deadline": _date(reply_by),
+            "days_left": clock.working_days_left(deadline) if deadline else None,
+        },
+        application=application,
+        dedupe_key=f"correction-reminder:{event.pk}",
+    )
+
+
+def _statutory(event: ApplicationEvent, application: Application, *, overdue: bool) -> None:
+    item = event.work_item
+    if item is None:
+        return
+    from workflows.engine import clock
+
+    recipients: list[User] = []
+    if item.assignee_id:
+        recipients.append(item.assignee)  # type: ignore[arg-type]
+    if overdue or not recipients:
+        recipients += [user for user in _supervisors(item) if user.pk != item.assignee_id]
+    link = _work_item_link(item)
+    for user in recipients:
+        notify(
+            user=user,
+            event=Event.STATUTORY_DEADLINE,
+            context={
+                "overdue": overdue,
+                "due": item.statutory_due_at,
+                "days_left": clock.working_days_left(item.statutory_due_at) if item.statutory_due_at else None,
+                "department": item.department,
+                "step": item.step_key,
+            },
+            application=application,
+            link=link,
+            dedupe_key=f"{'overdue' if overdue else 'deadline'}:{event.pk}:{user.pk}",
+        )
+
+
+HANDLERS = {
+    "routing_started": _receipt,
+    "correction_requested": _correction,
+    "application_approved": _decision,
+    "application_rejected": _decision,
+    "certificate_issued": _certificate,
+    "step_completed": _certificate,  # only when the finished step is an `issue` step
+    "step_approved": _certificate,  # likewise
+    "correction_reminder": _correction_reminder,
+    "deadline_warning": lambda event, application: _statutory(event, application, overdue=False),
+    "step_escalated": lambda event, application: _statutory(event, application, overdue=True),
+}
+
+
+def on_event(event: ApplicationEvent) -> None:
+    """Called by the engine after each event it records (inside the transition)."""
+    handler = HANDLERS.get(event.kind)
+    if handler is None:
+        return
+    try:
+        with transaction.atomic():  # a savepoint: a failure here leaves the transition intact
+            handler(event, event.application)
+    except Exception:  # a notification must never undo a transition
+        logger.exception("notification for event %s (%s) failed", event.pk, event.kind)

@@ -1,0 +1,374 @@
+"""Reads for following progress, scoped to the person asking.
+
+Applicants reach only their own applications, groups, notifications, ratings and access
+records; anything else is `DoesNotExist` (the views answer 404).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Department, User
+from services.models import in_language
+from services.routes import RouteError, RouteStep, parse_route
+from workflows.engine import clock
+from workflows.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationGroup,
+    DataAccessRecord,
+    Notification,
+    Rating,
+    WorkItem,
+)
+
+# --- Applications --------------------------------------------------------------------------
+
+
+def applications_for_applicant(*, user: User) -> QuerySet[Application]:
+    return Application.objects.filter(applicant=user).select_related("service", "group")
+
+
+def application_for_applicant(*, user: User, number: str) -> Application:
+    """The applicant's own application by number; raises Application.DoesNotExist otherwise."""
+    return (
+        applications_for_applicant(user=user)
+        .select_related("service_version", "service__lead_department")
+        .get(number=number)
+    )
+
+
+def group_for_applicant(*, user: User, number: str) -> ApplicationGroup:
+    """The applicant's own submitted bundle; raises ApplicationGroup.DoesNotExist otherwise."""
+    return (
+        ApplicationGroup.objects.filter(applicant=user, submitted_at__isnull=False)
+        .select_related("life_event")
+        .prefetch_related(
+            Prefetch(
+                "applications",
+                queryset=Application.objects.select_related("service", "service_version").order_by("id"),
+            )
+        )
+        .get(number=number)
+    )
+
+
+# --- The route and each department's clock -------------------------------------------------
+
+
+class StepState:
+    """What the applicant is told about one step (a plain code; labels below)."""
+
+    NOT_STARTED = "not_started"
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    WAITING_FOR_YOU = "waiting_for_you"
+    DELAYED = "delayed"
+    DONE = "done"
+    REJECTED = "rejected"
+    NOT_NEEDED = "not_needed"
+    CANCELLED = "cancelled"
+
+
+def step_state_label(state: str) -> str:
+    return {
+        StepState.NOT_STARTED: _("Not started yet"),
+        StepState.QUEUED: _("Waiting to be picked up"),
+        StepState.IN_PROGRESS: _("Being handled"),
+        StepState.WAITING_FOR_YOU: _("Stopped — waiting for you"),
+        StepState.DELAYED: _("Delayed — being handled"),
+        StepState.DONE: _("Done"),
+        StepState.REJECTED: _("Refused"),
+        StepState.NOT_NEEDED: _("Not needed"),
+        StepState.CANCELLED: _("Cancelled"),
+    }.get(state, state)
+
+
+# govuk-tag colour per state, for the step list and the picture's legend.
+STEP_TAG = {
+    StepState.NOT_STARTED: "govuk-tag--grey",
+    StepState.QUEUED: "govuk-tag--blue",
+    StepState.IN_PROGRESS: "govuk-tag--blue",
+    StepState.WAITING_FOR_YOU: "govuk-tag--yellow",
+    StepState.DELAYED: "govuk-tag--orange",
+    StepState.DONE: "govuk-tag--green",
+    StepState.REJECTED: "govuk-tag--red",
+    StepState.NOT_NEEDED: "govuk-tag--grey",
+    StepState.CANCELLED: "govuk-tag--grey",
+}
+
+
+@dataclass
+class StepClock:
+    """One department step as the applicant sees it, with its statutory clock."""
+
+    key: str
+    label: str
+    kind: str
+    department: Department | None
+    state: str
+    due_at: datetime | None = None
+    days_left: int | None = None
+    stopped: bool = False
+    stopped_since: datetime | None = None
+    finished_at: datetime | None = None
+    finished_on_time: bool | None = None
+    decision: str = ""
+    reasons: list[str] = field(default_factory=list)
+    note: str = ""
+    work_item_id: int | None = None
+    correction: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state_label(self) -> str:
+        return step_state_label(self.state)
+
+    @property
+    def tag_class(self) -> str:
+        return STEP_TAG.get(self.state, "govuk-tag--grey")
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left is not None and self.days_left < 0 and not self.stopped
+
+    @property
+    def days_overdue(self) -> int:
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in (StepState.QUEUED, StepState.IN_PROGRESS, StepState.WAITING_FOR_YOU, StepState.DELAYED)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "kind": self.kind,
+            "department": self.department.code if self.department else None,
+            "department_name": self.department.name if self.department else "",
+            "state": self.state,
+            "state_label": self.state_label,
+            "due_at": self.due_at,
+            "working_days_left": self.days_left,
+            "clock_stopped": self.stopped,
+            "overdue": self.overdue,
+            "finished_at": self.finished_at,
+            "finished_on_time": self.finished_on_time,
+            "decision": self.decision,
+            "reasons": self.reasons,
+        }
+
+
+def _work_item_state(item: WorkItem) -> str:
+    status = item.status
+    if status in (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.WAITING) and item.clock_stopped_at:
+        return StepState.WAITING_FOR_YOU
+    return {
+        WorkItem.Status.WAITING: StepState.NOT_STARTED,
+        WorkItem.Status.OPEN: StepState.QUEUED,
+        WorkItem.Status.CLAIMED: StepState.IN_PROGRESS,
+        WorkItem.Status.FAILED: StepState.DELAYED,
+        WorkItem.Status.SKIPPED: StepState.NOT_NEEDED,
+        WorkItem.Status.CANCELLED: StepState.CANCELLED,
+    }.get(status, StepState.REJECTED if item.decision == WorkItem.Decision.REJECTED else StepState.DONE)
+
+
+def _reason_labels(version_reasons: list[dict[str, Any]], reasons: list[Any]) -> list[str]:
+    """Rejection reasons as the applicant reads them: the version's labels, free text as written."""
+    by_code = {r.get("code"): r for r in version_reasons if isinstance(r, dict)}
+    labels = []
+    for reason in reasons:
+        if isinstance(reason, dict):
+            code = reason.get("code")
+            text = reason.get("text") or reason.get("label") or ""
+            known = by_code.get(code)
+            labels.append(in_language(known["label_en"], known.get("label_zh", "")) if known else str(text or code))
+        elif reason in by_code:
+            labels.append(in_language(by_code[reason]["label_en"], by_code[reason].get("label_zh", "")))
+        else:
+            labels.append(str(reason))
+    return [label for label in labels if label]
+
+
+def application_steps(
+    application: Application, *, now: datetime | None = None, work_items: list[WorkItem] | None = None
+) -> list[StepClock]:
+    """Every step of the application's route (its pinned version) with state and clock.
+
+    A step with several rounds shows its latest round; steps not reached yet are "not started".
+    """
+    now = now or timezone.now()
+    if work_items is None:
+        work_items = list(application.work_items.select_related("department").order_by("step_key", "round"))
+    latest: dict[str, WorkItem] = {}
+    for item in work_items:
+        latest[item.step_key] = item  # ordered by round: the last one wins
+    try:
+        route_steps: list[RouteStep] = parse_route(application.service_version.route)
+    except RouteError:
+        route_steps = []
+    departments = {d.code: d for d in Department.objects.filter(code__in={s.department for s in route_steps})}
+    version_reasons = application.service_version.rejection_reasons or []
+    keys = [s.key for s in route_steps] + [k for k in latest if k not in {s.key for s in route_steps}]
+    route_by_key = {s.key: s for s in route_steps}
+    steps = []
+    for key in keys:
+        route_step = route_by_key.get(key)
+        item = latest.get(key)
+        step = StepClock(
+            key=key,
+            label=route_step.label if route_step else key,
+            kind=(item.kind if item else route_step.kind if route_step else ""),
+            department=item.department if item else departments.get(route_step.department if route_step else ""),
+            state=_work_item_state(item) if item else StepState.NOT_STARTED,
+        )
+        if item is not None:
+            step.work_item_id = item.pk
+            step.due_at = item.statutory_due_at
+            step.decision = item.decision
+            step.note = item.decision_note if item.decision == WorkItem.Decision.REJECTED else ""
+            step.reasons = _reason_labels(version_reasons, item.decision_reasons or [])
+            step.correction = item.correction or {}
+            step.finished_at = item.finished_at
+            if step.is_live:
+                step.stopped = item.clock_stopped_at is not None
+                step.stopped_since = item.clock_stopped_at
+                step.days_left = clock.working_days_left(
+                    item.statutory_due_at, now=now, stopped_at=item.clock_stopped_at
+                )
+            elif item.finished_at and item.statutory_due_at:
+                step.finished_on_time = item.finished_at <= item.statutory_due_at
+        if application.is_finished and step.state == StepState.NOT_STARTED:
+            step.state = StepState.CANCELLED if application.status == Application.Status.WITHDRAWN else step.state
+        steps.append(step)
+    return steps
+
+
+def open_correction(steps: list[StepClock]) -> StepClock | None:
+    """The step whose correction request the applicant still owes, if any."""
+    for step in steps:
+        if step.state == StepState.WAITING_FOR_YOU and step.correction and not step.correction.get("answered_at"):
+            return step
+    return None
+
+
+def correction_deadline(step: StepClock) -> date | None:
+    raw = step.correction.get("reply_by") or step.correction.get("deadline")
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(str(raw)).date() if "T" in str(raw) else date.fromisoformat(str(raw))
+    except ValueError:
+        return None
+
+
+# --- The timeline ---------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    title: str
+    detail: str = ""
+    department: str = ""
+
+
+def _event_title(event: ApplicationEvent, step_label: str) -> str | None:
+    """Plain-language title of one event, or None when the event is internal (notes, audit)."""
+    kind, to = event.kind, event.to_status
+    by_kind = {
+        "submitted": _("You submitted the application"),
+        "application_submitted": _("You submitted the application"),
+        "correction_requested": _("You were asked to correct the application: %(step)s"),
+        "correction_submitted": _("You sent your corrections: %(step)s"),
+        "correction_answered": _("You sent your corrections: %(step)s"),
+        "correction_expired": _("The correction was not received in time: %(step)s"),
+        "withdrawn": _("You withdrew the application"),
+        "application_withdrawn": _("You withdrew the application"),
+        "certificate_issued": _("Your certificate was issued"),
+        "transferred": _("Passed to another department: %(step)s"),
+        "step_transferred": _("Passed to another department: %(step)s"),
+        "incident_opened": _("Delayed — being handled: %(step)s"),
+        "step_failed": _("Delayed — being handled: %(step)s"),
+        "incident_retried": _("Being handled again: %(step)s"),
+    }
+    if kind in by_kind:
+        return by_kind[kind] % {"step": step_label}
+    if event.work_item_id is None:
+        by_status = {
+            Application.Status.SUBMITTED: _("You submitted the application"),
+            Application.Status.IN_PROGRESS: _("The departments are handling the application"),
+            Application.Status.AWAITING_APPLICANT: _("The application is waiting for you"),
+            Application.Status.APPROVED: _("The application was approved"),
+            Application.Status.REJECTED: _("The application was refused"),
+            Application.Status.WITHDRAWN: _("You withdrew the application"),
+        }
+        if to == Application.Status.IN_PROGRESS and event.from_status == Application.Status.AWAITING_APPLICANT:
+            return _("The departments resumed work")
+        title = by_status.get(to)
+        return str(title) if title else None
+    by_item_status = {
+        WorkItem.Status.OPEN: _("Started: %(step)s"),
+        WorkItem.Status.CLAIMED: _("A clerk is handling it: %(step)s"),
+        WorkItem.Status.DONE: _("Finished: %(step)s"),
+        WorkItem.Status.SKIPPED: _("Not needed: %(step)s"),
+        WorkItem.Status.CANCELLED: _("Stopped: %(step)s"),
+        WorkItem.Status.FAILED: _("Delayed — being handled: %(step)s"),
+    }
+    if to == WorkItem.Status.DONE and (event.payload or {}).get("decision") == WorkItem.Decision.REJECTED:
+        return _("Refused: %(step)s") % {"step": step_label}
+    if to == WorkItem.Status.OPEN and event.from_status == WorkItem.Status.CLAIMED:
+        return None  # released back to the queue: internal
+    title = by_item_status.get(to)
+    return title % {"step": step_label} if title else None
+
+
+# Reasons the applicant may read: decisions, corrections and their own withdrawal.
+PUBLIC_REASON_KINDS = {"correction_requested", "withdrawn", "application_withdrawn", "rejected", "step_rejected"}
+
+
+def application_timeline(application: Application, steps: list[StepClock]) -> list[TimelineEntry]:
+    labels = {s.work_item_id: s for s in steps if s.work_item_id}
+    events = ApplicationEvent.objects.filter(application=application).select_related("work_item__department")
+    entries: list[TimelineEntry] = []
+    for event in events:
+        step = labels.get(event.work_item_id)
+        step_label = step.label if step else (event.work_item.step_key if event.work_item else "")
+        title = _event_title(event, step_label)
+        if title is None:
+            continue
+        is_rejection = event.to_status == Application.Status.REJECTED or (
+            (event.payload or {}).get("decision") == WorkItem.Decision.REJECTED
+        )
+        detail = event.reason if (event.kind in PUBLIC_REASON_KINDS or is_rejection) else ""
+        department = event.work_item.department.name if event.work_item else ""
+        entries.append(TimelineEntry(at=event.created_at, title=title, detail=detail, department=department))
+    return entries
+
+
+# --- Inbox, ratings, access log ---------------------------------------------------------------
+
+
+def notifications_for(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user).select_related("application")
+
+
+def notification_for(*, user: User, notification_id: int) -> Notification:
+    return notifications_for(user=user).get(pk=notification_id)
+
+
+def ratings_for_applicant(*, user: User) -> QuerySet[Rating]:
+    return Rating.objects.filter(applicant=user).select_related("application", "department", "follow_up")
+
+
+def access_records_for_applicant(*, user: User, application_number: str | None = None) -> QuerySet[DataAccessRecord]:
+    records = DataAccessRecord.objects.filter(applicant=user).select_related(
+        "accessor", "department", "application", "work_item", "document__document_type"
+    )
+    if application_number:
+        records = records.filter(application__number=application_number)
+    return records.order_by("-created_at", "-id")

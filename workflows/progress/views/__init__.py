@@ -1,0 +1,1 @@
+"""HTML views of following progress: thin — parse, call one selector or action, render."""

@@ -1,0 +1,75 @@
+"""Who looked at my data: every staff access to the applicant's data, with CSV export."""
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from workflows.models import DataAccessRecord
+from workflows.progress import selectors
+
+PAGE_SIZE = 50
+
+
+def describe(record: DataAccessRecord) -> str:
+    """What was looked at, in words: the application, a named field, or a document."""
+    if record.what == DataAccessRecord.What.REVEAL_FIELD:
+        return _("Revealed a protected field: %(field)s") % {"field": record.field_key}
+    if record.what == DataAccessRecord.What.OPEN_DOCUMENT:
+        name = record.document.document_type.name if record.document else ""
+        return _("Opened a document: %(name)s") % {"name": name} if name else _("Opened a document")
+    return str(record.get_what_display())
+
+
+def safe_cell(value: object) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; such cells get a quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _rows(records) -> Iterator[list[str]]:
+    yield [_("When"), _("Who"), _("Department"), _("What"), _("Application"), _("Work item")]
+    for record in records.iterator(chunk_size=500):
+        yield [
+            timezone.localtime(record.created_at).strftime("%Y-%m-%d %H:%M"),
+            record.accessor.name,
+            record.department.name if record.department else "",
+            describe(record),
+            record.application.number if record.application else "",
+            record.work_item.step_key if record.work_item else "",
+        ]
+
+
+@login_required
+@require_GET
+def access_log(request: HttpRequest) -> HttpResponse:
+    number = request.GET.get("application", "").strip()
+    records = selectors.access_records_for_applicant(user=request.user, application_number=number or None)
+    if request.GET.get("format") == "csv":
+        writer = csv.writer(_Echo())
+        response = StreamingHttpResponse(
+            (writer.writerow([safe_cell(c) for c in row]) for row in _rows(records)), content_type="text/csv"
+        )
+        response["Content-Disposition"] = 'attachment; filename="who-looked-at-my-data.csv"'
+        return response
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    for record in page.object_list:
+        record.description = describe(record)
+    own = selectors.applications_for_applicant(user=request.user).order_by("-submitted_at")
+    numbers = list(own.values_list("number", flat=True))
+    return render(
+        request,
+        "workflows/progress/access_log.html",
+        {"page": page, "numbers": numbers, "selected": number},
+    )
