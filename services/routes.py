@@ -152,6 +152,7 @@ def _find_cycles(by_key: Mapping[str, RouteStep]) -> list[list[str]]:
     seen_cycle_sets: set[frozenset[str]] = set()
     state: dict[str, str] = {}  # "active" while on the stack, "done" after
     stack: list[str] = []
+    order = {key: position for position, key in enumerate(by_key)}
 
     def visit(key: str) -> None:
         state[key] = "active"
@@ -163,7 +164,9 @@ def _find_cycles(by_key: Mapping[str, RouteStep]) -> list[list[str]]:
                 cycle = stack[stack.index(parent) :]
                 if frozenset(cycle) not in seen_cycle_sets:
                     seen_cycle_sets.add(frozenset(cycle))
-                    cycles.append(list(reversed(cycle)))
+                    flow = list(reversed(cycle))
+                    first = min(range(len(flow)), key=lambda i: order[flow[i]])
+                    cycles.append(flow[first:] + flow[:first])
             elif parent not in state:
                 visit(parent)
         stack.pop()
