@@ -498,13 +498,13 @@ def drafts_purge(*, now: datetime.datetime | None = None) -> PurgeResult:
     untouched_since = now - datetime.timedelta(days=purge_days)
     for group_id in expired.values_list("pk", flat=True):
         with transaction.atomic():
-            group = (
+            expired_draft = (
                 ApplicationGroup.objects.select_for_update(skip_locked=True)
                 .filter(pk=group_id, submitted_at__isnull=True, updated_at__lte=untouched_since)
                 .first()
             )
-            if group is None:
+            if expired_draft is None:
                 continue  # touched, submitted or being edited right now
-            group.delete()
+            expired_draft.delete()
             result.purged += 1
     return result

@@ -43,7 +43,7 @@ class DraftOutput(serializers.Serializer):
     life_event = serializers.CharField(source="life_event.code", allow_null=True, read_only=True)
     services = serializers.SerializerMethodField()
     revision = serializers.IntegerField()
-    data = serializers.JSONField()
+    data = serializers.JSONField()  # type: ignore[assignment]  # the answers, {element key: value}
     changed_verified = serializers.JSONField()
     questions = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
@@ -56,7 +56,8 @@ class DraftOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     def _form(self, group: ApplicationGroup) -> selectors.MergedForm:
-        cache = self.context.setdefault("forms", {})
+        # Several fields need the merged form; build it once per group.
+        cache: dict[int, selectors.MergedForm] = self.__dict__.setdefault("_forms", {})
         if group.pk not in cache:
             cache[group.pk] = selectors.group_form(group)
         return cache[group.pk]
@@ -140,7 +141,12 @@ class DraftListItem(serializers.Serializer):
 
 def _draft_response(group_id: int, request: Request, code: int = status.HTTP_200_OK) -> Response:
     group = selectors.group_for_user(user=request.user, group_id=group_id)  # type: ignore[arg-type]
-    return Response(DraftOutput(group).data, status=code)
+    return Response(_draft_body(group), status=code)
+
+
+def _draft_body(group: ApplicationGroup) -> dict[str, Any]:
+    serializer: serializers.Serializer = DraftOutput(group)
+    return dict(serializer.data)
 
 
 class DraftListApi(APIView):
@@ -195,7 +201,9 @@ class DraftDetailApi(APIView):
             help_text="The revision you loaded. A field someone else changed since then (another tab) and you "
             "change too is a conflict (409) and is not overwritten; other fields are merged.",
         )
-        data = serializers.DictField(help_text="{element key: value}; send only what you change.")
+        data = serializers.DictField(  # type: ignore[assignment]
+            help_text="{element key: value}; send only what you change."
+        )
 
     @extend_schema(operation_id="drafts_read", responses=DraftOutput, tags=["applications"])
     def get(self, request: Request, group_id: int) -> Response:
@@ -225,7 +233,7 @@ class DraftDetailApi(APIView):
             )
         except actions.DraftAlreadySubmitted as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
-        body = DraftOutput(selectors.group_for_user(user=request.user, group_id=group_id)).data  # type: ignore[arg-type]
+        body = _draft_body(selectors.group_for_user(user=request.user, group_id=group_id))  # type: ignore[arg-type]
         if result.errors:
             return Response({**body, "errors": result.errors}, status=status.HTTP_400_BAD_REQUEST)
         if result.conflicts:

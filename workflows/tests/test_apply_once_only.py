@@ -1,0 +1,79 @@
+"""The headline "one time" figures on the demo catalogue, and Alice's demo vault."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.demo import seed_accounts, seed_departments
+from accounts.models import User
+from documents.models import Document
+from services.demo import seed_catalogue
+from services.models import LifeEvent
+from workflows.apply.actions import draft_start
+from workflows.apply.demo import seed_demo_vault
+from workflows.apply.selectors import group_form, group_missing
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db) -> User:
+    seed_departments()
+    seed_accounts()
+    seed_catalogue()
+    seed_demo_vault()
+    return User.objects.get(username="alice")
+
+
+def _report(*codes: str) -> str:
+    out = io.StringIO()
+    call_command("once_only_report", *codes, stdout=out)
+    return out.getvalue()
+
+
+def _row(report: str, label: str) -> tuple[int, int]:
+    line = next(line for line in report.splitlines() if label in line)
+    fields, documents = line.split()[-2:]
+    return int(fields), int(documents)
+
+
+def test_the_restaurant_figures(demo):
+    report = _report("open-a-restaurant")
+    assert "Open a restaurant (open-a-restaurant): 3 services" in report
+    assert _row(report, "separate services' forms") == (23, 8)
+    assert _row(report, "one merged form asks") == (11, 5)
+    assert _row(report, "Alice Wang still types / uploads") == (8, 2)
+
+
+def test_the_baby_figures(demo):
+    report = _report("have-a-baby")
+    assert "Have a baby (have-a-baby): 4 services" in report
+    assert _row(report, "separate services' forms") == (33, 7)
+    assert _row(report, "one merged form asks") == (15, 3)
+    assert _row(report, "Alice Wang still types / uploads") == (12, 0)
+
+
+def test_the_figures_match_what_alices_draft_really_asks(demo):
+    group = draft_start(applicant=demo, life_event=LifeEvent.objects.get(code="open-a-restaurant"))
+    form = group_form(group)
+    assert len(form.fields) == 11
+    unanswered = [spec for spec in form.fields if spec.key not in group.data]
+    assert len(unanswered) == 8
+    # Every question Alice still answers is listed as missing (conditional ones aside).
+    missing_fields = {m.label for m in group_missing(group) if m.kind == "field"}
+    assert missing_fields == {s.element.label for s in unanswered if s.required(group.data)}
+
+
+def test_an_unknown_life_event_is_a_clear_error(demo):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="No life event"):
+        _report("open-a-bakery")
+
+
+def test_seeding_the_vault_twice_stores_each_document_once(demo):
+    before = Document.objects.filter(owner=demo).count()
+    seed_demo_vault()
+    assert Document.objects.filter(owner=demo).count() == before == 5
+    assert set(Document.objects.filter(owner=demo).values_list("scan_status", flat=True)) == {"clean"}
