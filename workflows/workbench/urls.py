@@ -1,3 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from workflows.workbench import views
+
+urlpatterns = [
+    path("workbench/", views.queue, name="workbench"),
+    path("workbench/bulk/", views.bulk, name="workbench-bulk"),
+    path("workbench/items/<int:item_id>/", views.item_detail, name="workbench-item"),
+    path("workbench/items/<int:item_id>/claim/", views.claim, name="workbench-claim"),
+    path("workbench/items/<int:item_id>/release/", views.release, name="workbench-release"),
+    path("workbench/items/<int:item_id>/reveal/", views.reveal, name="workbench-reveal"),
+    path("workbench/items/<int:item_id>/documents/<int:document_id>/", views.document, name="workbench-document"),
+    path("workbench/items/<int:item_id>/decide/", views.decide, name="workbench-decide"),
+    path("workbench/items/<int:item_id>/correction/", views.correction, name="workbench-correction"),
+    path("workbench/items/<int:item_id>/notes/", views.note, name="workbench-note"),
+    path("workbench/items/<int:item_id>/transfer/", views.transfer, name="workbench-transfer"),
+    path("workbench/items/<int:item_id>/assign/", views.assign, name="workbench-assign"),
+    path(
+        "workbench/items/<int:item_id>/certificates/<int:certificate_id>/revoke/",
+        views.revoke,
+        name="workbench-revoke",
+    ),
+    path("workbench/supervision/", views.supervision, name="workbench-supervision"),
+    path("workbench/incidents/<int:incident_id>/<slug:verb>/", views.incident, name="workbench-incident"),
+]

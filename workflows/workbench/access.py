@@ -1,0 +1,54 @@
+"""Data-access records (DESIGN §6): every time staff look at an applicant's data.
+
+Viewing a work item's page, revealing a protected field and opening a document each write one
+`DataAccessRecord` (who, for which department, whose data, which application and step, what,
+when). The citizen reads these rows as "who looked at my data".
+
+The rows are append-only; their tamper-evident hash chain is the model's business (written on
+insert), not the caller's.
+"""
+
+from django.db import transaction
+
+from accounts.models import User
+from documents.models import Document
+from workflows.models import DataAccessRecord, WorkItem
+
+
+def access_record(
+    *,
+    accessor: User,
+    work_item: WorkItem,
+    what: str,
+    document: Document | None = None,
+    field_key: str = "",
+) -> DataAccessRecord:
+    """Writes one record of a look at the data of `work_item`'s application."""
+    application = work_item.application
+    with transaction.atomic():
+        return DataAccessRecord.objects.create(
+            accessor=accessor,
+            department_id=work_item.department_id,
+            applicant_id=application.applicant_id,
+            application=application,
+            work_item=work_item,
+            document=document,
+            what=what,
+            field_key=field_key,
+        )
+
+
+def application_viewed(*, accessor: User, work_item: WorkItem) -> DataAccessRecord:
+    return access_record(accessor=accessor, work_item=work_item, what=DataAccessRecord.What.VIEW_APPLICATION)
+
+
+def field_revealed(*, accessor: User, work_item: WorkItem, field_key: str) -> DataAccessRecord:
+    return access_record(
+        accessor=accessor, work_item=work_item, what=DataAccessRecord.What.REVEAL_FIELD, field_key=field_key
+    )
+
+
+def document_opened(*, accessor: User, work_item: WorkItem, document: Document) -> DataAccessRecord:
+    return access_record(
+        accessor=accessor, work_item=work_item, what=DataAccessRecord.What.OPEN_DOCUMENT, document=document
+    )

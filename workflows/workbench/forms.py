@@ -1,0 +1,203 @@
+"""Forms of the workbench: parse and check what a clerk typed; the rules live in actions."""
+
+from typing import cast
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, User
+from workflows.models import WorkItem
+from workflows.workbench.selectors import QueueFilters
+
+STATUS_CHOICES = [
+    ("", _("Any status")),
+    (WorkItem.Status.OPEN, _("Open")),
+    (WorkItem.Status.CLAIMED, _("In progress")),
+    (WorkItem.Status.WAITING, _("Waiting for the applicant")),
+]
+
+
+class WorkbenchForm(forms.Form):
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        return cast(forms.ChoiceField, self.fields[name])
+
+    def _model_field(self, name: str) -> forms.ModelChoiceField:
+        return cast(forms.ModelChoiceField, self.fields[name])
+
+
+class QueueFilterForm(WorkbenchForm):
+    q = forms.CharField(
+        label=_("Application number, applicant name or ID number"),
+        required=False,
+        max_length=100,
+        help_text=_("An ID number can be typed in full or as shown, e.g. 110105********002X."),
+    )
+    service = forms.ChoiceField(label=_("Service"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
+    due_before = forms.DateField(
+        label=_("Due on or before"),
+        required=False,
+        help_text=_("For example, 2026-03-31."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date like 2026-03-31.")},
+    )
+
+    def __init__(self, *args, services=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._choice_field("service").choices = [("", _("All services"))] + [(s.code, s.name) for s in services]
+
+    def filters(self) -> QueueFilters:
+        if not self.is_valid():
+            data = {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
+        else:
+            data = self.cleaned_data
+        return QueueFilters(
+            q=data.get("q") or "",
+            service=data.get("service") or "",
+            status=data.get("status") or "",
+            due_before=data.get("due_before"),
+        )
+
+
+class DecisionForm(WorkbenchForm):
+    DECISIONS = [
+        (WorkItem.Decision.APPROVED, _("Approve this step")),
+        (WorkItem.Decision.REJECTED, _("Reject the application")),
+    ]
+    decision = forms.ChoiceField(
+        label=_("Your decision"),
+        choices=DECISIONS,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose whether to approve or reject.")},
+    )
+    reasons = forms.MultipleChoiceField(
+        label=_("Reasons for the rejection"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    other_reason = forms.CharField(
+        label=_("Another reason (the applicant will read it)"), required=False, max_length=1000, widget=forms.Textarea
+    )
+    note = forms.CharField(
+        label=_("Internal remark (not shown to the applicant)"), required=False, max_length=2000, widget=forms.Textarea
+    )
+
+    def __init__(self, *args, reason_choices=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._reason_labels = {str(code): str(label) for code, label in reason_choices}
+        self._choice_field("reasons").choices = list(reason_choices)
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("decision") == WorkItem.Decision.REJECTED
+            and not data.get("reasons")
+            and not (data.get("other_reason") or "").strip()
+        ):
+            self.add_error("reasons", _("Give at least one reason for the rejection: the applicant will see it."))
+        return data
+
+    def reason_texts(self) -> list[str]:
+        labels = self._reason_labels
+        texts = [str(labels[code]) for code in self.cleaned_data.get("reasons") or []]
+        other = (self.cleaned_data.get("other_reason") or "").strip()
+        return texts + ([other] if other else [])
+
+
+class CorrectionForm(WorkbenchForm):
+    fields_to_correct = forms.MultipleChoiceField(
+        label=_("Answers to correct"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    materials = forms.MultipleChoiceField(
+        label=_("Documents to provide again"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    message = forms.CharField(
+        label=_("Message to the applicant"),
+        max_length=2000,
+        widget=forms.Textarea,
+        error_messages={"required": _("Tell the applicant what to correct and why.")},
+    )
+
+    def __init__(self, *args, field_choices=(), material_choices=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._choice_field("fields_to_correct").choices = list(field_choices)
+        self._choice_field("materials").choices = list(material_choices)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("fields_to_correct") and not data.get("materials"):
+            self.add_error("fields_to_correct", _("Choose at least one answer or document the applicant must correct."))
+        return data
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Add an internal note"),
+        max_length=5000,
+        widget=forms.Textarea,
+        help_text=_("Only staff see notes."),
+        error_messages={"required": _("Write the note first.")},
+    )
+
+
+class TransferForm(WorkbenchForm):
+    department = forms.ModelChoiceField(
+        label=_("Transfer to"),
+        queryset=Department.objects.none(),
+        empty_label=_("Choose a department"),
+        error_messages={"required": _("Choose the department the step goes to.")},
+    )
+    reason = forms.CharField(
+        label=_("Why it goes there"),
+        max_length=1000,
+        widget=forms.Textarea,
+        error_messages={"required": _("Say why the step goes to another department.")},
+    )
+
+    def __init__(self, *args, departments=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if departments is not None:
+            self._model_field("department").queryset = departments
+
+
+class AssignForm(WorkbenchForm):
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"),
+        queryset=User.objects.none(),
+        empty_label=_("Choose a colleague"),
+        error_messages={"required": _("Choose who takes the step.")},
+    )
+
+    def __init__(self, *args, colleagues=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if colleagues is not None:
+            self._model_field("assignee").queryset = colleagues
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for revoking the certificate"),
+        max_length=500,
+        error_messages={"required": _("Give the reason for revoking this certificate.")},
+    )
+
+
+class IncidentForm(forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000)
+
+
+class CounterIdentifyForm(forms.Form):
+    resident_id = forms.CharField(
+        label=_("Resident ID number of the person at the counter"),
+        max_length=18,
+        min_length=18,
+        error_messages={
+            "required": _("Enter the person's resident ID number."),
+            "min_length": _("A resident ID number has 18 characters."),
+        },
+    )
+    consent = forms.BooleanField(
+        label=_("The person has agreed that I file this application for them"),
+        error_messages={"required": _("Record the person's consent before filing for them.")},
+    )
+
+    def clean_resident_id(self) -> str:
+        return self.cleaned_data["resident_id"].strip().upper()

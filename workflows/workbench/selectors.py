@@ -1,0 +1,514 @@
+"""Reads of the department workbench, scoped to what the clerk may see.
+
+Scoping is membership-filtered SQL (DESIGN §6): a work item is visible when its department is
+one where the clerk holds a queue role — a sub-select on `Membership`, never per-object
+permission rows. Everything else answers 404.
+"""
+
+import base64
+import binascii
+import datetime
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, NullIf
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.models import Department, Membership, Role, User
+from documents.models import Certificate
+from services.elements import display_value, mask_value
+from services.models import DataElement, Service, in_language
+from workflows.engine import clock
+from workflows.models import Application, ApplicationEvent, GroupDocument, Incident, Note, WorkItem
+
+QUEUE_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+COUNTER_ROLES = (Role.COUNTER_CLERK, Role.CLERK, Role.SUPERVISOR)
+STAFF_ROLES = tuple(Role.values)
+
+ID_NUMBER_KEY = "person.id_number"
+PAGE_SIZE = 25
+# "Near deadline": due within this many working days.
+NEAR_DEADLINE_DAYS = 3
+# Work the queue shows: review steps that are open, being handled, or waiting for the applicant.
+QUEUE_STATUSES = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.WAITING)
+ACTIVE_STATUSES = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED)
+MASKED_ID = re.compile(r"^([0-9A-Za-z]{0,17})\*+([0-9A-Za-z]{0,17})$")
+_ID_ELEMENT = DataElement(key=ID_NUMBER_KEY, kind=DataElement.Kind.RESIDENT_ID)
+
+
+class Tab:
+    UNCLAIMED = "unclaimed"
+    MINE = "mine"
+    TEAM = "team"
+    NEAR_DEADLINE = "near"
+    OVERDUE = "overdue"
+
+    LABELS = {
+        UNCLAIMED: _("Unclaimed"),
+        MINE: _("Mine"),
+        TEAM: _("My team's"),
+        NEAR_DEADLINE: _("Near deadline"),
+        OVERDUE: _("Overdue"),
+    }
+    ALL = tuple(LABELS)
+
+
+class BadCursor(ValueError):
+    """The pagination cursor was not one we handed out."""
+
+
+@dataclass
+class QueueFilters:
+    q: str = ""
+    service: str = ""  # Service.code
+    status: str = ""  # WorkItem.Status value
+    due_before: datetime.date | None = None
+
+
+@dataclass
+class QueuePage:
+    tab: str
+    items: list[WorkItem]
+    counts: dict[str, int]
+    next_cursor: str | None
+    services: list[Service] = field(default_factory=list)
+
+
+# --- Who is staff -----------------------------------------------------------------------------
+
+
+def department_ids(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet:
+    """The ids of the departments where `user` holds one of `roles` (a lazy sub-select)."""
+    return Membership.objects.filter(user_id=user.pk, role__in=roles).values("department_id")
+
+
+def has_role(user: User, roles: tuple[str, ...] = STAFF_ROLES, department_id: int | None = None) -> bool:
+    if not user.is_authenticated:
+        return False
+    memberships = Membership.objects.filter(user_id=user.pk, role__in=roles)
+    if department_id is not None:
+        memberships = memberships.filter(department_id=department_id)
+    return memberships.exists()
+
+
+def departments_for(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet[Department]:
+    return Department.objects.filter(pk__in=department_ids(user=user, roles=roles))
+
+
+def colleagues(*, department_id: int) -> QuerySet[User]:
+    """Staff who can take work of a department (for assignment)."""
+    return (
+        User.objects.filter(memberships__department_id=department_id, memberships__role__in=QUEUE_ROLES)
+        .distinct()
+        .order_by("display_name", "username")
+    )
+
+
+# --- The queue --------------------------------------------------------------------------------
+
+
+def _id_number() -> Coalesce:
+    """The applicant's ID number: as given on the application, else the account's."""
+    return Coalesce(
+        NullIf(KeyTextTransform(ID_NUMBER_KEY, "application__data"), Value("")),
+        NullIf(F("application__applicant__resident_id"), Value("")),
+    )
+
+
+def work_items_in_scope(*, clerk: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet[WorkItem]:
+    """Every review step of the clerk's departments, with what a queue row or page shows."""
+    return (
+        WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=department_ids(user=clerk, roles=roles))
+        .select_related("application", "application__applicant", "application__service", "department", "assignee")
+        .annotate(id_number=_id_number())
+    )
+
+
+def work_item_for_clerk(*, clerk: User, work_item_id: int | str, roles: tuple[str, ...] = QUEUE_ROLES) -> WorkItem:
+    """The work item if it is one of the clerk's departments' review steps; 404 otherwise."""
+    try:
+        pk = int(work_item_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    item = work_items_in_scope(clerk=clerk, roles=roles).filter(pk=pk).first()
+    if item is None:
+        raise Http404
+    return item
+
+
+def deadline_text(days_left: int | None, *, stopped: bool) -> str:
+    """ "3 working days left", "2 working days overdue", "clock stopped"."""
+    if days_left is None:
+        return ""
+    if stopped:
+        return str(_("clock stopped while the applicant corrects"))
+    if days_left < 0:
+        return ngettext("%(days)d working day overdue", "%(days)d working days overdue", -days_left) % {
+            "days": -days_left
+        }
+    return ngettext("%(days)d working day left", "%(days)d working days left", days_left) % {"days": days_left}
+
+
+def _working_seconds(calendar: clock.Calendar, start: datetime.datetime, end: datetime.datetime) -> float:
+    """clock.working_seconds_between with a calendar loaded once for the whole page (the
+    engine's function loads one per call: a query per row)."""
+    start, end = timezone.localtime(start), timezone.localtime(end)
+    total = 0.0
+    day = start.date()
+    while day <= end.date():
+        if calendar.is_working_day(day):
+            midnight = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+            day_start = max(start, midnight)
+            day_end = min(end, timezone.make_aware(datetime.datetime.combine(day + clock.DAY, datetime.time.min)))
+            if day_end > day_start:
+                total += (day_end - day_start).total_seconds()
+        day += clock.DAY
+    return total
+
+
+def _days_left(calendar: clock.Calendar, item: WorkItem, now: datetime.datetime) -> int | None:
+    """clock.working_days_left, on a shared calendar."""
+    if item.statutory_due_at is None:
+        return None
+    reference = item.clock_stopped_at or now
+    if item.statutory_due_at >= reference:
+        whole, part = divmod(_working_seconds(calendar, reference, item.statutory_due_at), clock.DAY_SECONDS)
+        return int(whole) + (1 if part else 0)
+    return -int(_working_seconds(calendar, item.statutory_due_at, reference) // clock.DAY_SECONDS)
+
+
+def _decorate_all(items: list[WorkItem], now: datetime.datetime) -> None:
+    """What a queue row shows besides the columns: masked ID, working days left (one calendar
+    query for the whole page)."""
+    moments = [now.date()] + [
+        timezone.localtime(moment).date()
+        for item in items
+        for moment in (item.statutory_due_at, item.clock_stopped_at)
+        if moment is not None
+    ]
+    calendar = clock.Calendar(min(moments), max(moments))
+    for item in items:
+        _decorate(item, now, calendar)
+
+
+def _decorate(item: WorkItem, now: datetime.datetime, calendar: clock.Calendar) -> None:
+    item.masked_id = masked_id_number(getattr(item, "id_number", None))  # type: ignore[attr-defined]
+    left = _days_left(calendar, item, now)
+    item.working_days_left = left  # type: ignore[attr-defined]
+    item.deadline_text = deadline_text(left, stopped=bool(item.clock_stopped_at))  # type: ignore[attr-defined]
+
+
+def masked_id_number(value: str | None) -> str:
+    return mask_value(_ID_ELEMENT, value) if value else ""
+
+
+def _search(q: str) -> Q:
+    q = " ".join(q.split())
+    match = MASKED_ID.match(q.replace(" ", ""))
+    if match and "*" in q:
+        prefix, suffix = match.groups()
+        return Q(id_number__istartswith=prefix, id_number__iendswith=suffix) if prefix or suffix else Q(pk__in=[])
+    return (
+        Q(application__number__istartswith=q)
+        | Q(application__applicant__display_name__icontains=q)
+        | Q(id_number__iexact=q)
+    )
+
+
+def _filtered(queryset: QuerySet[WorkItem], filters: QueueFilters) -> QuerySet[WorkItem]:
+    queryset = queryset.filter(status__in=QUEUE_STATUSES)
+    if filters.q.strip():
+        queryset = queryset.filter(_search(filters.q))
+    if filters.service:
+        queryset = queryset.filter(application__service__code=filters.service)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.due_before:
+        limit = timezone.make_aware(datetime.datetime.combine(filters.due_before, datetime.time.min))
+        queryset = queryset.filter(statutory_due_at__lt=limit + datetime.timedelta(days=1))
+    return queryset
+
+
+def tab_conditions(*, clerk: User, now: datetime.datetime) -> dict[str, Q]:
+    near_limit = clock.add_working_days(now, NEAR_DEADLINE_DAYS)
+    active = Q(status__in=ACTIVE_STATUSES)
+    return {
+        Tab.UNCLAIMED: Q(status=WorkItem.Status.OPEN, assignee__isnull=True),
+        Tab.MINE: Q(assignee_id=clerk.pk, status__in=(WorkItem.Status.CLAIMED, WorkItem.Status.WAITING)),
+        Tab.TEAM: Q(assignee__isnull=False, status__in=(WorkItem.Status.CLAIMED, WorkItem.Status.WAITING)),
+        Tab.NEAR_DEADLINE: active & Q(statutory_due_at__gte=now, statutory_due_at__lt=near_limit),
+        Tab.OVERDUE: active & Q(statutory_due_at__lt=now),
+    }
+
+
+def cursor_encode(item: WorkItem) -> str:
+    due = item.statutory_due_at.isoformat() if item.statutory_due_at else ""
+    return base64.urlsafe_b64encode(f"{due}|{item.pk}".encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> tuple[datetime.datetime | None, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        due_text, pk_text = raw.split("|", 1)
+        due = parse_datetime(due_text) if due_text else None
+        if due_text and (due is None or timezone.is_naive(due)):
+            raise ValueError(due_text)
+        return due, int(pk_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadCursor(cursor) from exc
+
+
+def _after(cursor: str) -> Q:
+    """Rows after the cursor in (statutory_due_at NULLS LAST, id) order."""
+    due, pk = cursor_decode(cursor)
+    if due is None:
+        return Q(statutory_due_at__isnull=True, pk__gt=pk)
+    return Q(statutory_due_at__gt=due) | Q(statutory_due_at=due, pk__gt=pk) | Q(statutory_due_at__isnull=True)
+
+
+def work_items_for_clerk(
+    *,
+    clerk: User,
+    tab: str = Tab.UNCLAIMED,
+    filters: QueueFilters | None = None,
+    after: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of a queue tab, its next cursor, and the count of every tab (same filters).
+
+    A fixed number of queries whatever the queue size: the working-day calendar (twice), the
+    counts (one aggregate), the page (keyset, joined). Raises BadCursor for a cursor we did not hand out.
+    """
+    filters = filters or QueueFilters()
+    tab = tab if tab in Tab.ALL else Tab.UNCLAIMED
+    now = timezone.now()
+    conditions = tab_conditions(clerk=clerk, now=now)
+    base = _filtered(
+        WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=department_ids(user=clerk)).annotate(
+            id_number=_id_number()
+        ),
+        filters,
+    )
+    counts = base.aggregate(**{name: Count("pk", filter=condition) for name, condition in conditions.items()})
+    rows = _filtered(work_items_in_scope(clerk=clerk), filters).filter(conditions[tab])
+    if after:
+        rows = rows.filter(_after(after))
+    page = list(
+        rows.defer("application__data", "result", "correction").order_by(
+            F("statutory_due_at").asc(nulls_last=True), "pk"
+        )[: limit + 1]
+    )
+    next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
+    items = page[:limit]
+    _decorate_all(items, now)
+    return QueuePage(tab=tab, items=items, counts={k: counts[k] or 0 for k in Tab.ALL}, next_cursor=next_cursor)
+
+
+def queue_services() -> list[Service]:
+    return list(Service.objects.order_by("code"))
+
+
+def department_overdue(*, supervisor: User, limit: int = 200) -> list[WorkItem]:
+    """The supervisor's departments' overdue live review steps, most overdue first."""
+    now = timezone.now()
+    items = list(
+        work_items_in_scope(clerk=supervisor, roles=SUPERVISOR_ROLES)
+        .filter(status__in=ACTIVE_STATUSES, statutory_due_at__lt=now)
+        .defer("application__data", "result", "correction")
+        .order_by("statutory_due_at", "pk")[:limit]
+    )
+    _decorate_all(items, now)
+    return items
+
+
+def incidents_for_supervisor(*, supervisor: User) -> QuerySet[Incident]:
+    return (
+        Incident.objects.filter(
+            department_id__in=department_ids(user=supervisor, roles=SUPERVISOR_ROLES), status=Incident.Status.OPEN
+        )
+        .select_related("work_item", "work_item__application", "department")
+        .order_by("opened_at", "pk")
+    )
+
+
+def incident_for_supervisor(*, supervisor: User, incident_id: int) -> Incident:
+    """An incident of one of the supervisor's departments (open or handled); 404 otherwise."""
+    incident = (
+        Incident.objects.filter(
+            pk=incident_id, department_id__in=department_ids(user=supervisor, roles=SUPERVISOR_ROLES)
+        )
+        .select_related("work_item", "work_item__application", "department")
+        .first()
+    )
+    if incident is None:
+        raise Http404
+    return incident
+
+
+# --- The work item page -----------------------------------------------------------------------
+
+
+@dataclass
+class FieldRow:
+    key: str
+    label: str
+    shown: str
+    masked: bool
+    changed_from_verified: bool
+    revealed: bool = False
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[FieldRow]
+
+
+def _is_protected(element: DataElement) -> bool:
+    return element.kind == DataElement.Kind.RESIDENT_ID or element.sensitivity == DataElement.Sensitivity.SENSITIVE
+
+
+def applicant_sections(application: Application, *, revealed: frozenset[str] = frozenset()) -> list[Section]:
+    """The applicant's data laid out by the pinned version's form: sections, labels from the
+    data dictionary, protected values masked unless revealed."""
+    data = application.data or {}
+    changed = set(application.group.changed_verified or [])
+    sections: dict[str, Section] = {}
+    for form_field in application.service_version.fields.select_related("element").order_by("order", "pk"):
+        element = form_field.element
+        if element.key not in data:
+            continue
+        value = data[element.key]
+        protected = _is_protected(element)
+        reveal = protected and element.key in revealed
+        row = FieldRow(
+            key=element.key,
+            label=element.label,
+            shown=display_value(element, value) if (reveal or not protected) else mask_value(element, value),
+            masked=protected and not reveal,
+            changed_from_verified=element.key in changed,
+            revealed=reveal,
+        )
+        title = form_field.section
+        sections.setdefault(title, Section(title=title, rows=[])).rows.append(row)
+    return list(sections.values())
+
+
+def field_value_for_reveal(application: Application, key: str) -> tuple[DataElement, Any] | None:
+    """The element and value of a protected field of this application's form, or None."""
+    form_field = application.service_version.fields.select_related("element").filter(element__key=key).first()
+    if form_field is None or key not in (application.data or {}) or not _is_protected(form_field.element):
+        return None
+    return form_field.element, application.data[key]
+
+
+def application_documents(application: Application) -> list[GroupDocument]:
+    return list(
+        GroupDocument.objects.filter(group_id=application.group_id)
+        .select_related("document", "document_type")
+        .order_by("document_type__code")
+    )
+
+
+def application_document(application: Application, document_id: int) -> GroupDocument:
+    """A document attached to this application's group; 404 for any other document."""
+    attachment = (
+        GroupDocument.objects.filter(group_id=application.group_id, document_id=document_id)
+        .select_related("document", "document_type")
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    return attachment
+
+
+def application_events(application: Application) -> list[ApplicationEvent]:
+    events = list(
+        ApplicationEvent.objects.filter(application=application)
+        .select_related("actor", "work_item", "work_item__department")
+        .order_by("created_at", "pk")
+    )
+    for event in events:
+        event.label = event_label(event.kind)  # type: ignore[attr-defined]
+    return events
+
+
+def application_notes(application: Application) -> list[Note]:
+    return list(Note.objects.filter(application=application).select_related("author", "department"))
+
+
+def application_certificates(application: Application) -> list[Certificate]:
+    return list(
+        Certificate.objects.filter(application_number=application.number).select_related("document_type", "issued_by")
+    )
+
+
+def rejection_reason_choices(application: Application) -> list[tuple[str, str]]:
+    reasons = application.service_version.rejection_reasons or []
+    return [
+        (str(reason.get("code")), in_language(str(reason.get("label_en", "")), str(reason.get("label_zh", ""))))
+        for reason in reasons
+        if isinstance(reason, dict) and reason.get("code")
+    ]
+
+
+def correction_choices(application: Application) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(fields, materials) the clerk may ask the applicant to correct."""
+    version = application.service_version
+    fields = [
+        (form_field.element.key, form_field.element.label)
+        for form_field in version.fields.select_related("element").order_by("order", "pk")
+    ]
+    materials = [
+        (material.document_type.code, material.document_type.name)
+        for material in version.materials.select_related("document_type").order_by("order", "pk")
+    ]
+    return fields, materials
+
+
+def clock_state(item: WorkItem) -> dict[str, Any]:
+    return {
+        "due_at": item.statutory_due_at,
+        "working_days_left": clock.working_days_left(item.statutory_due_at, stopped_at=item.clock_stopped_at),
+        "stopped_at": item.clock_stopped_at,
+        "overdue": bool(item.statutory_due_at and not item.clock_stopped_at and item.statutory_due_at < timezone.now()),
+    }
+
+
+def department_choices_for_transfer(item: WorkItem) -> QuerySet[Department]:
+    return Department.objects.exclude(pk=item.department_id).order_by("code")
+
+
+EVENT_LABELS = {
+    "routing_started": _("Routing started"),
+    "step_opened": _("Step opened"),
+    "step_skipped": _("Step not needed"),
+    "step_claimed": _("Claimed"),
+    "step_released": _("Put back in the queue"),
+    "step_assigned": _("Assigned by a supervisor"),
+    "step_reassigned": _("Reassigned by a supervisor"),
+    "step_approved": _("Approved"),
+    "step_rejected": _("Rejected"),
+    "step_transferred": _("Transferred to another department"),
+    "correction_requested": _("Correction requested"),
+    "correction_answered": _("Correction answered"),
+    "correction_submitted": _("Applicant sent the correction"),
+    "application_approved": _("Application approved"),
+    "application_rejected": _("Application rejected"),
+    "application_withdrawn": _("Withdrawn by the applicant"),
+    "step_retried": _("Step retried by a supervisor"),
+    "step_skipped_by_supervisor": _("Step skipped by a supervisor"),
+    "step_cancelled_by_supervisor": _("Step cancelled by a supervisor"),
+}
+
+
+def event_label(kind: str) -> str:
+    return str(EVENT_LABELS.get(kind, kind.replace("_", " ").capitalize()))
