@@ -89,3 +89,11 @@ def make_draft(departments, elements, certificate_type):
         return version
 
     return make
+
+
+@pytest.fixture
+def catalogue(departments):
+    """The demo catalogue, published through publish validation."""
+    from services.demo import seed_catalogue
+
+    seed_catalogue()
