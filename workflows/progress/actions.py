@@ -109,11 +109,10 @@ def rating_submit(
     except IntegrityError as exc:  # a double click that raced past the check above
         raise RatingRefused(_("You have already rated this.")) from exc
     if score <= FOLLOW_UP_AT_OR_BELOW:
-        now = timezone.now()
         RatingFollowUp.objects.create(
             rating=rating,
             department=department,
-            due_at=clock.add_working_days(now, FOLLOW_UP_WORKING_DAYS),
+            due_at=clock.add_working_days(rating.created_at, FOLLOW_UP_WORKING_DAYS),
         )
     return rating
 
