@@ -54,7 +54,24 @@ def check_broker() -> tuple[str, int | str]:
     return "ok", len(replies)
 
 
+def check_engine() -> dict[str, object]:
+    """The routing engine's backlog: the oldest outbox row not yet confirmed by its task
+    (seconds; grows when the broker or the workers are down) and the open incidents."""
+    from workflows.models import Incident
+    from workflows.outbox import oldest_unsent_age_seconds
+
+    try:
+        return {
+            "outbox_oldest_unsent_seconds": oldest_unsent_age_seconds(),
+            "open_incidents": Incident.objects.filter(status=Incident.Status.OPEN).count(),
+        }
+    except Exception as exc:  # noqa: BLE001 - the database check reports the cause
+        return {"engine": f"error: {type(exc).__name__}"}
+
+
 def current_health() -> Health:
     health = Health(database=check_database())
     health.broker, health.workers = check_broker()
+    if health.database == "ok":
+        health.extra.update(check_engine())
     return health

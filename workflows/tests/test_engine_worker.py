@@ -1,0 +1,247 @@
+"""The engine with real `celery worker` processes, a real Redis broker, and faults: duplicate
+deliveries, a worker child killed mid-step, a whole worker killed, the broker down at submit.
+
+Durations and recovery delays are printed (run with -s to see them) and asserted loosely."""
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from accounts.models import VerifiedAttribute
+from documents.models import Certificate
+from portal.celery import app as celery_app
+from tests.support.processes import wait_until
+from workflows.engine import actions, automatic
+from workflows.models import Application, ApplicationEvent, OutboxMessage, TaxpayerNumber, WorkItem
+from workflows.outbox import outbox_relay
+from workflows.tests import engine_handlers  # noqa: F401 - registers the test handlers here too
+from workflows.tests.factories import application_submit, published_version
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+TEST_HANDLERS = {"ENGINE_HANDLER_MODULES": "workflows.tests.engine_handlers"}
+TAX_ONLY = {"steps": [{"key": "tax", "department": "tax", "kind": "automatic", "handler": "tax.register"}]}
+
+
+# The stalled-step sweep's threshold in the whole-worker test: above the task time limit that
+# a 20 s visibility timeout gives (5 s), as ENGINE_STALE_STEP_SECONDS must be in production.
+STALE_SECONDS = 15
+
+
+def slow_route(log: Path, seconds: float) -> dict:
+    return {
+        "steps": [
+            {"key": "slow", "department": "tax", "kind": "automatic", "handler": "test.slow",
+             "options": {"seconds": seconds, "log": str(log)}},
+            {"key": "tax", "department": "tax", "kind": "automatic", "handler": "tax.register", "after": ["slow"]},
+        ]
+    }  # fmt: skip
+
+
+@pytest.fixture
+def verified_alice(alice):
+    VerifiedAttribute.objects.create(
+        user=alice, element_key="person.full_name", value=alice.display_name, source="identity"
+    )
+    return alice
+
+
+@pytest.fixture
+def clean_broker() -> None:
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+@contextmanager
+def producer_broker(url: str) -> Iterator[None]:
+    """Points this process's task sending at another broker (a throwaway one)."""
+    previous = celery_app.conf.broker_url
+
+    def switch(to: str) -> None:
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        celery_app.conf.broker_url = to
+        celery_app._after_fork()
+
+    switch(url)
+    try:
+        yield
+    finally:
+        switch(previous)
+
+
+def item(application: Application, key: str) -> WorkItem:
+    return WorkItem.objects.filter(application=application, step_key=key).order_by("-round").first()
+
+
+def status_of(application: Application) -> str:
+    return Application.objects.values_list("status", flat=True).get(pk=application.pk)
+
+
+def step_status(application: Application, key: str) -> str | None:
+    found = item(application, key)
+    return found.status if found else None
+
+
+def approve(application: Application, key: str, clerk) -> None:
+    work = item(application, key)
+    actions.work_item_claim(work_item_id=work.pk, actor=clerk)
+    actions.work_item_decide(work_item_id=work.pk, actor=clerk, decision="approved")
+
+
+def runs(log: Path) -> tuple[list[int], list[int]]:
+    lines = log.read_text().split("\n") if log.exists() else []
+    starts = [int(line.split()[1]) for line in lines if line.startswith("start")]
+    ends = [int(line.split()[1]) for line in lines if line.startswith("end")]
+    return starts, ends
+
+
+def test_the_restaurant_route_runs_on_department_queues_in_real_workers(celery_worker, verified_alice, clerk_a):
+    started = time.monotonic()
+    application = application_submit(applicant=verified_alice, version=published_version())
+    wait_until(lambda: step_status(application, "licence") == "open", 30, message="identity check in the worker")
+    approve(application, "licence", clerk_a)
+    wait_until(lambda: step_status(application, "tax") == "done", 30, message="tax registration in the worker")
+    assert step_status(application, "fire") == "skipped"
+    assert step_status(application, "food") == "open"
+    assert step_status(application, "issue") is None  # the join waits for the food review
+    tax = item(application, "tax")
+    assert tax.result["ran_on"]["queue"] == "dept.tax"
+    assert tax.result["ran_on"]["worker"] == celery_worker.name
+    assert tax.result["ran_on"]["pid"] != os.getpid()
+    assert item(application, "identity").result["ran_on"]["queue"] == "dept.psb"
+    approve(application, "food", clerk_a)
+    wait_until(lambda: status_of(application) == "approved", 60, message="certificate issued by the worker")
+    assert item(application, "issue").result["ran_on"]["queue"] == "dept.market"
+    assert Certificate.objects.filter(application_number=application.number).count() == 1
+    print(f"\nend-to-end with a real worker: {time.monotonic() - started:.1f}s")
+
+
+def test_duplicate_deliveries_make_one_transition_and_one_taxpayer_number(celery_worker, verified_alice):
+    application = application_submit(applicant=verified_alice, version=published_version(route=TAX_ONLY), start=False)
+    actions.application_start(application_id=application.pk)  # sends step_run after commit
+    tax = item(application, "tax")
+    for _ in range(3):  # the same task delivered three more times, at once
+        celery_app.send_task("workflows.step_run", kwargs={"work_item_id": tax.pk}, queue="dept.tax")
+    celery_app.send_task("workflows.application_start", kwargs={"application_id": application.pk})
+    wait_until(lambda: celery_worker.log().count("workflows.step_run[") >= 8, 30, message="all deliveries handled")
+    wait_until(lambda: status_of(application) == "approved", 30, message="approval")
+    assert TaxpayerNumber.objects.filter(application=application).count() == 1
+    assert ApplicationEvent.objects.filter(application=application, kind="step_completed").count() == 1
+    assert ApplicationEvent.objects.filter(application=application, kind="routing_started").count() == 1
+    assert ApplicationEvent.objects.filter(application=application, kind="application_approved").count() == 1
+
+
+def test_a_worker_child_killed_mid_step_is_redelivered_and_completes_once(
+    worker_factory, clean_broker, verified_alice, tmp_path
+):
+    log = tmp_path / "slow.log"
+    worker = worker_factory(extra_env=TEST_HANDLERS)
+    started = time.monotonic()
+    application = application_submit(applicant=verified_alice, version=published_version(route=slow_route(log, 4)))
+    wait_until(lambda: len(runs(log)[0]) == 1, 30, message="the slow step to start")
+    victim = runs(log)[0][0]
+    assert victim in worker.child_pids()
+    os.kill(victim, signal.SIGKILL)
+    killed_at = time.monotonic()
+    wait_until(lambda: len(runs(log)[0]) == 2, 60, message="the step to be redelivered")
+    redelivered_after = time.monotonic() - killed_at
+    wait_until(lambda: status_of(application) == "approved", 60, message="the route to finish")
+    starts, ends = runs(log)
+    assert len(starts) == 2 and len(ends) == 1 and starts[1] != victim
+    slow = item(application, "slow")
+    assert slow.status == WorkItem.Status.DONE
+    assert ApplicationEvent.objects.filter(work_item=slow, kind="step_completed").count() == 1
+    assert TaxpayerNumber.objects.filter(application=application).count() == 1
+    print(f"\nchild killed: redelivered after {redelivered_after:.1f}s; test took {time.monotonic() - started:.1f}s")
+
+
+def test_a_whole_worker_killed_mid_step_is_recovered_and_completes_once(
+    worker_factory, clean_broker, verified_alice, tmp_path
+):
+    """The message comes back after the (short) visibility timeout; the stalled-step sweep
+    (run here as the beat would) is the backstop if it does not."""
+    log = tmp_path / "slow.log"
+    env = {**TEST_HANDLERS, "CELERY_VISIBILITY_TIMEOUT": "20"}
+    worker = worker_factory(extra_env=env)
+    started = time.monotonic()
+    application = application_submit(applicant=verified_alice, version=published_version(route=slow_route(log, 3)))
+    wait_until(lambda: len(runs(log)[0]) == 1, 30, message="the slow step to start")
+    worker.kill()
+    killed_at = time.monotonic()
+    worker_factory(extra_env=env)
+    recovered_by_sweep = 0
+
+    def finished() -> bool:
+        nonlocal recovered_by_sweep
+        recovered_by_sweep += automatic.stalled_steps_recover(stale_seconds=STALE_SECONDS)
+        outbox_relay(resend_after=30)
+        return status_of(application) == "approved"
+
+    wait_until(finished, 150, interval=1, message="recovery after the worker was killed")
+    recovered_after = time.monotonic() - killed_at
+    starts, ends = runs(log)
+    assert len(starts) == 2 and len(ends) == 1
+    slow = item(application, "slow")
+    assert ApplicationEvent.objects.filter(work_item=slow, kind="step_completed").count() == 1
+    assert TaxpayerNumber.objects.filter(application=application).count() == 1
+    print(
+        f"\nwhole worker killed: finished {recovered_after:.1f}s later "
+        f"({'stalled-step sweep' if recovered_by_sweep else 'visibility-timeout redelivery'}); "
+        f"test took {time.monotonic() - started:.1f}s"
+    )
+
+
+def test_submissions_commit_while_the_broker_is_down_and_route_once_it_is_back(
+    throwaway_redis, worker_factory, verified_alice
+):
+    started = time.monotonic()
+    version = published_version(route=TAX_ONLY)
+    with producer_broker(throwaway_redis.url):
+        # Started inside: the readiness ping is published through this process's producer.
+        worker_factory(broker_url=throwaway_redis.url)
+        throwaway_redis.stop()
+        submit_started = time.monotonic()
+        applications = [application_submit(applicant=verified_alice, version=version) for _ in range(5)]
+        submit_seconds = (time.monotonic() - submit_started) / len(applications)
+        assert all(status_of(application) == "submitted" for application in applications)
+        unsent = OutboxMessage.objects.filter(task="workflows.application_start", confirmed_at=None)
+        assert unsent.count() == 5 and all(message.last_error for message in unsent)
+        throwaway_redis.start()  # same port, empty
+        back_at = time.monotonic()
+
+        def all_approved() -> bool:
+            outbox_relay(resend_after=10)
+            return all(status_of(application) == "approved" for application in applications)
+
+        wait_until(all_approved, 120, interval=1, message="routing after the broker came back")
+        routed_after = time.monotonic() - back_at
+    for application in applications:
+        assert TaxpayerNumber.objects.filter(application=application).count() == 1
+        assert ApplicationEvent.objects.filter(application=application, kind="routing_started").count() == 1
+    print(
+        f"\nbroker down: each submit took {submit_seconds * 1000:.0f}ms; all routed {routed_after:.1f}s after the "
+        f"broker came back; test took {time.monotonic() - started:.1f}s"
+    )
+
+
+def test_a_rolled_back_transaction_puts_nothing_on_the_broker(use_broker, clean_broker, verified_alice):
+    from django.db import transaction
+
+    from workflows.outbox import outbox_enqueue
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox_enqueue(task="workflows.outbox_relay", kwargs={})
+        outbox_enqueue(task="workflows.outbox_relay", kwargs={}, queue="dept.tax")
+        raise RuntimeError("failed after writing outbox rows")
+    outbox_enqueue(task="workflows.outbox_relay", kwargs={})  # a committed one for contrast (autocommit)
+    assert client.llen("default") == 1
+    assert client.llen("dept.tax") == 0
+    assert OutboxMessage.objects.count() == 1
