@@ -85,7 +85,8 @@ def _start_page(request: HttpRequest, *, service: Service | None, life_event: Li
         except actions.ServiceUnavailable as error:
             messages.error(request, error.message)
             return redirect("workflows:apply-list")
-        return redirect("workflows:apply-resume", group.pk)
+        # A new draft opens on its first step, so the applicant sees what was filled in for them.
+        return redirect(_steps(group, selectors.group_form(group))[0].url)
     return render(
         request,
         "workflows/apply/start.html",
