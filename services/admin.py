@@ -62,11 +62,12 @@ def editable_services(user: Any) -> QuerySet[Service]:
 
 
 def _diff(form: forms.ModelForm) -> dict[str, dict[str, Any]]:
-    return {
+    changes = {
         name: {"from": form.initial.get(name), "to": form.cleaned_data.get(name)}
         for name in form.changed_data
         if name not in ("DELETE", "id")
     }
+    return {name: change for name, change in changes.items() if change["from"] != change["to"]}
 
 
 class AuditedAdmin(admin.ModelAdmin):
