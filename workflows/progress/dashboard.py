@@ -31,7 +31,8 @@ from workflows.progress.actions import supervised_department_ids
 from workflows.progress.figures import SecondsBetween, percentiles_by_group
 
 DAY = 86400.0
-LIVE = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.FAILED)
+# Open work: in the queue, being handled, failed (an incident), or waiting for a correction.
+LIVE = WorkItem.LIVE
 DECIDED = (Application.Status.APPROVED, Application.Status.REJECTED)
 OVERDUE_LIST_SIZE = 50
 
@@ -298,7 +299,7 @@ def _once_only(dashboard: Dashboard) -> None:
         attached=Count("id"), reused=Count("id", filter=Q(document__created_at__lt=F("group__created_at")))
     )
     figures.update(documents)
-    figures = {key: value or 0 for key, value in figures.items()}
+    figures = {key: int(value or 0) for key, value in figures.items()}
     figures["prefilled_rate"] = _rate(figures["prefilled"], figures["answers"])
     figures["reused_rate"] = _rate(figures["reused"], figures["attached"])
     dashboard.once_only = figures
