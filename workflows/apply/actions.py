@@ -42,6 +42,7 @@ from workflows.apply.selectors import (
     stale_versions,
     verified_values,
 )
+from workflows.engine.events import event_record
 from workflows.models import Application, ApplicationGroup, GroupDocument, NumberSequence
 from workflows.outbox import outbox_enqueue
 
@@ -421,6 +422,15 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> Non
             submitted_at=now,
         )
         applications.append(application)
+        flagged = [key for key in group.changed_verified if key in application.data]
+        event_record(
+            application=application,
+            kind="application_submitted",
+            from_status="draft",
+            to_status=Application.Status.SUBMITTED,
+            actor=applicant,
+            payload={"changed_verified": flagged} if flagged else {},
+        )
         # The engine routes it; the task is sent only after this transaction commits.
         outbox_enqueue(task=APPLICATION_START_TASK, kwargs={"application_id": application.pk})
     group.number = applications[0].number if len(applications) == 1 else _number_allocate(f"{year}-EVT")
@@ -446,7 +456,7 @@ def _reminder_mail(group: ApplicationGroup, purge_on: datetime.date) -> None:
     with override(applicant.preferred_language or settings.LANGUAGE_CODE):
         names = ", ".join(str(v.service.name) for v in group.versions.all())
         what = str(group.life_event.name) if group.life_event else names
-        link = reverse("workflows:apply-resume", args=[group.pk])
+        link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("workflows:apply-resume", args=[group.pk])
         send_mail(
             subject=_("Your draft application will be deleted soon"),
             message=_(

@@ -70,6 +70,12 @@ def test_one_submission_creates_one_application_per_service(alice, catalogue):  
     assert set(fire.data) == {"person.full_name", "business.name", "business.floor_area_m2"}
     assert applications[0].data["business.floor_area_m2"] == "120"
     assert all(a.statutory_due_at > a.submitted_at for a in applications)
+    # The submission is the first event of each application's timeline (actor: Alice).
+    for application in applications:
+        (event,) = application.events.all()
+        assert (event.kind, event.from_status, event.to_status, event.actor) == (
+            "application_submitted", "draft", "submitted", alice,
+        )  # fmt: skip
 
 
 def test_a_single_service_draft_creates_one_application(alice, catalogue):  # noqa: F811
