@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models import Count, F, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
@@ -120,6 +120,7 @@ def _id_number() -> Coalesce:
     return Coalesce(
         NullIf(KeyTextTransform(ID_NUMBER_KEY, "application__data"), Value("")),
         NullIf(F("application__applicant__resident_id"), Value("")),
+        output_field=TextField(),
     )
 
 

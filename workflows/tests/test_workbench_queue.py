@@ -1,0 +1,179 @@
+"""The clerk's queue: tabs, search, filters, keyset pages, counts, and a fixed query budget."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from workflows.models import WorkItem
+from workflows.tests.factories import VALID_ID
+from workflows.tests.test_workbench_support import bulk_queue, routed_application, step, version_with
+from workflows.workbench.actions import work_item_claim
+from workflows.workbench.selectors import QueueFilters, Tab, work_items_for_clerk
+
+pytestmark = pytest.mark.django_db
+
+MASKED = "110105********002X"
+
+
+@pytest.fixture
+def version(department_a, department_b):
+    return version_with()
+
+
+@pytest.fixture
+def alices(alice, version):
+    return routed_application(applicant=alice, version=version)
+
+
+@pytest.fixture
+def bobs(bob, version):
+    return routed_application(applicant=bob, version=version, **{"person.id_number": "110101199003070014"})
+
+
+def numbers(page) -> list[str]:
+    return [item.application.number for item in page.items]
+
+
+def test_it_lists_open_steps_of_my_department_with_the_id_number_masked(client, clerk_a, alices):
+    client.force_login(clerk_a)
+    response = client.get("/workbench/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert alices.number in body
+    assert "Alice Wang" in body
+    assert MASKED in body
+    assert VALID_ID not in body
+
+
+def test_another_departments_clerk_does_not_see_it(client, clerk_b, alices):
+    client.force_login(clerk_b)
+    body = client.get("/workbench/").content.decode()
+    assert alices.number not in body
+    assert work_items_for_clerk(clerk=clerk_b).counts[Tab.UNCLAIMED] == 0
+
+
+def test_it_finds_by_number_name_full_id_and_masked_id(clerk_a, alices, bobs):
+    def search(q: str) -> list[str]:
+        return numbers(work_items_for_clerk(clerk=clerk_a, filters=QueueFilters(q=q)))
+
+    assert search(alices.number) == [alices.number]
+    assert search("alice wang") == [alices.number]
+    assert search(VALID_ID) == [alices.number]
+    assert search(VALID_ID.lower()) == [alices.number]
+    assert search(MASKED) == [alices.number]
+    assert search("110101********0014") == [bobs.number]
+    assert search("999999********0000") == []
+    assert search("nobody") == []
+
+
+def test_the_search_results_still_show_the_id_masked(client, clerk_a, alices):
+    client.force_login(clerk_a)
+    body = client.get("/workbench/", {"q": VALID_ID}).content.decode()
+    assert alices.number in body
+    assert MASKED in body
+    assert f">{VALID_ID}<" not in body and f"{VALID_ID}</span>" not in body
+
+
+def test_filters_by_service_status_and_due_date(clerk_a, alice, alices, department_a, department_b):
+    other = routed_application(applicant=alice, version=version_with())
+    by_service = work_items_for_clerk(clerk=clerk_a, filters=QueueFilters(service=other.service.code))
+    assert numbers(by_service) == [other.number]
+
+    work_item_claim(work_item_id=step(other).pk, clerk=clerk_a)
+    claimed = work_items_for_clerk(clerk=clerk_a, tab=Tab.MINE, filters=QueueFilters(status=WorkItem.Status.CLAIMED))
+    assert numbers(claimed) == [other.number]
+
+    WorkItem.objects.filter(pk=step(alices).pk).update(statutory_due_at=timezone.now() + datetime.timedelta(days=30))
+    soon = timezone.localdate() + datetime.timedelta(days=10)
+    due = work_items_for_clerk(clerk=clerk_a, filters=QueueFilters(due_before=soon))
+    assert alices.number not in numbers(due)
+
+
+def test_tabs_and_their_counts(clerk_a, supervisor, alice, version):
+    unclaimed, mine, team, overdue, near = (routed_application(applicant=alice, version=version) for _ in range(5))
+    work_item_claim(work_item_id=step(mine).pk, clerk=clerk_a)
+    work_item_claim(work_item_id=step(team).pk, clerk=supervisor)
+    now = timezone.now()
+    WorkItem.objects.filter(pk=step(overdue).pk).update(statutory_due_at=now - datetime.timedelta(days=3))
+    WorkItem.objects.filter(pk=step(near).pk).update(statutory_due_at=now + datetime.timedelta(hours=2))
+
+    page = work_items_for_clerk(clerk=clerk_a, tab=Tab.MINE)
+    assert numbers(page) == [mine.number]
+    assert page.counts == {Tab.UNCLAIMED: 3, Tab.MINE: 1, Tab.TEAM: 2, Tab.NEAR_DEADLINE: 1, Tab.OVERDUE: 1}
+    assert set(numbers(work_items_for_clerk(clerk=clerk_a, tab=Tab.TEAM))) == {mine.number, team.number}
+    assert numbers(work_items_for_clerk(clerk=clerk_a, tab=Tab.OVERDUE)) == [overdue.number]
+    assert numbers(work_items_for_clerk(clerk=clerk_a, tab=Tab.NEAR_DEADLINE)) == [near.number]
+    first = numbers(work_items_for_clerk(clerk=clerk_a, tab=Tab.UNCLAIMED))
+    assert first[0] == overdue.number  # sorted by statutory due time
+
+
+def test_keyset_pages_walk_the_whole_queue_in_due_order_without_repeats(clerk_a, alice, department_a):
+    bulk_queue(department=department_a, applicant=alice, count=60)
+    seen: list[WorkItem] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = work_items_for_clerk(clerk=clerk_a, after=cursor)
+        seen.extend(page.items)
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert pages == 3
+    assert len(seen) == 60 == len({item.pk for item in seen})
+    keys = [(item.statutory_due_at, item.pk) for item in seen]
+    assert keys == sorted(keys)
+
+
+def test_a_forged_cursor_shows_the_first_page(client, clerk_a, alices):
+    client.force_login(clerk_a)
+    response = client.get("/workbench/", {"after": "not-a-cursor!!"})
+    assert response.status_code == 200
+    assert alices.number in response.content.decode()
+
+
+def test_a_bad_due_date_is_explained_and_kept(client, clerk_a, alices):
+    client.force_login(clerk_a)
+    response = client.get("/workbench/", {"due_before": "31/02/2026"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Enter a date like 2026-03-31." in body
+    assert 'value="31/02/2026"' in body
+
+
+def _queue_queries(client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/workbench/")
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_the_queue_page_runs_the_same_number_of_queries_for_5_and_500_items(
+    client, clerk_a, alice, department_a, django_assert_num_queries
+):
+    version = version_with()
+    bulk_queue(department=department_a, applicant=alice, count=5, version=version)
+    client.force_login(clerk_a)
+    client.get("/workbench/")  # warm the session
+    small = _queue_queries(client)
+    bulk_queue(department=department_a, applicant=alice, count=495, version=version)
+    with django_assert_num_queries(small):
+        response = client.get("/workbench/")
+    assert response.content.decode().count('class="govuk-table__row" id="item-') == 25
+
+
+def test_the_queue_selector_runs_the_same_number_of_queries_for_5_and_500_items(
+    clerk_a, alice, department_a, django_assert_num_queries
+):
+    version = version_with()
+    bulk_queue(department=department_a, applicant=alice, count=5, version=version)
+    with CaptureQueriesContext(connection) as captured:
+        work_items_for_clerk(clerk=clerk_a, filters=QueueFilters(q="Alice"))
+    bulk_queue(department=department_a, applicant=alice, count=495, version=version)
+    with django_assert_num_queries(len(captured)):
+        page = work_items_for_clerk(clerk=clerk_a, filters=QueueFilters(q="Alice"))
+    assert len(page.items) == 25
+    assert page.counts[Tab.UNCLAIMED] == 500
