@@ -93,7 +93,7 @@ def test_filters_by_service_status_and_due_date(clerk_a, alice, alices, departme
 
 
 def test_tabs_and_their_counts(clerk_a, supervisor, alice, version):
-    unclaimed, mine, team, overdue, near = (routed_application(applicant=alice, version=version) for _ in range(5))
+    _unclaimed, mine, team, overdue, near = (routed_application(applicant=alice, version=version) for _ in range(5))
     work_item_claim(work_item_id=step(mine).pk, clerk=clerk_a)
     work_item_claim(work_item_id=step(team).pk, clerk=supervisor)
     now = timezone.now()
