@@ -1,13 +1,28 @@
-"""Idle session timeout (the absolute limit is the session cookie's age)."""
+"""Idle and absolute session timeouts (OWASP ASVS: session termination).
+
+- idle: a signed-in session not used for SESSION_IDLE_SECONDS ends;
+- absolute: a signed-in session ends SESSION_ABSOLUTE_SECONDS after sign-in, however busy.
+  The cookie's age is not enough for that: each time the session is saved (here, at most
+  once a minute, to record activity) Django re-issues the cookie and moves the stored expiry
+  forward, so an active session would live for ever. The sign-in time is kept in the session
+  (server side) and checked on every request.
+
+Both end the session the way signing out does (logout(): server-side data deleted, new key).
+"""
 
 import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 
 LAST_SEEN_KEY = "last_seen"
+SIGNED_IN_AT_KEY = "signed_in_at"
+
+
+def absolute_limit() -> int:
+    return getattr(settings, "SESSION_ABSOLUTE_SECONDS", settings.SESSION_COOKIE_AGE)
 
 
 class SessionTimeoutMiddleware:
@@ -15,12 +30,26 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming_key = request.session.session_key
         if request.user.is_authenticated:
             now = int(time.time())
             last_seen = request.session.get(LAST_SEEN_KEY, now)
-            if now - last_seen > settings.SESSION_IDLE_SECONDS:
+            signed_in_at = request.session.get(SIGNED_IN_AT_KEY, now)
+            if now - last_seen > settings.SESSION_IDLE_SECONDS or now - signed_in_at > absolute_limit():
                 logout(request)
-            elif now - last_seen > 60 or LAST_SEEN_KEY not in request.session:
-                # Written at most once a minute so every request does not rewrite the session.
-                request.session[LAST_SEEN_KEY] = now
-        return self.get_response(request)
+            else:
+                if SIGNED_IN_AT_KEY not in request.session:
+                    request.session[SIGNED_IN_AT_KEY] = now
+                if now - last_seen > 60 or LAST_SEEN_KEY not in request.session:
+                    # Written at most once a minute so every request does not rewrite the session.
+                    request.session[LAST_SEEN_KEY] = now
+        response = self.get_response(request)
+        # Whatever view signed the person in (sign-in, registration, the admin), the clock
+        # starts now: login() rotates the session key, so a new key with a user in it is a
+        # sign-in (or a password change, which re-checked the password).
+        session = request.session
+        if SESSION_KEY in session and (SIGNED_IN_AT_KEY not in session or session.session_key != incoming_key):
+            now = int(time.time())
+            session[SIGNED_IN_AT_KEY] = now
+            session[LAST_SEEN_KEY] = now
+        return response
