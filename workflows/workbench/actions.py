@@ -18,15 +18,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from services.models import Service
+from workflows.apply.actions import draft_start
 from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record
-from workflows.models import Application, Note, WorkItem
-from workflows.workbench.selectors import QUEUE_ROLES, SUPERVISOR_ROLES, department_ids, has_role
+from workflows.models import Application, ApplicationGroup, Note, WorkItem
+from workflows.workbench.selectors import COUNTER_ROLES, QUEUE_ROLES, SUPERVISOR_ROLES, department_ids, has_role
 
 __all__ = [
     "BulkResult",
     "TransitionRefused",
+    "counter_draft_start",
     "note_add",
     "work_item_assign",
     "work_item_claim",
@@ -193,3 +196,32 @@ def note_add(*, work_item: WorkItem, author: User, text: str) -> Note:
             author=author,
             text=text[:5000],
         )
+
+
+# --- Counter filing ("one door") --------------------------------------------------------------
+
+
+def counter_draft_start(*, clerk: User, resident_id: str, service: Service, consent: bool) -> ApplicationGroup:
+    """A counter clerk starts a draft on behalf of a walk-in person identified by resident ID.
+
+    The draft belongs to that person (it appears in their account, with their verified data
+    prefilled); the clerk and the moment consent was recorded are kept on it.
+    """
+    if not has_role(clerk, COUNTER_ROLES):
+        raise TransitionRefused(_("Only counter staff can file on behalf of a visitor."))
+    if not consent:
+        raise TransitionRefused(_("Record the person's consent before filing for them."))
+    resident_id = (resident_id or "").strip().upper()
+    person = User.objects.filter(resident_id__iexact=resident_id, is_active=True).first() if resident_id else None
+    if person is None:
+        raise TransitionRefused(
+            _("No account has this resident ID number. The person must register (or be registered) first.")
+        )
+    if person.pk == clerk.pk:
+        raise TransitionRefused(_("You cannot file at the counter for yourself."))
+    with transaction.atomic():
+        group = draft_start(applicant=person, service=service)
+        group.filed_by = clerk
+        group.consent_recorded_at = timezone.now()
+        group.save(update_fields=["filed_by", "consent_recorded_at", "updated_at"])
+        return group

@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from workflows.workbench import api
+
+urlpatterns = [
+    path("workbench/items/", api.QueueApi.as_view(), name="workbench-queue"),
+    path("workbench/items/<int:item_id>/claim/", api.ClaimApi.as_view(), name="workbench-claim"),
+    path("workbench/items/<int:item_id>/release/", api.ReleaseApi.as_view(), name="workbench-release"),
+    path("workbench/items/<int:item_id>/decide/", api.DecideApi.as_view(), name="workbench-decide"),
+    path("workbench/items/<int:item_id>/correction/", api.CorrectionApi.as_view(), name="workbench-correction"),
+]

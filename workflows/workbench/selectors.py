@@ -25,8 +25,9 @@ from accounts.models import Department, Membership, Role, User
 from documents.models import Certificate
 from services.elements import display_value, mask_value
 from services.models import DataElement, Service, in_language
+from services.selectors import published_services
 from workflows.engine import clock
-from workflows.models import Application, ApplicationEvent, GroupDocument, Incident, Note, WorkItem
+from workflows.models import Application, ApplicationEvent, ApplicationGroup, GroupDocument, Incident, Note, WorkItem
 
 QUEUE_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
 SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
@@ -513,3 +514,20 @@ EVENT_LABELS = {
 
 def event_label(kind: str) -> str:
     return str(EVENT_LABELS.get(kind, kind.replace("_", " ").capitalize()))
+
+
+def counter_services() -> QuerySet[Service]:
+    """Services a visitor can apply for at the counter (published, offered at the counter)."""
+    return published_services().filter(at_counter=True)
+
+
+def counter_draft(*, clerk: User, group_id: int) -> ApplicationGroup:
+    """A group this clerk filed at the counter (draft or submitted); 404 for anyone else's."""
+    group = (
+        ApplicationGroup.objects.filter(pk=group_id, filed_by_id=clerk.pk)
+        .select_related("applicant", "filed_by")
+        .first()
+    )
+    if group is None or not has_role(clerk, COUNTER_ROLES):
+        raise Http404
+    return group

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workflows.workbench import views
+from workflows.workbench import counter, views
 
 urlpatterns = [
     path("workbench/", views.queue, name="workbench"),
@@ -21,5 +21,8 @@ urlpatterns = [
         name="workbench-revoke",
     ),
     path("workbench/supervision/", views.supervision, name="workbench-supervision"),
+    path("workbench/counter/", counter.start, name="workbench-counter"),
+    path("workbench/counter/<int:group_id>/", counter.fill, name="workbench-counter-form"),
+    path("workbench/counter/<int:group_id>/done/", counter.done, name="workbench-counter-done"),
     path("workbench/incidents/<int:incident_id>/<slug:verb>/", views.incident, name="workbench-incident"),
 ]

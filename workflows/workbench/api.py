@@ -1,0 +1,212 @@
+"""Workbench API: the queue (same tabs, filters and keyset cursor as the page), claim, release,
+decide and request a correction. Staff of a department only: anyone else gets 404; another
+department's item is 404. Refused transitions answer 409 with the reason."""
+
+from typing import cast
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from workflows.engine import actions as engine
+from workflows.engine.errors import TransitionRefused
+from workflows.models import WorkItem
+from workflows.workbench import selectors
+from workflows.workbench.actions import work_item_claim, work_item_release
+from workflows.workbench.selectors import QUEUE_ROLES, QueueFilters, Tab
+
+
+class WorkItemOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    application_number = serializers.CharField(source="application.number")
+    service = serializers.CharField(source="application.service.code")
+    step_key = serializers.CharField()
+    round = serializers.IntegerField()
+    department = serializers.CharField(source="department.code")
+    status = serializers.CharField()
+    applicant_name = serializers.CharField(source="application.applicant.name")
+    applicant_id_number = serializers.SerializerMethodField(help_text="Always masked.")
+    assignee = serializers.CharField(source="assignee.name", allow_null=True, default=None)
+    statutory_due_at = serializers.DateTimeField(allow_null=True)
+    clock_stopped_at = serializers.DateTimeField(allow_null=True)
+
+    def get_applicant_id_number(self, item: WorkItem) -> str:
+        return selectors.masked_id_number(getattr(item, "id_number", None))
+
+
+REFUSED = OpenApiResponse(
+    response=inline_serializer("Refusal", {"detail": serializers.CharField()}),
+    description="Refused; nothing changed (already taken, not yours, already decided, withdrawn…).",
+)
+
+
+def _clerk(request: Request) -> User:
+    user = cast(User, request.user)
+    if not selectors.has_role(user, QUEUE_ROLES):
+        raise NotFound
+    return user
+
+
+def _item(request: Request, item_id: int) -> WorkItem:
+    clerk = _clerk(request)
+    try:
+        return selectors.work_item_for_clerk(clerk=clerk, work_item_id=item_id)
+    except Http404:
+        raise NotFound from None
+
+
+def _item_response(request: Request, item_id: int, code: int = status.HTTP_200_OK) -> Response:
+    return Response(WorkItemOutput(_item(request, item_id)).data, status=code)
+
+
+def _refused(refused: TransitionRefused) -> Response:
+    return Response({"detail": refused.message}, status=status.HTTP_409_CONFLICT)
+
+
+class QueueApi(APIView):
+    class FilterInput(serializers.Serializer):
+        tab = serializers.ChoiceField(choices=list(Tab.ALL), default=Tab.UNCLAIMED)
+        q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+        service = serializers.CharField(required=False, allow_blank=True, default="")
+        status = serializers.ChoiceField(
+            choices=["", WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.WAITING],
+            required=False,
+            default="",
+        )
+        due_before = serializers.DateField(required=False, allow_null=True, default=None)
+        after = serializers.CharField(required=False, allow_blank=True, default="")
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=selectors.PAGE_SIZE)
+
+    @extend_schema(
+        operation_id="workbench_queue",
+        parameters=[
+            OpenApiParameter("tab", OpenApiTypes.STR, enum=list(Tab.ALL)),
+            OpenApiParameter("q", OpenApiTypes.STR, description="Application number, applicant name or ID number."),
+            OpenApiParameter("service", OpenApiTypes.STR, description="Service code."),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=["open", "claimed", "waiting"]),
+            OpenApiParameter("due_before", OpenApiTypes.DATE),
+            OpenApiParameter("after", OpenApiTypes.STR, description="The next_cursor of the previous page."),
+            OpenApiParameter("limit", OpenApiTypes.INT),
+        ],
+        responses={
+            200: inline_serializer(
+                "QueuePage",
+                {
+                    "tab": serializers.CharField(),
+                    "counts": serializers.DictField(child=serializers.IntegerField()),
+                    "next_cursor": serializers.CharField(allow_null=True),
+                    "results": WorkItemOutput(many=True),
+                },
+            )
+        },
+        tags=["workbench"],
+    )
+    def get(self, request: Request) -> Response:
+        clerk = _clerk(request)
+        data = self.FilterInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        try:
+            page = selectors.work_items_for_clerk(
+                clerk=clerk,
+                tab=params["tab"],
+                filters=QueueFilters(
+                    q=params["q"], service=params["service"], status=params["status"], due_before=params["due_before"]
+                ),
+                after=params["after"] or None,
+                limit=params["limit"],
+            )
+        except selectors.BadCursor:
+            raise ValidationError({"after": ["This cursor is not valid; start from the first page."]}) from None
+        return Response(
+            {
+                "tab": page.tab,
+                "counts": page.counts,
+                "next_cursor": page.next_cursor,
+                "results": WorkItemOutput(page.items, many=True).data,
+            }
+        )
+
+
+class ClaimApi(APIView):
+    @extend_schema(
+        operation_id="workbench_claim", request=None, responses={200: WorkItemOutput, 409: REFUSED}, tags=["workbench"]
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = _item(request, item_id)
+        try:
+            work_item_claim(work_item_id=item.pk, clerk=_clerk(request))
+        except TransitionRefused as refused:
+            return _refused(refused)
+        return _item_response(request, item.pk)
+
+
+class ReleaseApi(APIView):
+    @extend_schema(
+        operation_id="workbench_release",
+        request=None,
+        responses={200: WorkItemOutput, 409: REFUSED},
+        tags=["workbench"],
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = _item(request, item_id)
+        try:
+            work_item_release(work_item_id=item.pk, clerk=_clerk(request))
+        except TransitionRefused as refused:
+            return _refused(refused)
+        return _item_response(request, item.pk)
+
+
+class DecideApi(APIView):
+    class DecideInput(serializers.Serializer):
+        decision = serializers.ChoiceField(choices=[WorkItem.Decision.APPROVED, WorkItem.Decision.REJECTED])
+        reasons = serializers.ListField(
+            child=serializers.CharField(max_length=1000), required=False, default=list,
+            help_text="Shown to the applicant; at least one for a rejection.",
+        )  # fmt: skip
+        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    @extend_schema(
+        operation_id="workbench_decide",
+        request=DecideInput,
+        responses={200: WorkItemOutput, 409: REFUSED},
+        tags=["workbench"],
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = _item(request, item_id)
+        data = self.DecideInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            engine.work_item_decide(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
+        except TransitionRefused as refused:
+            return _refused(refused)
+        return _item_response(request, item.pk)
+
+
+class CorrectionApi(APIView):
+    class CorrectionInput(serializers.Serializer):
+        fields = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)  # type: ignore[assignment]
+        materials = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+        message = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        operation_id="workbench_request_correction",
+        request=CorrectionInput,
+        responses={200: WorkItemOutput, 409: REFUSED},
+        tags=["workbench"],
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = _item(request, item_id)
+        data = self.CorrectionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            engine.correction_request(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
+        except TransitionRefused as refused:
+            return _refused(refused)
+        return _item_response(request, item.pk)
