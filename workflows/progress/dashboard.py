@@ -166,13 +166,12 @@ def _timeliness(dashboard: Dashboard) -> None:
         )
         .order_by("service__name_en")
     )
-    days = percentiles_by_group(decided, group=["service_id"], value=elapsed, fractions=(0.5, 0.9))
-    shares = percentiles_by_group(decided, group=["service_id"], value=share, fractions=(0.5, 0.9))
+    measures = {"days": elapsed, "share": share}
+    by_service = percentiles_by_group(decided, group=["service_id"], values=measures, fractions=(0.5, 0.9))
     dashboard.timeliness = []
     for row in counts:
-        key = (row["service_id"],)
-        day = days.get(key, {})
-        used = shares.get(key, {})
+        found = by_service.get((row["service_id"],), {})
+        day, used = found.get("days", {}), found.get("share", {})
         dashboard.timeliness.append(
             {
                 "service_en": row["service__name_en"],
@@ -190,8 +189,8 @@ def _timeliness(dashboard: Dashboard) -> None:
     overall = decided.aggregate(
         decided=Count("id"), with_due=Count("id", filter=with_due), on_time=Count("id", filter=on_time)
     )
-    day = percentiles_by_group(decided, group=[], value=elapsed, fractions=(0.5, 0.9)).get((), {})
-    used = percentiles_by_group(decided, group=[], value=share, fractions=(0.5, 0.9)).get((), {})
+    found = percentiles_by_group(decided, group=[], values=measures, fractions=(0.5, 0.9)).get((), {})
+    day, used = found.get("days", {}), found.get("share", {})
     dashboard.overall = {
         "decided": overall["decided"],
         "on_time": overall["on_time"],

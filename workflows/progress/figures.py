@@ -61,24 +61,39 @@ def interpolate(sorted_values: Sequence[float], fraction: float) -> float | None
 
 
 def percentiles_by_group(
-    queryset: QuerySet, *, group: Sequence[str], value: Expression, fractions: Iterable[float]
-) -> dict[tuple, dict[float, float | None]]:
-    """{group key tuple: {fraction: percentile}} in one query on any database."""
+    queryset: QuerySet,
+    *,
+    group: Sequence[str],
+    values: dict[str, Expression],
+    fractions: Iterable[float],
+) -> dict[tuple, dict[str, dict[float, float | None]]]:
+    """{group key tuple: {value name: {fraction: percentile}}}, in one query on any database."""
     fractions = list(fractions)
-    rows = queryset.annotate(_value=value).filter(_value__isnull=False)
+    names = list(values)
+    rows = queryset.annotate(**{f"_v_{name}": expression for name, expression in values.items()})
     if supports_percentiles():
-        aggregates = {f"p{index}": PercentileCont("_value", fraction) for index, fraction in enumerate(fractions)}
+        aggregates = {
+            f"p_{name}_{index}": PercentileCont(f"_v_{name}", fraction)
+            for name in names
+            for index, fraction in enumerate(fractions)
+        }
+
+        def unpack(row: dict) -> dict[str, dict[float, float | None]]:
+            return {name: {fraction: row[f"p_{name}_{i}"] for i, fraction in enumerate(fractions)} for name in names}
+
         if not group:
             overall = rows.order_by().aggregate(**aggregates)
-            if all(v is None for v in overall.values()):
-                return {}
-            return {(): {fraction: overall[f"p{i}"] for i, fraction in enumerate(fractions)}}
-        result = rows.values(*group).annotate(**aggregates).order_by()
+            return {} if all(v is None for v in overall.values()) else {(): unpack(overall)}
         return {
-            tuple(row[g] for g in group): {fraction: row[f"p{i}"] for i, fraction in enumerate(fractions)}
-            for row in result
+            tuple(row[g] for g in group): unpack(row) for row in rows.values(*group).annotate(**aggregates).order_by()
         }
-    values: dict[tuple, list[float]] = defaultdict(list)
-    for row in rows.order_by("_value").values_list(*group, "_value"):
-        values[tuple(row[:-1])].append(float(row[-1]))
-    return {key: {fraction: interpolate(v, fraction) for fraction in fractions} for key, v in values.items()}
+    collected: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: {name: [] for name in names})
+    for row in rows.values_list(*group, *(f"_v_{name}" for name in names)):
+        key = tuple(row[: len(group)])
+        for name, value in zip(names, row[len(group) :], strict=True):
+            if value is not None:
+                collected[key][name].append(float(value))
+    return {
+        key: {name: {f: interpolate(sorted(v), f) for f in fractions} for name, v in by_name.items()}
+        for key, by_name in collected.items()
+    }

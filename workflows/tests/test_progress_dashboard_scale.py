@@ -1,0 +1,117 @@
+"""How long the supervision dashboard takes for 100,000 applications (bulk-inserted).
+
+Slow (about a minute of inserts), so it runs only with PROGRESS_SCALE=1:
+    PROGRESS_SCALE=1 pytest workflows/tests/test_progress_dashboard_scale.py -s
+It prints the render time of /supervision/ for an administrator and a supervisor.
+"""
+
+import os
+import random
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from workflows.models import Application, ApplicationGroup, Rating, RatingFollowUp, WorkItem
+from workflows.tests.factories import published_version
+from workflows.tests.progress_support import ONE_STEP
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(os.environ.get("PROGRESS_SCALE") != "1", reason="set PROGRESS_SCALE=1 to measure"),
+]
+COUNT = 100_000
+BATCH = 5_000
+
+
+def test_dashboard_render_time_for_100000_applications(client, alice, administrator, supervisor, department_a):
+    random.seed(7)
+    version = published_version(route=ONE_STEP, code="scale-svc", time_limit_days=10)
+    now = timezone.now()
+    started = time.monotonic()
+    tag = uuid.uuid4().hex[:6]
+    for offset in range(0, COUNT, BATCH):
+        groups = ApplicationGroup.objects.bulk_create(
+            [
+                ApplicationGroup(
+                    applicant=alice,
+                    number=f"G{tag}-{offset + i}",
+                    submitted_at=now - timedelta(days=random.randint(0, 60)),
+                    data={"a": 1, "b": 2},
+                    field_revisions={"a": 0, "b": 1},
+                )
+                for i in range(BATCH)
+            ]
+        )
+        applications = []
+        for i, group in enumerate(groups):
+            submitted = group.submitted_at
+            decided = random.random() < 0.7
+            applications.append(
+                Application(
+                    group=group,
+                    applicant=alice,
+                    number=f"S{tag}-{offset + i}",
+                    service=version.service,
+                    service_version=version,
+                    status=Application.Status.APPROVED if decided else Application.Status.IN_PROGRESS,
+                    submitted_at=submitted,
+                    statutory_due_at=submitted + timedelta(days=14),
+                    decided_at=submitted + timedelta(hours=random.randint(2, 24 * 25)) if decided else None,
+                )
+            )
+        applications = Application.objects.bulk_create(applications)
+        WorkItem.objects.bulk_create(
+            [
+                WorkItem(
+                    application=application,
+                    step_key="licence",
+                    department=department_a,
+                    kind="review",
+                    status=WorkItem.Status.DONE if application.decided_at else WorkItem.Status.OPEN,
+                    statutory_due_at=application.statutory_due_at,
+                    finished_at=application.decided_at,
+                )
+                for application in applications
+            ]
+        )
+        ratings = Rating.objects.bulk_create(
+            [
+                Rating(application=a, department=department_a, applicant=alice, score=random.randint(1, 5))
+                for a in applications
+                if a.decided_at and random.random() < 0.3
+            ]
+        )
+        RatingFollowUp.objects.bulk_create(
+            [
+                RatingFollowUp(rating=r, department=department_a, due_at=now + timedelta(days=20))
+                for r in ratings
+                if r.score <= 2
+            ]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    inserted = time.monotonic() - started
+    results = {}
+    for user in (administrator, supervisor):
+        client.force_login(user)
+        client.get("/supervision/")  # warm
+        timings = []
+        for _ in range(3):
+            with CaptureQueriesContext(connection) as queries:
+                t0 = time.monotonic()
+                response = client.get("/supervision/", {"start": str((now - timedelta(days=60)).date())})
+                timings.append(time.monotonic() - t0)
+            assert response.status_code == 200
+        results[user.username] = (min(timings), max(timings), len(queries))
+        slowest_queries = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:4]
+        for query in slowest_queries:
+            print(f"  {float(query['time']) * 1000:.0f} ms  {query['sql'][:150]}")
+    print(f"\ninserted {COUNT} applications in {inserted:.1f}s")
+    for name, (fastest, slowest, query_count) in results.items():
+        print(f"/supervision/ as {name}: {fastest * 1000:.0f}–{slowest * 1000:.0f} ms, {query_count} queries")
+    assert Application.objects.count() >= COUNT
