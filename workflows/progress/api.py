@@ -21,12 +21,13 @@ from workflows.progress.actions import (
 )
 from workflows.progress.dashboard import NotASupervisor, Period, dashboard_for
 from workflows.progress.forms import PeriodForm
+from workflows.progress.views import me
 from workflows.progress.views.access_log import describe
 
 
 def _page(request: Request, view: APIView, queryset, serializer_class) -> Response:
     paginator = LimitOffsetPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
@@ -43,7 +44,7 @@ class ApplicationListItem(serializers.Serializer):
 
 class StepOutput(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     kind = serializers.CharField()
     department = serializers.CharField(allow_null=True)
     department_name = serializers.CharField()
@@ -74,7 +75,7 @@ class ApplicationDetailOutput(ApplicationListItem):
 class MyApplicationsApi(APIView):
     @extend_schema(operation_id="my_applications_list", responses=ApplicationListItem(many=True), tags=["progress"])
     def get(self, request: Request) -> Response:
-        queryset = selectors.applications_for_applicant(user=request.user).order_by("-submitted_at", "-id")
+        queryset = selectors.applications_for_applicant(user=me(request)).order_by("-submitted_at", "-id")
         return _page(request, self, queryset, ApplicationListItem)
 
 
@@ -82,7 +83,7 @@ class MyApplicationDetailApi(APIView):
     @extend_schema(operation_id="my_applications_read", responses=ApplicationDetailOutput, tags=["progress"])
     def get(self, request: Request, number: str) -> Response:
         try:
-            application = selectors.application_for_applicant(user=request.user, number=number)
+            application = selectors.application_for_applicant(user=me(request), number=number)
         except Application.DoesNotExist as exc:
             raise Http404 from exc
         steps = selectors.application_steps(application, now=timezone.now())
@@ -111,7 +112,7 @@ class NotificationListApi(APIView):
         tags=["progress"],
     )
     def get(self, request: Request) -> Response:
-        queryset = selectors.notifications_for(user=request.user)
+        queryset = selectors.notifications_for(user=me(request))
         if request.query_params.get("unread") in ("1", "true", "yes"):
             queryset = queryset.filter(read_at__isnull=True)
         return _page(request, self, queryset, NotificationOutput)
@@ -123,7 +124,7 @@ class NotificationReadApi(APIView):
     )
     def post(self, request: Request, notification_id: int) -> Response:
         try:
-            notification = notification_mark_read(user=request.user, notification_id=notification_id)
+            notification = notification_mark_read(user=me(request), notification_id=notification_id)
         except Notification.DoesNotExist as exc:
             raise Http404 from exc
         return Response(NotificationOutput(notification).data)
@@ -135,7 +136,7 @@ class NotificationReadAllApi(APIView):
 
     @extend_schema(operation_id="notifications_mark_all_read", request=None, responses=MarkedOutput, tags=["progress"])
     def post(self, request: Request) -> Response:
-        return Response({"marked": notifications_mark_all_read(user=request.user)})
+        return Response({"marked": notifications_mark_all_read(user=me(request))})
 
 
 class RatingOutput(serializers.ModelSerializer):
@@ -168,7 +169,7 @@ class RatingListApi(APIView):
 
     @extend_schema(operation_id="ratings_list", responses=RatingOutput(many=True), tags=["progress"])
     def get(self, request: Request) -> Response:
-        return _page(request, self, selectors.ratings_for_applicant(user=request.user), RatingOutput)
+        return _page(request, self, selectors.ratings_for_applicant(user=me(request)), RatingOutput)
 
     @extend_schema(
         operation_id="ratings_create",
@@ -181,13 +182,13 @@ class RatingListApi(APIView):
         data.is_valid(raise_exception=True)
         try:
             application = selectors.application_for_applicant(
-                user=request.user, number=data.validated_data["application"]
+                user=me(request), number=data.validated_data["application"]
             )
         except Application.DoesNotExist as exc:
             raise Http404 from exc
         try:
             rating = rating_submit(
-                applicant=request.user,
+                applicant=me(request),
                 application=application,
                 score=data.validated_data["score"],
                 comment=data.validated_data["comment"],
@@ -231,7 +232,7 @@ class MyAccessLogApi(APIView):
     )
     def get(self, request: Request) -> Response:
         number = request.query_params.get("application") or None
-        records = selectors.access_records_for_applicant(user=request.user, application_number=number)
+        records = selectors.access_records_for_applicant(user=me(request), application_number=number)
         return _page(request, self, records, AccessRecordOutput)
 
 
@@ -266,7 +267,7 @@ class DashboardApi(APIView):
         cleaned = form.cleaned_data if form.is_bound else {}
         period = Period(cleaned.get("start") or default.start, cleaned.get("end") or default.end)
         try:
-            board = dashboard_for(user=request.user, period=period)
+            board = dashboard_for(user=me(request), period=period)
         except NotASupervisor as exc:
             raise Http404 from exc
         return Response(

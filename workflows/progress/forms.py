@@ -132,7 +132,7 @@ class CorrectionForm(forms.Form):
             )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         for name, element in self.elements.items():
             if name in self.errors:
                 continue

@@ -167,14 +167,16 @@ def _work_item_state(item: WorkItem) -> str:
     status = item.status
     if status in (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.WAITING) and item.clock_stopped_at:
         return StepState.WAITING_FOR_YOU
-    return {
+    states: dict[str, str] = {
         WorkItem.Status.WAITING: StepState.NOT_STARTED,
         WorkItem.Status.OPEN: StepState.QUEUED,
         WorkItem.Status.CLAIMED: StepState.IN_PROGRESS,
         WorkItem.Status.FAILED: StepState.DELAYED,
         WorkItem.Status.SKIPPED: StepState.NOT_NEEDED,
         WorkItem.Status.CANCELLED: StepState.CANCELLED,
-    }.get(status, StepState.REJECTED if item.decision == WorkItem.Decision.REJECTED else StepState.DONE)
+    }
+    finished = StepState.REJECTED if item.decision == WorkItem.Decision.REJECTED else StepState.DONE
+    return states.get(str(status), finished)
 
 
 def _reason_labels(version_reasons: list[dict[str, Any]], reasons: list[Any]) -> list[str]:
@@ -205,8 +207,8 @@ def application_steps(
     if work_items is None:
         work_items = list(application.work_items.select_related("department").order_by("step_key", "round"))
     latest: dict[str, WorkItem] = {}
-    for item in work_items:
-        latest[item.step_key] = item  # ordered by round: the last one wins
+    for work_item in work_items:
+        latest[work_item.step_key] = work_item  # ordered by round: the last one wins
     try:
         route_steps: list[RouteStep] = parse_route(application.service_version.route)
     except RouteError:
@@ -218,7 +220,7 @@ def application_steps(
     steps = []
     for key in keys:
         route_step = route_by_key.get(key)
-        item = latest.get(key)
+        item: WorkItem | None = latest.get(key)
         step = StepClock(
             key=key,
             label=route_step.label if route_step else key,
@@ -280,26 +282,29 @@ class TimelineEntry:
 def _event_title(event: ApplicationEvent, step_label: str) -> str | None:
     """Plain-language title of one event, or None when the event is internal (notes, audit)."""
     kind, to = event.kind, event.to_status
+    on_step = event.work_item_id is not None
+    # Events written twice (for the step and for the application) are told once.
+    if kind in ("correction_answered", "correction_expired") and on_step:
+        return None
+    if kind == "correction_requested" and not on_step:
+        return None
     by_kind = {
-        "submitted": _("You submitted the application"),
-        "application_submitted": _("You submitted the application"),
         "correction_requested": _("You were asked to correct the application: %(step)s"),
-        "correction_submitted": _("You sent your corrections: %(step)s"),
-        "correction_answered": _("You sent your corrections: %(step)s"),
-        "correction_expired": _("The correction was not received in time: %(step)s"),
-        "withdrawn": _("You withdrew the application"),
+        "correction_submitted": _("You sent your corrections"),
+        "correction_expired": _("The correction was not received in time"),
         "application_withdrawn": _("You withdrew the application"),
         "certificate_issued": _("Your certificate was issued"),
-        "transferred": _("Passed to another department: %(step)s"),
         "step_transferred": _("Passed to another department: %(step)s"),
-        "incident_opened": _("Delayed — being handled: %(step)s"),
         "step_failed": _("Delayed — being handled: %(step)s"),
-        "incident_retried": _("Being handled again: %(step)s"),
+        "step_retried": _("Being handled again: %(step)s"),
+        "step_rejected": _("Refused: %(step)s"),
     }
     if kind in by_kind:
-        return by_kind[kind] % {"step": step_label}
+        return str(by_kind[kind]) % {"step": step_label} if "%(step)s" in str(by_kind[kind]) else str(by_kind[kind])
+    if event.from_status == to:
+        return None  # reminders, warnings and escalations change nothing the applicant sees
     if event.work_item_id is None:
-        by_status = {
+        by_status: dict[str, Any] = {
             Application.Status.SUBMITTED: _("You submitted the application"),
             Application.Status.IN_PROGRESS: _("The departments are handling the application"),
             Application.Status.AWAITING_APPLICANT: _("The application is waiting for you"),
@@ -311,7 +316,7 @@ def _event_title(event: ApplicationEvent, step_label: str) -> str | None:
             return _("The departments resumed work")
         title = by_status.get(to)
         return str(title) if title else None
-    by_item_status = {
+    by_item_status: dict[str, Any] = {
         WorkItem.Status.OPEN: _("Started: %(step)s"),
         WorkItem.Status.CLAIMED: _("A clerk is handling it: %(step)s"),
         WorkItem.Status.DONE: _("Finished: %(step)s"),
@@ -328,7 +333,7 @@ def _event_title(event: ApplicationEvent, step_label: str) -> str | None:
 
 
 # Reasons the applicant may read: decisions, corrections and their own withdrawal.
-PUBLIC_REASON_KINDS = {"correction_requested", "withdrawn", "application_withdrawn", "rejected", "step_rejected"}
+PUBLIC_REASON_KINDS = {"correction_requested", "application_rejected", "step_rejected", "correction_expired"}
 
 
 def application_timeline(application: Application, steps: list[StepClock]) -> list[TimelineEntry]:
@@ -336,7 +341,7 @@ def application_timeline(application: Application, steps: list[StepClock]) -> li
     events = ApplicationEvent.objects.filter(application=application).select_related("work_item__department")
     entries: list[TimelineEntry] = []
     for event in events:
-        step = labels.get(event.work_item_id)
+        step = labels.get(event.work_item_id) if event.work_item_id else None
         step_label = step.label if step else (event.work_item.step_key if event.work_item else "")
         title = _event_title(event, step_label)
         if title is None:

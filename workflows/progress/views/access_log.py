@@ -5,7 +5,8 @@ from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from workflows.models import DataAccessRecord
 from workflows.progress import selectors
+from workflows.progress.views import me
 
 PAGE_SIZE = 50
 
@@ -53,9 +55,9 @@ def _rows(records) -> Iterator[list[str]]:
 
 @login_required
 @require_GET
-def access_log(request: HttpRequest) -> HttpResponse:
+def access_log(request: HttpRequest) -> HttpResponseBase:
     number = request.GET.get("application", "").strip()
-    records = selectors.access_records_for_applicant(user=request.user, application_number=number or None)
+    records = selectors.access_records_for_applicant(user=me(request), application_number=number or None)
     if request.GET.get("format") == "csv":
         writer = csv.writer(_Echo())
         response = StreamingHttpResponse(
@@ -65,8 +67,8 @@ def access_log(request: HttpRequest) -> HttpResponse:
         return response
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     for record in page.object_list:
-        record.description = describe(record)
-    own = selectors.applications_for_applicant(user=request.user).order_by("-submitted_at")
+        record.description = describe(record)  # type: ignore[attr-defined]
+    own = selectors.applications_for_applicant(user=me(request)).order_by("-submitted_at")
     numbers = list(own.values_list("number", flat=True))
     return render(
         request,

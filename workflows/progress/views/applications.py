@@ -21,11 +21,12 @@ from workflows.progress import selectors
 from workflows.progress.actions import RatingRefused, rateable_steps, rating_submit
 from workflows.progress.diagram import application_picture
 from workflows.progress.forms import ConfirmWithdrawForm, CorrectionForm, RatingForm
+from workflows.progress.views import me
 
 
 def _own_application(request: HttpRequest, number: str) -> Application:
     try:
-        return selectors.application_for_applicant(user=request.user, number=number)
+        return selectors.application_for_applicant(user=me(request), number=number)
     except Application.DoesNotExist as exc:
         raise Http404 from exc
 
@@ -68,7 +69,7 @@ def application_detail(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def group_detail(request: HttpRequest, number: str) -> HttpResponse:
     try:
-        group = selectors.group_for_applicant(user=request.user, number=number)
+        group = selectors.group_for_applicant(user=me(request), number=number)
     except ApplicationGroup.DoesNotExist as exc:
         raise Http404 from exc
     now = timezone.now()
@@ -105,7 +106,7 @@ def rate(request: HttpRequest, number: str, step_key: str = "") -> HttpResponse:
         if form.is_valid():
             try:
                 rating_submit(
-                    applicant=request.user,
+                    applicant=me(request),
                     application=application,
                     score=form.cleaned_data["score"],
                     comment=form.cleaned_data["comment"],
@@ -142,7 +143,7 @@ def _correction_form(request: HttpRequest, application: Application, pending: li
     elements = list(DataElement.objects.filter(key__in=keys).order_by("key"))
     known = {e.key for e in elements}
     document_types = list(DocumentType.objects.filter(code__in=codes).order_by("code"))
-    vault = {t.code: list(reusable_documents(user=request.user, document_type=t)[:20]) for t in document_types}
+    vault = {t.code: list(reusable_documents(user=me(request), document_type=t)[:20]) for t in document_types}
     return CorrectionForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
@@ -170,7 +171,7 @@ def correction(request: HttpRequest, number: str) -> HttpResponse:
             upload = form.cleaned_data.get(f"upload-{document_type.code}")
             if upload:
                 try:
-                    document = document_upload(owner=request.user, document_type=document_type, uploaded_file=upload)
+                    document = document_upload(owner=me(request), document_type=document_type, uploaded_file=upload)
                 except UploadRejected as rejected:
                     form.add_error(f"upload-{document_type.code}", str(rejected))
                     continue
@@ -180,7 +181,7 @@ def correction(request: HttpRequest, number: str) -> HttpResponse:
         if not form.errors:
             try:
                 correction_submit(
-                    application_id=application.pk, applicant=request.user, data=form.answers(), documents=documents
+                    application_id=application.pk, applicant=me(request), data=form.answers(), documents=documents
                 )
             except TransitionRefused as refused:
                 form.add_error(None, refused.message)
@@ -205,7 +206,7 @@ def withdraw(request: HttpRequest, number: str) -> HttpResponse:
     form = ConfirmWithdrawForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            application_withdraw(application_id=application.pk, applicant=request.user)
+            application_withdraw(application_id=application.pk, applicant=me(request))
         except TransitionRefused as refused:
             form.add_error(None, refused.message)
         else:

@@ -16,6 +16,7 @@ from workflows.progress.actions import (
     notifications_mark_all_read,
 )
 from workflows.progress.forms import NotificationPreferenceForm
+from workflows.progress.views import me
 
 PAGE_SIZE = 20
 
@@ -23,7 +24,7 @@ PAGE_SIZE = 20
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.notifications_for(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.notifications_for(user=me(request)), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "workflows/progress/inbox.html", {"page": page})
 
 
@@ -32,7 +33,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def message(request: HttpRequest, notification_id: int) -> HttpResponse:
     """Opening a message marks it read, as opening a letter does."""
     try:
-        notification = notification_mark_read(user=request.user, notification_id=notification_id)
+        notification = notification_mark_read(user=me(request), notification_id=notification_id)
     except Notification.DoesNotExist as exc:
         raise Http404 from exc
     return render(request, "workflows/progress/message.html", {"notification": notification})
@@ -41,7 +42,7 @@ def message(request: HttpRequest, notification_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def read_all(request: HttpRequest) -> HttpResponse:
-    count = notifications_mark_all_read(user=request.user)
+    count = notifications_mark_all_read(user=me(request))
     if count:
         messages.success(request, _("All messages are marked as read."))
     return redirect("workflows:progress-inbox")
@@ -50,14 +51,17 @@ def read_all(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
-    current = NotificationPreference.objects.filter(user=request.user).first()
-    initial = {"email": current.email if current else True, "sms": current.sms if current else False}
-    initial["phone"] = current.phone if current else ""
+    current = NotificationPreference.objects.filter(user=me(request)).first()
+    initial: dict[str, object] = {
+        "email": current.email if current else True,
+        "sms": current.sms if current else False,
+        "phone": current.phone if current else "",
+    }
     form = NotificationPreferenceForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST":
         if form.is_valid():
             notification_preference_set(
-                user=request.user,
+                user=me(request),
                 email=form.cleaned_data["email"],
                 sms=form.cleaned_data["sms"],
                 phone=form.cleaned_data["phone"] or "",

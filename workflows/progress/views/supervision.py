@@ -7,6 +7,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from workflows.progress.actions import FollowUpRefused, follow_up_record, superv
 from workflows.progress.charts import bar_chart
 from workflows.progress.dashboard import Dashboard, NotASupervisor, Period, dashboard_for
 from workflows.progress.forms import FollowUpForm, PeriodForm
+from workflows.progress.views import me
 from workflows.progress.views.access_log import safe_cell
 
 
@@ -33,14 +35,14 @@ def _period(form: PeriodForm) -> Period:
 def _dashboard(request: HttpRequest) -> tuple[Dashboard, PeriodForm]:
     form = PeriodForm(request.GET or None)
     try:
-        return dashboard_for(user=request.user, period=_period(form)), form
+        return dashboard_for(user=me(request), period=_period(form)), form
     except NotASupervisor as exc:
         raise Http404 from exc
 
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HttpRequest) -> HttpResponseBase:
     board, form = _dashboard(request)
     if request.GET.get("format") == "csv":
         return _csv(board)
@@ -150,7 +152,7 @@ def _csv(board: Dashboard) -> StreamingHttpResponse:
 
 
 def _follow_up_for(request: HttpRequest, follow_up_id: int) -> RatingFollowUp:
-    departments = supervised_department_ids(request.user)
+    departments = supervised_department_ids(me(request))
     follow_ups = RatingFollowUp.objects.select_related("rating__application__service", "department", "handled_by")
     if departments is not None:
         follow_ups = follow_ups.filter(department_id__in=departments)
@@ -169,7 +171,7 @@ def follow_up(request: HttpRequest, follow_up_id: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                follow_up_record(supervisor=request.user, follow_up_id=item.pk, outcome=form.cleaned_data["outcome"])
+                follow_up_record(supervisor=me(request), follow_up_id=item.pk, outcome=form.cleaned_data["outcome"])
             except FollowUpRefused as refused:
                 form.add_error(None, refused.message)
                 status = 400
