@@ -114,3 +114,9 @@ def test_bundle_page_shows_each_service_with_its_clock(client, alice, bob, djang
     assert page.count("working days left") >= 2
     client.force_login(bob)
     assert client.get(reverse("workflows:progress-group", args=["2026-EVT-000001"])).status_code == 404
+
+
+def test_my_applications_links_to_each_application_page(client, alice, application):
+    client.force_login(alice)
+    page = client.get(reverse("workflows:apply-list")).content.decode()
+    assert reverse("workflows:progress-application", args=[application.number]) in page
