@@ -19,6 +19,7 @@ help:
 	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
 	@echo "make test   - run the whole test suite (PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make check  - ruff, format, mypy, makemigrations --check, check --deploy"
+	@echo "make bench  - benchmarks on the real stack (not part of make test); see docs/benchmarks.md"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +72,14 @@ check: install
 	PORTAL_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  ALLOWED_HOSTS=onedoor.example DATABASE_URL=$(TEST_DATABASE_URL) \
 	  $(PY) manage.py check --deploy --fail-level WARNING
+
+# The real stack (PostgreSQL, Redis, gunicorn, Celery worker + beat) started and stopped by
+# bench/run.py; writes var/bench/results.json and results.md. Knobs: BENCH_SECONDS, BENCH_LEVELS, …
+bench: $(VENV)/.dev-installed static
+	@mkdir -p var/staticfiles var/bench
+	@command -v pgbench >/dev/null 2>&1 || { echo "Installing pgbench (postgresql-client)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client >/dev/null; }
+	$(PY) -m bench.run
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .

@@ -1,0 +1,76 @@
+"""What the bench runs against and for how long; every knob is an environment variable."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _levels(name: str, default: str) -> list[int]:
+    return [int(part) for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+@dataclass
+class Config:
+    db_name: str = os.environ.get("BENCH_DB_NAME", "onedoor_bench")
+    pg_host: str = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
+    pg_port: int = _int("BENCH_PG_PORT", 5432)
+    pg_user: str = os.environ.get("BENCH_PG_USER", "postgres")
+    redis_url: str = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+    port: int = _int("BENCH_PORT", 8765)
+    # The issue asks for >= 30 s per level after a warm-up; BENCH_SECONDS=5 gives a quick run.
+    seconds: int = _int("BENCH_SECONDS", 30)
+    warmup: int = _int("BENCH_WARMUP", 10)
+    levels: list[int] = field(default_factory=lambda: _levels("BENCH_LEVELS", "1,8,32"))
+    # gunicorn: workers = CPU count; "gthread" (threads per worker) or "sync".
+    web_workers: int = _int("BENCH_WEB_WORKERS", os.cpu_count() or 2)
+    web_class: str = os.environ.get("BENCH_WEB_CLASS", "gthread")
+    web_threads: int = _int("BENCH_WEB_THREADS", 4)
+    worker_concurrency: int = _int("BENCH_WORKER_CONCURRENCY", os.cpu_count() or 2)
+    # Queue at scale: the sizes measured (applications) and the departments they spread over.
+    queue_sizes: list[int] = field(default_factory=lambda: _levels("BENCH_QUEUE_SIZES", "10000,1000000"))
+    departments: int = _int("BENCH_DEPARTMENTS", 100)
+    queue_samples: int = _int("BENCH_QUEUE_SAMPLES", 60)
+    ceiling_seconds: int = _int("BENCH_CEILING_SECONDS", 0)  # 0: the same as BENCH_SECONDS
+    scenarios: list[str] = field(
+        default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "submit,ceiling,queue").split(",")
+    )
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
+
+    @property
+    def database_url(self) -> str:
+        return f"postgres://{self.pg_user}@{self.pg_host}:{self.pg_port}/{self.db_name}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def app_env(self) -> dict[str, str]:
+        """The production profile (DEBUG off, secrets from the environment), without the HTTPS
+        redirect: the bench speaks plain HTTP to gunicorn on 127.0.0.1, as a TLS proxy would."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "PORTAL_ENV": "production",
+                "DEBUG": "false",
+                "SECRET_KEY": self.secret_key,
+                "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+                "SECURE_SSL_REDIRECT": "false",
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis_url,
+                "PRIVATE_STORAGE_ROOT": str(OUT / "private"),
+                "LOG_LEVEL": "WARNING",
+                "DJANGO_SETTINGS_MODULE": "portal.settings",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.pop("PORTAL_TEST_DB_NAME", None)
+        env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+        return env

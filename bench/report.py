@@ -1,0 +1,83 @@
+"""The readable table: results against the issue's targets."""
+
+from typing import Any
+
+TARGETS = {
+    "submit_rps_c32": 150,
+    "submit_p95_c32": 150,
+    "submit_over_ceiling": 0.35,
+    "routing_p95": 250,
+    "queue_p95_1m": 60,
+    "queue_growth": 1.5,
+    "memory_web": 150,
+    "memory_worker": 200,
+}
+
+
+def _mark(ok: bool | None) -> str:
+    return "" if ok is None else ("yes" if ok else "**no**")
+
+
+def table(results: dict[str, Any]) -> str:
+    m = results.get("machine", {})
+    lines = [
+        f"Machine: {m.get('cpus')} CPUs, {m.get('memory_gb')} GB, PostgreSQL {m.get('postgres')}, "
+        f"Redis {m.get('redis')}, Python {m.get('python')}; {results.get('started_at', '')}",
+        f"Stack: {results.get('stack', {}).get('description', '')}",
+        "",
+        "| scenario | figure | value | target | met |",
+        "|---|---|---|---|---|",
+    ]
+
+    def row(scenario: str, figure: str, value: Any, target: str = "", ok: bool | None = None) -> None:
+        lines.append(f"| {scenario} | {figure} | {value} | {target} | {_mark(ok)} |")
+
+    for level, figures in results.get("submit", {}).items():
+        if "error" in figures:
+            row(f"submit {level}", "error", figures["error"])
+            continue
+        is_32 = level == "c32"
+        row(f"submit {level}", "submissions/s", figures["rps"], ">= 150 (c32)" if is_32 else "",
+            figures["rps"] >= TARGETS["submit_rps_c32"] if is_32 else None)  # fmt: skip
+        row(f"submit {level}", "submit p50 / p95 / p99 ms",
+            f"{figures['p50_ms']} / {figures['p95_ms']} / {figures['p99_ms']}",
+            "p95 <= 150 (c32)" if is_32 else "",
+            figures["p95_ms"] <= TARGETS["submit_p95_c32"] if is_32 else None)  # fmt: skip
+        row(f"submit {level}", "whole application p50 / p95 ms (6 requests)",
+            f"{figures.get('flow_p50_ms')} / {figures.get('flow_p95_ms')}")  # fmt: skip
+        row(f"submit {level}", "errors", figures["errors"], "0", figures["errors"] == 0)
+        row(f"submit {level}", "accepted / found in DB", f"{figures['accepted']} / {figures['found_in_db']}", "equal",
+            figures["accepted"] == figures["found_in_db"])  # fmt: skip
+    for level, figures in results.get("ceiling", {}).items():
+        if level.startswith("_"):
+            continue
+        ratio = results.get("submit_over_ceiling", {}).get(level)
+        row(f"ceiling {level}", "pgbench flows/s (tps)", figures.get("tps"))
+        if ratio is not None:
+            row(f"ceiling {level}", "submit / ceiling", ratio, ">= 0.35", ratio >= TARGETS["submit_over_ceiling"])
+    routing = results.get("routing")
+    if routing:
+        row("routing (c32)", "p50 / p95 ms", f"{routing.get('p50_ms')} / {routing.get('p95_ms')}", "p95 <= 250",
+            routing.get("p95_ms", 1e9) <= TARGETS["routing_p95"])  # fmt: skip
+    queue = results.get("queue", {})
+    for size in ("10000", "1000000"):
+        figures = queue.get(size)
+        if not figures:
+            continue
+        big = size == "1000000"
+        row(f"queue {int(size):,}", "page p50 / p95 ms, queries",
+            f"{figures['p50_ms']} / {figures['p95_ms']}, {figures['queries']}",
+            "p95 <= 60 (1M)" if big else "", figures["p95_ms"] <= TARGETS["queue_p95_1m"] if big else None)  # fmt: skip
+        for name, request in figures.get("requests", {}).items():
+            if name == "page_first" or "error" in request:
+                continue
+            row(f"queue {int(size):,}", f"{name} p50 / p95 ms, queries",
+                f"{request['p50_ms']} / {request['p95_ms']}, {request['queries']}")  # fmt: skip
+    if "growth" in queue:
+        row("queue", "growth 10k -> 1M (p95)", queue["growth"], "<= 1.5", queue["growth"] <= TARGETS["queue_growth"])
+    memory = results.get("memory_mb")
+    if memory:
+        row("memory", "web worker peak RSS MB", memory["web"], "<= 150", memory["web"] <= TARGETS["memory_web"])
+        row("memory", "Celery worker peak RSS MB", memory["worker"], "<= 200",
+            memory["worker"] <= TARGETS["memory_worker"])  # fmt: skip
+    return "\n".join(lines) + "\n"

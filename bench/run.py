@@ -1,0 +1,140 @@
+"""`make bench`: runs the real stack and every scenario, writes var/bench/results.json and
+var/bench/results.md, and prints the table. See docs/benchmarks.md.
+
+Environment knobs (bench/config.py): BENCH_SECONDS (30), BENCH_WARMUP (10), BENCH_LEVELS
+(1,8,32), BENCH_QUEUE_SIZES (10000,1000000), BENCH_SCENARIOS (submit,ceiling,queue),
+BENCH_WEB_CLASS (gthread|sync), BENCH_WEB_THREADS (4), BENCH_DB_NAME (onedoor_bench),
+BENCH_REDIS_URL (redis://127.0.0.1:6379/8), BENCH_PORT (8765).
+"""
+
+import datetime
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from bench.config import OUT, Config
+from bench.stack import MemorySampler, Stack, database_recreate, machine, manage, redis_flush
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def main() -> int:
+    config = Config()
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "private").mkdir(exist_ok=True)
+    os.environ.update(config.app_env())
+    results: dict[str, Any] = {
+        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "config": {
+            "seconds": config.seconds, "warmup": config.warmup, "levels": config.levels,
+            "queue_sizes": config.queue_sizes, "departments": config.departments,
+            "scenarios": config.scenarios,
+        },
+    }  # fmt: skip
+    log(f"fresh database {config.db_name}, Redis {config.redis_url}")
+    database_recreate(config)
+    redis_flush(config)
+    manage(config, "migrate", "--noinput")
+    manage(config, "seed_demo")
+    results["machine"] = machine(config)
+
+    import django
+
+    django.setup()
+    from bench import ceiling, fixtures, loader, queue, submit
+    from bench.report import table
+    from workflows.apply.demo import demo_pdf
+
+    stack = Stack(config)
+    sampler = None
+    try:
+        log(f"starting gunicorn ({config.web_workers} {config.web_class} workers), Celery worker and beat")
+        stack.start()
+        health = stack.wait_healthy()
+        results["stack"] = {
+            "description": f"gunicorn {config.web_workers}x{config.web_class}"
+            + (f" ({config.web_threads} threads)" if config.web_class == "gthread" else "")
+            + f", Celery prefork concurrency {config.worker_concurrency} on every queue + beat; "
+            "PORTAL_ENV=production, DEBUG off, SECURE_SSL_REDIRECT=false (plain HTTP on 127.0.0.1)",
+            "health": health,
+        }
+        sampler = MemorySampler(stack)
+        sampler.start()
+        lease = demo_pdf("Lease agreement", "Bench Citizen")
+        lease_file = OUT / "lease.pdf"
+        lease_file.write_bytes(lease)
+        people = fixtures.citizens(max(config.levels) + 1)
+
+        if "submit" in config.scenarios:
+            sessions_file = OUT / "sessions.json"
+            submit.write_sessions(sessions_file, [fixtures.session_for(p) for p in people[:-1]])
+            results["submit"], routing_by_level = {}, {}
+            for level in config.levels:
+                log(f"submit at concurrency {level}: {config.warmup} s warm-up + {config.seconds} s")
+                figures = submit.run_level(config, users=level, sessions_file=sessions_file, lease_file=lease_file)
+                if "error" in figures:
+                    results["submit"][f"c{level}"] = figures
+                    continue
+                everything, window = figures.pop("_accepted_all"), figures.pop("_accepted_window")
+                routing_by_level[f"c{level}"] = submit.routing(window)
+                figures["found_in_db"] = submit.check_in_db(window)
+                figures["accepted_including_warmup"] = len(everything)
+                figures["found_in_db_including_warmup"] = submit.check_in_db(everything)
+                results["submit"][f"c{level}"] = figures
+                log(f"  {figures['rps']}/s, submit p95 {figures['p95_ms']} ms, errors {figures['errors']}, "
+                    f"routing p95 {routing_by_level[f'c{level}']['p95_ms']} ms")  # fmt: skip
+            top = f"c{max(config.levels)}"
+            results["routing"] = {**routing_by_level.get(top, {}), "level": top, "by_level": routing_by_level}
+
+        if "ceiling" in config.scenarios:
+            log("ceiling: capturing one application's SQL and replaying it with pgbench")
+            try:
+                results["ceiling"] = ceiling.ceiling(config, user=people[-1], lease_pdf=lease)
+            except Exception as exc:  # noqa: BLE001 - reported, the other scenarios still run
+                results["ceiling"] = {"error": f"{type(exc).__name__}: {exc}"}
+            ratios = {}
+            for level, figures in results.get("submit", {}).items():
+                tps = results["ceiling"].get(level, {}).get("tps")
+                if tps and "rps" in figures:
+                    ratios[level] = round(figures["rps"] / tps, 3)
+            results["submit_over_ceiling"] = ratios
+
+        if "queue" in config.scenarios:
+            results["queue"] = {}
+            for size in config.queue_sizes:
+                log(f"queue: loading up to {size:,} applications with COPY")
+                loaded = loader.load(total=size, departments=config.departments)
+                log(f"  loaded {loaded}")
+                figures = queue.measure(config, size=size)
+                figures["load"] = loaded
+                results["queue"][str(size)] = figures
+                log(f"  page p95 {figures['p95_ms']} ms, {figures['queries']} queries")
+            sizes = [str(s) for s in config.queue_sizes]
+            if len(sizes) >= 2 and results["queue"][sizes[0]].get("p95_ms"):
+                small, big = results["queue"][sizes[0]], results["queue"][sizes[-1]]
+                results["queue"]["growth"] = round(big["p95_ms"] / small["p95_ms"], 2)
+                results["queue"]["growth_by_request"] = {
+                    name: round(big["requests"][name]["p95_ms"] / small["requests"][name]["p95_ms"], 2)
+                    for name in small.get("requests", {})
+                    if "p95_ms" in small["requests"][name] and "p95_ms" in big["requests"].get(name, {})
+                }
+    finally:
+        if sampler is not None:
+            memory = sampler.stop()
+            results["memory_mb"] = {"web": memory["web"], "worker": memory["worker"], "detail": memory}
+        stack.stop()
+        (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
+
+    text = table(results)
+    (OUT / "results.md").write_text(text)
+    print(text)
+    log("wrote var/bench/results.json and var/bench/results.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

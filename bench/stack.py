@@ -1,0 +1,182 @@
+# ruff: noqa: S603, S607, S310 - fixed command lines and our own local server
+"""Starts and stops the real stack for the bench: a fresh PostgreSQL database, Redis db,
+gunicorn, a Celery worker on every queue and the beat; samples their memory."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from bench.config import OUT, ROOT, Config
+
+PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+BIN = Path(PY).parent
+
+
+def psql(config: Config, sql: str, db: str = "postgres") -> str:
+    result = subprocess.run(
+        ["psql", "-h", config.pg_host, "-p", str(config.pg_port), "-U", config.pg_user, "-d", db, "-XAtqc", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip()
+
+
+def database_recreate(config: Config) -> None:
+    """Drops and creates the bench database (only ours: BENCH_DB_NAME)."""
+    psql(config, f'DROP DATABASE IF EXISTS "{config.db_name}" WITH (FORCE)')
+    psql(config, f'CREATE DATABASE "{config.db_name}"')
+
+
+def redis_flush(config: Config) -> None:
+    import redis
+
+    redis.Redis.from_url(config.redis_url).flushdb()
+
+
+def manage(config: Config, *args: str) -> str:
+    result = subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=config.app_env(), check=True, capture_output=True, text=True
+    )
+    return result.stdout
+
+
+def machine(config: Config) -> dict[str, object]:
+    import redis
+
+    info = redis.Redis.from_url(config.redis_url).info("server")
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "postgres": psql(config, "SHOW server_version").split()[0],
+        "redis": info.get("redis_version"),
+        "python": sys.version.split()[0],
+    }
+
+
+@dataclass
+class Stack:
+    config: Config
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    logs: list = field(default_factory=list)
+
+    def _start(self, name: str, argv: list[str]) -> None:
+        log = open(OUT / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
+        self.logs.append(log)
+        self.processes[name] = subprocess.Popen(
+            argv, cwd=ROOT, env=self.config.app_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def start(self) -> None:
+        c = self.config
+        queues = manage(c, "worker_queues").strip()
+        web = [
+            str(BIN / "gunicorn"),
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{c.port}",
+            "--workers",
+            str(c.web_workers),
+            "--worker-class",
+            c.web_class,
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+        ]
+        if c.web_class == "gthread":
+            web += ["--threads", str(c.web_threads)]
+        self._start("gunicorn", web)
+        self._start(
+            "worker",
+            [str(BIN / "celery"), "-A", "portal", "worker", "-l", "warning", "-Q", queues,
+             "--concurrency", str(c.worker_concurrency), "--hostname", f"bench@{os.uname().nodename}"],
+        )  # fmt: skip
+        self._start(
+            "beat",
+            [str(BIN / "celery"), "-A", "portal", "beat", "-l", "warning",
+             "--schedule", str(OUT / "celerybeat-schedule")],
+        )  # fmt: skip
+
+    def wait_healthy(self, timeout: float = 90) -> dict:
+        """Until /healthz answers 200 with the database, the broker and a worker seen."""
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see var/bench/{name}.log")
+            try:
+                with urllib.request.urlopen(f"{self.config.base_url}/healthz", timeout=3) as response:
+                    body = json.loads(response.read())
+                    if isinstance(body.get("workers"), int) and body["workers"] >= 1:
+                        return body
+                    last = body
+            except Exception as exc:  # noqa: BLE001 - not up yet
+                last = exc
+            time.sleep(0.5)
+        raise RuntimeError(f"the stack did not become healthy in {timeout:.0f} s: {last}")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for name, process in self.processes.items():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            del name
+        for log in self.logs:
+            log.close()
+        self.processes.clear()
+
+    def pids(self, name: str) -> list[psutil.Process]:
+        """The processes that do the work: gunicorn's workers, the Celery worker's main process
+        and its pool children."""
+        process = self.processes.get(name)
+        if process is None or process.poll() is not None:
+            return []
+        parent = psutil.Process(process.pid)
+        children = parent.children(recursive=True)
+        if name == "gunicorn":
+            return children
+        return [parent, *children]
+
+
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of each web worker and each Celery process every 0.5 s."""
+
+    def __init__(self, stack: Stack) -> None:
+        super().__init__(daemon=True)
+        self.stack = stack
+        self.peak = {"web": 0.0, "worker": 0.0, "worker_total": 0.0, "web_total": 0.0}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.5):
+            for name, key in (("gunicorn", "web"), ("worker", "worker")):
+                sizes = []
+                for process in self.stack.pids(name):
+                    try:
+                        sizes.append(process.memory_info().rss / 2**20)
+                    except psutil.Error:
+                        continue
+                if sizes:
+                    self.peak[key] = max(self.peak[key], max(sizes))
+                    self.peak[f"{key}_total"] = max(self.peak[f"{key}_total"], sum(sizes))
+
+    def stop(self) -> dict[str, float]:
+        self._stop_event.set()
+        self.join(timeout=5)
+        return {key: round(value, 1) for key, value in self.peak.items()}
