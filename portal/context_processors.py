@@ -18,7 +18,5 @@ def inbox(request: HttpRequest) -> dict[str, object]:
     from workflows.models import Notification
 
     return {
-        "inbox_unread": SimpleLazyObject(
-            lambda: Notification.objects.filter(user=user, read_at__isnull=True).count()
-        )
+        "inbox_unread": SimpleLazyObject(lambda: Notification.objects.filter(user=user, read_at__isnull=True).count())
     }

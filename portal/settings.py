@@ -224,9 +224,7 @@ ENGINE_OUTBOX_RESEND_SECONDS = env.int("ENGINE_OUTBOX_RESEND_SECONDS", default=6
 ENGINE_MAX_ATTEMPTS = env.int("ENGINE_MAX_ATTEMPTS", default=5)
 ENGINE_RETRY_BACKOFF_SECONDS = env.float("ENGINE_RETRY_BACKOFF_SECONDS", default=2.0)
 # An automatic step open this long with no run in progress is dispatched again (a lost task).
-ENGINE_STALE_STEP_SECONDS = env.int(
-    "ENGINE_STALE_STEP_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300 + 60
-)
+ENGINE_STALE_STEP_SECONDS = env.int("ENGINE_STALE_STEP_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300 + 60)
 ENGINE_CORRECTION_REPLY_DAYS = env.int("ENGINE_CORRECTION_REPLY_DAYS", default=15)
 # Extra modules that register department handlers (a deployment's own, or a test's).
 ENGINE_HANDLER_MODULES = env.list("ENGINE_HANDLER_MODULES", default=[])

@@ -77,9 +77,7 @@ class GroupDocument(models.Model):
     attached_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["group", "document_type"], name="group_document_unique_type")
-        ]
+        constraints = [models.UniqueConstraint(fields=["group", "document_type"], name="group_document_unique_type")]
 
 
 class Application(models.Model):
