@@ -1,0 +1,265 @@
+"""The authorisation matrix: what each standard actor gets from every URL of One Door.
+
+One row per URL pattern name and HTTP method; tests/test_authorization_matrix.py discovers the
+URL configuration and fails for a pattern (or API method) without a row here, and for a row
+whose pattern no longer exists.
+
+Reading a row: `alice_only(200)` means Alice gets 200 and every other signed-in person gets
+404 (outsiders never learn that the object exists), and an anonymous visitor is sent to sign in
+(`LOGIN`, a 302 to /accounts/login/) or, for the API, refused with 401/403 (`DENIED`).
+Arguments name objects of the seeded world (tests/fuzz/world.py): {"group_id": "draft"} is the
+id of Alice's draft. Each request runs in its own savepoint, so a POST by one actor changes
+nothing for the next.
+
+Adding a URL: add a row with the narrowest expectation that is true, and ask yourself whether
+Bob and the other department's clerk get 404.
+"""
+
+from dataclasses import dataclass, field
+
+ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator")
+SIGNED_IN = ACTORS[1:]
+CLERKS = ("clerk_a", "clerk_b", "supervisor")  # department members (supervisor: department A)
+
+LOGIN = "login"  # 302 to the sign-in page, with ?next=
+DENIED = frozenset({401, 403})  # the API's answer to an anonymous caller
+REDIRECT = 302
+NOT_FOUND = 404
+
+Expect = int | str | frozenset[int]
+
+
+def _table(anonymous: Expect, default: Expect, **overrides: Expect) -> dict[str, Expect]:
+    table = {"anonymous": anonymous, **dict.fromkeys(SIGNED_IN, default)}
+    unknown = set(overrides) - set(ACTORS)
+    assert not unknown, f"unknown actors {unknown}"
+    table.update(overrides)
+    return table
+
+
+def everyone(code: Expect, *, anonymous: Expect | None = None, **overrides: Expect) -> dict[str, Expect]:
+    """The same answer for everybody (signed in or not, unless `anonymous` says otherwise)."""
+    return _table(code if anonymous is None else anonymous, code, **overrides)
+
+
+def signed_in(code: Expect, *, anonymous: Expect = LOGIN, **overrides: Expect) -> dict[str, Expect]:
+    """Anyone signed in (each sees only their own things)."""
+    return _table(anonymous, code, **overrides)
+
+
+def alice_only(code: Expect, *, anonymous: Expect = LOGIN, **overrides: Expect) -> dict[str, Expect]:
+    """Alice's own object: everyone else gets 404."""
+    return _table(anonymous, NOT_FOUND, alice=code, **overrides)
+
+
+def department_a(code: Expect, *, anonymous: Expect = LOGIN, **overrides: Expect) -> dict[str, Expect]:
+    """Department A's work: its clerk and supervisor; everyone else (clerk B included) 404."""
+    return _table(anonymous, NOT_FOUND, clerk_a=code, supervisor=code, **overrides)
+
+
+def supervisor_only(code: Expect, *, anonymous: Expect = LOGIN, **overrides: Expect) -> dict[str, Expect]:
+    return _table(anonymous, NOT_FOUND, supervisor=code, **overrides)
+
+
+def members(code: Expect, *, anonymous: Expect = LOGIN, **overrides: Expect) -> dict[str, Expect]:
+    """Any department member (each sees their own departments' work); citizens 404."""
+    return _table(anonymous, NOT_FOUND, **dict.fromkeys(CLERKS, code), **overrides)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    expect: dict[str, Expect]
+    method: str = "GET"
+    # URL converter name → a key of the seeded world, or a literal (int/str) when not a key.
+    args: dict[str, str | int] = field(default_factory=dict)
+    data: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    json: bool = False  # send `data` as a JSON body (the API)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.method)
+
+
+ITEM = {"item_id": "submitted_item"}
+DRAFT = {"group_id": "draft"}
+SUBMITTED = {"number": "submitted"}
+API_DENIED = {"anonymous": DENIED}
+
+ROWS: list[Row] = [
+    # --- Public pages ------------------------------------------------------------------------
+    Row("portal:home", everyone(200)),
+    Row("portal:accessibility", everyone(200)),
+    Row("healthz", everyone(frozenset({200, 503}))),
+    # Signed-in people are sent home from the sign-up and sign-in pages.
+    Row("accounts:register", signed_in(REDIRECT, anonymous=200)),
+    Row("accounts:login", signed_in(REDIRECT, anonymous=200)),
+    Row("accounts:logout", everyone(REDIRECT), method="POST"),
+    Row("set_language", everyone(REDIRECT), method="POST", data={"language": "zh-hans", "next": "/"}),
+    Row("services:catalogue", everyone(200)),
+    Row("services:service", everyone(200), args={"code": "service"}),
+    Row("services:service_eligibility", everyone(200), args={"code": "service"}),
+    Row("services:life_event", everyone(200), args={"code": "life_event"}),
+    Row("services:life_event_eligibility", everyone(200), args={"code": "life_event"}),
+    Row("documents:verify_start", everyone(200)),
+    Row("documents:verify", everyone(200), args={"code": "verification_code"}),
+    Row("api-schema", everyone(200)),
+    Row("api-docs", everyone(200)),
+    # --- The vault -----------------------------------------------------------------------------
+    Row("documents:vault", signed_in(200)),
+    Row("documents:delete", alice_only(200), args={"document_id": "document"}),
+    Row("documents:download", alice_only(200), args={"document_id": "document"}),
+    # --- Apply once ----------------------------------------------------------------------------
+    Row("workflows:apply-start-service", signed_in(200), args={"code": "service"}),
+    Row("workflows:apply-start-life-event", signed_in(200), args={"code": "life_event"}),
+    Row("workflows:apply-list", signed_in(200)),
+    Row("workflows:apply-resume", alice_only(REDIRECT), args=DRAFT),
+    Row("workflows:apply-section", alice_only(200), args={**DRAFT, "index": 1}),
+    Row("workflows:apply-materials", alice_only(200), args=DRAFT),
+    Row("workflows:apply-review", alice_only(200), args=DRAFT),
+    # Alice's draft is incomplete: the review page again, with what is missing (400).
+    Row("workflows:apply-submit", alice_only(400), method="POST", args=DRAFT, data={"token": "matrix"}),
+    Row("workflows:apply-move-to-current", alice_only(REDIRECT), method="POST", args=DRAFT),
+    Row("workflows:apply-receipt", alice_only(200), args={"group_id": "submitted_group"}),
+    # --- Progress: my applications, inbox, ratings, access log -------------------------------
+    Row("workflows:progress-group", alice_only(200), args={"number": "bundle"}),
+    Row("workflows:progress-application", alice_only(200), args=SUBMITTED),
+    Row("workflows:progress-correction", alice_only(REDIRECT), args=SUBMITTED),
+    Row("workflows:progress-withdraw", alice_only(200), args=SUBMITTED),
+    Row("workflows:progress-rate", alice_only(200), args={"number": "decided"}),
+    Row("workflows:progress-rate-step", alice_only(200), args={"number": "decided", "step_key": "licence"}),
+    Row("workflows:progress-inbox", signed_in(200)),
+    Row("workflows:progress-read-all", signed_in(REDIRECT), method="POST"),
+    Row("workflows:progress-message", alice_only(200), args={"notification_id": "notification"}),
+    Row("workflows:progress-preferences", signed_in(200)),
+    Row("workflows:progress-access-log", signed_in(200)),
+    # The supervision figures: supervisors for their departments; the administrator for all.
+    Row("workflows:progress-supervision", supervisor_only(200, administrator=200)),
+    Row("workflows:progress-follow-up", supervisor_only(200, administrator=200), args={"follow_up_id": "follow_up"}),
+    # --- The department workbench --------------------------------------------------------------
+    Row("workflows:workbench", members(200)),
+    Row("workflows:workbench-bulk", members(REDIRECT), method="POST", data={"action": "claim"}),
+    Row("workflows:workbench-item", department_a(200), args=ITEM),
+    Row("workflows:workbench-claim", department_a(REDIRECT), method="POST", args=ITEM),
+    Row("workflows:workbench-release", department_a(REDIRECT), method="POST", args=ITEM),
+    Row("workflows:workbench-reveal", department_a(200), method="POST", args=ITEM, data={"field": "person.id_number"}),
+    Row("workflows:workbench-document", department_a(200), args={**ITEM, "document_id": "lease"}),
+    # An empty form: the item page again with the errors (400), nothing decided.
+    Row("workflows:workbench-decide", department_a(400), method="POST", args=ITEM),
+    Row("workflows:workbench-correction", department_a(400), method="POST", args=ITEM),
+    Row("workflows:workbench-note", department_a(REDIRECT), method="POST", args=ITEM, data={"text": "Looks fine."}),
+    Row("workflows:workbench-transfer", department_a(400), method="POST", args=ITEM),
+    Row("workflows:workbench-assign", supervisor_only(400), method="POST", args=ITEM),
+    Row(
+        "workflows:workbench-revoke",
+        department_a(400),
+        method="POST",
+        args={"item_id": "decided_item", "certificate_id": "certificate"},
+    ),
+    Row("workflows:workbench-supervision", supervisor_only(200)),
+    Row("workflows:workbench-counter", members(200)),
+    # A citizen's own draft is not a counter filing: nobody reaches it through the counter.
+    Row("workflows:workbench-counter-form", everyone(NOT_FOUND, anonymous=LOGIN), args=DRAFT),
+    Row("workflows:workbench-counter-done", everyone(NOT_FOUND, anonymous=LOGIN), args=DRAFT),
+    Row(
+        "workflows:workbench-incident",
+        supervisor_only(REDIRECT),
+        method="POST",
+        args={"incident_id": "incident", "verb": "retry"},
+    ),
+    # --- The catalogue API (public, read-only) -------------------------------------------------
+    Row("services-api:service-list", everyone(200)),
+    Row("services-api:service-detail", everyone(200), args={"code": "service"}),
+    Row("services-api:life-event-list", everyone(200)),
+    Row("services-api:life-event-detail", everyone(200), args={"code": "life_event"}),
+    Row("services-api:data-element-list", everyone(200)),
+    Row("services-api:data-element-detail", everyone(200), args={"key": "data_element"}),
+    Row("services-api:document-type-list", everyone(200)),
+    # --- The vault API -------------------------------------------------------------------------
+    Row("documents-api:list", signed_in(200, **API_DENIED)),
+    Row("documents-api:list", signed_in(400, **API_DENIED), method="POST"),
+    Row("documents-api:detail", alice_only(200, **API_DENIED), args={"document_id": "document"}),
+    # The lease is attached to a submitted application: Alice may not delete it (409).
+    Row("documents-api:detail", alice_only(409, **API_DENIED), method="DELETE", args={"document_id": "lease"}),
+    Row("documents-api:download", alice_only(200, **API_DENIED), args={"document_id": "document"}),
+    # --- The drafts API ------------------------------------------------------------------------
+    Row("workflows-api:drafts", signed_in(200, **API_DENIED)),
+    Row(
+        "workflows-api:drafts",
+        signed_in(201, **API_DENIED),
+        method="POST",
+        data={"service": "business-licence"},
+        json=True,
+    ),
+    Row("workflows-api:draft", alice_only(200, **API_DENIED), args=DRAFT),
+    Row(
+        "workflows-api:draft",
+        alice_only(200, **API_DENIED),
+        method="PATCH",
+        args=DRAFT,
+        data={"data": {"business.name": "Noodle Bar"}},
+        json=True,
+    ),
+    Row(
+        "workflows-api:draft-documents",
+        alice_only(200, **API_DENIED),
+        method="POST",
+        args=DRAFT,
+        data={"document_type": "lease-agreement", "document": "alice_lease"},
+        json=True,
+    ),
+    Row(
+        "workflows-api:draft-submit",
+        alice_only(422, **API_DENIED),
+        method="POST",
+        args=DRAFT,
+        headers={"Idempotency-Key": "matrix-key-1"},
+    ),
+    Row("workflows-api:draft-move", alice_only(200, **API_DENIED), method="POST", args=DRAFT),
+    # --- The workbench API ---------------------------------------------------------------------
+    Row("workflows-api:workbench-queue", members(200, **API_DENIED)),
+    Row("workflows-api:workbench-claim", department_a(200, **API_DENIED), method="POST", args=ITEM),
+    Row("workflows-api:workbench-release", department_a(409, **API_DENIED), method="POST", args=ITEM),
+    Row(
+        "workflows-api:workbench-decide",
+        department_a(409, **API_DENIED),
+        method="POST",
+        args=ITEM,
+        data={"decision": "approved"},
+        json=True,
+    ),
+    Row(
+        "workflows-api:workbench-correction",
+        department_a(409, **API_DENIED),
+        method="POST",
+        args=ITEM,
+        data={"fields": ["business.name"], "message": "Please check the name."},
+        json=True,
+    ),
+    # --- The progress API ----------------------------------------------------------------------
+    Row("workflows-api:my-applications", signed_in(200, **API_DENIED)),
+    Row("workflows-api:my-application", alice_only(200, **API_DENIED), args=SUBMITTED),
+    Row("workflows-api:my-access-log", signed_in(200, **API_DENIED)),
+    Row("workflows-api:notifications", signed_in(200, **API_DENIED)),
+    Row("workflows-api:notifications-read-all", signed_in(200, **API_DENIED), method="POST"),
+    Row(
+        "workflows-api:notification-read",
+        alice_only(200, **API_DENIED),
+        method="POST",
+        args={"notification_id": "notification"},
+    ),
+    Row("workflows-api:ratings", signed_in(200, **API_DENIED)),
+    Row(
+        "workflows-api:ratings",
+        alice_only(201, **API_DENIED),
+        method="POST",
+        data={"application": "decided", "score": 5},
+        json=True,
+    ),
+    Row("workflows-api:supervision-dashboard", supervisor_only(200, administrator=200, **API_DENIED)),
+]
+
+# The admin site is Django's: one group. Non-staff are sent to the admin's sign-in page; staff
+# without model permissions (clerks) see the index but no model (403); the administrator sees all.
+ADMIN_PREFIX = "admin/"

@@ -1,0 +1,1 @@
+"""Helpers shared by the hardening tests (API fuzzing and the authorisation matrix)."""

@@ -1,0 +1,183 @@
+"""One seeded world for the hardening tests: the demo catalogue, the standard actors and one of
+each object a URL can name (Alice's draft, submitted and decided applications, documents, a
+notification, a certificate, an incident, a rating follow-up).
+
+Built once per test module inside an outer transaction (`world_in_transaction`) that is rolled
+back at the end, so the fuzzing and matrix tests leave the shared test database as they found it.
+"""
+
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.signals import request_finished
+from django.db import close_old_connections, transaction
+
+from accounts.models import Role, User
+from accounts.tests.factories import MembershipFactory, UserFactory
+
+ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator")
+
+# A market review whose approval issues a certificate into the applicant's vault.
+REVIEW_AND_ISSUE = {
+    "steps": [
+        {"key": "licence", "department": "market", "kind": "review", "sla_days": 5, "label_en": "Licence"},
+        {
+            "key": "issue",
+            "department": "market",
+            "kind": "issue",
+            "document_type": "food-business-licence",
+            "after": ["licence"],
+            "label_en": "Issue the licence",
+        },
+    ]
+}
+
+
+@dataclass
+class World:
+    users: dict[str, User | None]
+    ids: dict[str, object] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> object:
+        return self.ids[name]
+
+
+def _actors() -> dict[str, User | None]:
+    from accounts.demo import seed_departments
+
+    departments = {d.code: d for d in seed_departments()}
+    users: dict[str, User | None] = {
+        "anonymous": None,
+        "alice": UserFactory(username="alice", display_name="Alice Wang", email="alice@example.org"),
+        "bob": UserFactory(username="bob", display_name="Bob Li", email="bob@example.org"),
+        "administrator": UserFactory(username="admin", display_name="Administrator", is_staff=True, is_superuser=True),
+    }
+    for name, username, department, role in (
+        ("clerk_a", "clerk.a", "market", Role.CLERK),
+        ("clerk_b", "clerk.b", "fire", Role.CLERK),
+        ("supervisor", "supervisor.a", "market", Role.SUPERVISOR),
+    ):
+        user = UserFactory(username=username, display_name=username.title(), is_staff=True)
+        MembershipFactory(user=user, department=departments[department], role=role)
+        users[name] = user
+    return users
+
+
+def build_world() -> World:
+    """Seeds everything; call inside a transaction that the caller rolls back."""
+    from documents.models import Certificate, Document
+    from portal.demo import seed_demo
+    from services.models import Service
+    from workflows.apply import actions as apply_actions
+    from workflows.engine.actions import work_item_claim, work_item_decide
+    from workflows.engine.automatic import automatic_step_run
+    from workflows.models import Incident, Notification, RatingFollowUp, WorkItem
+    from workflows.progress.actions import rating_submit
+    from workflows.progress.notify import notify
+    from workflows.tests.test_workbench_support import attach_lease, routed_application, step, version_with
+
+    users = _actors()
+    seed_demo()
+    alice, clerk_a = users["alice"], users["clerk_a"]
+    assert alice is not None and clerk_a is not None
+
+    draft = apply_actions.draft_start(applicant=alice, service=Service.objects.get(code="business-licence"))
+
+    # Submitted and routed: a market review open in clerk A's queue, with a lease attached.
+    submitted = routed_application(applicant=alice, version=version_with())
+    item = step(submitted)
+    lease = attach_lease(submitted)
+    incident = Incident.objects.create(work_item=item, department=item.department, error="handler down")
+
+    # Decided: approved by clerk A, the certificate issued into Alice's vault, rated poorly.
+    decided = routed_application(applicant=alice, version=version_with(REVIEW_AND_ISSUE))
+    decided_item = step(decided)
+    work_item_claim(work_item_id=decided_item.pk, actor=clerk_a)
+    work_item_decide(work_item_id=decided_item.pk, actor=clerk_a, decision=WorkItem.Decision.APPROVED)
+    automatic_step_run(work_item_id=step(decided, "issue").pk)
+    decided.refresh_from_db()
+    certificate = Certificate.objects.filter(document__owner=alice).first()
+    rating = rating_submit(applicant=alice, application=decided, score=1, comment="Slow", step_key="licence")
+    follow_up = RatingFollowUp.objects.filter(rating=rating).first()
+
+    notification = notify(user=alice, event=Notification.Event.RECEIPT, context={}, application=submitted)
+    documents = list(Document.objects.filter(owner=alice).order_by("pk").values_list("pk", flat=True))
+    alice_lease = Document.objects.filter(owner=alice, document_type__code="lease-agreement").first()
+
+    ids: dict[str, object] = {
+        "service": "business-licence",
+        "life_event": "open-a-restaurant",
+        "data_element": "person.full_name",
+        "draft": draft.pk,
+        "submitted_group": submitted.group_id,
+        "submitted": submitted.number,
+        "submitted_item": item.pk,
+        "lease": lease.pk,
+        "incident": incident.pk,
+        "decided": decided.number,
+        "decided_group": decided.group_id,
+        "decided_item": decided_item.pk,
+        "certificate": certificate.pk if certificate else None,
+        "verification_code": certificate.verification_code if certificate else "NOPE",
+        "follow_up": follow_up.pk if follow_up else None,
+        "notification": notification.pk,
+        "document": documents[0],
+        "documents": documents,
+        "alice_lease": alice_lease.pk if alice_lease else None,
+        "bundle": submitted.group.number,
+    }
+    return World(users=users, ids=ids)
+
+
+@contextmanager
+def world_in_transaction(django_db_blocker) -> Iterator[World]:
+    """Builds the world in an outer atomic block and rolls everything back afterwards."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = build_world()
+        yield world
+        transaction.set_rollback(True)
+
+
+@contextmanager
+def requests_keep_the_connection() -> Iterator[None]:
+    """Calling the WSGI application directly fires request_finished, whose close_old_connections
+    would close the test's connection (and with it the open transaction); Django's test client
+    disconnects it the same way."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+@dataclass
+class Credentials:
+    sessionid: str
+    csrftoken: str
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        return {"sessionid": self.sessionid, "csrftoken": self.csrftoken}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-CSRFToken": self.csrftoken}
+
+
+def signed_in(user: User) -> Credentials:
+    """A server-side session for `user`, as a login leaves it, and a CSRF secret sent as both
+    cookie and header (what a browser or API client does)."""
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrEmailBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store["last_seen"] = store["signed_in_at"] = int(time.time())
+    store.create()
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    csrf = "".join(secrets.choice(alphabet) for _ in range(32))
+    return Credentials(sessionid=store.session_key or "", csrftoken=csrf)
