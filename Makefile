@@ -13,13 +13,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-run run test check fmt bench soak fuzz chromium static clean
+.PHONY: help install install-run run test check fmt bench soak fuzz chromium static clean messages
 
 help:
 	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
 	@echo "make test   - run the whole test suite (PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make check  - ruff, format, mypy, makemigrations --check, check --deploy"
 	@echo "make bench  - benchmarks on the real stack (not part of make test); see docs/benchmarks.md"
+	@echo "make messages - refresh the Chinese catalogue from the code and compile it (commit .po and .mo)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +81,15 @@ bench: $(VENV)/.dev-installed static
 	@command -v pgbench >/dev/null 2>&1 || { echo "Installing pgbench (postgresql-client)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client >/dev/null; }
 	$(PY) -m bench.run
+
+# The Simplified Chinese catalogue: extract every wrapped string into locale/zh_Hans/LC_MESSAGES/django.po,
+# then compile django.mo. Translate the new entries (no fuzzy left) and commit both files, so a
+# fresh clone needs no gettext; portal/tests/test_translations.py fails until that is done.
+messages: $(VENV)/.base-installed
+	@command -v msgfmt >/dev/null 2>&1 || { echo "Installing gettext"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext >/dev/null; }
+	$(PY) manage.py makemessages -l zh_Hans --ignore=node_modules --ignore=.venv --ignore=var --ignore=static
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=node_modules
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .
