@@ -26,7 +26,16 @@ def session_for(user) -> dict[str, str]:
     store.create()
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     csrf = "".join(secrets.choice(alphabet) for _ in range(32))
-    return {"user_id": str(user.pk), "username": user.username, "sessionid": store.session_key or "", "csrftoken": csrf}
+    return {"user_id": str(user.pk), "username": user.username, "sessionid": store.session_key or "", "csrftoken": csrf,
+            "id_card": str(id_card_of(user) or "")}  # fmt: skip
+
+
+def id_card_of(user) -> int | None:
+    """The ID card in the citizen's vault (the vault API lists newest first; after hundreds of
+    bench leases it is not on the first page)."""
+    from documents.models import Document
+
+    return Document.objects.filter(owner=user, document_type__code="id-card").values_list("pk", flat=True).first()
 
 
 def citizens(count: int) -> list:

@@ -39,7 +39,7 @@ class Citizen(FastHttpUser):
         self.user_id = session["user_id"]
         self.cookie = f"sessionid={session['sessionid']}; csrftoken={session['csrftoken']}"
         self.csrf = session["csrftoken"]
-        self.id_card = flow.id_card_of(self._call)
+        self.id_card = int(session["id_card"])
 
     def _call(self, method: str, path: str, name: str, *, json: Any = None, body: bytes | None = None,
               content_type: str | None = None, headers: dict | None = None) -> tuple[int, dict]:  # fmt: skip
