@@ -1,6 +1,6 @@
 import pytest
 
-from portal.celery import app as celery_app
+from tests.support.processes import producer_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -21,14 +21,10 @@ def test_it_counts_live_workers_on_the_real_broker(client, celery_worker):
 
 
 def test_it_answers_503_when_the_broker_is_down(client, throwaway_redis, use_broker):
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = throwaway_redis.url
-    try:
+    with producer_broker(throwaway_redis.url):
         assert client.get("/healthz").json()["broker"] == "ok"
         throwaway_redis.stop()
         response = client.get("/healthz")
-    finally:
-        celery_app.conf.broker_url = original
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["broker"].startswith("error")

@@ -3,6 +3,7 @@
 Fault tests kill and restart these; they never touch the machine's own services.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from kombu import pools
 
 from accounts.demo import DEPARTMENTS
 from portal.celery import app as celery_app
@@ -138,10 +141,34 @@ class WorkerProcess:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.log_file.close()
+        if self.process:
+            # Pool children the main process did not take down with it must not outlive the test.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        if hasattr(self, "log_file"):
+            self.log_file.close()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def producer_broker(url: str) -> Iterator[None]:
+    """Points this process's task sending (and control pings) at another broker, e.g. a throwaway
+    Redis; afterwards the original broker's pools are rebuilt so later tests never talk to the
+    throwaway one."""
+    previous = celery_app.conf.broker_url
+
+    def switch(to: str) -> None:
+        pools.reset()  # drops kombu's cached connection and producer pools of the old broker
+        celery_app.conf.broker_url = to
+        celery_app._after_fork()
+
+    switch(url)
+    try:
+        yield
+    finally:
+        switch(previous)
 
 
 @pytest.fixture
@@ -172,8 +199,8 @@ def worker_factory(tmp_path, use_broker) -> Iterator:
             log_path=tmp_path / f"worker-{len(started)}.log",
             **kwargs,
         )
+        started.append(worker)  # before start(): a worker that never got ready is still stopped
         worker.start()
-        started.append(worker)
         return worker
 
     yield start

@@ -6,19 +6,16 @@ Durations and recovery delays are printed (run with -s to see them) and asserted
 import os
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
-from kombu import pools
 
 from accounts.models import VerifiedAttribute
 from documents.models import Certificate
 from portal.celery import app as celery_app
-from tests.support.processes import wait_until
+from tests.support.processes import producer_broker, wait_until
 from workflows.engine import actions, automatic
 from workflows.models import Application, ApplicationEvent, OutboxMessage, TaxpayerNumber, WorkItem
 from workflows.outbox import outbox_relay
@@ -57,23 +54,6 @@ def verified_alice(alice):
 @pytest.fixture
 def clean_broker() -> None:
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-
-
-@contextmanager
-def producer_broker(url: str) -> Iterator[None]:
-    """Points this process's task sending at another broker (a throwaway one)."""
-    previous = celery_app.conf.broker_url
-
-    def switch(to: str) -> None:
-        pools.reset()  # drops kombu's cached connection and producer pools of the old broker
-        celery_app.conf.broker_url = to
-        celery_app._after_fork()
-
-    switch(url)
-    try:
-        yield
-    finally:
-        switch(previous)
 
 
 def item(application: Application, key: str) -> WorkItem:
