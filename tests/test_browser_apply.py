@@ -97,5 +97,5 @@ def test_alice_opens_a_restaurant_with_one_form_and_one_submission(page, demo, a
     assert {a.document.owner.username for a in GroupDocument.objects.filter(group=group)} == {"alice"}
 
     page.goto("/applications/")
-    assert page.get_by_role("link", name=group.number).is_visible()
+    assert page.get_by_role("link", name=group.number, exact=True).is_visible()
     assert_accessible(page)
