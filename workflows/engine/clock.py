@@ -73,12 +73,15 @@ def is_working_day(day: date) -> bool:
     return Calendar(day, day).is_working_day(day)
 
 
-def working_seconds_between(start: datetime, end: datetime) -> float:
-    """Working time between two moments, in seconds (0 when end is not after start)."""
+def working_seconds_between(start: datetime, end: datetime, *, calendar: Calendar | None = None) -> float:
+    """Working time between two moments, in seconds (0 when end is not after start).
+
+    Pass a `calendar` loaded once to count many spans (a queue page) without a query each.
+    """
     start, end = _local(start), _local(end)
     if end <= start:
         return 0.0
-    calendar = Calendar(start.date(), end.date())
+    calendar = calendar or Calendar(start.date(), end.date())
     total = 0.0
     for day in _days(start.date(), end.date()):
         if not calendar.is_working_day(day):
@@ -90,9 +93,9 @@ def working_seconds_between(start: datetime, end: datetime) -> float:
     return total
 
 
-def working_days_between(start: datetime, end: datetime) -> int:
+def working_days_between(start: datetime, end: datetime, *, calendar: Calendar | None = None) -> int:
     """Whole working days between two moments (0 when end is not after start)."""
-    return int(working_seconds_between(start, end) // DAY_SECONDS)
+    return int(working_seconds_between(start, end, calendar=calendar) // DAY_SECONDS)
 
 
 def add_working_seconds(start: datetime, seconds: float) -> datetime:
@@ -119,7 +122,11 @@ def add_working_days(start: datetime, days: int) -> datetime:
 
 
 def working_days_left(
-    due_at: datetime | None, *, now: datetime | None = None, stopped_at: datetime | None = None
+    due_at: datetime | None,
+    *,
+    now: datetime | None = None,
+    stopped_at: datetime | None = None,
+    calendar: Calendar | None = None,
 ) -> int | None:
     """Working days until a due time, counted from when the clock stopped if it is stopped.
 
@@ -129,10 +136,10 @@ def working_days_left(
         return None
     reference = stopped_at or now or timezone.now()
     if due_at >= reference:
-        seconds = working_seconds_between(reference, due_at)
+        seconds = working_seconds_between(reference, due_at, calendar=calendar)
         whole, part = divmod(seconds, DAY_SECONDS)
         return int(whole) + (1 if part else 0)
-    return -working_days_between(due_at, reference)
+    return -working_days_between(due_at, reference, calendar=calendar)
 
 
 def resume_due_at(due_at: datetime, *, stopped_at: datetime, resumed_at: datetime) -> datetime:

@@ -159,34 +159,6 @@ def deadline_text(days_left: int | None, *, stopped: bool) -> str:
     return ngettext("%(days)d working day left", "%(days)d working days left", days_left) % {"days": days_left}
 
 
-def _working_seconds(calendar: clock.Calendar, start: datetime.datetime, end: datetime.datetime) -> float:
-    """clock.working_seconds_between with a calendar loaded once for the whole page (the
-    engine's function loads one per call: a query per row)."""
-    start, end = timezone.localtime(start), timezone.localtime(end)
-    total = 0.0
-    day = start.date()
-    while day <= end.date():
-        if calendar.is_working_day(day):
-            midnight = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-            day_start = max(start, midnight)
-            day_end = min(end, timezone.make_aware(datetime.datetime.combine(day + clock.DAY, datetime.time.min)))
-            if day_end > day_start:
-                total += (day_end - day_start).total_seconds()
-        day += clock.DAY
-    return total
-
-
-def _days_left(calendar: clock.Calendar, item: WorkItem, now: datetime.datetime) -> int | None:
-    """clock.working_days_left, on a shared calendar."""
-    if item.statutory_due_at is None:
-        return None
-    reference = item.clock_stopped_at or now
-    if item.statutory_due_at >= reference:
-        whole, part = divmod(_working_seconds(calendar, reference, item.statutory_due_at), clock.DAY_SECONDS)
-        return int(whole) + (1 if part else 0)
-    return -int(_working_seconds(calendar, item.statutory_due_at, reference) // clock.DAY_SECONDS)
-
-
 def _decorate_all(items: list[WorkItem], now: datetime.datetime) -> None:
     """What a queue row shows besides the columns: masked ID, working days left (one calendar
     query for the whole page)."""
@@ -203,7 +175,7 @@ def _decorate_all(items: list[WorkItem], now: datetime.datetime) -> None:
 
 def _decorate(item: WorkItem, now: datetime.datetime, calendar: clock.Calendar) -> None:
     item.masked_id = masked_id_number(getattr(item, "id_number", None))  # type: ignore[attr-defined]
-    left = _days_left(calendar, item, now)
+    left = clock.working_days_left(item.statutory_due_at, now=now, stopped_at=item.clock_stopped_at, calendar=calendar)
     item.working_days_left = left  # type: ignore[attr-defined]
     item.deadline_text = deadline_text(left, stopped=bool(item.clock_stopped_at))  # type: ignore[attr-defined]
 
