@@ -20,6 +20,8 @@ help:
 	@echo "make test   - run the whole test suite (PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make check  - ruff, format, mypy, makemigrations --check, check --deploy"
 	@echo "make bench  - benchmarks on the real stack (not part of make test); see docs/benchmarks.md"
+	@echo "make fuzz   - deeper API fuzzing (FUZZ_EXAMPLES per operation and actor, default 50)"
+	@echo "make soak   - chaos soak on a throwaway stack (SOAK_SECONDS, default 600); see docs/hardening.md"
 	@echo "make messages - refresh the Chinese catalogue from the code and compile it (commit .po and .mo)"
 
 $(VENV)/bin/activate:
@@ -90,6 +92,15 @@ messages: $(VENV)/.base-installed
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext >/dev/null; }
 	$(PY) manage.py makemessages -l zh_Hans --ignore=node_modules --ignore=.venv --ignore=var --ignore=static
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=node_modules
+
+# schemathesis against /api/schema/ as every standard actor, FUZZ_EXAMPLES generated requests per
+# operation and actor; writes var/fuzz/summary.json. (make test runs the same with 3.)
+FUZZ_EXAMPLES ?= 50
+fuzz: $(VENV)/.dev-installed
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m tests.preflight
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) PORTAL_ENV=test FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(PY) -m pytest tests/test_api_fuzz.py $(PYTEST_ARGS)
+	@cat var/fuzz/summary.json
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .

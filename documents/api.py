@@ -6,16 +6,17 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import BasePagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from documents.actions import DeletionRefused, document_delete, document_upload
 from documents.delivery import file_response
 from documents.selectors import applications_using, document_for_user, documents_for_user
-from documents.validation import UploadRejected
+from documents.validation import EXTENSIONS, UploadRejected
 from services.models import DocumentType
 
 
@@ -43,7 +44,7 @@ class DocumentOutput(serializers.Serializer):
 
 class VaultListApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
-    pagination_class = LimitOffsetPagination
+    pagination_class: type[BasePagination] = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
 
     class UploadInput(serializers.Serializer):
         document_type = serializers.SlugRelatedField(
@@ -55,7 +56,7 @@ class VaultListApi(APIView):
 
     @extend_schema(operation_id="vault_list", responses=DocumentOutput(many=True), tags=["documents"])
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             documents_for_user(user=request.user),  # type: ignore[arg-type]
             request,
@@ -111,7 +112,7 @@ class VaultDetailApi(APIView):
 class VaultDownloadApi(APIView):
     @extend_schema(
         operation_id="vault_download",
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={(200, content_type): OpenApiTypes.BINARY for content_type in EXTENSIONS},
         tags=["documents"],
     )
     def get(self, request: Request, document_id: int) -> HttpResponseBase:

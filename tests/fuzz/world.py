@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 
 from accounts.models import Role, User
@@ -145,13 +145,15 @@ def world_in_transaction(django_db_blocker) -> Iterator[World]:
 
 @contextmanager
 def requests_keep_the_connection() -> Iterator[None]:
-    """Calling the WSGI application directly fires request_finished, whose close_old_connections
-    would close the test's connection (and with it the open transaction); Django's test client
-    disconnects it the same way."""
+    """Calling the WSGI application directly fires request_started and request_finished, whose
+    close_old_connections would close the test's connection (and with it the open transaction);
+    Django's test client disconnects it the same way."""
+    request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
         yield
     finally:
+        request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
 
 

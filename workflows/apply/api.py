@@ -11,9 +11,10 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from services.models import DocumentType, LifeEvent, Service
@@ -150,6 +151,8 @@ def _draft_body(group: ApplicationGroup) -> dict[str, Any]:
 
 
 class DraftListApi(APIView):
+    pagination_class: type[BasePagination] = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+
     class CreateInput(serializers.Serializer):
         service = serializers.SlugField(required=False, help_text="A service code (or give life_event).")
         life_event = serializers.SlugField(required=False, help_text="A life event code (or give service).")
@@ -161,7 +164,7 @@ class DraftListApi(APIView):
 
     @extend_schema(operation_id="drafts_list", responses=DraftListItem(many=True), tags=["applications"])
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         groups: QuerySet = selectors.groups_for_user(user=request.user)  # type: ignore[arg-type]
         page = paginator.paginate_queryset(groups, request, view=self)
         return paginator.get_paginated_response(DraftListItem(page, many=True).data)
@@ -318,7 +321,12 @@ class DraftSubmitApi(APIView):
 
 
 class DraftMoveToCurrentApi(APIView):
-    @extend_schema(operation_id="drafts_move_to_current", request=None, responses=DraftOutput, tags=["applications"])
+    @extend_schema(
+        operation_id="drafts_move_to_current",
+        request=None,
+        responses={200: DraftOutput, 409: OpenApiResponse(description="Submitted already, or no current version.")},
+        tags=["applications"],
+    )
     def post(self, request: Request, group_id: int) -> Response:
         try:
             actions.draft_move_to_current(applicant=request.user, group_id=group_id)  # type: ignore[arg-type]

@@ -6,9 +6,10 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from workflows.models import Application, DataAccessRecord, Notification, Rating
@@ -26,7 +27,7 @@ from workflows.progress.views.access_log import describe
 
 
 def _page(request: Request, view: APIView, queryset, serializer_class) -> Response:
-    paginator = LimitOffsetPagination()
+    paginator: BasePagination = api_settings.DEFAULT_PAGINATION_CLASS()  # type: ignore[operator,misc]
     page: list | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -73,6 +74,8 @@ class ApplicationDetailOutput(ApplicationListItem):
 
 
 class MyApplicationsApi(APIView):
+    pagination_class: type[BasePagination] = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+
     @extend_schema(operation_id="my_applications_list", responses=ApplicationListItem(many=True), tags=["progress"])
     def get(self, request: Request) -> Response:
         queryset = selectors.applications_for_applicant(user=me(request)).order_by("-submitted_at", "-id")
@@ -105,6 +108,11 @@ class NotificationOutput(serializers.ModelSerializer):
 
 
 class NotificationListApi(APIView):
+    pagination_class: type[BasePagination] = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+
+    class FilterInput(serializers.Serializer):
+        unread = serializers.BooleanField(required=False, default=False)
+
     @extend_schema(
         operation_id="notifications_list",
         parameters=[OpenApiParameter("unread", bool, description="Only unread messages")],
@@ -112,8 +120,10 @@ class NotificationListApi(APIView):
         tags=["progress"],
     )
     def get(self, request: Request) -> Response:
+        filters = self.FilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)  # unread=maybe is a 400, not every message
         queryset = selectors.notifications_for(user=me(request))
-        if request.query_params.get("unread") in ("1", "true", "yes"):
+        if filters.validated_data["unread"]:
             queryset = queryset.filter(read_at__isnull=True)
         return _page(request, self, queryset, NotificationOutput)
 
@@ -161,6 +171,8 @@ class RatingOutput(serializers.ModelSerializer):
 
 
 class RatingListApi(APIView):
+    pagination_class: type[BasePagination] = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+
     class Input(serializers.Serializer):
         application = serializers.CharField(help_text="Application number")
         step_key = serializers.CharField(required=False, allow_blank=True, default="")
@@ -174,7 +186,11 @@ class RatingListApi(APIView):
     @extend_schema(
         operation_id="ratings_create",
         request=Input,
-        responses={201: RatingOutput, 400: OpenApiResponse(description="Not decided, rated already, or bad score")},
+        responses={
+            201: RatingOutput,
+            400: OpenApiResponse(description="Not decided, rated already, or bad score"),
+            404: OpenApiResponse(description="No such application of yours."),
+        },
         tags=["progress"],
     )
     def post(self, request: Request) -> Response:
@@ -224,6 +240,8 @@ class AccessRecordOutput(serializers.ModelSerializer):
 
 
 class MyAccessLogApi(APIView):
+    pagination_class: type[BasePagination] = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+
     @extend_schema(
         operation_id="my_access_log",
         parameters=[OpenApiParameter("application", str, description="Only this application number")],
@@ -256,7 +274,11 @@ class DashboardApi(APIView):
     @extend_schema(
         operation_id="supervision_dashboard",
         parameters=[OpenApiParameter("start", str), OpenApiParameter("end", str)],
-        responses=DashboardOutput,
+        responses={
+            200: DashboardOutput,
+            400: OpenApiResponse(description="A bad period."),
+            404: OpenApiResponse(description="Not a supervisor."),
+        },
         tags=["supervision"],
     )
     def get(self, request: Request) -> Response:

@@ -103,7 +103,8 @@ class QueueApi(APIView):
                     "next_cursor": serializers.CharField(allow_null=True),
                     "results": WorkItemOutput(many=True),
                 },
-            )
+            ),
+            404: OpenApiResponse(description="Not a member of any department."),
         },
         tags=["workbench"],
     )
