@@ -109,13 +109,18 @@ class QueueApi(APIView):
         tags=["workbench"],
     )
     def get(self, request: Request) -> Response:
-        clerk = _clerk(request)
+        clerk = cast(User, request.user)
+        # The clerk's departments, once per request: the membership check and the queue's scope.
+        scope = selectors.queue_scope(user=clerk)
+        if not scope.department_ids:
+            raise NotFound
         data = self.FilterInput(data=request.query_params)
         data.is_valid(raise_exception=True)
         params = data.validated_data
         try:
             page = selectors.work_items_for_clerk(
                 clerk=clerk,
+                scope=scope,
                 tab=params["tab"],
                 filters=QueueFilters(
                     q=params["q"], service=params["service"], status=params["status"], due_before=params["due_before"]

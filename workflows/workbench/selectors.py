@@ -3,6 +3,10 @@
 Scoping is membership-filtered SQL (DESIGN §6): a work item is visible when its department is
 one where the clerk holds a queue role — a sub-select on `Membership`, never per-object
 permission rows. Everything else answers 404.
+
+The queue itself resolves the clerk's departments to a literal list first (`queue_scope`, one
+tiny query): with `department_id = <id>` PostgreSQL walks the partial queue index in due order
+and stops after one page, where a sub-select made it sort the department's whole queue.
 """
 
 import base64
@@ -91,6 +95,29 @@ def department_ids(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> Query
     return Membership.objects.filter(user_id=user.pk, role__in=roles).values("department_id")
 
 
+@dataclass(frozen=True)
+class QueueScope:
+    """The departments whose queue a member sees, and whether they supervise somewhere."""
+
+    department_ids: tuple[int, ...] = ()
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def is_supervisor(self) -> bool:
+        return bool(self.roles & set(SUPERVISOR_ROLES))
+
+
+def queue_scope(*, user: User) -> QueueScope:
+    """One query: the departments where `user` holds a queue role, and which roles."""
+    if not user.is_authenticated:
+        return QueueScope()
+    rows = list(Membership.objects.filter(user_id=user.pk, role__in=QUEUE_ROLES).values_list("department_id", "role"))
+    return QueueScope(
+        department_ids=tuple(sorted({department for department, _ in rows})),
+        roles=frozenset(role for _, role in rows),
+    )
+
+
 def has_role(user: User, roles: tuple[str, ...] = STAFF_ROLES, department_id: int | None = None) -> bool:
     if not user.is_authenticated:
         return False
@@ -125,11 +152,14 @@ def _id_number() -> Coalesce:
     )
 
 
+QUEUE_ROW_RELATED = ("application", "application__applicant", "application__service", "department", "assignee")
+
+
 def work_items_in_scope(*, clerk: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet[WorkItem]:
     """Every review step of the clerk's departments, with what a queue row or page shows."""
     return (
         WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=department_ids(user=clerk, roles=roles))
-        .select_related("application", "application__applicant", "application__service", "department", "assignee")
+        .select_related(*QUEUE_ROW_RELATED)
         .annotate(id_number=_id_number())
     )
 
@@ -255,24 +285,29 @@ def work_items_for_clerk(
     filters: QueueFilters | None = None,
     after: str | None = None,
     limit: int = PAGE_SIZE,
+    scope: QueueScope | None = None,
 ) -> QueuePage:
     """One page of a queue tab, its next cursor, and the count of every tab (same filters).
 
-    A fixed number of queries whatever the queue size: the working-day calendar (twice), the
-    counts (one aggregate), the page (keyset, joined). Raises BadCursor for a cursor we did not hand out.
+    A fixed number of queries whatever the queue size: the clerk's departments (unless `scope`
+    is given), the working-day calendar (twice), the counts (one aggregate), the page (keyset,
+    joined). Raises BadCursor for a cursor we did not hand out.
     """
     filters = filters or QueueFilters()
     tab = tab if tab in Tab.ALL else Tab.UNCLAIMED
+    scope = scope or queue_scope(user=clerk)
     now = timezone.now()
     conditions = tab_conditions(clerk=clerk, now=now)
-    base = _filtered(
-        WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=department_ids(user=clerk)).annotate(
-            id_number=_id_number()
-        ),
-        filters,
-    )
+    # Literal department ids (not a sub-select), so the planner walks the queue index in order.
+    mine = WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=list(scope.department_ids))
+    # The counts read only work item columns (an index-only scan of the partial queue index)
+    # unless a search needs the applicant: the ID number is joined in only then.
+    searching = bool(filters.q.strip())
+    base = _filtered(mine.annotate(id_number=_id_number()) if searching else mine, filters)
     counts = base.aggregate(**{name: Count("pk", filter=condition) for name, condition in conditions.items()})
-    rows = _filtered(work_items_in_scope(clerk=clerk), filters).filter(conditions[tab])
+    rows = _filtered(mine.select_related(*QUEUE_ROW_RELATED).annotate(id_number=_id_number()), filters).filter(
+        conditions[tab]
+    )
     if after:
         rows = rows.filter(_after(after))
     page = list(

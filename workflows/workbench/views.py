@@ -95,19 +95,22 @@ def queue(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None, services=services)
     filters = form.filters() if form.is_bound else selectors.QueueFilters()
     tab = request.GET.get("tab", Tab.UNCLAIMED)
+    # The clerk's departments and roles, once per request (the queue and the supervisor's tools).
+    scope = selectors.queue_scope(user=_staff(request))
     try:
         page = selectors.work_items_for_clerk(
             clerk=_staff(request),
             tab=tab,
             filters=filters,
             after=request.GET.get("after") or None,
+            scope=scope,
         )
     except selectors.BadCursor:
-        page = selectors.work_items_for_clerk(clerk=_staff(request), tab=tab, filters=filters)
+        page = selectors.work_items_for_clerk(clerk=_staff(request), tab=tab, filters=filters, scope=scope)
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("tab", None)
-    is_supervisor = selectors.has_role(_staff(request), SUPERVISOR_ROLES)
+    is_supervisor = scope.is_supervisor
     context = {
         "form": form,
         "page": page,
