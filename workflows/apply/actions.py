@@ -41,6 +41,7 @@ from workflows.apply.selectors import (
     prefill_values,
     stale_versions,
     verified_values,
+    version_parts,
 )
 from workflows.engine.events import event_record
 from workflows.models import Application, ApplicationGroup, GroupDocument, NumberSequence
@@ -344,7 +345,7 @@ def _version_data(version: ServiceVersion, data: Mapping[str, Any]) -> dict[str,
     """What one department receives: only the answers its own form asks (and shows)."""
     return {
         f.element.key: data[f.element.key]
-        for f in version.fields.all()
+        for f in version_parts([version])[version.pk].fields
         if evaluate(f.when, data) and data.get(f.element.key) not in (None, "", [])
     }
 

@@ -8,6 +8,8 @@ document type asked once however many services need it.
 """
 
 import datetime
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,24 +25,34 @@ from documents.models import Document
 from documents.selectors import reusable_documents
 from services.conditions import evaluate
 from services.elements import validate_value
-from services.models import DataElement, DocumentType, FormField, LifeEvent, Service, ServiceVersion
+from services.models import (
+    DataElement,
+    DocumentType,
+    FormField,
+    LifeEvent,
+    MaterialRequirement,
+    Service,
+    ServiceVersion,
+)
 from workflows.models import Application, ApplicationGroup, GroupDocument
 
 # How many of the applicant's latest approved applications are looked at for reusable values.
 PREVIOUS_APPLICATIONS_LOOKED_AT = 20
+
+# The form fields and materials of a published (or retired) version are frozen (model, queryset
+# and database trigger), so each process keeps them once loaded. The data elements and document
+# types they point to can still be edited in the admin (labels, validation): an entry is
+# reloaded after this many seconds, so such an edit reaches every process within that time.
+VERSION_PARTS_SECONDS = 60.0
+VERSION_PARTS_MAX_ENTRIES = 512
 
 
 # --- Drafts and groups, scoped to their applicant --------------------------------------------
 
 
 def _versions_prefetch() -> Prefetch:
-    return Prefetch(
-        "versions",
-        queryset=ServiceVersion.objects.select_related("service__lead_department").prefetch_related(
-            Prefetch("fields", queryset=FormField.objects.select_related("element")),
-            "materials__document_type",
-        ),
-    )
+    # Their fields and materials come from `version_parts` (cached: published versions are frozen).
+    return Prefetch("versions", queryset=ServiceVersion.objects.select_related("service__lead_department"))
 
 
 def groups_for_user(*, user: User) -> QuerySet[ApplicationGroup]:
@@ -242,13 +254,84 @@ def ordered_versions(versions: Iterable[ServiceVersion], life_event: LifeEvent |
     return sorted(versions, key=lambda v: (order.get(v.service_id, 1_000_000), v.service.code))
 
 
+@dataclass(frozen=True)
+class VersionParts:
+    """A version's form fields (with their data elements) and materials (with their document types)."""
+
+    fields: tuple[FormField, ...]
+    materials: tuple[MaterialRequirement, ...]
+
+
+_parts_cache: dict[tuple[int, datetime.datetime | None], tuple[float, VersionParts]] = {}
+_parts_lock = threading.Lock()
+
+
+def version_parts_cache_clear() -> None:
+    with _parts_lock:
+        _parts_cache.clear()
+
+
+def _load_parts(version_ids: list[int]) -> dict[int, VersionParts]:
+    fields: dict[int, list[FormField]] = {pk: [] for pk in version_ids}
+    materials: dict[int, list[MaterialRequirement]] = {pk: [] for pk in version_ids}
+    for form_field in FormField.objects.filter(version_id__in=version_ids).select_related("element"):
+        fields[form_field.version_id].append(form_field)
+    for requirement in MaterialRequirement.objects.filter(version_id__in=version_ids).select_related("document_type"):
+        materials[requirement.version_id].append(requirement)
+    return {pk: VersionParts(tuple(fields[pk]), tuple(materials[pk])) for pk in version_ids}
+
+
+def _draft_parts(version: ServiceVersion) -> VersionParts:
+    prefetched = getattr(version, "_prefetched_objects_cache", {})
+    fields = prefetched["fields"] if "fields" in prefetched else version.fields.select_related("element")
+    materials = (
+        prefetched["materials"] if "materials" in prefetched else version.materials.select_related("document_type")
+    )
+    return VersionParts(tuple(fields), tuple(materials))
+
+
+def version_parts(versions: Iterable[ServiceVersion]) -> dict[int, VersionParts]:
+    """The form fields and materials of each version, by version id.
+
+    Published and retired versions come from the process's cache (two queries for all the ones
+    not in it yet); a draft version is read every time (it is being edited), from its prefetched
+    `fields` / `materials` when the caller loaded them.
+    """
+    parts: dict[int, VersionParts] = {}
+    missing: list[ServiceVersion] = []
+    now = time.monotonic()
+    for version in versions:
+        if version.status == ServiceVersion.Status.DRAFT:
+            parts[version.pk] = _draft_parts(version)
+            continue
+        # published_at is part of the key so a version id reused by a recreated test database
+        # is never mistaken for another version.
+        entry = _parts_cache.get((version.pk, version.published_at))
+        if entry is not None and entry[0] > now:
+            parts[version.pk] = entry[1]
+        else:
+            missing.append(version)
+    if missing:
+        loaded = _load_parts([version.pk for version in missing])
+        expires = now + VERSION_PARTS_SECONDS
+        with _parts_lock:
+            if len(_parts_cache) + len(missing) > VERSION_PARTS_MAX_ENTRIES:
+                _parts_cache.clear()
+            for version in missing:
+                _parts_cache[(version.pk, version.published_at)] = (expires, loaded[version.pk])
+        parts.update(loaded)
+    return parts
+
+
 def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
     """The union of the versions' forms and materials: each element and document type once.
 
     `versions` must be in the order the services should be asked (see `ordered_versions`);
-    an element sits in the section of the first service that asks it.
+    an element sits in the section of the first service that asks it. Built afresh on every
+    call (cheap, and section titles follow the active language) from the cached version parts.
     """
     versions = list(versions)
+    parts = version_parts(versions)
     sections: dict[str, Section] = {}
     specs: dict[str, FieldSpec] = {}
     materials: dict[int, MaterialSpec] = {}
@@ -257,7 +340,7 @@ def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
         for code in issued_document_types(version):
             issuers.setdefault(code, version.service)
     for version in versions:
-        for form_field in version.fields.all():
+        for form_field in parts[version.pk].fields:
             key = form_field.element.key
             spec = specs.get(key)
             if spec is None:
@@ -271,7 +354,7 @@ def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
                 )
                 section.fields.append(spec)
             spec.occurrences.append(Occurrence(version.service, form_field.required, form_field.when))
-        for requirement in version.materials.all():
+        for requirement in parts[version.pk].materials:
             material = materials.get(requirement.document_type_id)
             if material is None:
                 material = materials[requirement.document_type_id] = MaterialSpec(requirement.document_type)
