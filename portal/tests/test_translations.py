@@ -352,17 +352,20 @@ def application(catalogue, alice, django_capture_on_commit_callbacks):
     return application
 
 
-def assert_chinese(client, urls: list[str]) -> None:
+def assert_chinese(client, urls: list[str]) -> dict[str, str]:
+    """Fetches each page in Chinese; returns them so a test can check what they say."""
+    pages = {}
     problems = []
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, f"{url} answered {response.status_code}"
-        page = response.content.decode()
+        page = pages[url] = response.content.decode()
         assert 'lang="zh-Hans"' in page, f"{url} is not served in Chinese"
         left = english_left(page)
         if left:
             problems.append(f"{url}: " + " | ".join(left))
     assert not problems, "Untranslated English on Chinese pages:\n" + "\n".join(problems)
+    return pages
 
 
 @pytest.mark.django_db
@@ -420,6 +423,51 @@ def test_staff_pages_in_chinese_show_no_english_ui_text(chinese, clerk_a, superv
             reverse("workflows:progress-supervision"),
         ],
     )
+
+
+@pytest.mark.django_db
+def test_counter_pages_in_chinese_show_no_english_ui_text(chinese, department_a, catalogue):
+    from accounts.models import Role
+    from accounts.tests.factories import MembershipFactory, UserFactory
+
+    counter = MembershipFactory(
+        user=UserFactory(username="counter.a", display_name="窗口一", is_staff=True),
+        department=department_a,
+        role=Role.COUNTER_CLERK,
+    ).user
+    chinese.force_login(counter)
+    assert_chinese(chinese, [reverse("workflows:workbench-counter")])
+
+
+@pytest.mark.django_db
+def test_a_correction_in_chinese_shows_no_english_ui_text(
+    chinese, alice, clerk_a, application, django_capture_on_commit_callbacks
+):
+    from workflows.tests.progress_support import ask_correction
+
+    ask_correction(
+        django_capture_on_commit_callbacks, application, "examine", clerk_a, message="企业名称与租赁合同不一致。"
+    )
+    chinese.force_login(alice)
+    detail = reverse("workflows:progress-application", args=[application.number])
+    correction = reverse("workflows:progress-correction", args=[application.number])
+    pages = assert_chinese(
+        chinese, [detail, correction, reverse("workflows:progress-withdraw", args=[application.number])]
+    )
+    assert "需要您处理" in pages[detail] and "企业名称与租赁合同不一致。" in pages[detail]
+    assert "提交补正" in pages[correction]
+    chinese.force_login(clerk_a)
+    assert_chinese(
+        chinese, [reverse("workflows:workbench-item", args=[application.work_items.get(step_key="examine").pk])]
+    )
+
+
+@pytest.mark.django_db
+def test_the_not_found_page_in_chinese_shows_no_english_ui_text(chinese):
+    response = chinese.get("/no-such-page/")
+    assert response.status_code == 404
+    assert english_left(response.content.decode()) == []
+    assert "页面未找到" in response.content.decode()
 
 
 def test_the_english_check_would_notice_an_untranslated_string():
