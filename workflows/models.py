@@ -187,6 +187,14 @@ class WorkItem(models.Model):
             # The clerk queue: a department's open work by statutory due time (keyset pagination).
             models.Index(fields=["department", "status", "statutory_due_at", "id"], name="work_item_queue"),
             models.Index(fields=["assignee", "status"], name="work_item_assignee"),
+            # The clerk queue at scale (workbench selectors): only live review steps, in due
+            # order per department, with status and assignee as key columns, so every tab's page
+            # and the tab counts are index-only scans that stop after one page.
+            models.Index(
+                fields=["department", "statutory_due_at", "id", "status", "assignee"],
+                name="work_item_live_queue",
+                condition=models.Q(kind="review", status__in=["open", "claimed", "waiting"]),
+            ),
         ]
 
     def __str__(self) -> str:

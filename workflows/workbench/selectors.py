@@ -244,10 +244,14 @@ def _filtered(queryset: QuerySet[WorkItem], filters: QueueFilters) -> QuerySet[W
 def tab_conditions(*, clerk: User, now: datetime.datetime) -> dict[str, Q]:
     near_limit = clock.add_working_days(now, NEAR_DEADLINE_DAYS)
     active = Q(status__in=ACTIVE_STATUSES)
+    # Within the queue's statuses (open, claimed, waiting), "claimed or waiting" is "not open":
+    # written so, PostgreSQL walks the live queue index in due order for one assignee instead of
+    # collecting the whole tab and sorting it.
+    being_handled = ~Q(status=WorkItem.Status.OPEN)
     return {
         Tab.UNCLAIMED: Q(status=WorkItem.Status.OPEN, assignee__isnull=True),
-        Tab.MINE: Q(assignee_id=clerk.pk, status__in=(WorkItem.Status.CLAIMED, WorkItem.Status.WAITING)),
-        Tab.TEAM: Q(assignee__isnull=False, status__in=(WorkItem.Status.CLAIMED, WorkItem.Status.WAITING)),
+        Tab.MINE: Q(assignee_id=clerk.pk) & being_handled,
+        Tab.TEAM: Q(assignee__isnull=False) & being_handled,
         Tab.NEAR_DEADLINE: active & Q(statutory_due_at__gte=now, statutory_due_at__lt=near_limit),
         Tab.OVERDUE: active & Q(statutory_due_at__lt=now),
     }
@@ -299,21 +303,25 @@ def work_items_for_clerk(
     now = timezone.now()
     conditions = tab_conditions(clerk=clerk, now=now)
     # Literal department ids (not a sub-select), so the planner walks the queue index in order.
-    mine = WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=list(scope.department_ids))
+    in_departments = WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=list(scope.department_ids))
     # The counts read only work item columns (an index-only scan of the partial queue index)
     # unless a search needs the applicant: the ID number is joined in only then.
     searching = bool(filters.q.strip())
-    base = _filtered(mine.annotate(id_number=_id_number()) if searching else mine, filters)
+    base = _filtered(in_departments.annotate(id_number=_id_number()) if searching else in_departments, filters)
     counts = base.aggregate(**{name: Count("pk", filter=condition) for name, condition in conditions.items()})
-    rows = _filtered(mine.select_related(*QUEUE_ROW_RELATED).annotate(id_number=_id_number()), filters).filter(
-        conditions[tab]
-    )
+    # The page in two steps inside one statement: the ids of the page in queue order (work item
+    # columns only, an index-only walk of the live queue index; the applicant is joined only to
+    # search), then the rows shown for just those ids — never a join of the whole tab before the sort.
+    ids = base.filter(conditions[tab])
     if after:
-        rows = rows.filter(_after(after))
-    page = list(
-        rows.defer("application__data", "result", "correction").order_by(
-            F("statutory_due_at").asc(nulls_last=True), "pk"
-        )[: limit + 1]
+        ids = ids.filter(_after(after))
+    ordering = (F("statutory_due_at").asc(nulls_last=True), "pk")
+    page: list[WorkItem] = list(
+        WorkItem.objects.filter(pk__in=ids.order_by(*ordering).values("pk")[: limit + 1])
+        .select_related(*QUEUE_ROW_RELATED)
+        .annotate(id_number=_id_number())
+        .defer("application__data", "result", "correction")
+        .order_by(*ordering)
     )
     next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
     items = page[:limit]
