@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "var" / "bench"
+OUT = Path(os.environ.get("BENCH_OUT", ROOT / "var" / "bench"))
 
 
 def _int(name: str, default: int) -> int:
@@ -38,6 +38,9 @@ class Config:
     queue_sizes: list[int] = field(default_factory=lambda: _levels("BENCH_QUEUE_SIZES", "10000,1000000"))
     departments: int = _int("BENCH_DEPARTMENTS", 100)
     queue_samples: int = _int("BENCH_QUEUE_SAMPLES", 60)
+    # BENCH_QUEUE_REUSE=1: keep an existing bench database (already loaded, e.g. with 1M
+    # applications) instead of dropping it; only `migrate` runs, the loader tops it up.
+    queue_reuse: bool = os.environ.get("BENCH_QUEUE_REUSE", "") in ("1", "true", "yes")
     ceiling_seconds: int = _int("BENCH_CEILING_SECONDS", 0)  # 0: the same as BENCH_SECONDS
     scenarios: list[str] = field(
         default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "submit,ceiling,queue").split(",")

@@ -4,7 +4,8 @@ var/bench/results.md, and prints the table. See docs/benchmarks.md.
 Environment knobs (bench/config.py): BENCH_SECONDS (30), BENCH_WARMUP (10), BENCH_LEVELS
 (1,8,32), BENCH_QUEUE_SIZES (10000,1000000), BENCH_SCENARIOS (submit,ceiling,queue),
 BENCH_WEB_CLASS (gthread|sync), BENCH_WEB_THREADS (4), BENCH_DB_NAME (onedoor_bench),
-BENCH_REDIS_URL (redis://127.0.0.1:6379/8), BENCH_PORT (8765).
+BENCH_REDIS_URL (redis://127.0.0.1:6379/8), BENCH_PORT (8765), BENCH_QUEUE_REUSE (keep a loaded
+database), BENCH_OUT (var/bench).
 """
 
 import datetime
@@ -15,7 +16,7 @@ import time
 from typing import Any
 
 from bench.config import OUT, Config
-from bench.stack import MemorySampler, Stack, database_recreate, machine, manage, redis_flush
+from bench.stack import MemorySampler, Stack, database_exists, database_recreate, machine, manage, redis_flush
 
 
 def log(message: str) -> None:
@@ -35,11 +36,16 @@ def main() -> int:
             "scenarios": config.scenarios,
         },
     }  # fmt: skip
-    log(f"fresh database {config.db_name}, Redis {config.redis_url}")
-    database_recreate(config)
+    reuse = config.queue_reuse and database_exists(config)
+    if reuse:
+        log(f"reusing database {config.db_name} (BENCH_QUEUE_REUSE), Redis {config.redis_url}")
+    else:
+        log(f"fresh database {config.db_name}, Redis {config.redis_url}")
+        database_recreate(config)
     redis_flush(config)
     manage(config, "migrate", "--noinput")
-    manage(config, "seed_demo")
+    if not reuse:
+        manage(config, "seed_demo")
     results["machine"] = machine(config)
 
     import django

@@ -37,6 +37,11 @@ def database_recreate(config: Config) -> None:
     psql(config, f'CREATE DATABASE "{config.db_name}"')
 
 
+def database_exists(config: Config) -> bool:
+    name = config.db_name.replace("'", "''")
+    return psql(config, f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"  # noqa: S608 - our own knob
+
+
 def redis_flush(config: Config) -> None:
     import redis
 
