@@ -102,6 +102,18 @@ fuzz: $(VENV)/.dev-installed
 	  $(PY) -m pytest tests/test_api_fuzz.py $(PYTEST_ARGS)
 	@cat var/fuzz/summary.json
 
+# The chaos soak (soak/run.py): its own throwaway PostgreSQL cluster, Redis, gunicorn, Celery
+# worker and beat under var/soak; faults injected for SOAK_SECONDS; writes var/soak/results.json
+# and fails when anything was lost or done twice. Needs PostgreSQL's server binaries (initdb).
+SOAK_SECONDS ?= 600
+soak: $(VENV)/.dev-installed
+	@mkdir -p var/soak
+	@test -x /usr/lib/postgresql/15/bin/initdb || [ -n "$$SOAK_PG_BIN" ] || { echo "Installing PostgreSQL server binaries for the throwaway cluster"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "Installing redis-server"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m soak.run
+
 fmt: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
