@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -34,8 +34,10 @@ from workflows.apply.selectors import (
     MergedForm,
     Missing,
     attachments_by_type,
+    group_documents_reload,
     group_for_user,
     group_form,
+    group_load_related,
     missing_items,
     ordered_versions,
     prefill_values,
@@ -119,6 +121,7 @@ def draft_start(
     with transaction.atomic():
         group = ApplicationGroup.objects.create(applicant=applicant, life_event=life_event)
         group.versions.set(versions)
+        group_load_related(group, new=True)
         form = group_form(group)
         group.data = prefill_values(user=applicant, form=form)
         group.field_revisions = dict.fromkeys(group.data, 0)
@@ -242,20 +245,29 @@ def draft_attach_document(
     """Attaches a document of the applicant's vault (by reference, never copied).
 
     Another person's document is Http404, as if it did not exist; a document of the wrong
-    type, not yet scanned clean or out of validity is refused with a reason.
+    type, not yet scanned clean or out of validity is refused with a reason. The attachment's
+    `group` is the draft as loaded under its lock, with its documents as they are now.
     """
     with transaction.atomic():
         group = _lock_draft(applicant=applicant, group_id=group_id)
         _material_type(group_form(group), document_type)
-        document = document_for_user(user=applicant, document_id=document_id)
-        if document.document_type_id != document_type.pk:
-            raise AttachRefused(_("This document is not a %(type)s.") % {"type": document_type.name})
-        if not reusable_documents(user=applicant, document_type=document_type).filter(pk=document.pk).exists():
+        # The usual case in one query: a document of the applicant usable today.
+        document = reusable_documents(user=applicant, document_type=document_type).filter(pk=document_id).first()
+        if document is None:
+            document = document_for_user(user=applicant, document_id=document_id)  # Http404 if not theirs
+            if document.document_type_id != document_type.pk:
+                raise AttachRefused(_("This document is not a %(type)s.") % {"type": document_type.name})
             raise AttachRefused(_("This document is not valid today (or has not passed the virus scan yet)."))
-        attachment, _created = GroupDocument.objects.update_or_create(
-            group=group, document_type=document_type, defaults={"document": document}
-        )
+        # Under the group's lock nobody else changes its attachments: update or insert, one statement.
+        attachment = attachments_by_type(group).get(document_type.pk)
+        if attachment is None:
+            attachment = GroupDocument.objects.create(group=group, document_type=document_type, document=document)
+        else:
+            attachment.document = document
+            attachment.save(update_fields=["document", "attached_at"])
+        attachment.group = group
         group.save(update_fields=_touch(group))
+        group_documents_reload(group)
     return attachment
 
 
@@ -282,6 +294,7 @@ def draft_detach_document(*, applicant: User, group_id: int | str, document_type
         group = _lock_draft(applicant=applicant, group_id=group_id)
         GroupDocument.objects.filter(group=group, document_type=document_type).delete()
         group.save(update_fields=_touch(group))
+        group_documents_reload(group)
 
 
 # --- Stale drafts -------------------------------------------------------------------------
@@ -308,24 +321,36 @@ def draft_move_to_current(*, applicant: User, group_id: int | str) -> Applicatio
         group.versions.set(versions)
         group.revision += 1
         group.save(update_fields=[*_touch(group), "revision"])
-    return group_for_user(user=applicant, group_id=group.pk)
+        return group_load_related(group)
 
 
 # --- Submission ---------------------------------------------------------------------------
 
 
+def _number_next(prefix: str) -> int | None:
+    # One statement: the increment takes the row lock (held until commit) and returns the value.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {NumberSequence._meta.db_table} SET last = last + 1 WHERE prefix = %s RETURNING last",  # noqa: S608
+            [prefix],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
 def _number_allocate(prefix: str) -> str:
     """The next readable number for a prefix, under a row lock held until the submit commits,
     so numbers are never duplicated and a rolled-back submit gives its number back."""
-    try:
-        with transaction.atomic():
-            NumberSequence.objects.get_or_create(prefix=prefix)
-    except IntegrityError:
-        pass  # created meanwhile by a concurrent submit
-    sequence = NumberSequence.objects.select_for_update().get(prefix=prefix)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return f"{prefix}-{sequence.last:06d}"
+    last = _number_next(prefix)
+    if last is None:  # the first number of this prefix (e.g. a new year)
+        try:
+            with transaction.atomic():
+                NumberSequence.objects.get_or_create(prefix=prefix)
+        except IntegrityError:
+            pass  # created meanwhile by a concurrent submit
+        last = _number_next(prefix)
+        assert last is not None
+    return f"{prefix}-{last:06d}"
 
 
 def _statutory_due_at(start: datetime.datetime, days: int) -> datetime.datetime:
@@ -391,7 +416,8 @@ def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) 
         if _submitted_by_key(applicant, key, group_id) is None:
             raise
         return SubmitOutcome(group_for_user(user=applicant, group_id=group_id), created=False)
-    return SubmitOutcome(group_for_user(user=applicant, group_id=group_id), created=True)
+    # The group as submitted, with its applications: no need to load it all again.
+    return SubmitOutcome(group_load_related(group), created=True)
 
 
 def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> None:

@@ -140,8 +140,8 @@ class DraftListItem(serializers.Serializer):
         return sorted(v.service.code for v in group.versions.all())
 
 
-def _draft_response(group_id: int, request: Request, code: int = status.HTTP_200_OK) -> Response:
-    group = selectors.group_for_user(user=request.user, group_id=group_id)  # type: ignore[arg-type]
+def _draft_response(group: ApplicationGroup, code: int = status.HTTP_200_OK) -> Response:
+    """The group an action returned, as loaded (under its lock): not loaded a second time."""
     return Response(_draft_body(group), status=code)
 
 
@@ -193,7 +193,7 @@ class DraftListApi(APIView):
             group = actions.draft_start(applicant=request.user, service=service, life_event=life_event)  # type: ignore[arg-type]
         except actions.ServiceUnavailable as error:
             return Response({"detail": error.message}, status=status.HTTP_400_BAD_REQUEST)
-        return _draft_response(group.pk, request, status.HTTP_201_CREATED)
+        return _draft_response(group, status.HTTP_201_CREATED)
 
 
 class DraftDetailApi(APIView):
@@ -210,7 +210,7 @@ class DraftDetailApi(APIView):
 
     @extend_schema(operation_id="drafts_read", responses=DraftOutput, tags=["applications"])
     def get(self, request: Request, group_id: int) -> Response:
-        return _draft_response(group_id, request)
+        return _draft_response(selectors.group_for_user(user=request.user, group_id=group_id))  # type: ignore[arg-type]
 
     @extend_schema(
         operation_id="drafts_update",
@@ -236,7 +236,7 @@ class DraftDetailApi(APIView):
             )
         except actions.DraftAlreadySubmitted as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
-        body = _draft_body(selectors.group_for_user(user=request.user, group_id=group_id))  # type: ignore[arg-type]
+        body = _draft_body(result.group)
         if result.errors:
             return Response({**body, "errors": result.errors}, status=status.HTTP_400_BAD_REQUEST)
         if result.conflicts:
@@ -262,7 +262,7 @@ class DraftDocumentApi(APIView):
         data.is_valid(raise_exception=True)
         document_type = get_object_or_404(DocumentType, code=data.validated_data["document_type"])
         try:
-            actions.draft_attach_document(
+            attachment = actions.draft_attach_document(
                 applicant=request.user,  # type: ignore[arg-type]
                 group_id=group_id,
                 document_type=document_type,
@@ -272,7 +272,7 @@ class DraftDocumentApi(APIView):
             return Response({"document": [error.message]}, status=status.HTTP_400_BAD_REQUEST)
         except actions.DraftAlreadySubmitted as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
-        return _draft_response(group_id, request)
+        return _draft_response(attachment.group)
 
 
 class DraftSubmitApi(APIView):
@@ -317,7 +317,7 @@ class DraftSubmitApi(APIView):
         except actions.IdempotencyKeyReused as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
         code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
-        return _draft_response(outcome.group.pk, request, code)
+        return _draft_response(outcome.group, code)
 
 
 class DraftMoveToCurrentApi(APIView):
@@ -329,7 +329,7 @@ class DraftMoveToCurrentApi(APIView):
     )
     def post(self, request: Request, group_id: int) -> Response:
         try:
-            actions.draft_move_to_current(applicant=request.user, group_id=group_id)  # type: ignore[arg-type]
+            group = actions.draft_move_to_current(applicant=request.user, group_id=group_id)  # type: ignore[arg-type]
         except (actions.ServiceUnavailable, actions.DraftAlreadySubmitted) as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
-        return _draft_response(group_id, request)
+        return _draft_response(group)

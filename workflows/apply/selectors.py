@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,38 +70,59 @@ def groups_for_user(*, user: User) -> QuerySet[ApplicationGroup]:
     )
 
 
+def group_load_related(group: ApplicationGroup, *, new: bool = False) -> ApplicationGroup:
+    """Loads onto `group` what its pages and the API need: the pinned versions with their
+    services, the attached documents, the applications (a draft has none: not queried), and
+    the life event's order of services. `new`: a group just created has no documents either."""
+    for name in ("versions", "documents", "applications"):
+        getattr(group, "_prefetched_objects_cache", {}).pop(name, None)
+    documents = (
+        GroupDocument.objects.none() if new else GroupDocument.objects.select_related("document", "document_type")
+    )
+    applications = (
+        Application.objects.none()
+        if group.is_draft
+        else Application.objects.select_related("service__lead_department", "service_version").order_by("number")
+    )
+    prefetch_related_objects(
+        [group],
+        _versions_prefetch(),
+        Prefetch("documents", queryset=documents),
+        Prefetch("applications", queryset=applications),
+    )
+    if group.life_event is not None:
+        prefetch_related_objects([group.life_event], "entries")
+    return group
+
+
+def group_documents_reload(group: ApplicationGroup) -> None:
+    """After attaching or detaching: the group's documents as they are now."""
+    getattr(group, "_prefetched_objects_cache", {}).pop("documents", None)
+    prefetch_related_objects(
+        [group], Prefetch("documents", queryset=GroupDocument.objects.select_related("document", "document_type"))
+    )
+
+
 def group_for_user(*, user: User, group_id: int | str, for_update: bool = False) -> ApplicationGroup:
-    """One group of `user` with what its pages need; Http404 for anyone else or a malformed id."""
+    """One group of `user` with what its pages need; Http404 for anyone else or a malformed id.
+
+    `for_update` locks the group row (only that row) and reads the related rows after the lock
+    is held, so they are the ones the lock protects.
+    """
     if not user.is_authenticated:
         raise Http404
     try:
         pk = int(group_id)
     except (TypeError, ValueError):
         raise Http404 from None
-    queryset = ApplicationGroup.objects.filter(applicant=user, pk=pk)
+    queryset = ApplicationGroup.objects.filter(applicant=user, pk=pk).select_related("life_event")
     if for_update:
-        # Lock the group row only; the related rows are read after the lock is held.
-        group = queryset.select_for_update(of=("self",)).first()
-        if group is None:
-            raise Http404
-        return group_for_user(user=user, group_id=pk)
-    group = (
-        queryset.select_related("life_event")
-        .prefetch_related(
-            _versions_prefetch(),
-            Prefetch("documents", queryset=GroupDocument.objects.select_related("document", "document_type")),
-            Prefetch(
-                "applications",
-                queryset=Application.objects.select_related("service__lead_department", "service_version").order_by(
-                    "number"
-                ),
-            ),
-        )
-        .first()
-    )
+        queryset = queryset.select_for_update(of=("self",))
+    group = queryset.first()
     if group is None:
         raise Http404
-    return group
+    group.applicant = user  # it is theirs: no query when a page asks for the applicant
+    return group_load_related(group)
 
 
 def open_draft_for(*, user: User, service: Service | None = None, life_event: LifeEvent | None = None):

@@ -3,10 +3,17 @@ frozen), a draft version's form is read every time (it is being edited), and eac
 applying runs a fixed, small number of queries."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from services.models import FormField, ServiceVersion
 from workflows.apply.selectors import merged_form, version_parts_cache_clear
-from workflows.tests.test_apply_support import catalogue  # noqa: F401
+from workflows.tests.test_apply_support import (  # noqa: F401
+    GOOD_ANSWERS,
+    catalogue,
+    vault_document,
+    verify_alice,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +40,52 @@ def test_a_draft_versions_form_is_never_kept(catalogue):  # noqa: F811
     draft = ServiceVersion.objects.get(pk=draft.pk)
     assert [spec.key for spec in merged_form([draft]).fields] == ["business.name", "business.kind"]
     assert len(merged_form([published]).fields) == 7
+
+
+# Each request of applying through the API, with the form of a warm process: at most this many
+# queries (session, user and the test's savepoints included). An action's group is serialised
+# as the action loaded it, never loaded a second time.
+BUDGETS = {"create": 15, "attach": 14, "answer": 11, "submit": 27}
+
+
+def test_each_request_of_applying_runs_a_few_queries(client, alice, catalogue):  # noqa: F811
+    verify_alice(alice)
+    client.force_login(alice)
+    documents = [vault_document(alice, catalogue.id_card), vault_document(alice, catalogue.lease)]
+    client.post("/api/drafts/", {"service": "business-licence"}, content_type="application/json")  # warm
+    counts: dict[str, int] = {}
+
+    def counted(name: str, send):
+        with CaptureQueriesContext(connection) as queries:
+            response = send()
+        counts[name] = max(counts.get(name, 0), len(queries))
+        return response
+
+    created = counted(
+        "create", lambda: client.post("/api/drafts/", {"service": "business-licence"}, content_type="application/json")
+    )
+    assert created.status_code == 201
+    draft = created.json()
+    for document in documents:
+        body = {"document_type": document.document_type.code, "document": document.pk}
+        attached = counted(
+            "attach",
+            lambda body=body: client.post(
+                f"/api/drafts/{draft['id']}/documents/", body, content_type="application/json"
+            ),
+        )
+        assert attached.status_code == 200
+    assert [d["document"] for d in attached.json()["documents"]] == [d.pk for d in documents]
+    answers = {k: v for k, v in GOOD_ANSWERS.items() if k != "business.has_employees"}
+    body = {"revision": attached.json()["revision"], "data": answers}
+    answered = counted(
+        "answer", lambda: client.patch(f"/api/drafts/{draft['id']}/", body, content_type="application/json")
+    )
+    assert answered.status_code == 200
+    assert answered.json()["missing"] == []
+    submitted = counted(
+        "submit", lambda: client.post(f"/api/drafts/{draft['id']}/submit/", HTTP_IDEMPOTENCY_KEY="perf-1")
+    )
+    assert submitted.status_code == 201
+    assert [a["service"] for a in submitted.json()["applications"]] == ["business-licence"]
+    assert all(counts[name] <= budget for name, budget in BUDGETS.items()), counts
