@@ -388,6 +388,11 @@ def _submitted_by_key(applicant: User, key: str, group_id: int | str) -> Applica
 class SubmitOutcome:
     group: ApplicationGroup
     created: bool  # False: this was a repeat, answered with the first submission
+    applications: list[Application]  # the group's applications, by number (with their services)
+
+
+def _applications_of(group: ApplicationGroup) -> list[Application]:
+    return list(Application.objects.filter(group=group).select_related("service").order_by("number"))
 
 
 def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) -> SubmitOutcome:
@@ -403,24 +408,28 @@ def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) 
         raise ValueError("an idempotency key is required")
     existing = _submitted_by_key(applicant, key, group_id)
     if existing is not None:
-        return SubmitOutcome(group_for_user(user=applicant, group_id=existing.pk), created=False)
+        return SubmitOutcome(existing, created=False, applications=_applications_of(existing))
     try:
         with transaction.atomic():
             group = group_for_user(user=applicant, group_id=group_id, for_update=True)
             if not group.is_draft:
                 # Submitted meanwhile (the other click, the other tab): the same answer.
-                return SubmitOutcome(group, created=False)
-            _submit_locked(applicant=applicant, group=group, key=key)
+                return SubmitOutcome(group, created=False, applications=list(group.applications.all()))
+            applications = _submit_locked(applicant=applicant, group=group, key=key)
     except IntegrityError:
         # The same key, submitted at the same moment for another draft of this applicant.
-        if _submitted_by_key(applicant, key, group_id) is None:
+        existing = _submitted_by_key(applicant, key, group_id)
+        if existing is None:
             raise
-        return SubmitOutcome(group_for_user(user=applicant, group_id=group_id), created=False)
-    # The group as submitted, with its applications: no need to load it all again.
-    return SubmitOutcome(group_load_related(group), created=True)
+        return SubmitOutcome(existing, created=False, applications=_applications_of(existing))
+    # What was loaded as a draft (no applications, maybe documents no longer needed) is not
+    # kept: read again if asked.
+    for name in ("applications", "documents"):
+        getattr(group, "_prefetched_objects_cache", {}).pop(name, None)
+    return SubmitOutcome(group, created=True, applications=sorted(applications, key=lambda a: a.number))
 
 
-def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> None:
+def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> list[Application]:
     stale = stale_versions(group)
     if stale:
         raise DraftStale(stale)
@@ -465,6 +474,7 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> Non
     group.submitted_at = now
     group.save(update_fields=["number", "idempotency_key", "submitted_at", "updated_at"])
     logger.info("submitted group=%s applications=%s", group.number, ",".join(a.number for a in applications))
+    return applications
 
 
 # --- Abandoned drafts ---------------------------------------------------------------------

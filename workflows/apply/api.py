@@ -124,6 +124,27 @@ class DraftOutput(serializers.Serializer):
         ]
 
 
+class ReceiptApplication(serializers.Serializer):
+    number = serializers.CharField()
+    service = serializers.CharField(source="service.code")
+    status = serializers.CharField()
+    statutory_due_at = serializers.DateTimeField()
+
+
+class SubmitReceipt(serializers.Serializer):
+    """What a submit answers (first time and repeats alike): the group's number and its
+    applications. The whole group stays at GET /api/drafts/{id}/."""
+
+    id = serializers.IntegerField(source="group.pk")
+    status = serializers.SerializerMethodField()
+    number = serializers.CharField(source="group.number")
+    submitted_at = serializers.DateTimeField(source="group.submitted_at")
+    applications = ReceiptApplication(many=True)
+
+    def get_status(self, outcome: actions.SubmitOutcome) -> str:
+        return "submitted"
+
+
 class DraftListItem(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.SerializerMethodField()
@@ -290,8 +311,8 @@ class DraftSubmitApi(APIView):
             )
         ],
         responses={
-            201: DraftOutput,
-            200: OpenApiResponse(DraftOutput, description="Already submitted: the first submission."),
+            201: OpenApiResponse(SubmitReceipt, description="Submitted: the receipt."),
+            200: OpenApiResponse(SubmitReceipt, description="Already submitted: the receipt of the first submission."),
             400: OpenApiResponse(description="Missing Idempotency-Key."),
             409: OpenApiResponse(description="Stale draft, or the key was used for another draft."),
             422: OpenApiResponse(description="Incomplete: {missing: [...]} lists what is still missing."),
@@ -317,7 +338,7 @@ class DraftSubmitApi(APIView):
         except actions.IdempotencyKeyReused as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
         code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
-        return _draft_response(outcome.group, code)
+        return Response(SubmitReceipt(outcome).data, status=code)
 
 
 class DraftMoveToCurrentApi(APIView):

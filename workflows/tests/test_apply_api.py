@@ -1,6 +1,8 @@
 """The drafts API: create, read, update field by field with the revision, list, attach a
 vault document, and submit once with an Idempotency-Key header."""
 
+import datetime
+
 import pytest
 
 from workflows.models import Application
@@ -95,8 +97,25 @@ def test_submit_with_an_idempotency_key(api, alice, catalogue):  # noqa: F811
     again = api.post(f"/api/drafts/{draft['id']}/submit/", HTTP_IDEMPOTENCY_KEY="k-2")
 
     assert (first.status_code, again.status_code) == (201, 200)
-    assert first.json()["applications"] == again.json()["applications"]
-    assert first.json()["status"] == "submitted"
+    # The receipt, the same for the repeat: the number and the applications, not the whole draft.
+    receipt = first.json()
+    assert receipt == again.json()
+    application = Application.objects.get()
+    assert receipt["id"] == draft["id"] and receipt["status"] == "submitted"
+    assert receipt["number"] == application.number
+    assert receipt["applications"] == [
+        {
+            "number": application.number,
+            "service": "business-licence",
+            "status": "submitted",
+            "statutory_due_at": receipt["applications"][0]["statutory_due_at"],
+        }
+    ]
+    assert (
+        datetime.datetime.fromisoformat(receipt["applications"][0]["statutory_due_at"]) == application.statutory_due_at
+    )
+    assert "questions" not in receipt
+    assert api.get(f"/api/drafts/{draft['id']}/").json()["status"] == "submitted"
     assert Application.objects.count() == 1
     assert _patch(api, draft["id"], {"business.name": "Later"}).status_code == 409
 
