@@ -40,6 +40,8 @@ STAFF_ROLES = tuple(Role.values)
 
 ID_NUMBER_KEY = "person.id_number"
 PAGE_SIZE = 25
+# A search matching more applications than this walks the department's queue instead.
+SEARCH_CANDIDATES = 2000
 # "Near deadline": due within this many working days.
 NEAR_DEADLINE_DAYS = 3
 # Work the queue shows: review steps that are open, being handled, or waiting for the applicant.
@@ -227,9 +229,35 @@ def _search(q: str) -> Q:
     )
 
 
+def search_candidates(q: str) -> list[int] | None:
+    """The applications a search can match, found through the search indexes (one query), or
+    None to scan the department's queue instead: a masked ID, or more than SEARCH_CANDIDATES
+    matches (a common name), where walking the queue is cheaper.
+
+    A superset of `_search` (the ID branch checks the given and the account's ID separately);
+    the queue still applies `_search` itself. On PostgreSQL every branch is indexed (migration
+    0009: application number, given ID, applicant name by trigram, account ID).
+    """
+    q = " ".join(q.split())
+    if not q or ("*" in q and MASKED_ID.match(q.replace(" ", ""))):
+        return None
+    applications = Application.objects.order_by().values_list("pk", flat=True)
+    found = list(
+        applications.filter(number__istartswith=q).union(
+            applications.filter(applicant__display_name__icontains=q),
+            applications.alias(given_id=KeyTextTransform(ID_NUMBER_KEY, "data")).filter(given_id__iexact=q),
+            applications.filter(applicant__resident_id__iexact=q),
+        )[: SEARCH_CANDIDATES + 1]
+    )
+    return None if len(found) > SEARCH_CANDIDATES else found
+
+
 def _filtered(queryset: QuerySet[WorkItem], filters: QueueFilters) -> QuerySet[WorkItem]:
     queryset = queryset.filter(status__in=QUEUE_STATUSES)
     if filters.q.strip():
+        candidates = search_candidates(filters.q)
+        if candidates is not None:
+            queryset = queryset.filter(application_id__in=candidates)
         queryset = queryset.filter(_search(filters.q))
     if filters.service:
         queryset = queryset.filter(application__service__code=filters.service)
