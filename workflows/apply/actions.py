@@ -440,24 +440,41 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> lis
         raise DraftIncomplete(missing)
     # Documents for materials no longer needed (a condition turned false) are not sent.
     needed = {m.document_type.pk for m in form.shown_materials(group.data)}
-    GroupDocument.objects.filter(group=group).exclude(document_type_id__in=needed).delete()
+    if any(type_id not in needed for type_id in attachments):
+        GroupDocument.objects.filter(group=group).exclude(document_type_id__in=needed).delete()
     now = timezone.now()
     year = timezone.localdate(now).year
+    versions = ordered_versions(group.versions.all(), group.life_event)
+    # Everything that needs no lock first (the calendar lookup of the statutory due date too):
+    # the number counter's row lock and the audit chain's lock are held until commit, so they
+    # are taken last — numbers, then the rows that need them, then the audit events.
+    planned = [
+        (version, _version_data(version, group.data), _statutory_due_at(now, version.time_limit_days))
+        for version in versions
+    ]
     applications = []
-    for version in ordered_versions(group.versions.all(), group.life_event):
-        department = version.service.lead_department
+    for version, data, due_at in planned:
         application = Application.objects.create(
             group=group,
             applicant=applicant,
-            number=_number_allocate(f"{year}-{department.short_code}"),
+            number=_number_allocate(f"{year}-{version.service.lead_department.short_code}"),
             service=version.service,
             service_version=version,
             status=Application.Status.SUBMITTED,
-            data=_version_data(version, group.data),
-            statutory_due_at=_statutory_due_at(now, version.time_limit_days),
+            data=data,
+            statutory_due_at=due_at,
             submitted_at=now,
         )
         applications.append(application)
+        # The engine routes it; the task is sent only after this transaction commits.
+        outbox_enqueue(task=APPLICATION_START_TASK, kwargs={"application_id": application.pk})
+    group.number = applications[0].number if len(applications) == 1 else _number_allocate(f"{year}-EVT")
+    group.idempotency_key = key
+    group.submitted_at = now
+    group.save(update_fields=["number", "idempotency_key", "submitted_at", "updated_at"])
+    # Last: the first audit insert takes the chain's one lock (every submit and every clerk's
+    # data access waits for it) until this transaction commits.
+    for application in applications:
         flagged = [key for key in group.changed_verified if key in application.data]
         event_record(
             application=application,
@@ -467,12 +484,6 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> lis
             actor=applicant,
             payload={"changed_verified": flagged} if flagged else {},
         )
-        # The engine routes it; the task is sent only after this transaction commits.
-        outbox_enqueue(task=APPLICATION_START_TASK, kwargs={"application_id": application.pk})
-    group.number = applications[0].number if len(applications) == 1 else _number_allocate(f"{year}-EVT")
-    group.idempotency_key = key
-    group.submitted_at = now
-    group.save(update_fields=["number", "idempotency_key", "submitted_at", "updated_at"])
     logger.info("submitted group=%s applications=%s", group.number, ",".join(a.number for a in applications))
     return applications
 
