@@ -69,7 +69,7 @@ class Refused(Exception):
         self.status = status
 
 
-def session(person: dict[str, str]) -> requests.Session:
+def session(person: dict[str, Any]) -> requests.Session:
     http = requests.Session()
     http.cookies.set("sessionid", person["sessionid"], domain="127.0.0.1")
     http.cookies.set("csrftoken", person["csrftoken"], domain="127.0.0.1")
@@ -87,16 +87,8 @@ def _call(http: requests.Session, method: str, url: str, step: str, ok: tuple[in
     return response.json() if response.content else {}
 
 
-def _vault_document(http: requests.Session, base: str, document_type: str) -> int:
-    body = _call(http, "GET", f"{base}/api/vault/documents/?limit=100", "vault list", (200,))
-    for document in body.get("results", []):
-        if document["document_type"] == document_type:
-            return int(document["id"])
-    raise Refused("vault list", f"no {document_type}")
-
-
 def apply_once(http: requests.Session, base: str, *, service: str, serial: int, lease_pdf: bytes, tally: Tally,
-               citizen: str, stop: threading.Event) -> None:  # fmt: skip
+               citizen: dict[str, Any]) -> None:  # fmt: skip
     draft = _call(http, "POST", f"{base}/api/drafts/", "draft create", (201,), json={"service": service})
     group = int(draft["id"])
     answers: dict[str, Any] = {
@@ -110,9 +102,10 @@ def apply_once(http: requests.Session, base: str, *, service: str, serial: int, 
             http, "POST", f"{base}/api/vault/documents/", "vault upload", (200, 201), data=body,
             headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
         )  # fmt: skip
-        attachments = {"id-card": _vault_document(http, base, "id-card"), "lease-agreement": int(lease["id"])}
+        attachments = {"id-card": citizen["id-card"], "lease-agreement": int(lease["id"])}
     else:
-        attachments = {"business-licence": _vault_document(http, base, "business-licence")}
+        # Already in the vault (the first page fills up with leases, so the ids come from the seed).
+        attachments = {"business-licence": citizen["business-licence"]}
         answers["business.has_employees"] = False
     revision = None
     for document_type, document in attachments.items():
@@ -140,7 +133,15 @@ def apply_once(http: requests.Session, base: str, *, service: str, serial: int, 
                 body = response.json()
                 with tally.lock:
                     tally.accepted.append(
-                        Accepted(citizen, service, group, key, body.get("number") or "", response.status_code, attempt)
+                        Accepted(
+                            citizen["username"],
+                            service,
+                            group,
+                            key,
+                            body.get("number") or "",
+                            response.status_code,
+                            attempt,
+                        )
                     )
                 return
             last = response.status_code
@@ -148,10 +149,10 @@ def apply_once(http: requests.Session, base: str, *, service: str, serial: int, 
                 break  # a refusal (409/422) will not change by asking again
         time.sleep(min(2**attempt * 0.25, 5))
     with tally.lock:
-        tally.unconfirmed.append({"citizen": citizen, "group_id": group, "key": key, "last": str(last)})
+        tally.unconfirmed.append({"citizen": citizen["username"], "group_id": group, "key": key, "last": str(last)})
 
 
-def citizen_loop(person: dict[str, str], base: str, lease_pdf: bytes, tally: Tally, stop: threading.Event,
+def citizen_loop(person: dict[str, Any], base: str, lease_pdf: bytes, tally: Tally, stop: threading.Event,
                  index: int) -> None:  # fmt: skip
     http = session(person)
     serial = index * 100_000
@@ -161,8 +162,7 @@ def citizen_loop(person: dict[str, str], base: str, lease_pdf: bytes, tally: Tal
         with tally.lock:
             tally.started += 1
         try:
-            apply_once(http, base, service=service, serial=serial, lease_pdf=lease_pdf, tally=tally,
-                       citizen=person["username"], stop=stop)  # fmt: skip
+            apply_once(http, base, service=service, serial=serial, lease_pdf=lease_pdf, tally=tally, citizen=person)
         except Refused as refused:
             with tally.lock:
                 tally.errors[f"{refused.step}: {refused.status}"] += 1

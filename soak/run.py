@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -26,6 +27,11 @@ from soak.stack import Postgres, Redis, Stack, free_port, wait_until
 
 logger = logging.getLogger("soak")
 CLERK_DEPARTMENTS = ("market", "tax")
+CLERKS_PER_DEPARTMENT = 2
+
+
+def _stop_on_signal(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")  # so `finally` stops the stack we started
 
 
 def prepare_out() -> None:
@@ -75,14 +81,30 @@ def seed(config: Config) -> dict[str, Any]:
             document_upload(owner=person, document_type=licence, uploaded_file=upload)
     clerks = []
     for code in CLERK_DEPARTMENTS:
-        clerk, _ = User.objects.get_or_create(username=f"soak.clerk.{code}", defaults={"display_name": f"Clerk {code}"})
-        membership_grant(user=clerk, department=Department.objects.get(code=code), role=Role.CLERK)
-        clerks.append(clerk)
+        for n in range(CLERKS_PER_DEPARTMENT):  # two clerks race for the same queue: claims have one winner
+            clerk, _ = User.objects.get_or_create(
+                username=f"soak.clerk.{code}.{n}", defaults={"display_name": f"Clerk {n} of {code}"}
+            )
+            membership_grant(user=clerk, department=Department.objects.get(code=code), role=Role.CLERK)
+            clerks.append(clerk)
     supervisor, _ = User.objects.get_or_create(username="soak.supervisor", defaults={"display_name": "Supervisor"})
     for code in ("market", "tax"):
         membership_grant(user=supervisor, department=Department.objects.get(code=code), role=Role.SUPERVISOR)
+    documents = {
+        (owner, code): pk
+        for owner, code, pk in Document.objects.filter(
+            owner__in=people, document_type__code__in=["id-card", "business-licence"]
+        ).values_list("owner_id", "document_type__code", "pk")
+    }
     return {
-        "citizens": [session_for(person) for person in people],
+        "citizens": [
+            {
+                **session_for(person),
+                "id-card": documents[(person.pk, "id-card")],
+                "business-licence": documents[(person.pk, "business-licence")],
+            }
+            for person in people
+        ],
         "clerks": [session_for(clerk) for clerk in clerks],
         "lease_pdf": demo_pdf("Lease agreement", "Soak"),
     }
@@ -97,6 +119,8 @@ def reconnect() -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s soak %(message)s", stream=sys.stdout)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)  # also when started in the background, where it is ignored
     config = Config()
     config.seed = config.seed or random.SystemRandom().randrange(1, 2**31)
     rng = random.Random(config.seed)
