@@ -37,6 +37,7 @@ from workflows.apply.selectors import (
     group_documents_reload,
     group_for_user,
     group_form,
+    group_known_values,
     group_load_related,
     missing_items,
     ordered_versions,
@@ -123,7 +124,7 @@ def draft_start(
         group.versions.set(versions)
         group_load_related(group, new=True)
         form = group_form(group)
-        group.data = prefill_values(user=applicant, form=form)
+        group.data = prefill_values(user=applicant, form=form, known=group_known_values(group, form))
         group.field_revisions = dict.fromkeys(group.data, 0)
         group.save(update_fields=["data", "field_revisions", "updated_at"])
     return group

@@ -74,7 +74,7 @@ class DraftOutput(serializers.Serializer):
 
     def get_questions(self, group: ApplicationGroup) -> list[dict[str, Any]]:
         form = self._form(group)
-        known = selectors.known_values(user=group.applicant, keys=[spec.key for spec in form.fields])
+        known = selectors.group_known_values(group, form)
         return [
             {
                 "key": spec.key,

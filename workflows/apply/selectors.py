@@ -430,11 +430,23 @@ def known_values(*, user: User, keys: Iterable[str]) -> dict[str, Reuse]:
     return known
 
 
-def prefill_values(*, user: User, form: MergedForm) -> dict[str, Any]:
+def group_known_values(group: ApplicationGroup, form: MergedForm) -> dict[str, Reuse]:
+    """`known_values` for a group's applicant and form, read once per loaded group (starting a
+    draft reads them to prefill it, and its response shows them again)."""
+    memo: dict[str, Reuse] | None = group.__dict__.get("_known_values")
+    if memo is None:
+        memo = group.__dict__["_known_values"] = known_values(
+            user=group.applicant, keys=[spec.key for spec in form.fields]
+        )
+    return memo
+
+
+def prefill_values(*, user: User, form: MergedForm, known: Mapping[str, Reuse] | None = None) -> dict[str, Any]:
     """What a new draft starts with: the known values, cleaned as the form would clean them.
     An old value that no longer passes the element's validation is not offered."""
     data: dict[str, Any] = {}
-    known = known_values(user=user, keys=[spec.key for spec in form.fields])
+    if known is None:
+        known = known_values(user=user, keys=[spec.key for spec in form.fields])
     for spec in form.fields:
         reuse = known.get(spec.key)
         if reuse is None:
