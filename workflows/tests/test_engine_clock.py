@@ -1,9 +1,11 @@
 """The statutory clock: working days across weekends, holidays, make-up days and stops."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workflows.engine import clock
 from workflows.models import CalendarDay
@@ -73,3 +75,37 @@ def test_days_left_are_counted_to_where_the_clock_stopped():
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError):
         clock.add_working_days(datetime(2027, 1, 1, 10), 1)
+
+
+def walked_working_seconds(start: datetime, end: datetime, exceptions: dict[date, str]) -> float:
+    """The obvious reference: walk every day of the span."""
+    total = 0.0
+    day = start.date()
+    while day <= end.date():
+        kind = exceptions.get(day)
+        working = kind == CalendarDay.Kind.WORKDAY or (kind != CalendarDay.Kind.HOLIDAY and day.weekday() < 5)
+        if working:
+            day_start = max(start, datetime.combine(day, datetime.min.time(), tzinfo=SHANGHAI))
+            day_end = min(end, datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI))
+            if day_end > day_start:
+                total += (day_end - day_start).total_seconds()
+        day += timedelta(days=1)
+    return total
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    start_minutes=st.integers(0, 60 * 24 * 90),
+    length_minutes=st.integers(0, 60 * 24 * 200),
+    holidays=st.sets(st.integers(0, 300), max_size=12),
+    workdays=st.sets(st.integers(0, 300), max_size=6),
+)
+def test_counting_whole_days_agrees_with_walking_every_day(start_minutes, length_minutes, holidays, workdays):
+    origin = at(2027, 1, 1)
+    exceptions = {(origin + timedelta(days=d)).date(): CalendarDay.Kind.HOLIDAY for d in holidays}
+    exceptions |= {(origin + timedelta(days=d)).date(): CalendarDay.Kind.WORKDAY for d in workdays - holidays}
+    CalendarDay.objects.all().delete()
+    CalendarDay.objects.bulk_create(CalendarDay(date=day, kind=kind) for day, kind in exceptions.items())
+    start = origin + timedelta(minutes=start_minutes)
+    end = start + timedelta(minutes=length_minutes)
+    assert clock.working_seconds_between(start, end) == walked_working_seconds(start, end, exceptions)
