@@ -155,6 +155,8 @@ LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
+# Our own date formats: "27 November 2026" in English, "2026年11月27日" in Chinese.
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_TZ = True
 
 # --- Static and private files -------------------------------------------------------------

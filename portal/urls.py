@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import views
@@ -31,5 +32,5 @@ urlpatterns = [
 handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"
 
-admin.site.site_header = "One Door administration"
-admin.site.site_title = "One Door"
+admin.site.site_header = _("One Door administration")
+admin.site.site_title = _("One Door")

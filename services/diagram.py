@@ -55,6 +55,7 @@ def kind_label(kind: str) -> str:
 
 def state_label(state: str) -> str:
     return {
+        "pending": _("Not started yet"),
         "waiting": _("Waiting"),
         "open": _("Open"),
         "claimed": _("Being handled"),
