@@ -23,7 +23,8 @@ class Config:
     # Faults are injected every SOAK_FAULT_MIN..SOAK_FAULT_MAX seconds (uniformly at random).
     fault_min: float = _float("SOAK_FAULT_MIN", 8)
     fault_max: float = _float("SOAK_FAULT_MAX", 20)
-    drain_seconds: int = _int("SOAK_DRAIN_SECONDS", 300)
+    # How long the work may take to drain once the load stops (default: as long as the load ran).
+    drain_seconds: int = _int("SOAK_DRAIN_SECONDS", max(300, _int("SOAK_SECONDS", 600)))
     seed: int = _int("SOAK_SEED", 0)  # 0: a new random seed each run (written to results.json)
     pg_bin: Path = Path(os.environ.get("SOAK_PG_BIN", "/usr/lib/postgresql/15/bin"))
     pg_user: str = os.environ.get("SOAK_PG_OS_USER", "postgres")  # PostgreSQL refuses to run as root
@@ -34,7 +35,8 @@ class Config:
     worker_concurrency: int = _int("SOAK_WORKER_CONCURRENCY", 2)
     web_workers: int = _int("SOAK_WEB_WORKERS", 2)
     # Engine knobs shortened so a soak drains in minutes (production keeps the defaults).
-    outbox_resend_seconds: int = _int("SOAK_OUTBOX_RESEND_SECONDS", 15)
+    # Shorter than production's 60 s, not so short that a busy worker's backlog is sent again and again.
+    outbox_resend_seconds: int = _int("SOAK_OUTBOX_RESEND_SECONDS", 30)
     visibility_timeout: int = _int("SOAK_VISIBILITY_TIMEOUT", 120)  # task time limit = a quarter (30 s)
     stale_step_seconds: int = _int("SOAK_STALE_STEP_SECONDS", 45)
     retry_backoff_seconds: float = _float("SOAK_RETRY_BACKOFF_SECONDS", 1.0)

@@ -207,11 +207,16 @@ def soak(config: Config, rng: random.Random, stack: Stack, postgres: Postgres, r
     retried = 0
     state: dict[str, int] = {}
 
+    last_log = 0.0
+
     def drained_now() -> bool:
-        nonlocal retried, state
+        nonlocal retried, state, last_log
         reconnect()
         retried += incidents_retry(supervisor)["retried"]
         state = progress()
+        if time.monotonic() - last_log > 15:
+            last_log = time.monotonic()
+            logger.info("draining for %.0f s: %s", time.monotonic() - load_stopped, state)
         return state["unfinished"] == 0 and state["live_items"] == 0 and state["outbox_unconfirmed"] == 0
 
     try:

@@ -28,6 +28,7 @@ def test_two_minutes_of_chaos_lose_nothing_and_do_nothing_twice():
         "SOAK_FAULT_MIN": "5",
         "SOAK_FAULT_MAX": "12",
         "SOAK_DRAIN_SECONDS": "150",
+        "SOAK_OUTBOX_RESEND_SECONDS": "15",
     }
     RESULTS.unlink(missing_ok=True)
     run = subprocess.run(
