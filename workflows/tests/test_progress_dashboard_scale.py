@@ -1,7 +1,8 @@
-"""How long the supervision dashboard takes for 100,000 applications (bulk-inserted).
+"""The supervision dashboard at scale: renders, with the same queries, over many applications.
 
-Slow (about a minute of inserts), so it runs only with PROGRESS_SCALE=1:
-    PROGRESS_SCALE=1 pytest workflows/tests/test_progress_dashboard_scale.py -s
+`make test` runs it with 2,000 bulk-inserted applications; the figure the issue asks for is
+measured with 100,000 (about a minute of inserts):
+    PROGRESS_SCALE_COUNT=100000 pytest workflows/tests/test_progress_dashboard_scale.py -s
 It prints the render time of /supervision/ for an administrator and a supervisor.
 """
 
@@ -20,12 +21,9 @@ from workflows.models import Application, ApplicationGroup, Rating, RatingFollow
 from workflows.tests.factories import published_version
 from workflows.tests.progress_support import ONE_STEP
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(os.environ.get("PROGRESS_SCALE") != "1", reason="set PROGRESS_SCALE=1 to measure"),
-]
-COUNT = 100_000
-BATCH = 5_000
+pytestmark = pytest.mark.django_db
+COUNT = int(os.environ.get("PROGRESS_SCALE_COUNT", "2000"))
+BATCH = min(COUNT, 5_000)
 
 
 def test_dashboard_render_time_for_100000_applications(client, alice, administrator, supervisor, department_a):
@@ -97,6 +95,7 @@ def test_dashboard_render_time_for_100000_applications(client, alice, administra
         cursor.execute("ANALYZE")
     inserted = time.monotonic() - started
     results = {}
+    query_counts = set()
     for user in (administrator, supervisor):
         client.force_login(user)
         client.get("/supervision/")  # warm
@@ -108,6 +107,9 @@ def test_dashboard_render_time_for_100000_applications(client, alice, administra
                 timings.append(time.monotonic() - t0)
             assert response.status_code == 200
         results[user.username] = (min(timings), max(timings), len(queries))
+        query_counts.add(len(queries))
+        # Figures come from SQL aggregates: the page shows the whole population, not a sample.
+        assert str(COUNT) in response.content.decode().replace(",", "")
         slowest_queries = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:4]
         for query in slowest_queries:
             print(f"  {float(query['time']) * 1000:.0f} ms  {query['sql'][:150]}")
@@ -115,3 +117,4 @@ def test_dashboard_render_time_for_100000_applications(client, alice, administra
     for name, (fastest, slowest, query_count) in results.items():
         print(f"/supervision/ as {name}: {fastest * 1000:.0f}–{slowest * 1000:.0f} ms, {query_count} queries")
     assert Application.objects.count() >= COUNT
+    assert max(query_counts) <= 30, f"the dashboard ran {max(query_counts)} queries"
