@@ -14,6 +14,11 @@ def in_language(english: str, chinese: str) -> str:
     return chinese if (get_language() or "en").startswith("zh") and chinese else english
 
 
+def bilingual(field: str) -> property:
+    """A read-only attribute giving `<field>_en` or `<field>_zh` in the active language."""
+    return property(lambda self: in_language(getattr(self, f"{field}_en"), getattr(self, f"{field}_zh")))
+
+
 class DataElement(models.Model):
     """One datum of the shared data dictionary (DESIGN §3): asked once, reused everywhere."""
 
@@ -65,13 +70,9 @@ class DataElement(models.Model):
     def __str__(self) -> str:
         return self.key
 
-    @property
-    def label(self) -> str:
-        return in_language(self.label_en, self.label_zh)
+    label = bilingual("label")
 
-    @property
-    def help_text(self) -> str:
-        return in_language(self.help_en, self.help_zh)
+    help_text = bilingual("help")
 
 
 class DocumentType(models.Model):
@@ -96,9 +97,7 @@ class DocumentType(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def name(self) -> str:
-        return in_language(self.name_en, self.name_zh)
+    name = bilingual("name")
 
 
 class Category(models.TextChoices):
@@ -137,13 +136,9 @@ class Service(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def name(self) -> str:
-        return in_language(self.name_en, self.name_zh)
+    name = bilingual("name")
 
-    @property
-    def summary(self) -> str:
-        return in_language(self.summary_en, self.summary_zh)
+    summary = bilingual("summary")
 
 
 class PublishedVersionError(ValidationError):
@@ -322,9 +317,7 @@ class FormField(VersionPart):
     def __str__(self) -> str:
         return f"{self.element.key}"
 
-    @property
-    def section(self) -> str:
-        return in_language(self.section_en, self.section_zh)
+    section = bilingual("section")
 
 
 class MaterialRequirement(VersionPart):
@@ -361,9 +354,7 @@ class Fee(VersionPart):
     def __str__(self) -> str:
         return f"{self.label_en}: {self.amount}"
 
-    @property
-    def label(self) -> str:
-        return in_language(self.label_en, self.label_zh)
+    label = bilingual("label")
 
 
 class LifeEvent(models.Model):
@@ -384,13 +375,9 @@ class LifeEvent(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def name(self) -> str:
-        return in_language(self.name_en, self.name_zh)
+    name = bilingual("name")
 
-    @property
-    def summary(self) -> str:
-        return in_language(self.summary_en, self.summary_zh)
+    summary = bilingual("summary")
 
 
 class LifeEventService(models.Model):
