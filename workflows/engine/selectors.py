@@ -62,14 +62,3 @@ def application_route_state(application: Application) -> list[dict[str, Any]]:
             state["status_label"] = _("Not needed")
         states.append(state)
     return states
-
-
-def application_route_svg(application: Application) -> str | None:
-    """The route drawn with each step's state, when the catalogue's diagram module is there."""
-    try:
-        from services.diagram import route_svg  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    steps = parse_route(application.service_version.route)
-    states = {state["key"]: state["status"] for state in application_route_state(application)}
-    return route_svg(steps, states)

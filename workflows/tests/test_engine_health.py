@@ -18,15 +18,3 @@ def test_healthz_shows_the_oldest_unsent_outbox_row_and_open_incidents(client):
 
 def test_run_periodic_runs_each_sweep_once():
     call_command("run_periodic", "--once")
-
-
-def test_the_route_state_template_shows_a_delayed_step_honestly(alice):
-    from django.template.loader import render_to_string
-
-    steps = [
-        {"key": "tax", "label": "tax", "department_name": "Taxation Bureau", "status": "failed",
-         "status_label": "Delayed — being handled", "assignee": None, "statutory_due_at": None,
-         "working_days_left": None, "clock_stopped": False},
-    ]  # fmt: skip
-    html = render_to_string("workflows/engine/route_state.html", {"steps": steps})
-    assert "Delayed — being handled" in html and "Taxation Bureau" in html

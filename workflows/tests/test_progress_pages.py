@@ -4,7 +4,7 @@ decision, withdrawal, bundles; and Bob never sees Alice's."""
 import pytest
 from django.urls import reverse
 
-from workflows.models import Application, ApplicationGroup
+from workflows.models import Application, ApplicationGroup, WorkItem
 from workflows.tests.progress_support import TWO_DEPARTMENTS, ask_correction, decide, submit
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +26,13 @@ def test_it_shows_status_route_and_each_department_clock(client, alice, applicat
     assert "working days left" in page
     assert "<svg" in page
     assert "The departments are handling the application" in page or "Started: Business licence" in page
+
+
+def test_a_failed_automatic_step_is_shown_as_delayed_never_as_a_false_status(client, alice, application):
+    application.work_items.filter(status=WorkItem.Status.OPEN).update(status=WorkItem.Status.FAILED)
+    client.force_login(alice)
+    page = client.get(reverse("workflows:progress-application", args=[application.number])).content.decode()
+    assert "Delayed — being handled" in page
 
 
 def test_it_answers_404_to_someone_else(client, bob, application):
