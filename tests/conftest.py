@@ -72,3 +72,13 @@ def supervisor(department_a):
 @pytest.fixture
 def administrator(db):
     return UserFactory(username="admin", display_name="Administrator", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """A request in Chinese leaves its language active in the thread; each test starts in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
