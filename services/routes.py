@@ -48,6 +48,9 @@ class RouteStep:
     on_reject: str = "stop"  # "stop": a rejection ends the application; "continue": the others go on
     label_en: str = ""
     label_zh: str = ""
+    # Departments a clerk may hand this review step to on their own; any other needs the
+    # approval of a supervisor of the step's department.
+    transfer_to: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -92,6 +95,11 @@ def parse_route(route_json: Any) -> list[RouteStep]:
         when = raw.get("when") or None
         if when is not None and not isinstance(when, Mapping):
             raise RouteError(_("Step “%(key)s”: “when” must be a condition object.") % {"key": key})
+        transfer_to = raw.get("transfer_to") or ()
+        if isinstance(transfer_to, str):
+            transfer_to = (transfer_to,)
+        if not isinstance(transfer_to, list | tuple) or not all(isinstance(item, str) for item in transfer_to):
+            raise RouteError(_("Step “%(key)s”: “transfer_to” must be a list of department codes.") % {"key": key})
         steps.append(
             RouteStep(
                 key=key,
@@ -105,6 +113,7 @@ def parse_route(route_json: Any) -> list[RouteStep]:
                 on_reject=str(raw.get("on_reject") or "stop"),
                 label_en=str(raw.get("label_en") or ""),
                 label_zh=str(raw.get("label_zh") or ""),
+                transfer_to=tuple(transfer_to),
             )
         )
     return steps
@@ -229,6 +238,14 @@ def check_route(
                 _("Step “%(key)s”: there is no department with the code “%(department)s”.")
                 % {**name, "department": step.department}
             )
+        for code in step.transfer_to:
+            if code not in known_departments:
+                found.append(
+                    _("Step “%(key)s”: “transfer_to” names “%(department)s”, but there is no such department.")
+                    % {**name, "department": code}
+                )
+        if step.transfer_to and step.kind != "review":
+            found.append(_("Step “%(key)s”: only a review step can be transferred (“transfer_to”).") % name)
         for parent in step.after:
             if parent == step.key:
                 found.append(_("Step “%(key)s” waits for itself.") % name)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Organisation, User
 from documents.models import Document
-from services.models import DocumentType, LifeEvent, Service, ServiceVersion
+from services.models import DocumentType, LifeEvent, Service, ServiceVersion, in_language
 
 
 class ApplicationGroup(models.Model):
@@ -155,6 +155,10 @@ class WorkItem(models.Model):
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="work_items")
     step_key = models.CharField(max_length=64)
+    # What screens call the step, in both languages, fixed when the step opens (the route's
+    # label, or "<kind> — <department>" when the route gives none): never the raw key.
+    label_en = models.CharField(max_length=200, blank=True)
+    label_zh = models.CharField(max_length=200, blank=True)
     round = models.PositiveIntegerField(default=1)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="work_items")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -199,6 +203,10 @@ class WorkItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id}:{self.step_key}#{self.round}"
+
+    @property
+    def step_label(self) -> str:
+        return in_language(self.label_en, self.label_zh) or self.step_key
 
 
 class Timer(models.Model):
@@ -636,3 +644,36 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"note {self.pk} on {self.application_id}"
+
+
+class TransferRequest(models.Model):
+    """A clerk asks to hand a review step to a department its route does not name: the step's
+    department supervisor approves (the transfer happens) or declines (the clerk carries on)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        LAPSED = "lapsed", _("Lapsed: the step moved on")
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="transfer_requests")
+    to_department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # At most one request waits per step.
+            models.UniqueConstraint(
+                fields=["work_item"], condition=models.Q(status="pending"), name="transfer_request_one_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"transfer request {self.pk} for {self.work_item_id}"

@@ -15,7 +15,9 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import Department, User
 from services.conditions import evaluate
@@ -166,6 +168,27 @@ def step_dispatch(item: WorkItem) -> None:
     outbox_enqueue(task=STEP_RUN_TASK, kwargs={"work_item_id": item.pk}, queue=item.department.queue)
 
 
+FALLBACK_LABELS = {
+    "review": _lazy("Review by %(department)s"),
+    "automatic": _lazy("Automatic check by %(department)s"),
+    "issue": _lazy("Certificate from %(department)s"),
+}
+
+
+def step_labels(step: RouteStep, department: Department) -> tuple[str, str]:
+    """The step's name in English and Chinese: the route's labels, or, where the route gives
+    none, what the step does and which department does it (never the bare key)."""
+    english, chinese = step.label_en.strip(), step.label_zh.strip()
+    if english or chinese:
+        return english or chinese, chinese or english
+    names = []
+    for language, department_name in (("en", department.name_en), ("zh-hans", department.name_zh)):
+        with translation.override(language):
+            template = FALLBACK_LABELS.get(step.kind)
+            names.append(str(template) % {"department": department_name} if template else step.key)
+    return names[0], names[1]
+
+
 def step_open(
     application: Application,
     step: RouteStep,
@@ -181,9 +204,12 @@ def step_open(
     sla_days = step.sla_days or application.service_version.time_limit_days
     if due_at is None and step.kind == WorkItem.Kind.REVIEW and sla_days:
         due_at = clock.add_working_days(now, sla_days)
+    label_en, label_zh = step_labels(step, department)
     item = WorkItem.objects.create(
         application=application,
         step_key=step.key,
+        label_en=label_en,
+        label_zh=label_zh,
         round=round_number,
         department=department,
         kind=step.kind,
@@ -211,11 +237,15 @@ def step_open(
 
 
 def step_skip(application: Application, step: RouteStep, *, now: datetime) -> WorkItem:
+    department = Department.objects.get(code=step.department)
+    label_en, label_zh = step_labels(step, department)
     item = WorkItem.objects.create(
         application=application,
         step_key=step.key,
+        label_en=label_en,
+        label_zh=label_zh,
         round=1,
-        department=Department.objects.get(code=step.department),
+        department=department,
         kind=step.kind,
         status=WorkItem.Status.SKIPPED,
         finished_at=now,
