@@ -131,7 +131,7 @@ def test_supervision_and_counter_pages_are_accessible(page, password, applicatio
     assert page.get_by_text("There is a problem").is_visible()
     assert_accessible(page)
     page.get_by_label("Resident ID number of the person at the counter").fill("11010519491231002X")
-    page.get_by_label("Service").select_option(application.service.code)
+    page.get_by_label("Service or life event").select_option(f"service:{application.service.code}")
     page.get_by_label("The person has agreed").check()
     page.get_by_role("button", name="Start the application").click()
     assert re.search(r"/workbench/counter/\d+/$", page.url)

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from accounts.models import User
 from documents.models import Document
-from workflows.models import DataAccessRecord, WorkItem
+from workflows.models import ApplicationGroup, DataAccessRecord, WorkItem
 
 
 def access_record(
@@ -52,3 +52,17 @@ def document_opened(*, accessor: User, work_item: WorkItem, document: Document) 
     return access_record(
         accessor=accessor, work_item=work_item, what=DataAccessRecord.What.OPEN_DOCUMENT, document=document
     )
+
+
+def counter_filing_viewed(*, accessor: User, group: ApplicationGroup, department_id: int | None) -> DataAccessRecord:
+    """A counter clerk saw the person's data (prefilled answers, vault documents) while filing for them.
+
+    The filing is still a draft, so the record names no application or step.
+    """
+    with transaction.atomic():
+        return DataAccessRecord.objects.create(
+            accessor=accessor,
+            department_id=department_id,
+            applicant_id=group.applicant_id,
+            what=DataAccessRecord.What.VIEW_APPLICATION,
+        )

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from services.models import Service
+from services.models import LifeEvent, Service
 from workflows.apply.actions import draft_start
 from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
@@ -201,8 +201,16 @@ def note_add(*, work_item: WorkItem, author: User, text: str) -> Note:
 # --- Counter filing ("one door") --------------------------------------------------------------
 
 
-def counter_draft_start(*, clerk: User, resident_id: str, service: Service, consent: bool) -> ApplicationGroup:
-    """A counter clerk starts a draft on behalf of a walk-in person identified by resident ID.
+def counter_draft_start(
+    *,
+    clerk: User,
+    resident_id: str,
+    consent: bool,
+    service: Service | None = None,
+    life_event: LifeEvent | None = None,
+) -> ApplicationGroup:
+    """A counter clerk starts a draft on behalf of a walk-in person identified by resident ID,
+    for one service or every service of a life event (one merged form, as online).
 
     The draft belongs to that person (it appears in their account, with their verified data
     prefilled); the clerk and the moment consent was recorded are kept on it.
@@ -220,7 +228,7 @@ def counter_draft_start(*, clerk: User, resident_id: str, service: Service, cons
     if person.pk == clerk.pk:
         raise TransitionRefused(_("You cannot file at the counter for yourself."))
     with transaction.atomic():
-        group = draft_start(applicant=person, service=service)
+        group = draft_start(applicant=person, service=service, life_event=life_event)
         group.filed_by = clerk
         group.consent_recorded_at = timezone.now()
         group.save(update_fields=["filed_by", "consent_recorded_at", "updated_at"])

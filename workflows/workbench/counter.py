@@ -1,10 +1,15 @@
 """Counter filing ("one door", DESIGN §1): a counter clerk files for a walk-in person.
 
-The person is identified by resident ID and their consent is recorded; the clerk fills the same
-merged form as online (prefilled from the person's verified data), picks documents from the
-person's vault, and submits through the same apply actions. The application is the person's:
-it appears in their account. Only the clerk who started a counter draft can open it.
+The person is identified by resident ID and their consent is recorded; they apply for one
+service or a life event. The clerk fills the same merged form as online, on one page (prefilled
+from the person's verified data), picks documents from the person's vault or scans the paper
+ones into it (checked by content as online uploads), and submits through the same apply
+actions. The application is the person's: it appears in their account. Only the clerk who
+started a counter draft can open it, and every view of the form is a data-access record the
+person sees.
 """
+
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,12 +17,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from documents.validation import UploadRejected
 from workflows.apply import actions as apply_actions
 from workflows.apply import forms as apply_forms
 from workflows.apply import selectors as apply_selectors
 from workflows.engine.errors import TransitionRefused
 from workflows.models import ApplicationGroup
-from workflows.workbench import selectors
+from workflows.workbench import access, selectors
 from workflows.workbench.actions import counter_draft_start
 from workflows.workbench.forms import CounterIdentifyForm
 from workflows.workbench.selectors import COUNTER_ROLES
@@ -27,63 +33,109 @@ from workflows.workbench.views import _staff, staff_only
 @staff_only(COUNTER_ROLES)
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
-    services = list(selectors.counter_services())
-    form = CounterIdentifyForm(request.POST or None)
-    service_code = request.POST.get("service", "")
-    service_error = ""
-    if request.method == "POST":
-        service = next((s for s in services if s.code == service_code), None)
-        if service is None:
-            service_error = _("Choose the service the person applies for.")
-        if form.is_valid() and service is not None:
-            try:
-                group = counter_draft_start(
-                    clerk=_staff(request),
-                    resident_id=form.cleaned_data["resident_id"],
-                    service=service,
-                    consent=form.cleaned_data["consent"],
-                )
-            except TransitionRefused as refused:
-                form.add_error("resident_id", refused.message)
-            except apply_actions.ApplyError as refused:
-                service_error = refused.message
-            else:
-                return redirect("workflows:workbench-counter-form", group_id=group.pk)
+    form = CounterIdentifyForm(
+        request.POST or None, services=selectors.counter_services(), life_events=selectors.counter_life_events()
+    )
+    if request.method == "POST" and form.is_valid():
+        service, life_event = form.chosen()
+        try:
+            group = counter_draft_start(
+                clerk=_staff(request),
+                resident_id=form.cleaned_data["resident_id"],
+                consent=form.cleaned_data["consent"],
+                service=service,
+                life_event=life_event,
+            )
+        except TransitionRefused as refused:
+            form.add_error("resident_id", refused.message)
+        except apply_actions.ApplyError as refused:
+            form.add_error("applies_for", refused.message)
+        else:
+            return redirect("workflows:workbench-counter-form", group_id=group.pk)
     context = {
         "form": form,
-        "services": services,
-        "service_code": service_code,
-        "service_error": service_error,
         "drafts": ApplicationGroup.objects.filter(filed_by=_staff(request), submitted_at__isnull=True)
-        .select_related("applicant")
+        .select_related("applicant", "life_event")
+        .prefetch_related("versions__service")
         .order_by("-updated_at")[:20],
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "workflows/workbench/counter_start.html", context, status=status)
 
 
-def _material_views(group: ApplicationGroup, form, errors: dict[int, list[str]]) -> list:
+@dataclass
+class CounterMaterialView(apply_forms.MaterialView):
+    """A material on the counter page: a document of the person's vault, or a scan uploaded now."""
+
+    upload_failed: bool = False
+
+    @property
+    def error_target(self) -> str:
+        """The control the error summary links to: the file input when the upload was refused."""
+        return f"{self.id}__file" if self.upload_failed else self.id
+
+
+def _material_views(
+    group: ApplicationGroup, form: apply_selectors.MergedForm, errors: dict[int, list[str]], failed_uploads: set[int]
+) -> list[CounterMaterialView]:
     shown = form.shown_materials(group.data)
     attachments = apply_selectors.attachments_by_type(group)
     vault = apply_selectors.reusable_documents_by_type(
         user=group.applicant, document_types=[m.document_type for m in shown]
     )
     return [
-        apply_forms.MaterialView(
+        CounterMaterialView(
             spec=spec,
             required=spec.required(group.data),
             documents=vault.get(spec.document_type.pk, []),
             attached=attachments[spec.document_type.pk].document if spec.document_type.pk in attachments else None,
             errors=errors.get(spec.document_type.pk, []),
+            upload_failed=spec.document_type.pk in failed_uploads,
         )
         for spec in shown
     ]
 
 
+def _refusal(error: UploadRejected | apply_actions.AttachRefused) -> str:
+    if isinstance(error, apply_actions.ApplyError):
+        return error.message
+    return " ".join(error.messages)
+
+
+def _materials_save(
+    request: HttpRequest, *, group: ApplicationGroup, form: apply_selectors.MergedForm
+) -> tuple[dict[int, list[str]], set[int]]:
+    """Attaches, for each material, the scan the clerk uploaded (into the person's vault) or the
+    vault document picked. Returns the errors by document type, and the types whose upload failed."""
+    person = group.applicant
+    errors: dict[int, list[str]] = {}
+    failed_uploads: set[int] = set()
+    for spec in form.shown_materials(group.data):
+        document_type = spec.document_type
+        upload = request.FILES.get(f"{spec.name}__file")
+        choice = request.POST.get(spec.name, "")
+        try:
+            if upload is not None:
+                # The person's vault, checked by content exactly as an online upload.
+                apply_actions.draft_upload_document(
+                    applicant=person, group_id=group.pk, document_type=document_type, uploaded_file=upload
+                )
+            elif choice:
+                apply_actions.draft_attach_document(
+                    applicant=person, group_id=group.pk, document_type=document_type, document_id=choice
+                )
+        except (UploadRejected, apply_actions.AttachRefused) as refused:
+            errors[document_type.pk] = [_refusal(refused)]
+            if upload is not None:
+                failed_uploads.add(document_type.pk)
+    return errors, failed_uploads
+
+
 @staff_only(COUNTER_ROLES)
 @require_http_methods(["GET", "POST"])
 def fill(request: HttpRequest, group_id: int) -> HttpResponse:
-    group = selectors.counter_draft(clerk=_staff(request), group_id=group_id)
+    clerk = _staff(request)
+    group = selectors.counter_draft(clerk=clerk, group_id=group_id)
     if not group.is_draft:
         return redirect("workflows:workbench-counter-done", group_id=group.pk)
     person = group.applicant
@@ -91,23 +143,19 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
     typed: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     material_errors: dict[int, list[str]] = {}
+    failed_uploads: set[int] = set()
     problems: list[str] = []
     if request.method == "POST":
-        values, bases = apply_forms.posted_answers(request.POST, form.fields)
-        result = apply_actions.draft_save(applicant=person, group_id=group.pk, values=values, base_values=bases)
-        errors = result.errors
-        typed = {key: values[key] for key in errors if key in values}
-        group.refresh_from_db()
-        for spec in form.shown_materials(group.data):
-            choice = request.POST.get(spec.name, "")
-            if not choice:
-                continue
-            try:
-                apply_actions.draft_attach_document(
-                    applicant=person, group_id=group.pk, document_type=spec.document_type, document_id=choice
-                )
-            except apply_actions.AttachRefused as refused:
-                material_errors[spec.document_type.pk] = [refused.message]
+        try:
+            # Answers first: a refused document never costs what was typed on the page.
+            values, bases = apply_forms.posted_answers(request.POST, form.fields)
+            result = apply_actions.draft_save(applicant=person, group_id=group.pk, values=values, base_values=bases)
+            errors = result.errors
+            typed = {key: values[key] for key in errors if key in values}
+            group.refresh_from_db()
+            material_errors, failed_uploads = _materials_save(request, group=group, form=form)
+        except apply_actions.DraftAlreadySubmitted:
+            return redirect("workflows:workbench-counter-done", group_id=group.pk)
         if not errors and not material_errors and "submit" in request.POST:
             try:
                 apply_actions.group_submit(applicant=person, group_id=group.pk, idempotency_key=f"counter-{group.pk}")
@@ -136,11 +184,19 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
         "group": group,
         "person": person,
         "masked_id": selectors.masked_id_number(person.resident_id),
+        "service_names": ", ".join(
+            str(version.service.name)
+            for version in apply_selectors.ordered_versions(group.versions.all(), group.life_event)
+        ),
         "questions": questions,
-        "materials": _material_views(group, form, material_errors),
+        "materials": _material_views(group, form, material_errors, failed_uploads),
         "problems": problems,
         "has_errors": bool(errors or material_errors or problems),
     }
+    # The page shows the person's answers and vault documents: that look is theirs to see.
+    access.counter_filing_viewed(
+        accessor=clerk, group=group, department_id=selectors.counter_department_id(clerk=clerk)
+    )
     status = 400 if context["has_errors"] else 200
     return render(request, "workflows/workbench/counter_form.html", context, status=status)
 

@@ -1,11 +1,13 @@
 """Forms of the workbench: parse and check what a clerk typed; the rules live in actions."""
 
+from collections.abc import Iterable
 from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, User
+from services.models import LifeEvent, Service
 from workflows.models import WorkItem
 from workflows.workbench.selectors import QueueFilters
 
@@ -185,6 +187,12 @@ class IncidentForm(forms.Form):
 
 
 class CounterIdentifyForm(forms.Form):
+    """Who is at the counter, what they apply for (one service or a life event), and their consent.
+
+    One drop-down offers both, in two groups; a choice is `service:<code>` or `life-event:<code>`
+    because a service and a life event may share a code.
+    """
+
     resident_id = forms.CharField(
         label=_("Resident ID number of the person at the counter"),
         max_length=18,
@@ -194,10 +202,37 @@ class CounterIdentifyForm(forms.Form):
             "min_length": _("A resident ID number has 18 characters."),
         },
     )
+    applies_for = forms.ChoiceField(
+        label=_("Service or life event"),
+        help_text=_("A life event files every service it needs with one form."),
+        error_messages={
+            "required": _("Choose the service or life event the person applies for."),
+            "invalid_choice": _("Choose a service or life event from the list."),
+        },
+    )
     consent = forms.BooleanField(
         label=_("The person has agreed that I file this application for them"),
         error_messages={"required": _("Record the person's consent before filing for them.")},
     )
 
+    def __init__(
+        self, *args, services: Iterable[Service] = (), life_events: Iterable[LifeEvent] = (), **kwargs
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.services = {f"service:{service.code}": service for service in services}
+        self.life_events = {f"life-event:{event.code}": event for event in life_events}
+        groups = [
+            (str(_("Services")), [(value, str(service.name)) for value, service in self.services.items()]),
+            (str(_("Life events")), [(value, str(event.name)) for value, event in self.life_events.items()]),
+        ]
+        # What the drop-down shows: a group only when it has something to choose.
+        self.option_groups = [(label, options) for label, options in groups if options]
+        self.fields["applies_for"].choices = [("", _("Choose a service or life event")), *self.option_groups]  # type: ignore[attr-defined]
+
     def clean_resident_id(self) -> str:
         return self.cleaned_data["resident_id"].strip().upper()
+
+    def chosen(self) -> tuple[Service | None, LifeEvent | None]:
+        """(service, None) or (None, life event): what the valid form chose."""
+        value = self.cleaned_data["applies_for"]
+        return self.services.get(value), self.life_events.get(value)

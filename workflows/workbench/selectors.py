@@ -28,8 +28,8 @@ from django.utils.translation import ngettext
 from accounts.models import Department, Membership, Role, User
 from documents.models import Certificate
 from services.elements import display_value, mask_value
-from services.models import DataElement, Service, in_language
-from services.selectors import published_services
+from services.models import DataElement, LifeEvent, Service, in_language
+from services.selectors import life_events, published_services
 from workflows.engine import clock
 from workflows.models import Application, ApplicationEvent, ApplicationGroup, GroupDocument, Incident, Note, WorkItem
 
@@ -564,11 +564,28 @@ def counter_services() -> QuerySet[Service]:
     return published_services().filter(at_counter=True)
 
 
+def counter_life_events() -> list[LifeEvent]:
+    """Life events a visitor can apply for at the counter: at least one of their services can be
+    applied for, and every one that can is offered at the counter (filing the event files them all)."""
+    published = {service.pk: service for service in published_services()}
+    offered = []
+    for life_event in life_events():
+        services = [published[entry.service_id] for entry in life_event.entries.all() if entry.service_id in published]
+        if services and all(service.at_counter for service in services):
+            offered.append(life_event)
+    return offered
+
+
+def counter_department_id(*, clerk: User) -> int | None:
+    """The department the clerk serves the counter for (the first by code when several)."""
+    return departments_for(user=clerk, roles=COUNTER_ROLES).order_by("code").values_list("pk", flat=True).first()
+
+
 def counter_draft(*, clerk: User, group_id: int) -> ApplicationGroup:
     """A group this clerk filed at the counter (draft or submitted); 404 for anyone else's."""
     group = (
         ApplicationGroup.objects.filter(pk=group_id, filed_by_id=clerk.pk)
-        .select_related("applicant", "filed_by")
+        .select_related("applicant", "filed_by", "life_event")
         .first()
     )
     if group is None or not has_role(clerk, COUNTER_ROLES):
