@@ -162,6 +162,14 @@ ROWS: list[Row] = [
     # A citizen's own draft is not a counter filing: nobody reaches it through the counter.
     Row("workflows:workbench-counter-form", everyone(NOT_FOUND, anonymous=LOGIN), args=DRAFT),
     Row("workflows:workbench-counter-done", everyone(NOT_FOUND, anonymous=LOGIN), args=DRAFT),
+    # Declining without a note is refused with a message: back to the supervision page.
+    Row(
+        "workflows:workbench-transfer-decide",
+        supervisor_only(REDIRECT),
+        method="POST",
+        args={"request_id": "transfer_request"},
+        data={"decision": "decline"},
+    ),
     Row(
         "workflows:workbench-incident",
         supervisor_only(REDIRECT),

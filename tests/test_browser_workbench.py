@@ -123,7 +123,7 @@ def test_supervision_and_counter_pages_are_accessible(page, password, applicatio
     alice.save(update_fields=["resident_id"])
     sign_in(page, "supervisor.a", password)
     page.goto("/workbench/supervision/")
-    assert page.get_by_role("heading", name="Incidents and overdue work").is_visible()
+    assert page.get_by_role("heading", name="Supervision", exact=True).is_visible()
     assert_accessible(page)
     page.goto("/workbench/counter/")
     assert_accessible(page)

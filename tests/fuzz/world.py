@@ -70,13 +70,14 @@ def _actors() -> dict[str, User | None]:
 
 def build_world() -> World:
     """Seeds everything; call inside a transaction that the caller rolls back."""
+    from accounts.models import Department
     from documents.models import Certificate, Document
     from portal.demo import seed_demo
     from services.models import Service
     from workflows.apply import actions as apply_actions
     from workflows.engine.actions import work_item_claim, work_item_decide
     from workflows.engine.automatic import automatic_step_run
-    from workflows.models import Incident, Notification, RatingFollowUp, WorkItem
+    from workflows.models import Incident, Notification, RatingFollowUp, TransferRequest, WorkItem
     from workflows.progress.actions import rating_submit
     from workflows.progress.notify import notify
     from workflows.tests.test_workbench_support import attach_lease, routed_application, step, version_with
@@ -93,6 +94,9 @@ def build_world() -> World:
     item = step(submitted)
     lease = attach_lease(submitted)
     incident = Incident.objects.create(work_item=item, department=item.department, error="handler down")
+    transfer_request = TransferRequest.objects.create(
+        work_item=item, to_department=Department.objects.get(code="fire"), reason="Fire matter", requested_by=clerk_a
+    )
 
     # Decided: approved by clerk A, the certificate issued into Alice's vault, rated poorly.
     decided = routed_application(applicant=alice, version=version_with(REVIEW_AND_ISSUE))
@@ -119,6 +123,7 @@ def build_world() -> World:
         "submitted_item": item.pk,
         "lease": lease.pk,
         "incident": incident.pk,
+        "transfer_request": transfer_request.pk,
         "decided": decided.number,
         "decided_group": decided.group_id,
         "decided_item": decided_item.pk,

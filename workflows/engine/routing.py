@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import Department, User
 from services.conditions import evaluate
+from services.models import in_language
 from services.routes import RouteStep, parse_route, topological_order
 from workflows.engine import clock
 from workflows.engine.events import event_record
@@ -187,6 +187,16 @@ def step_labels(step: RouteStep, department: Department) -> tuple[str, str]:
             template = FALLBACK_LABELS.get(step.kind)
             names.append(str(template) % {"department": department_name} if template else step.key)
     return names[0], names[1]
+
+
+def step_label(step: RouteStep, department: Department | None, item: WorkItem | None = None) -> str:
+    """What screens call a step in the current language: the name its work item was opened
+    with, else the name it will be opened with."""
+    if item is not None and (item.label_en or item.label_zh):
+        return item.step_label
+    if department is None:
+        return step.label
+    return in_language(*step_labels(step, department))
 
 
 def step_open(

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Department
 from services.routes import parse_route, topological_order
-from workflows.engine import clock
+from workflows.engine import clock, routing
 from workflows.models import Application, WorkItem
 
 PENDING = "pending"
@@ -38,7 +38,7 @@ def application_route_state(application: Application) -> list[dict[str, Any]]:
         live = item is not None and item.status in WorkItem.LIVE
         state: dict[str, Any] = {
             "key": step.key,
-            "label": step.label,
+            "label": routing.step_label(step, department, item),
             "department": department.code if department else step.department,
             "department_name": department.name if department else step.department,
             "kind": step.kind,

@@ -28,41 +28,84 @@ def backfill_labels(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('workflows', '0009_workbench_search_indexes'),
+        ("accounts", "0001_initial"),
+        ("workflows", "0009_workbench_search_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workitem',
-            name='label_en',
+            model_name="workitem",
+            name="label_en",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='workitem',
-            name='label_zh',
+            model_name="workitem",
+            name="label_zh",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.CreateModel(
-            name='TransferRequest',
+            name="TransferRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('status', models.CharField(choices=[('pending', 'Awaiting approval'), ('approved', 'Approved'), ('declined', 'Declined'), ('lapsed', 'Lapsed: the step moved on')], default='pending', max_length=20)),
-                ('decision_note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('to_department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.department')),
-                ('work_item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transfer_requests', to='workflows.workitem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reason", models.TextField(verbose_name="reason")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting approval"),
+                            ("approved", "Approved"),
+                            ("declined", "Declined"),
+                            ("lapsed", "Lapsed: the step moved on"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("decision_note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "to_department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.department"
+                    ),
+                ),
+                (
+                    "work_item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transfer_requests",
+                        to="workflows.workitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('work_item',), name='transfer_request_one_pending')],
+                "ordering": ["created_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("work_item",),
+                        name="transfer_request_one_pending",
+                    )
+                ],
             },
         ),
         migrations.RunPython(backfill_labels, migrations.RunPython.noop),

@@ -16,6 +16,7 @@ from accounts.models import Department, User
 from services.models import in_language
 from services.routes import RouteError, RouteStep, parse_route
 from workflows.engine import clock
+from workflows.engine.routing import step_label
 from workflows.models import (
     Application,
     ApplicationEvent,
@@ -221,11 +222,13 @@ def application_steps(
     for key in keys:
         route_step = route_by_key.get(key)
         item: WorkItem | None = latest.get(key)
+        department = item.department if item else departments.get(route_step.department if route_step else "")
+        label = step_label(route_step, department, item) if route_step else (item.step_label if item else key)
         step = StepClock(
             key=key,
-            label=route_step.label if route_step else key,
+            label=label,
             kind=(item.kind if item else route_step.kind if route_step else ""),
-            department=item.department if item else departments.get(route_step.department if route_step else ""),
+            department=department,
             state=_work_item_state(item) if item else StepState.NOT_STARTED,
         )
         if item is not None:
@@ -342,7 +345,7 @@ def application_timeline(application: Application, steps: list[StepClock]) -> li
     entries: list[TimelineEntry] = []
     for event in events:
         step = labels.get(event.work_item_id) if event.work_item_id else None
-        step_label = step.label if step else (event.work_item.step_key if event.work_item else "")
+        step_label = step.label if step else (event.work_item.step_label if event.work_item else "")
         title = _event_title(event, step_label)
         if title is None:
             continue

@@ -1,22 +1,32 @@
 """The routing engine in-process (tasks run eagerly after commit, as in the embedded mode):
 routes, joins, conditions, decisions, corrections, transfers, withdrawals, incidents, timers."""
 
+import copy
 import threading
 from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role, VerifiedAttribute
 from accounts.tests.factories import MembershipFactory, UserFactory
 from documents.models import Certificate
 from workflows.engine import actions, automatic, clock, timers
 from workflows.engine.actions import TransitionRefused
-from workflows.models import Application, ApplicationEvent, Incident, OutboxMessage, TaxpayerNumber, Timer, WorkItem
+from workflows.models import (
+    Application,
+    ApplicationEvent,
+    Incident,
+    OutboxMessage,
+    TaxpayerNumber,
+    Timer,
+    TransferRequest,
+    WorkItem,
+)
 from workflows.outbox import outbox_enqueue
 from workflows.tests import engine_handlers  # noqa: F401 - registers the test handlers
-from workflows.tests.factories import application_submit, departments, published_version
+from workflows.tests.factories import RESTAURANT_ROUTE, application_submit, departments, published_version
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -240,8 +250,17 @@ def test_withdrawal_cancels_open_work_and_timers(verified_alice, bob):
     assert not Timer.objects.filter(application=application, fired_at=None, cancelled_at=None).exists()
 
 
+def transferable_route(*targets: str) -> dict:
+    """The restaurant route, with the licence review transferable to `targets` without approval."""
+    route = copy.deepcopy(RESTAURANT_ROUTE)
+    next(step for step in route["steps"] if step["key"] == "licence")["transfer_to"] = list(targets)
+    return route
+
+
 def test_a_transfer_opens_a_new_round_in_the_other_department(verified_alice, clerk_a, clerk_b):
-    application = application_submit(applicant=verified_alice, version=published_version())
+    application = application_submit(
+        applicant=verified_alice, version=published_version(route=transferable_route("fire"))
+    )
     licence = item(application, "licence")
     actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
     with pytest.raises(TransitionRefused, match="why"):
@@ -254,6 +273,78 @@ def test_a_transfer_opens_a_new_round_in_the_other_department(verified_alice, cl
     assert WorkItem.objects.get(pk=licence.pk).status == WorkItem.Status.CANCELLED
     approve(application, "licence", clerk_b)
     assert statuses(application)["food"] == "open"
+
+
+def test_a_transfer_the_route_does_not_name_waits_for_a_supervisor(verified_alice, clerk_a, clerk_b, supervisor):
+    application = application_submit(applicant=verified_alice, version=published_version())  # no transfer_to
+    licence = item(application, "licence")
+    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    events_before = ApplicationEvent.objects.filter(application=application).count()
+
+    request = actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="Fire asks")
+    assert isinstance(request, TransferRequest) and request.status == TransferRequest.Status.PENDING
+    licence.refresh_from_db()
+    assert licence.status == WorkItem.Status.CLAIMED and licence.assignee == clerk_a  # still the clerk's
+    assert statuses(application)["licence"] == WorkItem.Status.CLAIMED
+    assert ApplicationEvent.objects.filter(application=application).count() == events_before + 1
+    with pytest.raises(TransitionRefused, match="already waiting"):
+        actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="Again")
+
+    # Only a supervisor of the step's department decides: not the clerk, not fire's people.
+    fire_supervisor = MembershipFactory(department__code="fire", role=Role.SUPERVISOR).user
+    for outsider in (clerk_a, clerk_b, fire_supervisor):
+        with pytest.raises(TransitionRefused, match="supervisor of the step's department"):
+            actions.transfer_request_decide(request_id=request.pk, actor=outsider, approve=True)
+    with pytest.raises(TransitionRefused, match="Say why"):
+        actions.transfer_request_decide(request_id=request.pk, actor=supervisor, approve=False)
+    assert TransferRequest.objects.get(pk=request.pk).status == TransferRequest.Status.PENDING
+
+    declined = actions.transfer_request_decide(request_id=request.pk, actor=supervisor, approve=False, note="Ours")
+    assert declined.status == TransferRequest.Status.DECLINED and declined.decided_by == supervisor
+    assert item(application, "licence").status == WorkItem.Status.CLAIMED
+    with pytest.raises(TransitionRefused, match="already been decided"):
+        actions.transfer_request_decide(request_id=request.pk, actor=supervisor, approve=True)
+
+    second = actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="Really fire")
+    approved = actions.transfer_request_decide(request_id=second.pk, actor=supervisor, approve=True)
+    assert approved.status == TransferRequest.Status.APPROVED
+    moved = item(application, "licence")
+    assert moved.round == 2 and moved.department.code == "fire" and moved.status == WorkItem.Status.OPEN
+    assert moved.statutory_due_at == licence.statutory_due_at
+    transferred = ApplicationEvent.objects.get(application=application, kind="step_transferred")
+    assert transferred.actor == supervisor and transferred.reason == "Really fire"
+
+
+def test_a_supervisor_transfers_anywhere_without_a_request(verified_alice, supervisor):
+    application = application_submit(applicant=verified_alice, version=published_version())
+    licence = item(application, "licence")
+    moved = actions.work_item_transfer(work_item_id=licence.pk, actor=supervisor, department="fire", reason="Fire's")
+    assert isinstance(moved, WorkItem) and moved.department.code == "fire" and moved.round == 2
+    assert not TransferRequest.objects.exists()
+
+
+def test_a_request_lapses_when_the_step_was_decided_meanwhile(verified_alice, clerk_a, supervisor):
+    application = application_submit(applicant=verified_alice, version=published_version())
+    licence = item(application, "licence")
+    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    request = actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="Fire?")
+    actions.work_item_decide(work_item_id=licence.pk, actor=clerk_a, decision="approved")
+    lapsed = actions.transfer_request_decide(request_id=request.pk, actor=supervisor, approve=True)
+    assert lapsed.status == TransferRequest.Status.LAPSED
+    assert not WorkItem.objects.filter(application=application, step_key="licence", round=2).exists()
+    assert item(application, "licence").status == WorkItem.Status.DONE
+
+
+def test_work_items_carry_the_step_name_or_say_what_the_step_does(verified_alice):
+    route = transferable_route()
+    next(step for step in route["steps"] if step["key"] == "licence").update(label_en="Licence", label_zh="许可")
+    application = application_submit(applicant=verified_alice, version=published_version(route=route))
+    licence, identity = item(application, "licence"), item(application, "identity")
+    assert (licence.label_en, licence.label_zh) == ("Licence", "许可")
+    assert identity.label_en.startswith("Automatic check by ") and identity.label_en != "identity"
+    assert identity.label_zh and identity.label_zh != identity.label_en
+    with translation.override("zh-hans"):
+        assert licence.step_label == "许可"
 
 
 def test_a_failing_automatic_step_becomes_an_incident_the_supervisor_handles(verified_alice, supervisor, clerk_a, bob):

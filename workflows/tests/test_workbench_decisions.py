@@ -9,7 +9,7 @@ from accounts.tests.factories import MembershipFactory, UserFactory
 from documents.actions import document_issue
 from workflows.engine import clock
 from workflows.engine.actions import application_withdraw, correction_submit
-from workflows.models import Application, ApplicationEvent, WorkItem
+from workflows.models import Application, ApplicationEvent, TransferRequest, WorkItem
 from workflows.tests.factories import supporting_type
 from workflows.tests.test_workbench_support import PARALLEL, make_pdf, routed_application, step, version_with
 from workflows.workbench.actions import work_item_claim
@@ -177,7 +177,23 @@ def test_claiming_a_withdrawn_application_is_refused(client, clerk_a, alice, app
     assert "already withdrawn" in response.content.decode()
 
 
-def test_transfer_to_another_department_with_a_reason(client, claimed, application, clerk_b, department_b):
+@pytest.fixture
+def transferable(client, clerk_a, alice, department_a, department_b):
+    """An application whose route lets the clerk send its review to department B."""
+    route = {"steps": [{"key": "licence", "department": "market", "kind": "review", "sla_days": 5,
+                        "transfer_to": [department_b.code]}]}  # fmt: skip
+    application = routed_application(applicant=alice, version=version_with(route))
+    work_item_claim(work_item_id=step(application).pk, clerk=clerk_a)
+    client.force_login(clerk_a)
+    return application
+
+
+def test_transfer_to_a_department_the_route_names(client, transferable, clerk_b, department_b):
+    application = transferable
+    claimed = step(application)
+    page = client.get(f"/workbench/items/{claimed.pk}/").content.decode()
+    department_b.refresh_from_db()
+    assert f"The route lets you transfer this step to: {department_b.name}" in page
     response = client.post(f"/workbench/items/{claimed.pk}/transfer/", {"department": department_b.pk, "reason": ""})
     assert response.status_code == 400
     assert "Say why the step goes to another department." in response.content.decode()
@@ -188,3 +204,59 @@ def test_transfer_to_another_department_with_a_reason(client, claimed, applicati
     assert moved.department == department_b and moved.round == 2
     client.force_login(clerk_b)
     assert client.get(f"/workbench/items/{moved.pk}/").status_code == 200
+
+
+def test_a_transfer_elsewhere_waits_for_the_supervisor_who_approves_it(
+    client, claimed, application, supervisor, clerk_b, department_b
+):
+    page = client.get(f"/workbench/items/{claimed.pk}/").content.decode()
+    assert "so a transfer needs a supervisor's approval" in page
+    response = client.post(
+        f"/workbench/items/{claimed.pk}/transfer/",
+        {"department": department_b.pk, "reason": "Fire matter"},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "a supervisor must approve the transfer" in body
+    assert "The step stays with you until a supervisor decides." in body
+    claimed.refresh_from_db()
+    assert claimed.status == WorkItem.Status.CLAIMED
+    request = TransferRequest.objects.get(work_item=claimed)
+
+    client.force_login(supervisor)
+    board = client.get("/workbench/supervision/").content.decode()
+    assert "Transfers awaiting your approval" in board and "Fire matter" in board and application.number in board
+    response = client.post(f"/workbench/transfer-requests/{request.pk}/", {"decision": "decline"}, follow=True)
+    assert "Say why the transfer is declined" in response.content.decode()
+    assert TransferRequest.objects.get(pk=request.pk).status == TransferRequest.Status.PENDING
+    response = client.post(f"/workbench/transfer-requests/{request.pk}/", {"decision": "approve"}, follow=True)
+    department_b.refresh_from_db()
+    assert f"{application.number} has been transferred to {department_b.name}." in response.content.decode()
+    moved = step(application)
+    assert moved.department == department_b and moved.round == 2
+    assert "No transfers are waiting for approval." in client.get("/workbench/supervision/").content.decode()
+
+
+def test_a_declined_transfer_tells_the_clerk_why(client, claimed, supervisor, clerk_a, department_b):
+    client.post(f"/workbench/items/{claimed.pk}/transfer/", {"department": department_b.pk, "reason": "Not ours"})
+    request = TransferRequest.objects.get(work_item=claimed)
+    client.force_login(supervisor)
+    client.post(f"/workbench/transfer-requests/{request.pk}/", {"decision": "decline", "note": "It is ours: go on."})
+    client.force_login(clerk_a)
+    page = client.get(f"/workbench/items/{claimed.pk}/").content.decode()
+    assert "Supervisor A declined the transfer to" in page and "It is ours: go on." in page
+    assert "Transfer declined by a supervisor" in page  # the history
+
+
+def test_outsiders_cannot_decide_a_transfer_request(client, claimed, clerk_a, clerk_b, alice, department_b):
+    client.post(f"/workbench/items/{claimed.pk}/transfer/", {"department": department_b.pk, "reason": "Fire matter"})
+    request = TransferRequest.objects.get(work_item=claimed)
+    fire_supervisor = MembershipFactory(
+        user=UserFactory(username="supervisor.b", is_staff=True), department=department_b, role=Role.SUPERVISOR
+    ).user
+    for outsider in (clerk_a, clerk_b, alice, fire_supervisor):
+        client.force_login(outsider)
+        response = client.post(f"/workbench/transfer-requests/{request.pk}/", {"decision": "approve"})
+        assert response.status_code == 404, outsider
+    assert TransferRequest.objects.get(pk=request.pk).status == TransferRequest.Status.PENDING
+    assert step(claimed.application) == claimed

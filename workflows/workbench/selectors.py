@@ -29,9 +29,19 @@ from accounts.models import Department, Membership, Role, User
 from documents.models import Certificate
 from services.elements import display_value, mask_value
 from services.models import DataElement, LifeEvent, Service, in_language
+from services.routes import parse_route
 from services.selectors import life_events, published_services
 from workflows.engine import clock
-from workflows.models import Application, ApplicationEvent, ApplicationGroup, GroupDocument, Incident, Note, WorkItem
+from workflows.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationGroup,
+    GroupDocument,
+    Incident,
+    Note,
+    TransferRequest,
+    WorkItem,
+)
 
 QUEUE_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
 SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
@@ -398,6 +408,49 @@ def incident_for_supervisor(*, supervisor: User, incident_id: int) -> Incident:
     return incident
 
 
+def transfer_requests_for_supervisor(*, supervisor: User) -> QuerySet[TransferRequest]:
+    """Pending transfer requests of the supervisor's departments whose step is still live."""
+    return (
+        TransferRequest.objects.filter(
+            work_item__department_id__in=department_ids(user=supervisor, roles=SUPERVISOR_ROLES),
+            work_item__status__in=ACTIVE_STATUSES,
+            status=TransferRequest.Status.PENDING,
+        )
+        .select_related("work_item__application__service", "work_item__department", "to_department", "requested_by")
+        .defer("work_item__application__data", "work_item__result", "work_item__correction")
+        .order_by("created_at", "pk")
+    )
+
+
+def transfer_request_for_supervisor(*, supervisor: User, request_id: int) -> TransferRequest:
+    """A transfer request of one of the supervisor's departments (any status); 404 otherwise."""
+    found = (
+        TransferRequest.objects.filter(
+            pk=request_id, work_item__department_id__in=department_ids(user=supervisor, roles=SUPERVISOR_ROLES)
+        )
+        .select_related("work_item__application", "to_department")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def transfer_requests_of_item(item: WorkItem) -> list[TransferRequest]:
+    """Every transfer request of this step, oldest first, for its page."""
+    return list(item.transfer_requests.select_related("to_department", "requested_by", "decided_by"))
+
+
+def transfer_route_departments(item: WorkItem) -> list[Department]:
+    """The departments the step's route lets a clerk transfer it to without approval."""
+    step = next(
+        (step for step in parse_route(item.application.service_version.route) if step.key == item.step_key), None
+    )
+    if step is None or not step.transfer_to:
+        return []
+    return list(Department.objects.filter(code__in=step.transfer_to).order_by("code"))
+
+
 # --- The work item page -----------------------------------------------------------------------
 
 
@@ -543,6 +596,8 @@ EVENT_LABELS = {
     "step_approved": _("Approved"),
     "step_rejected": _("Rejected"),
     "step_transferred": _("Transferred to another department"),
+    "transfer_requested": _("Transfer requested (awaiting a supervisor)"),
+    "transfer_declined": _("Transfer declined by a supervisor"),
     "correction_requested": _("Correction requested"),
     "correction_answered": _("Correction answered"),
     "correction_submitted": _("Applicant sent the correction"),

@@ -21,6 +21,7 @@ urlpatterns = [
         name="workbench-revoke",
     ),
     path("workbench/supervision/", views.supervision, name="workbench-supervision"),
+    path("workbench/transfer-requests/<int:request_id>/", views.transfer_decide, name="workbench-transfer-decide"),
     path("workbench/counter/", counter.start, name="workbench-counter"),
     path("workbench/counter/<int:group_id>/", counter.fill, name="workbench-counter-form"),
     path("workbench/counter/<int:group_id>/done/", counter.done, name="workbench-counter-done"),

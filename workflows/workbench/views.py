@@ -30,7 +30,7 @@ from services.routes import parse_route
 from workflows.engine import actions as engine
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.selectors import application_route_state
-from workflows.models import Incident, WorkItem
+from workflows.models import Incident, TransferRequest, WorkItem
 from workflows.workbench import access, selectors
 from workflows.workbench.actions import (
     note_add,
@@ -229,6 +229,7 @@ def _item_page(
     forms = forms or {}
     route_states = application_route_state(application)
     mine = item.status == WorkItem.Status.CLAIMED and item.assignee_id == user.pk
+    transfer_requests = selectors.transfer_requests_of_item(item)
     context = {
         "item": item,
         "application": application,
@@ -259,6 +260,9 @@ def _item_page(
         "note_form": forms.get("note") or NoteForm(),
         "transfer_form": forms.get("transfer")
         or TransferForm(departments=selectors.department_choices_for_transfer(item)),
+        "transfer_route_departments": selectors.transfer_route_departments(item),
+        "transfer_requests": transfer_requests,
+        "pending_transfer": next((r for r in transfer_requests if r.status == TransferRequest.Status.PENDING), None),
         "assign_form": forms.get("assign")
         or AssignForm(colleagues=selectors.colleagues(department_id=item.department_id)),
         "revoke_form": forms.get("revoke") or RevokeForm(),
@@ -379,7 +383,7 @@ def transfer(request: HttpRequest, item_id: int) -> HttpResponse:
     if not form.is_valid():
         return _item_page(request, item, forms={"transfer": form}, status=400)
     try:
-        engine.work_item_transfer(
+        outcome = engine.work_item_transfer(
             work_item_id=item.pk,
             actor=_staff(request),
             department=form.cleaned_data["department"],
@@ -387,11 +391,18 @@ def transfer(request: HttpRequest, item_id: int) -> HttpResponse:
         )
     except TransitionRefused as refused:
         return _refused(request, item.pk, refused.message, {"transfer": form})
-    messages.success(
-        request,
-        _("%(number)s has been transferred to %(department)s.")
-        % {"number": item.application.number, "department": form.cleaned_data["department"].name},
-    )
+    names = {"number": item.application.number, "department": form.cleaned_data["department"].name}
+    if isinstance(outcome, TransferRequest):
+        messages.success(
+            request,
+            _(
+                "The route does not send this step to %(department)s, so a supervisor must approve the transfer. "
+                "Your request is with them; %(number)s stays with you meanwhile."
+            )
+            % names,
+        )
+        return redirect("workflows:workbench-item", item_id=item.pk)
+    messages.success(request, _("%(number)s has been transferred to %(department)s.") % names)
     return redirect("workflows:workbench")
 
 
@@ -443,6 +454,7 @@ def revoke(request: HttpRequest, item_id: int, certificate_id: int) -> HttpRespo
 @require_GET
 def supervision(request: HttpRequest) -> HttpResponse:
     context = {
+        "transfer_requests": list(selectors.transfer_requests_for_supervisor(supervisor=_staff(request))),
         "incidents": list(selectors.incidents_for_supervisor(supervisor=_staff(request))),
         "overdue": selectors.department_overdue(supervisor=_staff(request)),
         "colleagues": _supervised_colleagues(request),
@@ -474,3 +486,36 @@ def incident(request: HttpRequest, incident_id: int, verb: str) -> HttpResponse:
     else:
         messages.success(request, f"{found.work_item.application.number}: {done}")
     return redirect("workflows:workbench-supervision")
+
+
+TRANSFER_DECISIONS: dict[str, Any] = {
+    TransferRequest.Status.APPROVED: gettext_lazy("%(number)s has been transferred to %(department)s."),
+    TransferRequest.Status.DECLINED: gettext_lazy("The transfer of %(number)s is declined; the clerk carries on."),
+    TransferRequest.Status.LAPSED: gettext_lazy(
+        "%(number)s has moved on since the request was made (decided, corrected or transferred): the request lapsed."
+    ),
+}
+
+
+@staff_only(SUPERVISOR_ROLES)
+@require_POST
+def transfer_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    found = selectors.transfer_request_for_supervisor(supervisor=_staff(request), request_id=request_id)
+    verb = request.POST.get("decision", "")
+    if verb not in ("approve", "decline"):
+        messages.error(request, _("Choose whether to approve or decline the transfer."))
+        return redirect(_back(request, reverse("workflows:workbench-supervision") + "#transfers"))
+    form = IncidentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for error in form.errors["note"]))
+        return redirect(_back(request, reverse("workflows:workbench-supervision") + "#transfers"))
+    try:
+        decided = engine.transfer_request_decide(
+            request_id=found.pk, actor=_staff(request), approve=verb == "approve", note=form.cleaned_data["note"]
+        )
+    except TransitionRefused as refused:
+        messages.error(request, f"{found.work_item.application.number}: {refused.message}")
+    else:
+        names = {"number": found.work_item.application.number, "department": found.to_department.name}
+        messages.success(request, TRANSFER_DECISIONS[decided.status] % names)
+    return redirect(_back(request, reverse("workflows:workbench-supervision") + "#transfers"))

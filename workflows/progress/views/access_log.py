@@ -49,7 +49,7 @@ def _rows(records) -> Iterator[list[str]]:
             record.department.name if record.department else "",
             describe(record),
             record.application.number if record.application else "",
-            record.work_item.step_key if record.work_item else "",
+            record.work_item.step_label if record.work_item else "",
         ]
 
 

@@ -133,7 +133,7 @@ def _csv_rows(board: Dashboard) -> Iterator[list[object]]:
     yield [_("Overdue application"), _("Step"), _("Department"), _("Due")]
     for item in board.overdue:
         due = timezone.localtime(item.statutory_due_at).strftime("%Y-%m-%d") if item.statutory_due_at else ""
-        yield [item.application.number, item.step_key, item.department.code, due]
+        yield [item.application.number, item.step_label, item.department.code, due]
 
 
 def _fmt(value: object) -> object:
