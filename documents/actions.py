@@ -76,8 +76,11 @@ def document_upload(
     document_type: DocumentType,
     uploaded_file: UploadedFile,
     organisation: Organisation | None = None,
+    source: str = Document.Source.UPLOADED,
 ) -> Document:
     """Checks, scans and stores an upload in the owner's (or organisation's) vault.
+
+    `source` says how it came in: uploaded by the owner, or scanned at the counter for them.
 
     Raises UploadRejected with one clear sentence when the file is refused. The scan runs
     before the transaction so no database lock is held while clamd reads the bytes; when the
@@ -102,7 +105,7 @@ def document_upload(
             document_type=document_type,
             ownership=ownership,
             scan_status=Document.ScanStatus.CLEAN,
-            source=Document.Source.UPLOADED,
+            source=source,
         )
 
 

@@ -22,6 +22,7 @@ class Document(models.Model):
     class Source(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
         ISSUED = "issued", _("Issued by a department")
+        COUNTER = "counter", _("Scanned at the counter")
 
     owner = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="documents")
     owner_organisation = models.ForeignKey(

@@ -393,7 +393,8 @@ class VersionForm(forms.ModelForm):
                 'JSON: {"steps": [{"key": "check", "department": "market", "kind": "review", "sla_days": 5}, '
                 '{"key": "issue", "department": "market", "kind": "issue", "after": ["check"], '
                 '"document_type": "business-licence"}]}. Kinds: review, automatic (with "handler"), issue (with '
-                '"document_type"). Optional: "when" (a condition), "label_en", "label_zh", "on_reject".'
+                '"document_type"). Optional: "when" (a condition), "label_en", "label_zh", "on_reject", and on '
+                'review steps "transfer_to" (departments a clerk may transfer the step to without approval).'
             ),
             "eligibility": gettext_lazy(
                 'JSON list: [{"when": {"element": "business.floor_area_m2", "gte": 10}, '

@@ -337,7 +337,16 @@ SERVICES: list[dict[str, Any]] = [
                 sla_days=7,
                 when={"element": "business.floor_area_m2", "gt": 300},
             ),
-            _step("site", "market", "review", "Inspect the premises", "现场核查", after=["examine"], sla_days=5),
+            _step(
+                "site",
+                "market",
+                "review",
+                "Inspect the premises",
+                "现场核查",
+                after=["examine"],
+                sla_days=5,
+                transfer_to=["health"],  # the inspection may go to the health commission
+            ),
             _step(
                 "issue",
                 "market",

@@ -46,6 +46,17 @@ def test_an_unknown_department_is_refused(make_draft):
     assert problems == ["Step “check”: there is no department with the code “space-agency”."]
 
 
+def test_transfer_to_names_known_departments_on_review_steps_only(make_draft):
+    problems = route_problems(make_draft(steps(review("check", transfer_to=["space-agency"]))))
+    assert problems == ["Step “check”: “transfer_to” names “space-agency”, but there is no such department."]
+    issue = {"key": "issue", "department": "market", "kind": "issue", "document_type": "business-licence"}
+    problems = route_problems(make_draft(steps({**issue, "transfer_to": ["market"]})))
+    assert "Step “issue”: only a review step can be transferred (“transfer_to”)." in problems
+    problems = route_problems(make_draft(steps(review("check", transfer_to={"fire": True}))))
+    assert problems == ["Step “check”: “transfer_to” must be a list of department codes."]
+    assert parse_route(steps(review("check", transfer_to="market")))[0].transfer_to == ("market",)
+
+
 def test_an_unknown_after_is_refused(make_draft):
     problems = route_problems(make_draft(steps(review("check"), review("decide", after=["chekc"]))))
     assert "Step “decide” comes after “chekc”, but the route has no step with that key." in problems

@@ -25,6 +25,7 @@ from django.utils.translation import override
 
 from accounts.models import User
 from documents.actions import document_upload
+from documents.models import Document
 from documents.selectors import document_for_user, reusable_documents
 from services.conditions import evaluate
 from services.elements import validate_value
@@ -273,7 +274,12 @@ def draft_attach_document(
 
 
 def draft_upload_document(
-    *, applicant: User, group_id: int | str, document_type: DocumentType, uploaded_file: UploadedFile
+    *,
+    applicant: User,
+    group_id: int | str,
+    document_type: DocumentType,
+    uploaded_file: UploadedFile,
+    source: str = Document.Source.UPLOADED,
 ) -> GroupDocument:
     """Stores a new upload in the applicant's vault and attaches it to the draft.
 
@@ -284,7 +290,7 @@ def draft_upload_document(
     if not group.is_draft:
         raise DraftAlreadySubmitted(_("This application has already been submitted and can no longer be changed."))
     _material_type(group_form(group), document_type)
-    document = document_upload(owner=applicant, document_type=document_type, uploaded_file=uploaded_file)
+    document = document_upload(owner=applicant, document_type=document_type, uploaded_file=uploaded_file, source=source)
     return draft_attach_document(
         applicant=applicant, group_id=group.pk, document_type=document_type, document_id=document.pk
     )

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Department, User
 from services.conditions import evaluate
@@ -169,9 +169,9 @@ def step_dispatch(item: WorkItem) -> None:
 
 
 FALLBACK_LABELS = {
-    "review": _lazy("Review by %(department)s"),
-    "automatic": _lazy("Automatic check by %(department)s"),
-    "issue": _lazy("Certificate from %(department)s"),
+    "review": gettext_lazy("Review by %(department)s"),
+    "automatic": gettext_lazy("Automatic check by %(department)s"),
+    "issue": gettext_lazy("Certificate from %(department)s"),
 }
 
 

@@ -264,6 +264,7 @@ def test_a_life_event_filed_at_the_counter_makes_one_application_per_service_in_
     scan = Document.objects.get(document_type=catalogue.id_card)
     assert scan.owner == walk_in and scan.display_name == "id card scan.pdf"
     assert group.documents.get(document_type=catalogue.id_card).document == scan
+    assert "Scanned at the counter" in client.get(reverse("documents:vault")).content.decode()
 
 
 # --- Paper documents scanned at the counter ----------------------------------------------------
@@ -280,7 +281,7 @@ def test_a_scan_uploaded_at_the_counter_lands_in_the_persons_vault_and_is_attach
     assert response.status_code == 302
     document = Document.objects.get(document_type=supporting_type())
     assert document.owner == walk_in  # the person's vault, not the clerk's
-    assert document.display_name == "lease.pdf"
+    assert document.display_name == "lease.pdf" and document.source == Document.Source.COUNTER
     assert GroupDocument.objects.get(group=counter_draft).document == document
     assert not Document.objects.filter(owner=counter_clerk).exists()
     assert "lease.pdf" in client.get(url).content.decode()  # now offered (and chosen) from the vault
@@ -352,7 +353,9 @@ def test_each_view_of_the_counter_form_is_recorded_for_the_person_to_see(
     record = records.first()
     assert record.accessor == counter_clerk and record.department == department_a
     assert record.application is None and record.work_item is None
+    assert record.what == DataAccessRecord.What.COUNTER_FILING
 
     client.force_login(walk_in)
     page = client.get(reverse("workflows:progress-access-log")).content.decode()
     assert "Counter Clerk" in page and "Market Regulation" in page
+    assert "Saw your details and documents to file for you at the counter" in page

@@ -64,5 +64,5 @@ def counter_filing_viewed(*, accessor: User, group: ApplicationGroup, department
             accessor=accessor,
             department_id=department_id,
             applicant_id=group.applicant_id,
-            what=DataAccessRecord.What.VIEW_APPLICATION,
+            what=DataAccessRecord.What.COUNTER_FILING,
         )

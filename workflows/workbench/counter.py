@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from documents.models import Document
 from documents.validation import UploadRejected
 from workflows.apply import actions as apply_actions
 from workflows.apply import forms as apply_forms
@@ -118,7 +119,11 @@ def _materials_save(
             if upload is not None:
                 # The person's vault, checked by content exactly as an online upload.
                 apply_actions.draft_upload_document(
-                    applicant=person, group_id=group.pk, document_type=document_type, uploaded_file=upload
+                    applicant=person,
+                    group_id=group.pk,
+                    document_type=document_type,
+                    uploaded_file=upload,
+                    source=Document.Source.COUNTER,
                 )
             elif choice:
                 apply_actions.draft_attach_document(
