@@ -137,3 +137,31 @@ def test_supervision_and_counter_pages_are_accessible(page, password, applicatio
     assert re.search(r"/workbench/counter/\d+/$", page.url)
     assert page.get_by_text("Filing at the counter for Alice Wang").is_visible()
     assert_accessible(page)
+
+
+def test_a_transfer_the_route_does_not_name_is_approved_by_the_supervisor(
+    page, password, application, assert_accessible
+):
+    item = step(application)
+    sign_in(page, "clerk.a", password)
+    page.goto(f"/workbench/items/{item.pk}/")
+    page.get_by_role("button", name="Claim").first.click()
+    page.get_by_text("Transfer to another department").click()
+    assert page.get_by_text("so a transfer needs a supervisor's approval").is_visible()
+    page.get_by_label("Transfer to").select_option(label="Fire and Rescue Department")
+    page.get_by_label("Why it goes there").fill("The premises are a fire risk first.")
+    page.get_by_role("button", name="Transfer", exact=True).click()
+    assert page.get_by_text("a supervisor must approve the transfer").is_visible()
+    assert page.get_by_text("The step stays with you until a supervisor decides.").is_visible()
+    assert_accessible(page)
+    sign_out(page)
+
+    sign_in(page, "supervisor.a", password)
+    page.goto("/workbench/supervision/")
+    assert page.get_by_text("The premises are a fire risk first.").is_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name=f"Approve the transfer {application.number}").click()
+    assert page.get_by_text(f"{application.number} has been transferred to Fire and Rescue Department.").is_visible()
+    assert page.get_by_text("No transfers are waiting for approval.").is_visible()
+    moved = step(application)
+    assert moved.department.code == "fire" and moved.round == 2
