@@ -16,6 +16,7 @@ from django.utils.crypto import get_random_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from portal.text import join_names
 from services.explain import condition_keys, describe_condition, element_labels
 from services.routes import RouteStep, step_depths
 
@@ -231,7 +232,7 @@ def route_svg(
     for step in ordered:
         facts = [escape(names.get(step.department, step.department)), escape(kind_label(step.kind))]
         if step.after:
-            after = ", ".join(labels.get(key, key) for key in step.after)
+            after = join_names(labels.get(key, key) for key in step.after)
             facts.append(escape(_("after: %(steps)s") % {"steps": after}))
         else:
             facts.append(escape(_("starts straight away")))

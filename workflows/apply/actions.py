@@ -27,6 +27,7 @@ from accounts.models import User
 from documents.actions import document_upload
 from documents.models import Document
 from documents.selectors import document_for_user, reusable_documents
+from portal.text import join_names
 from services.conditions import evaluate
 from services.elements import validate_value
 from services.models import DocumentType, LifeEvent, Service, ServiceVersion
@@ -80,7 +81,7 @@ class DraftIncomplete(ApplyError):
 
 class DraftStale(ApplyError):
     def __init__(self, versions: list[ServiceVersion]) -> None:
-        names = ", ".join(str(v.service.name) for v in versions)
+        names = join_names(v.service.name for v in versions)
         super().__init__(
             _(
                 "The rules of %(services)s changed since you started this draft. Move it to the current "
@@ -509,7 +510,7 @@ def _reminder_mail(group: ApplicationGroup, purge_on: datetime.date) -> None:
     if not applicant.email:
         return
     with override(applicant.preferred_language or settings.LANGUAGE_CODE):
-        names = ", ".join(str(v.service.name) for v in group.versions.all())
+        names = join_names(v.service.name for v in group.versions.all())
         what = str(group.life_event.name) if group.life_event else names
         link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("workflows:apply-resume", args=[group.pk])
         send_mail(

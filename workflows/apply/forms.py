@@ -13,6 +13,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from documents.models import Document
+from portal.text import join_names
 from services.elements import display_value
 from services.models import DataElement, in_language
 from workflows.apply.selectors import FieldSpec, MaterialSpec, Reuse
@@ -117,7 +118,7 @@ class QuestionView:
 
     @property
     def services(self) -> str:
-        return ", ".join(str(s.name) for s in self.spec.services)
+        return join_names(s.name for s in self.spec.services)
 
 
 def questions(
@@ -192,7 +193,7 @@ class MaterialView:
 
     @property
     def services(self) -> str:
-        return ", ".join(str(s.name) for s in self.spec.services)
+        return join_names(s.name for s in self.spec.services)
 
     @property
     def selected(self) -> str:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from documents.validation import UploadRejected
+from portal.text import join_names
 from services.models import LifeEvent, Service
 from services.selectors import current_version, life_event_versions
 from workflows.apply import actions, forms, selectors
@@ -47,7 +48,7 @@ def _after(steps: list[Step], slug: str) -> Step:
 def _title(group: ApplicationGroup) -> str:
     if group.life_event is not None:
         return str(group.life_event.name)
-    return ", ".join(str(v.service.name) for v in group.versions.all())
+    return join_names(v.service.name for v in group.versions.all())
 
 
 def _context(group: ApplicationGroup, form: selectors.MergedForm, current: str, **extra) -> dict:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Department, Membership, Role, User
 from documents.models import Document
+from portal.text import join_names
 from services.elements import validate_value
 from services.models import DataElement, DocumentType
 from workflows.engine import clock, routing
@@ -187,7 +188,7 @@ def correction_request(
         if unknown_fields or unknown_materials:
             raise TransitionRefused(
                 _("These are not on this application's form: %(names)s.")
-                % {"names": ", ".join(sorted(unknown_fields | unknown_materials))}
+                % {"names": join_names(sorted(unknown_fields | unknown_materials))}
             )
         now = timezone.now()
         reply_days = settings.ENGINE_CORRECTION_REPLY_DAYS
@@ -266,13 +267,13 @@ def correction_submit(
         if extra:
             raise TransitionRefused(
                 _("Only what the department asked about can be changed; not: %(names)s.")
-                % {"names": ", ".join(sorted(extra))}
+                % {"names": join_names(sorted(extra))}
             )
         missing = (allowed_fields - set(data)) | (allowed_materials - set(documents))
         if missing:
             raise TransitionRefused(
                 _("Please answer everything the department asked about: %(names)s.")
-                % {"names": ", ".join(sorted(missing))}
+                % {"names": join_names(sorted(missing))}
             )
         cleaned: dict[str, Any] = {}
         elements = {element.key: element for element in DataElement.objects.filter(key__in=list(data))}

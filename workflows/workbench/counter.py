@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from documents.models import Document
 from documents.validation import UploadRejected
+from portal.text import join_names
 from workflows.apply import actions as apply_actions
 from workflows.apply import forms as apply_forms
 from workflows.apply import selectors as apply_selectors
@@ -189,7 +190,7 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
         "group": group,
         "person": person,
         "masked_id": selectors.masked_id_number(person.resident_id),
-        "service_names": ", ".join(
+        "service_names": join_names(
             str(version.service.name)
             for version in apply_selectors.ordered_versions(group.versions.all(), group.life_event)
         ),
