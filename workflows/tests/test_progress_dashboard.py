@@ -174,7 +174,7 @@ def test_the_page_and_its_csv(client, supervisor, seeded):
     assert response.status_code == 200
     page = response.content.decode()
     assert 'id="fig-backlog">3<' in page and 'id="fig-decided">4<' in page and 'id="fig-on-time">75%' in page
-    assert "2.5 / 7.9 days" in page
+    assert "2.5 / 7.9 calendar days" in page
     assert page.count("<svg") >= 3
     assert "Fire and Rescue" not in page
     exported = client.get(reverse("workflows:progress-supervision"), {"format": "csv"})
