@@ -1,8 +1,12 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+import sys
+
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from portal.database_down import database_down_response, is_database_down
 from portal.health import current_health
 
 
@@ -28,4 +32,11 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "500.html", status=500)
+    # Django calls this while it handles the exception, wherever it was raised (a middleware
+    # loading the session, a view, a template): a database that went away is a 503.
+    error = sys.exc_info()[1]
+    if is_database_down(error):
+        return database_down_response(request, error)
+    # No request: RequestContext would run the context processors, which load the user, and a
+    # failing database must not make the error page fail too.
+    return HttpResponseServerError(render_to_string("500.html"))

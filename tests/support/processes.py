@@ -1,4 +1,5 @@
-"""Real processes for integration and fault tests: Celery workers and throwaway Redis servers.
+"""Real processes for integration and fault tests: Celery workers, throwaway Redis and
+PostgreSQL servers.
 
 Fault tests kill and restart these; they never touch the machine's own services.
 """
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -84,6 +86,54 @@ class ThrowawayRedis:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+POSTGRES_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
+
+
+@dataclass
+class ThrowawayPostgres:
+    """A PostgreSQL server of its own: own data directory, own port, trust authentication.
+    `stop()` is an immediate shutdown, as when the server crashes or the network drops.
+    initdb and pg_ctl refuse to run as root; under root they run as `nobody`."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def data(self) -> Path:
+        return self.directory / "data"
+
+    def _pg(self, program: str, *args: str) -> None:
+        assert POSTGRES_BIN, "no PostgreSQL server binaries under /usr/lib/postgresql"
+        as_owner = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*as_owner, str(POSTGRES_BIN / program), *args], check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "nobody", "nogroup")
+        self._pg(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -F"
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"), "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def migrate(self) -> None:
+        """Creates the portal's tables, in a separate process so this one's caches stay clean."""
+        env = {**os.environ, "DATABASE_URL": self.url, "PORTAL_ENV": "test"}
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True, timeout=120
+        )
 
 
 @dataclass
@@ -177,6 +227,21 @@ def throwaway_redis(tmp_path) -> Iterator[ThrowawayRedis]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """Initialised and started, with no tables. Its directory is not under tmp_path, which
+    `nobody` cannot enter when the tests run as root."""
+    directory = Path(tempfile.mkdtemp(prefix="onedoor-postgres-"))
+    server = ThrowawayPostgres(directory=directory)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
