@@ -3,9 +3,11 @@
 from django.db import transaction
 
 from accounts.actions import membership_grant, verified_attribute_set
-from accounts.models import Department, Role, User, VerifiedAttribute
+from accounts.models import Department, Organisation, Role, User, VerifiedAttribute
 
 DEMO_PASSWORD = "onedoor-demo-2026"
+# Alice represents a small business: she can apply for it as well as for herself.
+ALICE_ORGANISATION = ("91110105MA01NH2026", "Noodle House Catering Co., Ltd.")
 
 DEPARTMENTS = [
     # code, short code, English, Chinese
@@ -60,7 +62,11 @@ def seed_accounts() -> list[tuple[str, str]]:
     for key, value in ALICE_VERIFIED.items():
         if not VerifiedAttribute.objects.filter(user=alice, element_key=key, value=value).exists():
             verified_attribute_set(user=alice, element_key=key, value=value, source="identity")
-    accounts.append(("alice", "citizen (verified profile)"))
+    organisation, _ = Organisation.objects.get_or_create(
+        registration_number=ALICE_ORGANISATION[0], defaults={"name": ALICE_ORGANISATION[1]}
+    )
+    organisation.representatives.add(alice)
+    accounts.append(("alice", f"citizen (verified profile), represents {organisation.name}"))
     _user("bob", "Bob Li", "bob@example.org")
     accounts.append(("bob", "citizen"))
     for department in Department.objects.all():

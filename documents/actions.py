@@ -116,8 +116,10 @@ def document_issue(
     content: bytes,
     display_name: str,
     valid_until: datetime.date | None = None,
+    organisation: Organisation | None = None,
 ) -> Document:
-    """Stores a department-issued document (e.g. a certificate PDF) in the owner's vault.
+    """Stores a department-issued document (e.g. a certificate PDF) in the owner's vault, or in
+    the vault of the organisation the application was made for.
 
     The bytes come from our own code, so they are not virus-scanned; they are still checked
     against the document type (a certificate type must allow application/pdf).
@@ -128,7 +130,11 @@ def document_issue(
         return _store(
             checked=checked,
             document_type=document_type,
-            ownership={"owner": owner, "owner_organisation": None},
+            ownership=(
+                {"owner": owner, "owner_organisation": None}
+                if organisation is None
+                else {"owner": None, "owner_organisation": organisation}
+            ),
             scan_status=Document.ScanStatus.CLEAN,
             source=Document.Source.ISSUED,
             valid_from=today,

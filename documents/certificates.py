@@ -25,7 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from accounts.models import Department, User
+from accounts.models import Department, Organisation, User
 from documents.actions import document_issue
 from documents.models import Certificate
 from documents.storage import private_storage
@@ -154,8 +154,10 @@ def certificate_issue(
     title: str,
     details: dict[str, str],
     valid_until: datetime.date | None = None,
+    organisation: Organisation | None = None,
 ) -> Certificate:
-    """Issues the certificate into the owner's vault, or returns the one already issued."""
+    """Issues the certificate into the owner's vault (the organisation's, for an application made
+    on its behalf), or returns the one already issued."""
     existing = Certificate.objects.filter(application_number=application_number, document_type=document_type).first()
     if existing is not None:
         return existing
@@ -183,6 +185,7 @@ def certificate_issue(
                 content=content,
                 display_name=f"{document_type.name_en} {application_number}.pdf",
                 valid_until=valid_until,
+                organisation=organisation,
             )
             stored_name = document.file.name
             return Certificate.objects.create(

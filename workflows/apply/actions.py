@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from accounts.models import User
+from accounts.models import Organisation, User
 from documents.actions import document_upload
 from documents.models import Document
 from documents.selectors import document_for_user, reusable_documents
@@ -69,6 +69,10 @@ class ServiceUnavailable(ApplyError):
     """The service (or every service of the life event) has no published version to apply for."""
 
 
+class NotARepresentative(ApplyError):
+    pass
+
+
 class DraftAlreadySubmitted(ApplyError):
     pass
 
@@ -104,9 +108,14 @@ class AttachRefused(ApplyError):
 
 
 def draft_start(
-    *, applicant: User, service: Service | None = None, life_event: LifeEvent | None = None
+    *,
+    applicant: User,
+    service: Service | None = None,
+    life_event: LifeEvent | None = None,
+    organisation: Organisation | None = None,
 ) -> ApplicationGroup:
-    """A new server-side draft for one service or every service of a life event.
+    """A new server-side draft for one service or every service of a life event, made by the
+    applicant for themselves or on behalf of an organisation they represent.
 
     Pins the current published versions, and prefills what is already known (verified
     profile, earlier approved applications): the applicant sees it marked and may change it.
@@ -121,8 +130,10 @@ def draft_start(
         versions = [version] if version is not None else []
     if not versions:
         raise ServiceUnavailable(_("This service cannot be applied for online at the moment."))
+    if organisation is not None and not organisation.representatives.filter(pk=applicant.pk).exists():
+        raise NotARepresentative(_("You can only apply for an organisation you represent."))
     with transaction.atomic():
-        group = ApplicationGroup.objects.create(applicant=applicant, life_event=life_event)
+        group = ApplicationGroup.objects.create(applicant=applicant, life_event=life_event, organisation=organisation)
         group.versions.set(versions)
         group_load_related(group, new=True)
         form = group_form(group)
@@ -221,7 +232,7 @@ def draft_save(
             revisions[key] = new_revision
         update_fields = _touch(group)
         if changed:
-            verified = verified_values(user=applicant, keys=changed)
+            verified = verified_values(user=applicant, keys=changed, organisation=group.organisation)
             flagged = [key for key in group.changed_verified if key not in changed]
             flagged += [key for key in changed if key in verified and data.get(key) != verified[key]]
             group.data, group.field_revisions, group.changed_verified = data, revisions, sorted(set(flagged))
@@ -291,7 +302,14 @@ def draft_upload_document(
     if not group.is_draft:
         raise DraftAlreadySubmitted(_("This application has already been submitted and can no longer be changed."))
     _material_type(group_form(group), document_type)
-    document = document_upload(owner=applicant, document_type=document_type, uploaded_file=uploaded_file, source=source)
+    # A document for an organisation's application goes into the organisation's vault.
+    document = document_upload(
+        owner=applicant,
+        document_type=document_type,
+        uploaded_file=uploaded_file,
+        source=source,
+        organisation=group.organisation,
+    )
     return draft_attach_document(
         applicant=applicant, group_id=group.pk, document_type=document_type, document_id=document.pk
     )

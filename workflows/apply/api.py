@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -42,6 +43,12 @@ class DraftOutput(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.SerializerMethodField()
     life_event = serializers.CharField(source="life_event.code", allow_null=True, read_only=True)
+    organisation = serializers.CharField(
+        source="organisation.registration_number",
+        allow_null=True,
+        read_only=True,
+        help_text="The unified social credit code of the organisation applied for; null for yourself.",
+    )
     services = serializers.SerializerMethodField()
     revision = serializers.IntegerField()
     data = serializers.JSONField()  # type: ignore[assignment]  # the answers, {element key: value}
@@ -177,6 +184,11 @@ class DraftListApi(APIView):
     class CreateInput(serializers.Serializer):
         service = serializers.SlugField(required=False, help_text="A service code (or give life_event).")
         life_event = serializers.SlugField(required=False, help_text="A life event code (or give service).")
+        organisation = serializers.CharField(
+            required=False,
+            max_length=18,
+            help_text="Apply on behalf of an organisation you represent: its unified social credit code.",
+        )
 
         def validate(self, attrs: dict) -> dict:
             if bool(attrs.get("service")) == bool(attrs.get("life_event")):
@@ -210,8 +222,23 @@ class DraftListApi(APIView):
             life_event = LifeEvent.objects.filter(code=data.validated_data["life_event"]).first()
             if life_event is None:
                 return Response({"life_event": ["Unknown life event."]}, status=status.HTTP_400_BAD_REQUEST)
+        organisation = None
+        if data.validated_data.get("organisation"):
+            organisation = request.user.organisations.filter(  # type: ignore[union-attr]
+                registration_number=data.validated_data["organisation"]
+            ).first()
+            if organisation is None:
+                return Response(
+                    {"organisation": [_("You can only apply for an organisation you represent.")]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
         try:
-            group = actions.draft_start(applicant=request.user, service=service, life_event=life_event)  # type: ignore[arg-type]
+            group = actions.draft_start(
+                applicant=request.user,  # type: ignore[arg-type]
+                service=service,
+                life_event=life_event,
+                organisation=organisation,
+            )
         except actions.ServiceUnavailable as error:
             return Response({"detail": error.message}, status=status.HTTP_400_BAD_REQUEST)
         return _draft_response(group, status.HTTP_201_CREATED)

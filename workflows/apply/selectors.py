@@ -20,7 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User, VerifiedAttribute
+from accounts.models import Organisation, User, VerifiedAttribute
 from documents.models import Document
 from documents.selectors import reusable_documents
 from services.conditions import evaluate
@@ -61,7 +61,7 @@ def groups_for_user(*, user: User) -> QuerySet[ApplicationGroup]:
         return ApplicationGroup.objects.none()
     return (
         ApplicationGroup.objects.filter(applicant=user)
-        .select_related("life_event")
+        .select_related("life_event", "organisation")
         .prefetch_related(
             Prefetch("versions", queryset=ServiceVersion.objects.select_related("service")),
             Prefetch("applications", queryset=Application.objects.select_related("service").order_by("number")),
@@ -115,7 +115,7 @@ def group_for_user(*, user: User, group_id: int | str, for_update: bool = False)
         pk = int(group_id)
     except (TypeError, ValueError):
         raise Http404 from None
-    queryset = ApplicationGroup.objects.filter(applicant=user, pk=pk).select_related("life_event")
+    queryset = ApplicationGroup.objects.filter(applicant=user, pk=pk).select_related("life_event", "organisation")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     group = queryset.first()
@@ -412,17 +412,33 @@ class Reuse:
         return self.kind == "verified"
 
 
-def known_values(*, user: User, keys: Iterable[str]) -> dict[str, Reuse]:
-    """What the state already knows about `user` for these element keys. Verified values win."""
+def organisation_register_values(organisation: Organisation | None) -> dict[str, Any]:
+    """What the business register says about an organisation, by data-element key."""
+    return {"business.name": organisation.name} if organisation is not None else {}
+
+
+def known_values(*, user: User, keys: Iterable[str], organisation: Organisation | None = None) -> dict[str, Reuse]:
+    """What the state already knows for these element keys. Verified values win.
+
+    For an application on behalf of an organisation, the register's values about it count as
+    verified, and earlier approved applications are the organisation's (whoever made them);
+    otherwise they are the person's own.
+    """
     keys = set(keys)
     known: dict[str, Reuse] = {}
     if not keys:
         return known
     for attribute in VerifiedAttribute.objects.filter(user=user, element_key__in=keys):
         known[attribute.element_key] = Reuse("verified", attribute.value)
-    earlier = Application.objects.filter(applicant=user, status=Application.Status.APPROVED).order_by(
-        "-decided_at", "-pk"
-    )[:PREVIOUS_APPLICATIONS_LOOKED_AT]
+    for key, value in organisation_register_values(organisation).items():
+        if key in keys:
+            known[key] = Reuse("verified", value)
+    approved = Application.objects.filter(status=Application.Status.APPROVED)
+    if organisation is not None:
+        approved = approved.filter(group__organisation=organisation)
+    else:
+        approved = approved.filter(applicant=user, group__organisation__isnull=True)
+    earlier = approved.order_by("-decided_at", "-pk")[:PREVIOUS_APPLICATIONS_LOOKED_AT]
     for application in earlier.only("number", "data"):
         for key, value in (application.data or {}).items():
             if key in keys and key not in known and value not in (None, "", []):
@@ -436,7 +452,7 @@ def group_known_values(group: ApplicationGroup, form: MergedForm) -> dict[str, R
     memo: dict[str, Reuse] | None = group.__dict__.get("_known_values")
     if memo is None:
         memo = group.__dict__["_known_values"] = known_values(
-            user=group.applicant, keys=[spec.key for spec in form.fields]
+            user=group.applicant, keys=[spec.key for spec in form.fields], organisation=group.organisation
         )
     return memo
 
@@ -460,8 +476,11 @@ def prefill_values(*, user: User, form: MergedForm, known: Mapping[str, Reuse] |
     return data
 
 
-def verified_values(*, user: User, keys: Iterable[str]) -> dict[str, Any]:
-    return {a.element_key: a.value for a in VerifiedAttribute.objects.filter(user=user, element_key__in=set(keys))}
+def verified_values(*, user: User, keys: Iterable[str], organisation: Organisation | None = None) -> dict[str, Any]:
+    keys = set(keys)
+    found = {a.element_key: a.value for a in VerifiedAttribute.objects.filter(user=user, element_key__in=keys)}
+    found.update({k: v for k, v in organisation_register_values(organisation).items() if k in keys})
+    return found
 
 
 def reusable_documents_by_type(*, user: User, document_types: Iterable[DocumentType]) -> dict[int, list[Document]]:

@@ -80,14 +80,29 @@ def _start_page(request: HttpRequest, *, service: Service | None, life_event: Li
         user=request.user,  # type: ignore[arg-type]
         document_types=[m.document_type for m in form.materials],
     )
+    organisations = list(request.user.organisations.order_by("name"))  # type: ignore[union-attr]
+    on_behalf_error = ""
     if request.method == "POST":
-        try:
-            group = actions.draft_start(applicant=request.user, service=service, life_event=life_event)  # type: ignore[arg-type]
-        except actions.ServiceUnavailable as error:
-            messages.error(request, error.message)
-            return redirect("workflows:apply-list")
-        # A new draft opens on its first step, so the applicant sees what was filled in for them.
-        return redirect(_steps(group, selectors.group_form(group))[0].url)
+        on_behalf = request.POST.get("on_behalf", "")
+        organisation = next((o for o in organisations if str(o.pk) == on_behalf), None)
+        if on_behalf and organisation is None:
+            on_behalf_error = _("Choose yourself or one of the organisations you represent.")
+        else:
+            try:
+                group = actions.draft_start(
+                    applicant=request.user,  # type: ignore[arg-type]
+                    service=service,
+                    life_event=life_event,
+                    organisation=organisation,
+                )
+            except actions.ServiceUnavailable as error:
+                messages.error(request, error.message)
+                return redirect("workflows:apply-list")
+            except actions.NotARepresentative as error:
+                on_behalf_error = error.message
+            else:
+                # A new draft opens on its first step, so the applicant sees what was filled in for them.
+                return redirect(_steps(group, selectors.group_form(group))[0].url)
     return render(
         request,
         "workflows/apply/start.html",
@@ -101,7 +116,11 @@ def _start_page(request: HttpRequest, *, service: Service | None, life_event: Li
             "field_count": len(form.fields),
             "materials": [(m, vault.get(m.document_type.pk, [])) for m in form.materials],
             "existing": selectors.open_draft_for(user=request.user, service=service, life_event=life_event),  # type: ignore[arg-type]
+            "organisations": organisations,
+            "on_behalf": request.POST.get("on_behalf", "") if request.method == "POST" else "",
+            "on_behalf_error": on_behalf_error,
         },
+        status=400 if on_behalf_error else 200,
     )
 
 
@@ -203,7 +222,11 @@ def section(request: HttpRequest, group_id: int, index: int) -> HttpResponse:
         typed = {key: values[key] for key in [*errors, *conflicts] if key in values}
         if result.ok:
             messages.info(request, _("Your answers need a few more details. The new questions are below."))
-    known = selectors.known_values(user=request.user, keys=[spec.key for spec in part.fields])  # type: ignore[arg-type]
+    known = selectors.known_values(
+        user=request.user,  # type: ignore[arg-type]
+        keys=[spec.key for spec in part.fields],
+        organisation=group.organisation,
+    )
     all_errors = {**errors, **{key: [message] for key, message in conflicts.items()}}
     question_views = forms.questions(
         specs=part.shown_fields(group.data),
@@ -292,7 +315,7 @@ def _refusal(error: UploadRejected | actions.AttachRefused) -> str:
 
 
 def _review_rows(group: ApplicationGroup, form: selectors.MergedForm, user) -> list[dict]:
-    known = selectors.known_values(user=user, keys=[spec.key for spec in form.fields])
+    known = selectors.known_values(user=user, keys=[spec.key for spec in form.fields], organisation=group.organisation)
     sections = []
     for index, part in enumerate(form.sections, start=1):
         shown = part.shown_fields(group.data)

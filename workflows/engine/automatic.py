@@ -46,7 +46,13 @@ def issue_certificate(*, application: Application, work_item: WorkItem, options:
     step = next(step for step in routing.route_steps(application) if step.key == work_item.step_key)
     document_type = DocumentType.objects.get(code=step.document_type)
     data = application.data or {}
-    holder_name = str(data.get("business.name") or data.get("person.full_name") or application.applicant)
+    organisation = application.group.organisation
+    # An organisation's certificate names it as the register knows it; a person's, as they applied.
+    holder_name = (
+        organisation.name
+        if organisation is not None
+        else str(data.get("business.name") or data.get("person.full_name") or application.applicant)
+    )
     details = {
         label: str(data[key])
         for key, label in (
@@ -58,6 +64,7 @@ def issue_certificate(*, application: Application, work_item: WorkItem, options:
     }
     certificate = certificate_issue(
         owner=application.applicant,
+        organisation=organisation,
         document_type=document_type,
         department=work_item.department,
         holder_name=holder_name,

@@ -31,7 +31,7 @@ from workflows.models import (
 
 
 def applications_for_applicant(*, user: User) -> QuerySet[Application]:
-    return Application.objects.filter(applicant=user).select_related("service", "group")
+    return Application.objects.filter(applicant=user).select_related("service", "group__organisation")
 
 
 def application_for_applicant(*, user: User, number: str) -> Application:

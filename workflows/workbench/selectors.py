@@ -182,7 +182,12 @@ def work_item_for_clerk(*, clerk: User, work_item_id: int | str, roles: tuple[st
         pk = int(work_item_id)
     except (TypeError, ValueError):
         raise Http404 from None
-    item = work_items_in_scope(clerk=clerk, roles=roles).filter(pk=pk).first()
+    item = (
+        work_items_in_scope(clerk=clerk, roles=roles)
+        .select_related("application__group__organisation")
+        .filter(pk=pk)
+        .first()
+    )
     if item is None:
         raise Http404
     return item
