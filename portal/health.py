@@ -56,13 +56,16 @@ def check_broker() -> tuple[str, int | str]:
 
 def check_engine() -> dict[str, object]:
     """The routing engine's backlog: the oldest outbox row not yet confirmed by its task
-    (seconds; grows when the broker or the workers are down) and the open incidents."""
+    (seconds; grows when the broker or the workers are down), the rows re-sent more than
+    ENGINE_OUTBOX_WARN_RESENDS times without confirmation (a task that keeps failing, or a
+    queue nothing consumes; informational, like the rest) and the open incidents."""
     from workflows.models import Incident
-    from workflows.outbox import oldest_unsent_age_seconds
+    from workflows.outbox import oldest_unsent_age_seconds, over_warn_resends_count
 
     try:
         return {
             "outbox_oldest_unsent_seconds": oldest_unsent_age_seconds(),
+            "outbox_over_warn_resends": over_warn_resends_count(),
             "open_incidents": Incident.objects.filter(status=Incident.Status.OPEN).count(),
         }
     except Exception as exc:  # noqa: BLE001 - the database check reports the cause

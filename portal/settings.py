@@ -226,6 +226,11 @@ CELERY_BEAT_SCHEDULE["drafts-purge"] = {"task": "workflows.apply.drafts_purge", 
 # --- Routing engine -----------------------------------------------------------------------
 # An outbox row not confirmed by its task this many seconds after sending is sent again.
 ENGINE_OUTBOX_RESEND_SECONDS = env.int("ENGINE_OUTBOX_RESEND_SECONDS", default=60)
+# Each further re-send of the same row waits twice as long (60, 120, 240 … s), up to this.
+ENGINE_OUTBOX_MAX_BACKOFF_SECONDS = env.int("ENGINE_OUTBOX_MAX_BACKOFF_SECONDS", default=3600)
+# A row re-sent more than this many times without confirmation is logged at WARNING at each
+# further re-send and counted on /healthz (with the defaults, about four hours after its first send).
+ENGINE_OUTBOX_WARN_RESENDS = env.int("ENGINE_OUTBOX_WARN_RESENDS", default=8)
 # Automatic steps: attempts before an incident opens, and the backoff base (2, 4, 8 … s, ≤ 5 min).
 ENGINE_MAX_ATTEMPTS = env.int("ENGINE_MAX_ATTEMPTS", default=5)
 ENGINE_RETRY_BACKOFF_SECONDS = env.float("ENGINE_RETRY_BACKOFF_SECONDS", default=2.0)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from django.db import connections, models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Organisation, User
@@ -245,14 +246,19 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Confirmed by the task itself when it runs; a relay re-sends unconfirmed rows.
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Sends the broker accepted (a send it refused is not counted): the re-send backoff's exponent.
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    # When the relay may send it (again): set at each send from the backoff, so the relay's
+    # query is one range scan of the index below. A row written outside `outbox_enqueue` is due.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
             models.Index(
                 fields=["created_at"], condition=models.Q(confirmed_at__isnull=True), name="outbox_unconfirmed"
-            )
+            ),
+            models.Index(fields=["next_attempt_at"], condition=models.Q(confirmed_at__isnull=True), name="outbox_due"),
         ]
 
 
