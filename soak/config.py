@@ -65,6 +65,8 @@ class Config:
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "PRIVATE_STORAGE_ROOT": str(OUT / "private"),
             "ENGINE_OUTBOX_RESEND_SECONDS": str(self.outbox_resend_seconds),
+            # A soak drains in minutes: the relay's per-message backoff stops at four intervals.
+            "ENGINE_OUTBOX_MAX_BACKOFF_SECONDS": str(4 * self.outbox_resend_seconds),
             "CELERY_VISIBILITY_TIMEOUT": str(self.visibility_timeout),
             "ENGINE_STALE_STEP_SECONDS": str(self.stale_step_seconds),
             "ENGINE_RETRY_BACKOFF_SECONDS": str(self.retry_backoff_seconds),

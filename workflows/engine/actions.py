@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,11 +25,12 @@ from workflows.engine import clock, routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record
 from workflows.engine.selectors import application_route_state
-from workflows.models import Application, GroupDocument, Incident, Timer, TransferRequest, WorkItem
+from workflows.models import Application, ApplicationGroup, GroupDocument, Incident, Timer, TransferRequest, WorkItem
 from workflows.outbox import outbox_confirm
 
 __all__ = [
     "TransitionRefused",
+    "acts_for",
     "advance",
     "application_route_state",
     "application_start",
@@ -67,6 +69,17 @@ def _locked_item(work_item_id: int) -> tuple[Application, WorkItem]:
     )
     item.application = application
     return application, item
+
+
+def acts_for(user: User, application: Application) -> bool:
+    """Whether `user` may act on the application as its applicant: they made it, or it was made
+    on behalf of an organisation they represent (every representative follows its applications)."""
+    if application.applicant_id == user.pk:
+        return True
+    organisation_id = (
+        ApplicationGroup.objects.filter(pk=application.group_id).values_list("organisation_id", flat=True).first()
+    )
+    return organisation_id is not None and user.organisations.filter(pk=organisation_id).exists()
 
 
 def _refuse_if_finished(application: Application) -> None:
@@ -253,7 +266,7 @@ def correction_submit(
     working time the clock was stopped."""
     with transaction.atomic():
         application = routing.application_lock(application_id)
-        if application.applicant_id != applicant.pk:
+        if not acts_for(applicant, application):
             raise TransitionRefused(_("This application does not exist."))
         _refuse_if_finished(application)
         pending = _pending_corrections(application)
@@ -289,8 +302,9 @@ def correction_submit(
                 ) from exc
         attachments: list[tuple[DocumentType, Document]] = []
         for code, document_id in documents.items():
+            vault = Q(owner=applicant) | Q(owner_organisation__in=applicant.organisations.values("pk"))
             document = (
-                Document.objects.filter(pk=document_id, owner=applicant, document_type__code=code)
+                Document.objects.filter(vault, pk=document_id, document_type__code=code)
                 .select_related("document_type")
                 .first()
             )
@@ -468,7 +482,7 @@ def application_withdraw(*, application_id: int, applicant: User) -> Application
     """The applicant withdraws before a decision: open work and timers are cancelled."""
     with transaction.atomic():
         application = routing.application_lock(application_id)
-        if application.applicant_id != applicant.pk:
+        if not acts_for(applicant, application):
             raise TransitionRefused(_("This application does not exist."))
         _refuse_if_finished(application)
         routing.application_finish(

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Department, Role, User
 from workflows.engine import clock
+from workflows.engine.actions import acts_for
 from workflows.models import (
     Application,
     Notification,
@@ -83,7 +84,9 @@ def rating_submit(
     *, applicant: User, application: Application, score: int, comment: str = "", step_key: str = ""
 ) -> Rating:
     """Rates a decided application (or one department step of it) once; 1–2 opens a follow-up."""
-    application = Application.objects.select_for_update().get(pk=application.pk, applicant=applicant)
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not acts_for(applicant, application):
+        raise Application.DoesNotExist
     if application.status not in RATEABLE:
         raise RatingRefused(_("You can rate the service once a decision has been made on the application."))
     if not isinstance(score, int) or not 1 <= score <= 5:

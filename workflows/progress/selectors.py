@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,12 +30,22 @@ from workflows.models import (
 # --- Applications --------------------------------------------------------------------------
 
 
+def _followed_by(user: User) -> Q:
+    """Applications a person follows: their own, and those made for an organisation they represent."""
+    return Q(applicant=user) | Q(group__organisation__in=user.organisations.values("pk"))
+
+
 def applications_for_applicant(*, user: User) -> QuerySet[Application]:
-    return Application.objects.filter(applicant=user).select_related("service", "group__organisation")
+    return Application.objects.filter(_followed_by(user)).select_related("service", "group__organisation")
+
+
+def own_applications(*, user: User) -> QuerySet[Application]:
+    """Only the applications the person made (the access log is about the person's own data)."""
+    return Application.objects.filter(applicant=user).select_related("service")
 
 
 def application_for_applicant(*, user: User, number: str) -> Application:
-    """The applicant's own application by number; raises Application.DoesNotExist otherwise."""
+    """An application the person follows, by number; raises Application.DoesNotExist otherwise."""
     return (
         applications_for_applicant(user=user)
         .select_related("service_version", "service__lead_department")
@@ -44,9 +54,10 @@ def application_for_applicant(*, user: User, number: str) -> Application:
 
 
 def group_for_applicant(*, user: User, number: str) -> ApplicationGroup:
-    """The applicant's own submitted bundle; raises ApplicationGroup.DoesNotExist otherwise."""
+    """A submitted bundle the person follows; raises ApplicationGroup.DoesNotExist otherwise."""
+    followed = Q(applicant=user) | Q(organisation__in=user.organisations.values("pk"))
     return (
-        ApplicationGroup.objects.filter(applicant=user, submitted_at__isnull=False)
+        ApplicationGroup.objects.filter(followed, submitted_at__isnull=False)
         .select_related("life_event")
         .prefetch_related(
             Prefetch(

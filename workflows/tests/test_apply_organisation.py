@@ -106,8 +106,8 @@ def test_uploads_and_the_certificate_go_into_the_organisations_vault(
     alice,
     bob,
     noodle_house,
-    catalogue,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    catalogue,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     verify_alice(alice)
     group = draft_start(applicant=alice, service=catalogue.licence, organisation=noodle_house)
@@ -187,3 +187,98 @@ def test_the_clerk_sees_the_organisation_on_the_work_item(client, alice, clerk_a
     client.force_login(clerk_a)
     page = client.get(f"/workbench/items/{step(application).pk}/").content.decode()
     assert f"on behalf of Noodle House Catering Co., Ltd. (unified social credit code {USCC})" in page
+
+
+# --- Every representative follows the organisation's applications ----------------------------
+
+
+@pytest.fixture
+def colleague(alice, noodle_house):
+    person = type(alice).objects.create_user(username="colleague", password="x", display_name="Chen Colleague")
+    noodle_house.representatives.add(person)
+    return person
+
+
+@pytest.fixture
+def for_the_business(alice, noodle_house, clerk_a):
+    from workflows.tests.test_workbench_support import routed_application, version_with
+
+    application = routed_application(applicant=alice, version=version_with())
+    ApplicationGroup.objects.filter(pk=application.group_id).update(organisation=noodle_house, number="G-ORG-1")
+    application.refresh_from_db()
+    return application
+
+
+def test_a_colleague_follows_the_organisations_application_and_outsiders_get_404(
+    client, colleague, bob, noodle_house, for_the_business
+):
+    number = for_the_business.number
+    pages = [
+        reverse("workflows:progress-application", args=[number]),
+        reverse("workflows:progress-group", args=["G-ORG-1"]),
+        reverse("workflows:progress-withdraw", args=[number]),
+    ]
+    client.force_login(colleague)
+    for url in pages:
+        assert client.get(url).status_code == 200, url
+    assert client.get(f"/api/my/applications/{number}/").status_code == 200
+    client.force_login(bob)
+    for url in pages:
+        assert client.get(url).status_code == 404, url
+    assert client.get(f"/api/my/applications/{number}/").status_code == 404
+    # Someone who stops representing the organisation stops following its applications.
+    noodle_house.representatives.remove(colleague)
+    client.force_login(colleague)
+    assert client.get(pages[0]).status_code == 404
+
+
+def test_a_colleague_answers_the_correction_with_a_document_of_the_organisations_vault(
+    bob, colleague, clerk_a, noodle_house, for_the_business
+):
+    from workflows.engine.actions import correction_request, correction_submit, work_item_claim
+    from workflows.engine.errors import TransitionRefused
+    from workflows.tests.test_apply_support import vault_document
+    from workflows.tests.test_workbench_support import step
+
+    item = step(for_the_business)
+    work_item_claim(work_item_id=item.pk, actor=clerk_a)
+    lease_type = for_the_business.service_version.materials.first().document_type
+    correction_request(work_item_id=item.pk, actor=clerk_a, fields=[], materials=[lease_type.code], message="Newer")
+    # Someone else's document cannot be slipped in, and an outsider cannot answer at all.
+    bobs_lease = vault_document(bob, lease_type)
+    with pytest.raises(TransitionRefused, match="not in your vault"):
+        correction_submit(
+            application_id=for_the_business.pk, applicant=colleague, data={}, documents={lease_type.code: bobs_lease.pk}
+        )
+    with pytest.raises(TransitionRefused, match="does not exist"):
+        correction_submit(application_id=for_the_business.pk, applicant=bob, data={}, documents={})
+    organisation_lease = organisation_document(noodle_house, colleague, lease_type)
+    application = correction_submit(
+        application_id=for_the_business.pk,
+        applicant=colleague,
+        data={},
+        documents={lease_type.code: organisation_lease.pk},
+    )
+    assert application.status == Application.Status.IN_PROGRESS
+
+
+def organisation_document(organisation, representative, document_type):
+    from documents.actions import document_upload
+
+    return document_upload(
+        owner=representative,
+        organisation=organisation,
+        document_type=document_type,
+        uploaded_file=pdf_upload("company lease.pdf"),
+    )
+
+
+def test_a_colleague_withdraws_for_the_organisation_but_an_outsider_cannot(bob, colleague, for_the_business):
+    from workflows.engine.actions import application_withdraw
+    from workflows.engine.errors import TransitionRefused
+
+    with pytest.raises(TransitionRefused, match="does not exist"):
+        application_withdraw(application_id=for_the_business.pk, applicant=bob)
+    application_withdraw(application_id=for_the_business.pk, applicant=colleague)
+    for_the_business.refresh_from_db()
+    assert for_the_business.status == Application.Status.WITHDRAWN

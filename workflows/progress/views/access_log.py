@@ -68,7 +68,7 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     for record in page.object_list:
         record.description = describe(record)  # type: ignore[attr-defined]
-    own = selectors.applications_for_applicant(user=me(request)).order_by("-submitted_at")
+    own = selectors.own_applications(user=me(request)).order_by("-submitted_at")
     numbers = list(own.values_list("number", flat=True))
     return render(
         request,
