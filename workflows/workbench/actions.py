@@ -24,7 +24,14 @@ from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record
 from workflows.models import Application, ApplicationGroup, Note, WorkItem
-from workflows.workbench.selectors import COUNTER_ROLES, QUEUE_ROLES, SUPERVISOR_ROLES, department_ids, has_role
+from workflows.workbench.selectors import (
+    COUNTER_ROLES,
+    QUEUE_ROLES,
+    SUPERVISOR_ROLES,
+    counter_life_events,
+    department_ids,
+    has_role,
+)
 
 __all__ = [
     "BulkResult",
@@ -227,6 +234,13 @@ def counter_draft_start(
         )
     if person.pk == clerk.pk:
         raise TransitionRefused(_("You cannot file at the counter for yourself."))
+    offered = (
+        service is not None and service.at_counter
+        if life_event is None
+        else any(event.pk == life_event.pk for event in counter_life_events())
+    )
+    if not offered:
+        raise TransitionRefused(_("This is not offered at the counter: the person can apply online."))
     with transaction.atomic():
         group = draft_start(applicant=person, service=service, life_event=life_event)
         group.filed_by = clerk
