@@ -376,6 +376,10 @@ def _transfer_locked(
     application: Application, item: WorkItem, target: Department, actor: User, reason: str
 ) -> WorkItem:
     routing.timers_cancel(work_item=item)
+    # A supervisor's own transfer settles any request still waiting on this step.
+    TransferRequest.objects.filter(work_item=item, status=TransferRequest.Status.PENDING).update(
+        status=TransferRequest.Status.LAPSED, decided_by=actor, decided_at=timezone.now()
+    )
     routing.item_set_status(
         item, WorkItem.Status.CANCELLED, kind="step_transferred", actor=actor, reason=reason,
         payload={"to_department": target.code},

@@ -315,6 +315,17 @@ def test_a_transfer_the_route_does_not_name_waits_for_a_supervisor(verified_alic
     assert transferred.actor == supervisor and transferred.reason == "Really fire"
 
 
+def test_a_supervisors_own_transfer_settles_a_waiting_request(verified_alice, clerk_a, supervisor):
+    application = application_submit(applicant=verified_alice, version=published_version())
+    licence = item(application, "licence")
+    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    request = actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="Fire?")
+    actions.work_item_transfer(work_item_id=licence.pk, actor=supervisor, department="tax", reason="Tax, in fact")
+    request.refresh_from_db()
+    assert request.status == TransferRequest.Status.LAPSED and request.decided_by == supervisor
+    assert item(application, "licence").department.code == "tax"
+
+
 def test_a_supervisor_transfers_anywhere_without_a_request(verified_alice, supervisor):
     application = application_submit(applicant=verified_alice, version=published_version())
     licence = item(application, "licence")

@@ -262,7 +262,10 @@ def _item_page(
         or TransferForm(departments=selectors.department_choices_for_transfer(item)),
         "transfer_route_departments": selectors.transfer_route_departments(item),
         "transfer_requests": transfer_requests,
-        "pending_transfer": next((r for r in transfer_requests if r.status == TransferRequest.Status.PENDING), None),
+        # A request waits only while its step is open; once the step moves on, it has lapsed.
+        "pending_transfer": next((r for r in transfer_requests if r.status == TransferRequest.Status.PENDING), None)
+        if item.status in (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED) and not application.is_finished
+        else None,
         "assign_form": forms.get("assign")
         or AssignForm(colleagues=selectors.colleagues(department_id=item.department_id)),
         "revoke_form": forms.get("revoke") or RevokeForm(),
