@@ -5,6 +5,7 @@ is checked with axe."""
 import re
 
 import pytest
+from django.urls import reverse
 
 from accounts.demo import DEMO_PASSWORD, seed_accounts, seed_departments
 from services.demo import seed_catalogue
@@ -98,4 +99,23 @@ def test_alice_opens_a_restaurant_with_one_form_and_one_submission(page, demo, a
 
     page.goto("/applications/")
     assert page.get_by_role("link", name=group.number, exact=True).is_visible()
+    assert_accessible(page)
+
+
+def test_alice_applies_for_her_company_and_its_register_name_is_filled_in(page, demo, assert_accessible):
+    sign_in(page, "alice", DEMO_PASSWORD)
+    page.goto("/services/business-licence/apply/")
+    page.get_by_role("button", name="Start now").click()  # nothing chosen: for herself
+    page.wait_for_load_state("networkidle")
+    page.goto("/services/business-licence/apply/")
+    assert page.get_by_role("group", name="Who are you applying for?").is_visible()
+    page.get_by_label("Noodle House Catering Co., Ltd.").check()
+    assert_accessible(page)
+    page.get_by_role("button", name="Start a new application").click()
+    page.wait_for_load_state("networkidle")
+    group = ApplicationGroup.objects.filter(organisation__isnull=False).get()
+    assert group.data["business.name"] == "Noodle House Catering Co., Ltd."
+    # Wherever the business questions are, the register's name is filled in and marked verified.
+    page.goto(reverse("workflows:apply-section", args=[group.pk, 2]))
+    assert page.get_by_label("Business name").input_value() == "Noodle House Catering Co., Ltd."
     assert_accessible(page)
