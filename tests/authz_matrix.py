@@ -237,6 +237,25 @@ ROWS: list[Row] = [
         data={"decision": "approved"},
         json=True,
     ),
+    # Department A's clerk has not claimed the item and the supervisor is not its assignee: 409
+    # for the clerk (only the assignee or a supervisor transfers); the supervisor transfers it.
+    Row(
+        "workflows-api:workbench-transfer",
+        {**department_a(409, **API_DENIED), "supervisor": 200},
+        method="POST",
+        args=ITEM,
+        data={"department": "fire", "reason": "Fire matter"},
+        json=True,
+    ),
+    Row("workflows-api:workbench-transfer-requests", supervisor_only(200, **API_DENIED)),
+    Row(
+        "workflows-api:workbench-transfer-request-decide",
+        supervisor_only(200, **API_DENIED),
+        method="POST",
+        args={"request_id": "transfer_request"},
+        data={"decision": "decline", "note": "Ours."},
+        json=True,
+    ),
     Row(
         "workflows-api:workbench-correction",
         department_a(409, **API_DENIED),

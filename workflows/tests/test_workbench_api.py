@@ -111,3 +111,47 @@ def test_the_schema_documents_the_workbench(client):
         "workbench_request_correction",
     ):
         assert operation in body
+
+
+def test_a_transfer_through_the_api_waits_for_the_supervisor_who_decides_through_the_api(
+    api, application, clerk_a, clerk_b, supervisor
+):
+    item = step(application)
+    work_item_claim(work_item_id=item.pk, clerk=clerk_a)
+    response = api.post(
+        f"/api/workbench/items/{item.pk}/transfer/", {"department": "fire", "reason": "Fire matter"}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    request_id = response.json()["id"]
+    assert response.json()["status"] == "pending" and response.json()["to_department"] == "fire"
+    # Only a supervisor of the step's department sees and decides it.
+    assert api.get("/api/workbench/transfer-requests/").status_code == 404
+    outsider = APIClient()
+    outsider.force_authenticate(clerk_b)
+    decide = f"/api/workbench/transfer-requests/{request_id}/decide/"
+    assert outsider.post(decide, {"decision": "approve"}).status_code == 404
+    boss = APIClient()
+    boss.force_authenticate(supervisor)
+    [pending] = boss.get("/api/workbench/transfer-requests/").json()
+    assert pending["id"] == request_id and pending["reason"] == "Fire matter"
+    refused = boss.post(decide, {"decision": "decline"}, format="json")
+    assert refused.status_code == 409 and "Say why" in refused.json()["detail"]
+    approved = boss.post(decide, {"decision": "approve"}, format="json")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    moved = step(application)
+    assert moved.department.code == "fire" and moved.round == 2
+    assert boss.get("/api/workbench/transfer-requests/").json() == []
+
+
+def test_a_transfer_the_route_allows_happens_at_once_through_the_api(alice, clerk_a, department_a, department_b):
+    route = {"steps": [{"key": "licence", "department": "market", "kind": "review", "transfer_to": ["fire"]}]}
+    application = routed_application(applicant=alice, version=version_with(route))
+    item = step(application)
+    work_item_claim(work_item_id=item.pk, clerk=clerk_a)
+    client = APIClient()
+    client.force_authenticate(clerk_a)
+    response = client.post(
+        f"/api/workbench/items/{item.pk}/transfer/", {"department": "fire", "reason": "Theirs"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["department"] == "fire" and response.json()["round"] == 2

@@ -16,10 +16,10 @@ from rest_framework.views import APIView
 from accounts.models import User
 from workflows.engine import actions as engine
 from workflows.engine.errors import TransitionRefused
-from workflows.models import WorkItem
+from workflows.models import TransferRequest, WorkItem
 from workflows.workbench import selectors
 from workflows.workbench.actions import work_item_claim, work_item_release
-from workflows.workbench.selectors import QUEUE_ROLES, QueueFilters, Tab
+from workflows.workbench.selectors import QUEUE_ROLES, SUPERVISOR_ROLES, QueueFilters, Tab
 
 
 class WorkItemOutput(serializers.Serializer):
@@ -27,6 +27,7 @@ class WorkItemOutput(serializers.Serializer):
     application_number = serializers.CharField(source="application.number")
     service = serializers.CharField(source="application.service.code")
     step_key = serializers.CharField()
+    step_label = serializers.CharField(help_text="What the step is called, in the request's language.")
     round = serializers.IntegerField()
     department = serializers.CharField(source="department.code")
     status = serializers.CharField()
@@ -216,3 +217,108 @@ class CorrectionApi(APIView):
         except TransitionRefused as refused:
             return _refused(refused)
         return _item_response(request, item.pk)
+
+
+class TransferRequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    work_item = serializers.IntegerField(source="work_item_id")
+    application_number = serializers.CharField(source="work_item.application.number")
+    step_label = serializers.CharField(source="work_item.step_label")
+    from_department = serializers.CharField(source="work_item.department.code")
+    to_department = serializers.CharField(source="to_department.code")
+    reason = serializers.CharField()
+    requested_by = serializers.CharField(source="requested_by.name")
+    status = serializers.CharField()
+    decision_note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class TransferApi(APIView):
+    class TransferInput(serializers.Serializer):
+        department = serializers.CharField(max_length=64, help_text="The code of the department it goes to.")
+        reason = serializers.CharField(max_length=1000)
+
+    @extend_schema(
+        operation_id="workbench_transfer",
+        request=TransferInput,
+        responses={
+            200: OpenApiResponse(WorkItemOutput, description="Transferred: the step's new round, in that department."),
+            202: OpenApiResponse(
+                TransferRequestOutput,
+                description="The route does not send the step there: a supervisor must approve; it stays with you.",
+            ),
+            409: REFUSED,
+        },
+        tags=["workbench"],
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        item = _item(request, item_id)
+        data = self.TransferInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            outcome = engine.work_item_transfer(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
+        except TransitionRefused as refused:
+            return _refused(refused)
+        if isinstance(outcome, TransferRequest):
+            found = selectors.transfer_requests_of_item(item)
+            request_row = next(row for row in found if row.pk == outcome.pk)
+            request_row.work_item = item
+            return Response(TransferRequestOutput(request_row).data, status=status.HTTP_202_ACCEPTED)
+        # The new round is in the other department: the caller may no longer see it.
+        outcome.application = item.application
+        return Response(WorkItemOutput(outcome).data)
+
+
+def _supervisor(request: Request) -> User:
+    user = cast(User, request.user)
+    if not selectors.has_role(user, SUPERVISOR_ROLES):
+        raise NotFound
+    return user
+
+
+class TransferRequestListApi(APIView):
+    @extend_schema(
+        operation_id="workbench_transfer_requests",
+        responses={200: TransferRequestOutput(many=True), 404: OpenApiResponse(description="Not a supervisor.")},
+        tags=["workbench"],
+        description="Transfer requests of your departments waiting for your approval, oldest first.",
+    )
+    def get(self, request: Request) -> Response:
+        supervisor = _supervisor(request)
+        pending = selectors.transfer_requests_for_supervisor(supervisor=supervisor)[:200]
+        return Response(TransferRequestOutput(pending, many=True).data)
+
+
+class TransferRequestDecideApi(APIView):
+    class DecisionInput(serializers.Serializer):
+        decision = serializers.ChoiceField(choices=["approve", "decline"])
+        note = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=1000, help_text="Needed to decline."
+        )
+
+    @extend_schema(
+        operation_id="workbench_transfer_request_decide",
+        request=DecisionInput,
+        responses={200: TransferRequestOutput, 409: REFUSED},
+        tags=["workbench"],
+    )
+    def post(self, request: Request, request_id: int) -> Response:
+        supervisor = _supervisor(request)
+        try:
+            found = selectors.transfer_request_for_supervisor(supervisor=supervisor, request_id=request_id)
+        except Http404:
+            raise NotFound from None
+        data = self.DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            engine.transfer_request_decide(
+                request_id=found.pk,
+                actor=supervisor,
+                approve=data.validated_data["decision"] == "approve",
+                note=data.validated_data["note"],
+            )
+        except TransitionRefused as refused:
+            return _refused(refused)
+        decided = selectors.transfer_request_for_supervisor(supervisor=supervisor, request_id=request_id)
+        return Response(TransferRequestOutput(decided).data)

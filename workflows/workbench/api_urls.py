@@ -8,4 +8,11 @@ urlpatterns = [
     path("workbench/items/<int:item_id>/release/", api.ReleaseApi.as_view(), name="workbench-release"),
     path("workbench/items/<int:item_id>/decide/", api.DecideApi.as_view(), name="workbench-decide"),
     path("workbench/items/<int:item_id>/correction/", api.CorrectionApi.as_view(), name="workbench-correction"),
+    path("workbench/items/<int:item_id>/transfer/", api.TransferApi.as_view(), name="workbench-transfer"),
+    path("workbench/transfer-requests/", api.TransferRequestListApi.as_view(), name="workbench-transfer-requests"),
+    path(
+        "workbench/transfer-requests/<int:request_id>/decide/",
+        api.TransferRequestDecideApi.as_view(),
+        name="workbench-transfer-request-decide",
+    ),
 ]

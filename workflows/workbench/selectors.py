@@ -433,7 +433,7 @@ def transfer_request_for_supervisor(*, supervisor: User, request_id: int) -> Tra
         TransferRequest.objects.filter(
             pk=request_id, work_item__department_id__in=department_ids(user=supervisor, roles=SUPERVISOR_ROLES)
         )
-        .select_related("work_item__application", "to_department")
+        .select_related("work_item__application", "work_item__department", "to_department", "requested_by")
         .first()
     )
     if found is None:
