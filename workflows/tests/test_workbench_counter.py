@@ -10,7 +10,7 @@ from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from documents.models import Document
 from services.models import Service
-from workflows.engine.errors import TransitionRefused
+from workflows.apply.actions import ServiceUnavailable
 from workflows.models import Application, ApplicationGroup, DataAccessRecord, GroupDocument
 from workflows.tests.factories import VALID_ID, supporting_type
 from workflows.tests.test_apply_support import GOOD_ANSWERS, Catalogue, build_catalogue, pdf_upload, vault_document
@@ -217,7 +217,7 @@ def test_a_service_not_offered_at_the_counter_is_refused(client, counter_clerk, 
     assert not ApplicationGroup.objects.exists()
     # The action refuses it too, whoever calls it.
     service = Service.objects.get(pk=version.service.pk)
-    with pytest.raises(TransitionRefused, match="not offered at the counter"):
+    with pytest.raises(ServiceUnavailable, match="not offered at the counter"):
         counter_draft_start(clerk=counter_clerk, resident_id=VALID_ID, consent=True, service=service)
     assert not ApplicationGroup.objects.exists()
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from services.models import LifeEvent, Service
-from workflows.apply.actions import draft_start
+from workflows.apply.actions import ServiceUnavailable, draft_start
 from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record
@@ -240,7 +240,7 @@ def counter_draft_start(
         else any(event.pk == life_event.pk for event in counter_life_events())
     )
     if not offered:
-        raise TransitionRefused(_("This is not offered at the counter: the person can apply online."))
+        raise ServiceUnavailable(_("This is not offered at the counter: the person can apply online."))
     with transaction.atomic():
         group = draft_start(applicant=person, service=service, life_event=life_event)
         group.filed_by = clerk
