@@ -312,6 +312,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="One Door <no-reply@onedo
 SMS_BACKEND = env("SMS_BACKEND", default="workflows.progress.sms.LoggingSmsBackend")
 # Failed e-mail/SMS deliveries whose backoff has passed are re-enqueued through the outbox.
 CELERY_BEAT_SCHEDULE["notifications-retry"] = {"task": "workflows.progress.retry_deliveries", "schedule": 60.0}
+# Supervisors are reminded of open follow-ups of poor ratings 2 working days before they are due, and when overdue.
+CELERY_BEAT_SCHEDULE["rating-follow-ups-remind"] = {
+    "task": "workflows.progress.rating_follow_ups_remind",
+    "schedule": 900.0,
+}
 
 # --- Logging: one readable line per event; newlines in messages cannot forge lines --------
 LOGGING = {

@@ -503,6 +503,7 @@ class Notification(models.Model):
         STATUTORY_DEADLINE = "statutory_deadline", _("Statutory deadline approaching")
         RATING_INVITATION = "rating_invitation", _("Rate the service")
         FOLLOW_UP_OUTCOME = "follow_up_outcome", _("Follow-up of your rating")
+        FOLLOW_UP_DUE = "follow_up_due", _("Poor rating follow-up due")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     application = models.ForeignKey(
@@ -628,6 +629,10 @@ class RatingFollowUp(models.Model):
     handled_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     handled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the supervisors were reminded before the due time, and told it had passed: each
+    # is claimed by a conditional update, so a reminder goes out once (progress/actions.py).
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]

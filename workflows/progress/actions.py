@@ -2,8 +2,13 @@
 
 Keyword-only, typed, one transaction each (STYLE.md)."""
 
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,11 +25,15 @@ from workflows.models import (
 )
 from workflows.progress.notify import notify
 
+logger = logging.getLogger(__name__)
+
 # A rating this low opens a follow-up in the department supervisor's queue (好差评 整改).
 FOLLOW_UP_AT_OR_BELOW = 2
 FOLLOW_UP_WORKING_DAYS = 15
 RATEABLE = (Application.Status.APPROVED, Application.Status.REJECTED)
 SUPERVISING_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+# The department's supervisors are reminded when this much working time is left on a follow-up.
+FOLLOW_UP_REMIND_WORKING_DAYS = 2
 
 
 class RatingRefused(Exception):
@@ -165,3 +174,134 @@ def follow_up_record(*, supervisor: User, follow_up_id: int, outcome: str) -> Ra
         dedupe_key=f"follow-up:{follow_up.pk}",
     )
     return follow_up
+
+
+# --- Follow-up reminders --------------------------------------------------------------------
+
+
+@dataclass
+class FollowUpReminders:
+    """What one sweep sent: follow-ups whose supervisors were reminded, and told of overdue."""
+
+    reminded: int = 0
+    overdue: int = 0
+
+
+def department_supervisors(department_id: int) -> list[User]:
+    """The active supervisors and department administrators of one department."""
+    return list(
+        User.objects.filter(
+            memberships__department_id=department_id, memberships__role__in=SUPERVISING_ROLES, is_active=True
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def _follow_up_remind(*, follow_up_id: int, overdue: bool, now: datetime) -> tuple[str, int] | None:
+    """Claims one reminder of one follow-up and notifies its department's supervisors, in one
+    transaction: the claim and the notifications commit together or not at all.
+
+    The claim is an update that only matches while the follow-up is open and the reminder
+    unsent, so a second sweep (or one racing this) updates nothing and sends nothing. Returns
+    the department's code and how many supervisors were notified, or None when there was
+    nothing to claim.
+    """
+    unsent = RatingFollowUp.objects.filter(pk=follow_up_id, status=RatingFollowUp.Status.OPEN)
+    if overdue:
+        claimed = unsent.filter(overdue_notified_at__isnull=True).update(overdue_notified_at=timezone.now())
+    else:
+        # Never "due soon" after the overdue notice (a sweep that ran late).
+        claimed = unsent.filter(reminded_at__isnull=True, overdue_notified_at__isnull=True).update(
+            reminded_at=timezone.now()
+        )
+    if claimed != 1:
+        return None
+    follow_up = RatingFollowUp.objects.select_related("rating__application__service", "department").get(pk=follow_up_id)
+    kind = "overdue" if overdue else "due"
+    link = reverse("workflows:progress-follow-up", args=[follow_up.pk])
+    supervisors = department_supervisors(follow_up.department_id)
+    for user in supervisors:
+        notify(
+            user=user,
+            event=Notification.Event.FOLLOW_UP_DUE,
+            context={
+                "overdue": overdue,
+                "due": follow_up.due_at,
+                "days_left": clock.working_days_left(follow_up.due_at, now=now),
+                "department": follow_up.department,
+                "score": follow_up.rating.score,
+            },
+            application=follow_up.rating.application,
+            link=link,
+            dedupe_key=f"follow-up-{kind}:{follow_up.pk}",
+        )
+    return follow_up.department.code, len(supervisors)
+
+
+def _due_soon_horizon(now: datetime, calendar: clock.Calendar) -> datetime:
+    """A time no follow-up due within FOLLOW_UP_REMIND_WORKING_DAYS can be due after: the
+    start of the first working day after that much working time has passed (a due time in the
+    rest days between still has the same working time left)."""
+    day = timezone.localtime(clock.add_working_days(now, FOLLOW_UP_REMIND_WORKING_DAYS)).date() + timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def rating_follow_ups_remind(*, now: datetime | None = None, limit: int = 200) -> FollowUpReminders:
+    """The beat's sweep over open follow-ups of poor ratings. Tells the department's supervisors
+    once when FOLLOW_UP_REMIND_WORKING_DAYS working days are left, and once when it is overdue.
+
+    Each reminder is claimed and sent in its own transaction (`_follow_up_remind`); one that
+    fails is rolled back, logged, and tried again by the next sweep. `now` lets a test (or a
+    catch-up run) sweep as of another moment.
+    """
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    calendar = clock.Calendar(today - timedelta(days=31), today + timedelta(days=366))
+    open_follow_ups = RatingFollowUp.objects.filter(status=RatingFollowUp.Status.OPEN)
+    overdue_ids = list(
+        open_follow_ups.filter(overdue_notified_at__isnull=True, due_at__lt=now)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    due_soon = open_follow_ups.filter(
+        reminded_at__isnull=True,
+        overdue_notified_at__isnull=True,
+        due_at__gte=now,
+        due_at__lte=_due_soon_horizon(now, calendar),
+    ).order_by("due_at")
+    due_soon_ids = [
+        pk
+        for pk, due_at in due_soon.values_list("pk", "due_at")[:limit]
+        if (clock.working_days_left(due_at, now=now, calendar=calendar) or 0) <= FOLLOW_UP_REMIND_WORKING_DAYS
+    ]
+    result = FollowUpReminders()
+    for follow_up_id, overdue in [(pk, True) for pk in overdue_ids] + [(pk, False) for pk in due_soon_ids]:
+        try:
+            sent = _follow_up_remind(follow_up_id=follow_up_id, overdue=overdue, now=now)
+        except Exception:  # one follow-up's failure must not stop the others; retried next sweep
+            logger.exception("rating follow-up reminder failed follow_up=%s", follow_up_id)
+            continue
+        if sent is None:
+            continue  # handled meanwhile, or another sweep sent it
+        department, supervisors = sent
+        kind = "overdue" if overdue else "due"
+        logger.info(
+            "rating follow-up reminder sent follow_up=%s department=%s kind=%s supervisors=%s",
+            follow_up_id,
+            department,
+            kind,
+            supervisors,
+        )
+        if not supervisors:
+            logger.warning(
+                "rating follow-up reminder reached nobody follow_up=%s department=%s", follow_up_id, department
+            )
+        if overdue:
+            result.overdue += 1
+        else:
+            result.reminded += 1
+    return result

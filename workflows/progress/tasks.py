@@ -1,7 +1,8 @@
-"""Thin Celery tasks for notifications: load by id, call one function."""
+"""Thin Celery tasks for notifications and reminders: load by id, call one function."""
 
 from celery import shared_task
 
+from workflows.progress.actions import rating_follow_ups_remind
 from workflows.progress.deliveries import deliveries_retry_due, delivery_send, outbox_confirm
 
 
@@ -15,3 +16,9 @@ def deliver(*, delivery_id: int, outbox_id: int | None = None) -> str:
 @shared_task(name="workflows.progress.retry_deliveries")
 def retry_deliveries() -> int:
     return deliveries_retry_due()
+
+
+@shared_task(name="workflows.progress.rating_follow_ups_remind")
+def rating_follow_ups_remind_task() -> dict[str, int]:
+    result = rating_follow_ups_remind()
+    return {"reminded": result.reminded, "overdue": result.overdue}

@@ -8,12 +8,16 @@ from django.core.management.base import BaseCommand
 
 from workflows.engine import automatic, timers
 from workflows.outbox import outbox_relay
+from workflows.progress.actions import rating_follow_ups_remind
 
 logger = logging.getLogger("workflows.engine")
 
 
 class Command(BaseCommand):
-    help = "Runs the outbox relay, the timer sweep and the stalled-step recovery in a loop (embedded mode)."
+    help = (
+        "Runs the outbox relay, the timer sweep, the stalled-step recovery and the rating follow-up "
+        "reminders in a loop (embedded mode)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--interval", type=float, default=5.0, help="Seconds between sweeps.")
@@ -26,6 +30,7 @@ class Command(BaseCommand):
                 ("outbox relay", outbox_relay),
                 ("timers", timers.timers_fire),
                 ("stalled steps", automatic.stalled_steps_recover),
+                ("rating follow-up reminders", rating_follow_ups_remind),
             ):
                 try:
                     sweep()
