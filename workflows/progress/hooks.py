@@ -185,7 +185,7 @@ def _statutory(event: ApplicationEvent, application: Application, *, overdue: bo
                 "due": item.statutory_due_at,
                 "days_left": clock.working_days_left(item.statutory_due_at) if item.statutory_due_at else None,
                 "department": item.department,
-                "step": item.step_key,
+                "step": item,  # named in the recipient's language
             },
             application=application,
             link=link,

@@ -86,12 +86,16 @@ def _in_language(value: Any, language: str) -> Any:
     """Catalogue objects (departments, services, document types) named in the recipient's language."""
     if hasattr(value, "name_en") and hasattr(value, "name_zh"):
         return value.name_zh if language == "zh-hans" and value.name_zh else value.name_en
+    if hasattr(value, "label_en") and hasattr(value, "step_key"):  # a work item: its step's name
+        return (value.label_zh if language == "zh-hans" else value.label_en) or value.label_en or value.step_key
     return value
 
 
 def _storable(value: Any) -> Any:
     if hasattr(value, "name_en") and hasattr(value, "code"):
         return value.code
+    if hasattr(value, "label_en") and hasattr(value, "step_key"):
+        return value.step_key
     return value
 
 

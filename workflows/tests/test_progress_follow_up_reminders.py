@@ -133,6 +133,7 @@ def test_two_working_days_before_each_supervisor_of_the_department_is_reminded_o
     assert inbox.status_code == 200 and "A poor rating needs your follow-up by 9 March 2027" in inbox.content.decode()
     message = client.get(reverse("workflows:progress-message", args=[notice.pk]))
     assert message.status_code == 200 and notice.link in message.content.decode()
+    assert "Open the follow-up" in message.content.decode()
     assert client.get(notice.link).status_code == 200
 
     # Later sweeps, the same day or the next, send nothing more.
@@ -176,6 +177,8 @@ def test_an_overdue_follow_up_is_notified_once_and_tagged_on_the_dashboard(
     board = client.get(reverse("workflows:progress-supervision")).content.decode()
     row = board[board.index('id="follow-ups"') :]
     assert follow_up.rating.application.number in row and "Overdue</strong>" in row
+    page = client.get(reverse("workflows:progress-follow-up", args=[follow_up.pk])).content.decode()
+    assert "Overdue</strong>" in page
 
 
 def test_reminded_then_overdue_sends_one_of_each(staff, supervisor, follow_up, django_capture_on_commit_callbacks):

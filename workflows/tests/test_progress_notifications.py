@@ -241,6 +241,7 @@ def test_deadline_warning_reaches_the_clerk_and_escalation_the_supervisors(
         timers_fire()  # a second sweep fires nothing again
     warning = Notification.objects.get(user=clerk_a, event=Notification.Event.STATUTORY_DEADLINE)
     assert "Deadline approaching" in warning.subject
+    assert work_item.step_label in warning.subject and "licence" not in warning.subject  # the step's name
     assert not Notification.objects.filter(user=supervisor, event=Notification.Event.STATUTORY_DEADLINE).exists()
     Timer.objects.filter(work_item=work_item, kind=Timer.Kind.ESCALATION).update(fire_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
