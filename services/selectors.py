@@ -18,6 +18,23 @@ def current_version(service: Service) -> ServiceVersion | None:
     return service.versions.filter(status=PUBLISHED).first()
 
 
+def service_to_apply_for(code: str) -> Service | None:
+    """A service by code with its published version (or none) loaded for `current_version`:
+    one query when it has a published version, the version's service and department joined."""
+    version = (
+        ServiceVersion.objects.filter(service__code=code, status=PUBLISHED)
+        .select_related("service__lead_department")
+        .first()
+    )
+    if version is not None:
+        version.service.published_versions = [version]  # type: ignore[attr-defined]
+        return version.service
+    unavailable = Service.objects.filter(code=code).first()
+    if unavailable is not None:
+        unavailable.published_versions = []  # type: ignore[attr-defined]
+    return unavailable
+
+
 def _with_published_version(queryset: QuerySet[Service]) -> QuerySet[Service]:
     return queryset.select_related("lead_department").prefetch_related(
         Prefetch("versions", queryset=ServiceVersion.objects.filter(status=PUBLISHED), to_attr="published_versions")

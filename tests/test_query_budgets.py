@@ -147,6 +147,43 @@ def test_citizen_application_pages_have_a_budget(client, citizen, django_assert_
             assert client.get(url).status_code == 200, url
 
 
+# Applying once through the API, request by request (bench/flow.py does the same under load):
+# session, user and the test's savepoints included. Each action's group is serialised as the
+# action loaded it; a published version's form comes from the process's cache.
+APPLY_BUDGETS = {"draft create": 9, "draft attach": 12, "draft answer": 10, "submit": 14}
+
+
+def test_each_request_of_applying_once_has_a_budget(client, citizen, django_assert_max_num_queries):
+    submit(citizen, 1)  # warm: the form's cache, this year's number counter
+    id_card, lease = upload(citizen, "id-card"), upload(citizen, "lease-agreement")
+    client.force_login(citizen)
+    body = {"service": "business-licence"}
+    assert client.post("/api/drafts/", body, content_type="application/json").status_code == 201
+    with django_assert_max_num_queries(APPLY_BUDGETS["draft create"]):
+        created = client.post("/api/drafts/", body, content_type="application/json")
+    assert created.status_code == 201
+    draft_url = f"/api/drafts/{created.json()['id']}/"
+    for document in (id_card, lease):
+        body = {"document_type": document.document_type.code, "document": document.pk}
+        with django_assert_max_num_queries(APPLY_BUDGETS["draft attach"]):
+            attached = client.post(f"{draft_url}documents/", body, content_type="application/json")
+        assert attached.status_code == 200
+    answers = {"business.name": "Noodle Bar", "business.legal_form": "individual",
+               "business.address": "1 Renmin Road, Beijing"}  # fmt: skip
+    body = {"revision": attached.json()["revision"], "data": answers}
+    with django_assert_max_num_queries(APPLY_BUDGETS["draft answer"]):
+        answered = client.patch(draft_url, body, content_type="application/json")
+    assert answered.status_code == 200
+    assert answered.json()["missing"] == []
+    with (
+        TestCase.captureOnCommitCallbacks(execute=False),
+        django_assert_max_num_queries(APPLY_BUDGETS["submit"]),
+    ):
+        submitted = client.post(f"{draft_url}submit/", headers={"Idempotency-Key": "budget-1"})
+    assert submitted.status_code == 201
+    assert [a["service"] for a in submitted.json()["applications"]] == ["business-licence"]
+
+
 # --- The clerk and the supervisor -----------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -37,15 +38,19 @@ from workflows.apply.selectors import (
     Missing,
     attachments_by_type,
     group_documents_reload,
+    group_documents_replace,
     group_for_user,
     group_form,
-    group_known_values,
+    group_known_values_keep,
+    group_load_new,
     group_load_related,
+    group_verified_values,
+    known_values,
+    merged_form,
     missing_items,
     ordered_versions,
     prefill_values,
     stale_versions,
-    verified_values,
     version_parts,
 )
 from workflows.engine.events import event_record
@@ -123,6 +128,7 @@ def draft_start(
     if (service is None) == (life_event is None):
         raise ValueError("a draft is for one service or one life event")
     if life_event is not None:
+        prefetch_related_objects([life_event], "entries")  # read once (a no-op if the caller did)
         versions = life_event_versions(life_event)
     else:
         assert service is not None
@@ -132,14 +138,24 @@ def draft_start(
         raise ServiceUnavailable(_("This service cannot be applied for online at the moment."))
     if organisation is not None and not organisation.representatives.filter(pk=applicant.pk).exists():
         raise NotARepresentative(_("You can only apply for an organisation you represent."))
+    # The prefill is worked out before anything is written, so the group is inserted once,
+    # already filled; its response shows the same known values again (kept on the group).
+    form = merged_form(ordered_versions(versions, life_event))
+    known = known_values(user=applicant, keys=[spec.key for spec in form.fields], organisation=organisation)
+    data = prefill_values(user=applicant, form=form, known=known)
     with transaction.atomic():
-        group = ApplicationGroup.objects.create(applicant=applicant, life_event=life_event, organisation=organisation)
-        group.versions.set(versions)
-        group_load_related(group, new=True)
-        form = group_form(group)
-        group.data = prefill_values(user=applicant, form=form, known=group_known_values(group, form))
-        group.field_revisions = dict.fromkeys(group.data, 0)
-        group.save(update_fields=["data", "field_revisions", "updated_at"])
+        group = ApplicationGroup.objects.create(
+            applicant=applicant,
+            life_event=life_event,
+            organisation=organisation,
+            data=data,
+            field_revisions=dict.fromkeys(data, 0),
+        )
+        # A new group has no pinned versions yet: insert them (versions.set would read them first).
+        pinned = ApplicationGroup.versions.through
+        pinned.objects.bulk_create([pinned(applicationgroup=group, serviceversion=version) for version in versions])
+        group_load_new(group, versions=versions)
+        group_known_values_keep(group, known)
     return group
 
 
@@ -232,7 +248,7 @@ def draft_save(
             revisions[key] = new_revision
         update_fields = _touch(group)
         if changed:
-            verified = verified_values(user=applicant, keys=changed, organisation=group.organisation)
+            verified = group_verified_values(group, form)  # every key of the form: the response shows them too
             flagged = [key for key in group.changed_verified if key not in changed]
             flagged += [key for key in changed if key in verified and data.get(key) != verified[key]]
             group.data, group.field_revisions, group.changed_verified = data, revisions, sorted(set(flagged))
@@ -246,25 +262,31 @@ def draft_save(
 # --- Documents ----------------------------------------------------------------------------
 
 
-def _material_type(form: MergedForm, document_type: DocumentType) -> DocumentType:
+def _material_type(form: MergedForm, document_type: DocumentType | str) -> DocumentType:
+    """The document type among the form's materials, given as a row or by its code."""
     for material in form.materials:
-        if material.document_type.pk == document_type.pk:
+        if isinstance(document_type, str):
+            if material.document_type.code == document_type:
+                return material.document_type
+        elif material.document_type.pk == document_type.pk:
             return material.document_type
     raise Http404  # not a material of this application: nothing to attach it to
 
 
 def draft_attach_document(
-    *, applicant: User, group_id: int | str, document_type: DocumentType, document_id: int | str
+    *, applicant: User, group_id: int | str, document_type: DocumentType | str, document_id: int | str
 ) -> GroupDocument:
     """Attaches a document of the applicant's vault (by reference, never copied).
 
-    Another person's document is Http404, as if it did not exist; a document of the wrong
-    type, not yet scanned clean or out of validity is refused with a reason. The attachment's
-    `group` is the draft as loaded under its lock, with its documents as they are now.
+    `document_type` is a row or a code; either way it must be one of the draft's materials
+    (Http404 otherwise), so a code needs no query of its own. Another person's document is
+    Http404, as if it did not exist; a document of the wrong type, not yet scanned clean or
+    out of validity is refused with a reason. The attachment's `group` is the draft as loaded
+    under its lock, with its documents as they are now.
     """
     with transaction.atomic():
         group = _lock_draft(applicant=applicant, group_id=group_id)
-        _material_type(group_form(group), document_type)
+        document_type = _material_type(group_form(group), document_type)
         # The usual case in one query: a document of the applicant usable today.
         document = reusable_documents(user=applicant, document_type=document_type).filter(pk=document_id).first()
         if document is None:
@@ -281,7 +303,7 @@ def draft_attach_document(
             attachment.save(update_fields=["document", "attached_at"])
         attachment.group = group
         group.save(update_fields=_touch(group))
-        group_documents_reload(group)
+        group_documents_replace(group, attachment)
     return attachment
 
 

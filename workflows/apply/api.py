@@ -18,7 +18,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from services.models import DocumentType, LifeEvent, Service
+from services.models import DocumentType, LifeEvent
+from services.selectors import service_to_apply_for
 from workflows.apply import actions, selectors
 from workflows.models import ApplicationGroup
 
@@ -215,7 +216,7 @@ class DraftListApi(APIView):
         data.is_valid(raise_exception=True)
         service = life_event = None
         if data.validated_data.get("service"):
-            service = Service.objects.filter(code=data.validated_data["service"]).first()
+            service = service_to_apply_for(data.validated_data["service"])
             if service is None:
                 return Response({"service": ["Unknown service."]}, status=status.HTTP_400_BAD_REQUEST)
         else:
@@ -308,17 +309,19 @@ class DraftDocumentApi(APIView):
     def post(self, request: Request, group_id: int) -> Response:
         data = self.AttachInput(data=request.data)
         data.is_valid(raise_exception=True)
-        document_type = get_object_or_404(DocumentType, code=data.validated_data["document_type"])
+        code = data.validated_data["document_type"]
         try:
+            # By code: the action finds it among the draft's materials (404 if it is not one).
             attachment = actions.draft_attach_document(
                 applicant=request.user,  # type: ignore[arg-type]
                 group_id=group_id,
-                document_type=document_type,
+                document_type=code,
                 document_id=data.validated_data["document"],
             )
         except actions.AttachRefused as error:
             return Response({"document": [error.message]}, status=status.HTTP_400_BAD_REQUEST)
         except actions.DraftAlreadySubmitted as error:
+            get_object_or_404(DocumentType, code=code)  # an unknown document type is 404 whatever the draft
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
         return _draft_response(attachment.group)
 

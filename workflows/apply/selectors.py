@@ -50,11 +50,6 @@ VERSION_PARTS_MAX_ENTRIES = 512
 # --- Drafts and groups, scoped to their applicant --------------------------------------------
 
 
-def _versions_prefetch() -> Prefetch:
-    # Their fields and materials come from `version_parts` (cached: published versions are frozen).
-    return Prefetch("versions", queryset=ServiceVersion.objects.select_related("service__lead_department"))
-
-
 def groups_for_user(*, user: User) -> QuerySet[ApplicationGroup]:
     """Every draft and submitted group of `user` (and nobody else's), newest first."""
     if not user.is_authenticated:
@@ -73,23 +68,43 @@ def groups_for_user(*, user: User) -> QuerySet[ApplicationGroup]:
 def group_load_related(group: ApplicationGroup, *, new: bool = False) -> ApplicationGroup:
     """Loads onto `group` what its pages and the API need: the pinned versions with their
     services, the attached documents, the applications (a draft has none: not queried), and
-    the life event's order of services. `new`: a group just created has no documents either."""
+    the life event's order of services. `new`: a group just created has no documents either.
+
+    One plain query per relation, kept as `prefetch_related` would keep it (for one group the
+    prefetch machinery costs more than the queries themselves)."""
     for name in ("versions", "documents", "applications"):
         getattr(group, "_prefetched_objects_cache", {}).pop(name, None)
-    documents = (
-        GroupDocument.objects.none() if new else GroupDocument.objects.select_related("document", "document_type")
-    )
+    # The versions' fields and materials come from `version_parts` (kept: published versions are frozen).
+    _related_known(group, "versions", group.versions.select_related("service__lead_department"))
+    _related_known(group, "documents", [] if new else group.documents.select_related("document", "document_type"))
     applications = (
-        Application.objects.none()
+        []
         if group.is_draft
-        else Application.objects.select_related("service__lead_department", "service_version").order_by("number")
+        else group.applications.select_related("service__lead_department", "service_version").order_by("number")
     )
-    prefetch_related_objects(
-        [group],
-        _versions_prefetch(),
-        Prefetch("documents", queryset=documents),
-        Prefetch("applications", queryset=applications),
-    )
+    _related_known(group, "applications", applications)
+    if group.life_event is not None:
+        prefetch_related_objects([group.life_event], "entries")
+    return group
+
+
+def _related_known(instance: Any, name: str, objects: Iterable[Any]) -> None:
+    """Stores `objects` as what `instance.<name>.all()` returns, exactly as `prefetch_related`
+    would, for rows the caller already holds (no query)."""
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache.pop(name, None)
+    queryset = getattr(instance, name).get_queryset()  # lazy: not run
+    queryset._result_cache = list(objects)
+    queryset._prefetch_done = True
+    cache[name] = queryset
+
+
+def group_load_new(group: ApplicationGroup, *, versions: Iterable[ServiceVersion]) -> ApplicationGroup:
+    """`group_load_related` for a group just created with these pinned versions: nothing to
+    read back (no documents, no applications yet) except a life event's order of services."""
+    _related_known(group, "versions", versions)
+    _related_known(group, "documents", [])
+    _related_known(group, "applications", [])
     if group.life_event is not None:
         prefetch_related_objects([group.life_event], "entries")
     return group
@@ -98,9 +113,14 @@ def group_load_related(group: ApplicationGroup, *, new: bool = False) -> Applica
 def group_documents_reload(group: ApplicationGroup) -> None:
     """After attaching or detaching: the group's documents as they are now."""
     getattr(group, "_prefetched_objects_cache", {}).pop("documents", None)
-    prefetch_related_objects(
-        [group], Prefetch("documents", queryset=GroupDocument.objects.select_related("document", "document_type"))
-    )
+    _related_known(group, "documents", group.documents.select_related("document", "document_type"))
+
+
+def group_documents_replace(group: ApplicationGroup, attachment: GroupDocument) -> None:
+    """After attaching under the group's lock: its loaded documents with `attachment` in place
+    of any earlier one of the same type (nobody else changes them while the lock is held)."""
+    kept = [a for a in group.documents.all() if a.document_type_id != attachment.document_type_id]
+    _related_known(group, "documents", [*kept, attachment])
 
 
 def group_for_user(*, user: User, group_id: int | str, for_update: bool = False) -> ApplicationGroup:
@@ -417,22 +437,26 @@ def organisation_register_values(organisation: Organisation | None) -> dict[str,
     return {"business.name": organisation.name} if organisation is not None else {}
 
 
-def known_values(*, user: User, keys: Iterable[str], organisation: Organisation | None = None) -> dict[str, Reuse]:
+def known_values(
+    *,
+    user: User,
+    keys: Iterable[str],
+    organisation: Organisation | None = None,
+    verified: Mapping[str, Any] | None = None,
+) -> dict[str, Reuse]:
     """What the state already knows for these element keys. Verified values win.
 
     For an application on behalf of an organisation, the register's values about it count as
     verified, and earlier approved applications are the organisation's (whoever made them);
-    otherwise they are the person's own.
+    otherwise they are the person's own. `verified`: what `verified_values` answered for
+    these keys, when the caller has it already.
     """
     keys = set(keys)
-    known: dict[str, Reuse] = {}
     if not keys:
-        return known
-    for attribute in VerifiedAttribute.objects.filter(user=user, element_key__in=keys):
-        known[attribute.element_key] = Reuse("verified", attribute.value)
-    for key, value in organisation_register_values(organisation).items():
-        if key in keys:
-            known[key] = Reuse("verified", value)
+        return {}
+    if verified is None:
+        verified = verified_values(user=user, keys=keys, organisation=organisation)
+    known = {key: Reuse("verified", value) for key, value in verified.items() if key in keys}
     approved = Application.objects.filter(status=Application.Status.APPROVED)
     if organisation is not None:
         approved = approved.filter(group__organisation=organisation)
@@ -446,15 +470,34 @@ def known_values(*, user: User, keys: Iterable[str], organisation: Organisation 
     return known
 
 
+def group_verified_values(group: ApplicationGroup, form: MergedForm) -> dict[str, Any]:
+    """`verified_values` for a group's applicant and form, read once per loaded group (saving
+    answers compares them, and the response shows them again through `group_known_values`)."""
+    memo: dict[str, Any] | None = group.__dict__.get("_verified_values")
+    if memo is None:
+        memo = group.__dict__["_verified_values"] = verified_values(
+            user=group.applicant, keys=[spec.key for spec in form.fields], organisation=group.organisation
+        )
+    return memo
+
+
 def group_known_values(group: ApplicationGroup, form: MergedForm) -> dict[str, Reuse]:
     """`known_values` for a group's applicant and form, read once per loaded group (starting a
     draft reads them to prefill it, and its response shows them again)."""
     memo: dict[str, Reuse] | None = group.__dict__.get("_known_values")
     if memo is None:
         memo = group.__dict__["_known_values"] = known_values(
-            user=group.applicant, keys=[spec.key for spec in form.fields], organisation=group.organisation
+            user=group.applicant,
+            keys=[spec.key for spec in form.fields],
+            organisation=group.organisation,
+            verified=group.__dict__.get("_verified_values"),
         )
     return memo
+
+
+def group_known_values_keep(group: ApplicationGroup, known: dict[str, Reuse]) -> None:
+    """Keeps `known` (read for all of the group's form keys) as `group_known_values` answers it."""
+    group.__dict__["_known_values"] = known
 
 
 def prefill_values(*, user: User, form: MergedForm, known: Mapping[str, Reuse] | None = None) -> dict[str, Any]:
