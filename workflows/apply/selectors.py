@@ -65,6 +65,21 @@ def groups_for_user(*, user: User) -> QuerySet[ApplicationGroup]:
     )
 
 
+def organisation_groups_for_user(*, user: User) -> QuerySet[ApplicationGroup]:
+    """Submitted applications that colleagues made for the organisations `user` represents."""
+    if not user.is_authenticated:
+        return ApplicationGroup.objects.none()
+    return (
+        ApplicationGroup.objects.filter(organisation__in=user.organisations.values("pk"), submitted_at__isnull=False)
+        .exclude(applicant=user)
+        .select_related("organisation", "applicant", "life_event")
+        .prefetch_related(
+            Prefetch("applications", queryset=Application.objects.select_related("service").order_by("number"))
+        )
+        .order_by("-submitted_at", "-pk")[:50]
+    )
+
+
 def group_load_related(group: ApplicationGroup, *, new: bool = False) -> ApplicationGroup:
     """Loads onto `group` what its pages and the API need: the pinned versions with their
     services, the attached documents, the applications (a draft has none: not queried), and

@@ -154,6 +154,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
         {
             "drafts": [g for g in groups if g.is_draft],
             "submitted": [g for g in groups if not g.is_draft],
+            "colleagues": list(selectors.organisation_groups_for_user(user=request.user)),  # type: ignore[arg-type]
         },
     )
 

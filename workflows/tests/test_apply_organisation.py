@@ -282,3 +282,17 @@ def test_a_colleague_withdraws_for_the_organisation_but_an_outsider_cannot(bob, 
     application_withdraw(application_id=for_the_business.pk, applicant=colleague)
     for_the_business.refresh_from_db()
     assert for_the_business.status == Application.Status.WITHDRAWN
+
+
+def test_my_applications_lists_what_colleagues_made_for_the_organisation(
+    client, alice, bob, colleague, for_the_business
+):
+    client.force_login(colleague)
+    page = client.get(reverse("workflows:apply-list")).content.decode()
+    assert "Made by colleagues for organisations you represent" in page
+    assert for_the_business.number in page and "for Noodle House Catering Co., Ltd., by Alice Wang" in page
+    client.force_login(bob)
+    page = client.get(reverse("workflows:apply-list")).content.decode()
+    assert for_the_business.number not in page and "Made by colleagues" not in page
+    client.force_login(alice)  # her own are listed as hers, not again as a colleague's
+    assert "Made by colleagues" not in client.get(reverse("workflows:apply-list")).content.decode()
