@@ -6,20 +6,21 @@ outbox rows) commit with the transition or not at all. It maps event kinds to no
 ==========================  =============================================================
 event kind                  notification
 ==========================  =============================================================
-routing_started             receipt → applicant
-correction_requested (step) correction requested → applicant (message, reply-by date)
-application_approved        decision + rating invitation → applicant
-application_rejected        decision (with reasons) + rating invitation → applicant
-certificate_issued, or a    certificate issued → applicant
+routing_started             receipt → followers
+correction_requested (step) correction requested → followers (message, reply-by date)
+application_approved        decision → followers; rating invitation → applicant
+application_rejected        decision (with reasons) → followers; rating invitation → applicant
+certificate_issued, or a    certificate issued → followers
 finished `issue` step
-correction_reminder         correction deadline approaching → applicant
+correction_reminder         correction deadline approaching → followers
 deadline_warning            statutory deadline approaching → the step's clerk (or, when
                             nobody has claimed it, the department's supervisors)
 step_escalated              statutory deadline passed → the department's supervisors and
                             the step's clerk
 ==========================  =============================================================
 
-Each notification has a dedupe key, so an event handled twice notifies once. A failure here
+The followers are the applicant and, for an application made on behalf of an organisation,
+its other representatives. Each notification has a dedupe key, so an event handled twice notifies once. A failure here
 is logged and never undoes the transition.
 """
 
@@ -31,7 +32,7 @@ from django.db.models import Q
 
 from accounts.models import Role, User
 from documents.models import Certificate
-from workflows.models import Application, ApplicationEvent, Notification, WorkItem
+from workflows.models import Application, ApplicationEvent, ApplicationGroup, Notification, WorkItem
 from workflows.progress.notify import notify
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,22 @@ def _supervisors(item: WorkItem) -> list[User]:
     )
 
 
+def _followers(application: Application) -> list[User]:
+    """Who is told about the application: its applicant and, for an application made on behalf
+    of an organisation, every other active representative of it (they all follow it)."""
+    followers = [application.applicant]
+    organisation_id = (
+        ApplicationGroup.objects.filter(pk=application.group_id).values_list("organisation_id", flat=True).first()
+    )
+    if organisation_id is not None:
+        followers += list(
+            User.objects.filter(organisations=organisation_id, is_active=True)
+            .exclude(pk=application.applicant_id)
+            .order_by("pk")
+        )
+    return followers
+
+
 def _work_item_link(item: WorkItem) -> str:
     """The clerk's page of the step, when the workbench is installed; else the dashboard."""
     from django.urls import NoReverseMatch, reverse
@@ -74,46 +91,49 @@ def _work_item_link(item: WorkItem) -> str:
 
 
 def _receipt(event: ApplicationEvent, application: Application) -> None:
-    notify(
-        user=application.applicant,
-        event=Event.RECEIPT,
-        context={"due": application.statutory_due_at},
-        application=application,
-        dedupe_key=f"receipt:{application.pk}",
-    )
+    for user in _followers(application):
+        notify(
+            user=user,
+            event=Event.RECEIPT,
+            context={"due": application.statutory_due_at},
+            application=application,
+            dedupe_key=f"receipt:{application.pk}",
+        )
 
 
 def _correction(event: ApplicationEvent, application: Application) -> None:
     item = event.work_item
     if item is None:
         return  # the application-level twin of the step's event
-    notify(
-        user=application.applicant,
-        event=Event.CORRECTION_REQUESTED,
-        context={
-            "message": event.reason,
-            "deadline": _date((item.correction or {}).get("reply_by")),
-            "department": item.department,
-        },
-        application=application,
-        dedupe_key=f"correction:{item.pk}",
-    )
+    for user in _followers(application):
+        notify(
+            user=user,
+            event=Event.CORRECTION_REQUESTED,
+            context={
+                "message": event.reason,
+                "deadline": _date((item.correction or {}).get("reply_by")),
+                "department": item.department,
+            },
+            application=application,
+            dedupe_key=f"correction:{item.pk}",
+        )
 
 
 def _decision(event: ApplicationEvent, application: Application) -> None:
     approved = event.to_status == Application.Status.APPROVED
-    notify(
-        user=application.applicant,
-        event=Event.DECISION,
-        context={
-            "decision": "approved" if approved else "rejected",
-            "reasons": [] if approved else list((event.payload or {}).get("reasons") or []),
-            "note": "" if approved or (event.payload or {}).get("reasons") else event.reason,
-        },
-        application=application,
-        dedupe_key=f"decision:{application.pk}",
-    )
-    notify(
+    for user in _followers(application):
+        notify(
+            user=user,
+            event=Event.DECISION,
+            context={
+                "decision": "approved" if approved else "rejected",
+                "reasons": [] if approved else list((event.payload or {}).get("reasons") or []),
+                "note": "" if approved or (event.payload or {}).get("reasons") else event.reason,
+            },
+            application=application,
+            dedupe_key=f"decision:{application.pk}",
+        )
+    notify(  # one rating per application: asked of the person who applied
         user=application.applicant,
         event=Event.RATING_INVITATION,
         context={},
@@ -132,16 +152,17 @@ def _certificate(event: ApplicationEvent, application: Application) -> None:
         .order_by("-issued_at")
         .first()
     )
-    notify(
-        user=application.applicant,
-        event=Event.CERTIFICATE_ISSUED,
-        context={
-            "document": certificate.document.document_type if certificate else "",
-            "verification_code": certificate.verification_code if certificate else "",
-        },
-        application=application,
-        dedupe_key=f"certificate:{application.pk}:{item.step_key if item else ''}",
-    )
+    for user in _followers(application):
+        notify(
+            user=user,
+            event=Event.CERTIFICATE_ISSUED,
+            context={
+                "document": certificate.document.document_type if certificate else "",
+                "verification_code": certificate.verification_code if certificate else "",
+            },
+            application=application,
+            dedupe_key=f"certificate:{application.pk}:{item.step_key if item else ''}",
+        )
 
 
 def _correction_reminder(event: ApplicationEvent, application: Application) -> None:
@@ -152,16 +173,17 @@ def _correction_reminder(event: ApplicationEvent, application: Application) -> N
 
     reply_by = (item.correction or {}).get("reply_by")
     deadline = datetime.fromisoformat(reply_by) if isinstance(reply_by, str) and reply_by else None
-    notify(
-        user=application.applicant,
-        event=Event.CORRECTION_DEADLINE,
-        context={
-            "deadline": _date(reply_by),
-            "days_left": clock.working_days_left(deadline) if deadline else None,
-        },
-        application=application,
-        dedupe_key=f"correction-reminder:{event.pk}",
-    )
+    for user in _followers(application):
+        notify(
+            user=user,
+            event=Event.CORRECTION_DEADLINE,
+            context={
+                "deadline": _date(reply_by),
+                "days_left": clock.working_days_left(deadline) if deadline else None,
+            },
+            application=application,
+            dedupe_key=f"correction-reminder:{event.pk}",
+        )
 
 
 def _statutory(event: ApplicationEvent, application: Application, *, overdue: bool) -> None:

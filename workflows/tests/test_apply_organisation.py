@@ -296,3 +296,21 @@ def test_my_applications_lists_what_colleagues_made_for_the_organisation(
     assert for_the_business.number not in page and "Made by colleagues" not in page
     client.force_login(alice)  # her own are listed as hers, not again as a colleague's
     assert "Made by colleagues" not in client.get(reverse("workflows:apply-list")).content.decode()
+
+
+def test_every_representative_is_told_of_the_decision_and_only_the_applicant_is_asked_to_rate(
+    alice, bob, colleague, clerk_a, for_the_business, django_capture_on_commit_callbacks
+):
+    from workflows.engine.actions import work_item_claim, work_item_decide
+    from workflows.models import Notification
+    from workflows.tests.test_workbench_support import step
+
+    item = step(for_the_business)
+    with django_capture_on_commit_callbacks(execute=True):
+        work_item_claim(work_item_id=item.pk, actor=clerk_a)
+        work_item_decide(work_item_id=item.pk, actor=clerk_a, decision="approved")
+    decisions = Notification.objects.filter(application=for_the_business, event=Notification.Event.DECISION)
+    assert {n.user for n in decisions} == {alice, colleague}
+    invitations = Notification.objects.filter(application=for_the_business, event=Notification.Event.RATING_INVITATION)
+    assert {n.user for n in invitations} == {alice}
+    assert not Notification.objects.filter(user=bob).exists()
