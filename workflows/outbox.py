@@ -45,7 +45,8 @@ def outbox_enqueue(*, task: str, kwargs: dict[str, Any], queue: str = "default")
     message = OutboxMessage.objects.create(
         task=task, kwargs=kwargs, queue=queue, next_attempt_at=timezone.now() + UNSENT_GRACE
     )
-    transaction.on_commit(lambda: outbox_send(message_id=message.pk))
+    # The row as written is the row to claim: the first send needs no read, only the claim.
+    transaction.on_commit(lambda: outbox_send(message_id=message.pk, written=message))
     return message
 
 
@@ -117,13 +118,14 @@ def _deliver(message: OutboxMessage, *, claimed_at: datetime, attempts: int) -> 
     return True
 
 
-def outbox_send(*, message_id: int) -> bool:
+def outbox_send(*, message_id: int, written: OutboxMessage | None = None) -> bool:
     """Sends one outbox row to the broker (or runs it in-process in the embedded mode).
 
     Never called inside a transaction. A failure leaves the row for the relay to re-send.
-    Returns whether it was handed over.
+    Returns whether it was handed over. `written`: the row as its transaction wrote it (the
+    claim then fails harmlessly if anyone sent or confirmed it since).
     """
-    message = OutboxMessage.objects.filter(pk=message_id, confirmed_at__isnull=True).first()
+    message = written or OutboxMessage.objects.filter(pk=message_id, confirmed_at__isnull=True).first()
     if message is None:
         return False
     now = timezone.now()
