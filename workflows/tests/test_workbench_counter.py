@@ -366,3 +366,29 @@ def test_each_view_of_the_counter_form_is_recorded_for_the_person_to_see(
     page = client.get(reverse("workflows:progress-access-log")).content.decode()
     assert "Counter Clerk" in page and "Market Regulation" in page
     assert "Saw your details and documents to file for you at the counter" in page
+
+
+# --- For an organisation the person represents ------------------------------------------------
+
+
+def test_the_counter_files_for_an_organisation_the_person_represents(client, counter_clerk, walk_in, version):
+    from accounts.models import Organisation
+
+    company = Organisation.objects.create(
+        name="Noodle House Catering Co., Ltd.", registration_number="91110105MA01NH2026"
+    )
+    stranger = Organisation.objects.create(name="Someone Else Ltd.", registration_number="91110105MA01XX0001")
+    company.representatives.add(walk_in)
+    client.force_login(counter_clerk)
+    data = {"resident_id": VALID_ID, "applies_for": f"service:{version.service.code}", "consent": "on"}
+    refused = client.post("/workbench/counter/", {**data, "organisation": stranger.registration_number})
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "This person does not represent an organisation with that unified social credit code." in body
+    assert 'value="91110105MA01XX0001"' in body  # what was typed stays
+    assert not ApplicationGroup.objects.exists()
+    response = client.post("/workbench/counter/", {**data, "organisation": company.registration_number.lower()})
+    assert response.status_code == 302
+    group = ApplicationGroup.objects.get(filed_by=counter_clerk)
+    assert group.applicant == walk_in and group.organisation == company
+    assert "for Noodle House Catering Co., Ltd." in client.get(response.url).content.decode()

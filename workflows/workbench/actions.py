@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from services.models import LifeEvent, Service
-from workflows.apply.actions import ServiceUnavailable, draft_start
+from workflows.apply.actions import NotARepresentative, ServiceUnavailable, draft_start
 from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record
@@ -215,9 +215,11 @@ def counter_draft_start(
     consent: bool,
     service: Service | None = None,
     life_event: LifeEvent | None = None,
+    organisation_code: str = "",
 ) -> ApplicationGroup:
     """A counter clerk starts a draft on behalf of a walk-in person identified by resident ID,
-    for one service or every service of a life event (one merged form, as online).
+    for one service or every service of a life event (one merged form, as online), for the
+    person or for an organisation they represent (named by its unified social credit code).
 
     The draft belongs to that person (it appears in their account, with their verified data
     prefilled); the clerk and the moment consent was recorded are kept on it.
@@ -241,8 +243,15 @@ def counter_draft_start(
     )
     if not offered:
         raise ServiceUnavailable(_("This is not offered at the counter: the person can apply online."))
+    organisation = None
+    if organisation_code:
+        organisation = person.organisations.filter(registration_number__iexact=organisation_code).first()
+        if organisation is None:
+            raise NotARepresentative(
+                _("This person does not represent an organisation with that unified social credit code.")
+            )
     with transaction.atomic():
-        group = draft_start(applicant=person, service=service, life_event=life_event)
+        group = draft_start(applicant=person, service=service, life_event=life_event, organisation=organisation)
         group.filed_by = clerk
         group.consent_recorded_at = timezone.now()
         group.save(update_fields=["filed_by", "consent_recorded_at", "updated_at"])

@@ -47,9 +47,12 @@ def start(request: HttpRequest) -> HttpResponse:
                 consent=form.cleaned_data["consent"],
                 service=service,
                 life_event=life_event,
+                organisation_code=form.cleaned_data["organisation"],
             )
         except TransitionRefused as refused:
             form.add_error("resident_id", refused.message)
+        except apply_actions.NotARepresentative as refused:
+            form.add_error("organisation", refused.message)
         except apply_actions.ApplyError as refused:
             form.add_error("applies_for", refused.message)
         else:

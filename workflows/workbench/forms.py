@@ -202,6 +202,14 @@ class CounterIdentifyForm(forms.Form):
             "min_length": _("A resident ID number has 18 characters."),
         },
     )
+    organisation = forms.CharField(
+        label=_("Unified social credit code of the organisation (if they apply for one)"),
+        help_text=_("Leave empty when the person applies for themselves. They must represent the organisation."),
+        required=False,
+        max_length=18,
+        min_length=18,
+        error_messages={"min_length": _("A unified social credit code has 18 characters.")},
+    )
     applies_for = forms.ChoiceField(
         label=_("Service or life event"),
         help_text=_("A life event files every service it needs with one form."),
@@ -231,6 +239,9 @@ class CounterIdentifyForm(forms.Form):
 
     def clean_resident_id(self) -> str:
         return self.cleaned_data["resident_id"].strip().upper()
+
+    def clean_organisation(self) -> str:
+        return self.cleaned_data["organisation"].strip().upper()
 
     def chosen(self) -> tuple[Service | None, LifeEvent | None]:
         """(service, None) or (None, life event): what the valid form chose."""

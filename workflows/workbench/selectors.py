@@ -645,7 +645,7 @@ def counter_draft(*, clerk: User, group_id: int) -> ApplicationGroup:
     """A group this clerk filed at the counter (draft or submitted); 404 for anyone else's."""
     group = (
         ApplicationGroup.objects.filter(pk=group_id, filed_by_id=clerk.pk)
-        .select_related("applicant", "filed_by", "life_event")
+        .select_related("applicant", "filed_by", "life_event", "organisation")
         .first()
     )
     if group is None or not has_role(clerk, COUNTER_ROLES):
