@@ -2,12 +2,11 @@
 give one group and one set of applications; the engine's start is in the outbox in the same
 transaction; the receipt shows the numbers and the statutory due dates."""
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 
+from tests.support.concurrency import in_threads
 from workflows.apply.actions import IdempotencyKeyReused, draft_start, group_submit
 from workflows.models import Application, ApplicationGroup, NumberSequence, OutboxMessage
 from workflows.tests.test_apply_support import build_catalogue, catalogue, fill_everything  # noqa: F401
@@ -17,27 +16,6 @@ def _ready_draft(alice, cat, life_event: bool = True) -> ApplicationGroup:
     group = draft_start(applicant=alice, **({"life_event": cat.restaurant} if life_event else {"service": cat.licence}))
     fill_everything(group, alice, cat)
     return group
-
-
-def _in_threads(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(5)
-            results[index] = work(index)
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 @pytest.mark.django_db
@@ -75,7 +53,7 @@ def test_two_concurrent_submits_with_one_key_make_one_group_and_one_set_of_appli
     cat = build_catalogue()
     group = _ready_draft(alice, cat)
 
-    results = _in_threads(2, lambda _i: group_submit(applicant=alice, group_id=group.pk, idempotency_key="k"))
+    results = in_threads(2, lambda _i: group_submit(applicant=alice, group_id=group.pk, idempotency_key="k"))
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert {r.group.pk for r in results} == {group.pk}
@@ -91,7 +69,7 @@ def test_concurrent_submits_of_different_drafts_never_share_a_number(alice):
     cat = build_catalogue()
     drafts = [_ready_draft(alice, cat, life_event=False) for _ in range(4)]
 
-    results = _in_threads(4, lambda i: group_submit(applicant=alice, group_id=drafts[i].pk, idempotency_key=f"key-{i}"))
+    results = in_threads(4, lambda i: group_submit(applicant=alice, group_id=drafts[i].pk, idempotency_key=f"key-{i}"))
 
     assert not [r for r in results if isinstance(r, Exception)], results
     numbers = sorted(Application.objects.values_list("number", flat=True))

@@ -5,19 +5,18 @@ alone; two sweeps at once still send each reminder once; weekends and holidays a
 the statutory clock counts them."""
 
 import logging
-import threading
 from datetime import date, datetime, timedelta
 
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
+from tests.support.concurrency import in_threads
 from workflows.engine import clock
 from workflows.models import CalendarDay, Notification, Rating, RatingFollowUp
 from workflows.progress.actions import follow_up_record, rating_follow_ups_remind, rating_submit
@@ -260,27 +259,6 @@ def test_a_reminder_is_in_the_supervisors_language(staff, supervisor, follow_up,
 # --- Two sweeps at once, on real PostgreSQL ---------------------------------------------------
 
 
-def _in_threads(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(5)
-            results[index] = work(index)
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_racing_send_each_reminder_once(staff, alice, decided, caplog):
     due_soon, overdue = [], []
@@ -296,7 +274,7 @@ def test_two_sweeps_racing_send_each_reminder_once(staff, alice, decided, caplog
         (overdue if late else due_soon).append(follow_up.pk)
 
     with caplog.at_level(logging.INFO, logger="workflows.progress.actions"):
-        results = _in_threads(2, lambda _i: rating_follow_ups_remind(now=at(3, 5)))
+        results = in_threads(2, lambda _i: rating_follow_ups_remind(now=at(3, 5)))
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(r.reminded for r in results) == len(due_soon) == 4
