@@ -24,8 +24,8 @@ from services.models import DataElement, DocumentType
 from workflows.engine import clock, routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record
-from workflows.engine.selectors import application_route_state
-from workflows.models import Application, ApplicationGroup, GroupDocument, Incident, Timer, TransferRequest, WorkItem
+from workflows.engine.selectors import application_route_state, followed_by
+from workflows.models import Application, GroupDocument, Incident, Timer, TransferRequest, WorkItem
 from workflows.outbox import outbox_confirm
 
 __all__ = [
@@ -76,10 +76,7 @@ def acts_for(user: User, application: Application) -> bool:
     on behalf of an organisation they represent (every representative follows its applications)."""
     if application.applicant_id == user.pk:
         return True
-    organisation_id = (
-        ApplicationGroup.objects.filter(pk=application.group_id).values_list("organisation_id", flat=True).first()
-    )
-    return organisation_id is not None and user.organisations.filter(pk=organisation_id).exists()
+    return Application.objects.filter(followed_by(user), pk=application.pk).exists()
 
 
 def _refuse_if_finished(application: Application) -> None:

@@ -2,15 +2,22 @@
 
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Department
+from accounts.models import Department, User
 from services.routes import parse_route, topological_order
 from workflows.engine import clock, routing
 from workflows.models import Application, WorkItem
 
 PENDING = "pending"
+
+
+def followed_by(user: User) -> Q:
+    """The applications a person follows and may act on as the applicant: their own, and those
+    made for an organisation they represent (every representative follows its applications)."""
+    return Q(applicant=user) | Q(group__organisation__in=user.organisations.values("pk"))
 
 
 def application_route_state(application: Application) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from services.models import in_language
 from services.routes import RouteError, RouteStep, parse_route
 from workflows.engine import clock
 from workflows.engine.routing import step_label
+from workflows.engine.selectors import followed_by
 from workflows.models import (
     Application,
     ApplicationEvent,
@@ -30,13 +31,8 @@ from workflows.models import (
 # --- Applications --------------------------------------------------------------------------
 
 
-def _followed_by(user: User) -> Q:
-    """Applications a person follows: their own, and those made for an organisation they represent."""
-    return Q(applicant=user) | Q(group__organisation__in=user.organisations.values("pk"))
-
-
 def applications_for_applicant(*, user: User) -> QuerySet[Application]:
-    return Application.objects.filter(_followed_by(user)).select_related("service", "group__organisation")
+    return Application.objects.filter(followed_by(user)).select_related("service", "group__organisation")
 
 
 def own_applications(*, user: User) -> QuerySet[Application]:

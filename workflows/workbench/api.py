@@ -261,10 +261,8 @@ class TransferApi(APIView):
         except TransitionRefused as refused:
             return _refused(refused)
         if isinstance(outcome, TransferRequest):
-            found = selectors.transfer_requests_of_item(item)
-            request_row = next(row for row in found if row.pk == outcome.pk)
-            request_row.work_item = item
-            return Response(TransferRequestOutput(request_row).data, status=status.HTTP_202_ACCEPTED)
+            outcome.work_item = item  # with its application and department, as loaded for the check above
+            return Response(TransferRequestOutput(outcome).data, status=status.HTTP_202_ACCEPTED)
         # The new round is in the other department: the caller may no longer see it.
         outcome.application = item.application
         return Response(WorkItemOutput(outcome).data)
