@@ -59,6 +59,7 @@ install: $(VENV)/.dev-installed static chromium
 
 run: install-run
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_holidays
 	$(PY) manage.py seed_demo
 	@bash bin/serve
 

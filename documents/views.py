@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -39,10 +40,10 @@ def validity_of(document: Document, today: datetime.date) -> tuple[str, str]:
     if document.valid_until is None:
         return "valid", _("Valid, no expiry date")
     if document.valid_until < today:
-        return "expired", _("Expired on %(date)s") % {"date": document.valid_until.isoformat()}
+        return "expired", _("Expired on %(date)s") % {"date": date_format(document.valid_until, "DATE_FORMAT")}
     if document.valid_until <= today + datetime.timedelta(days=EXPIRES_SOON_DAYS):
-        return "soon", _("Expires soon, on %(date)s") % {"date": document.valid_until.isoformat()}
-    return "valid", _("Valid until %(date)s") % {"date": document.valid_until.isoformat()}
+        return "soon", _("Expires soon, on %(date)s") % {"date": date_format(document.valid_until, "DATE_FORMAT")}
+    return "valid", _("Valid until %(date)s") % {"date": date_format(document.valid_until, "DATE_FORMAT")}
 
 
 def _vault_page(request: HttpRequest, form: UploadForm, status: int = 200) -> HttpResponse:

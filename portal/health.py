@@ -67,9 +67,18 @@ def check_engine() -> dict[str, object]:
             "outbox_oldest_unsent_seconds": oldest_unsent_age_seconds(),
             "outbox_over_warn_resends": over_warn_resends_count(),
             "open_incidents": Incident.objects.filter(status=Incident.Status.OPEN).count(),
+            **check_calendar(),
         }
     except Exception as exc:  # noqa: BLE001 - the database check reports the cause
         return {"engine": f"error: {type(exc).__name__}"}
+
+
+def check_calendar() -> dict[str, object]:
+    """How far the working-day calendar reaches, and a warning 60 days before it ends
+    (informational: the portal stays up, but deadlines past the end are refused)."""
+    from workflows.engine import clock
+
+    return {"calendar_complete_through": clock.coverage().last, "calendar_warning": clock.coverage_warning()}
 
 
 def current_health() -> Health:

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from services.models import DataElement, in_language
@@ -56,7 +57,7 @@ def _resident_id_birth_date(value: str) -> date | None:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return None
-    if born.year < 1900 or born > date.today():
+    if born.year < 1900 or born > timezone.localdate():
         return None
     return born
 
@@ -145,7 +146,7 @@ def _clean_decimal(element: DataElement, raw: Any) -> str:
 
 def _clean_date(raw: Any) -> str:
     if isinstance(raw, datetime):
-        return raw.date().isoformat()
+        return (timezone.localtime(raw) if timezone.is_aware(raw) else raw).date().isoformat()  # local-date: made local
     if isinstance(raw, date):
         return raw.isoformat()
     try:

@@ -1,7 +1,9 @@
 """Shared fixtures: the standard actors (DESIGN §9), a real Celery worker process, throwaway
 Redis servers for fault tests, and the Chromium browser harness."""
 
+import datetime
 import os
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -82,3 +84,71 @@ def english_by_default():
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+# --- Time -----------------------------------------------------------------------------------
+# The portal's clock is local (Asia/Shanghai). A test never reads a date off an aware UTC
+# datetime; it asks timezone.localdate()/localtime(), or freezes time with `frozen_now`.
+
+# The years the test calendar is complete for; tests that need real holidays load them
+# (`official_calendar`, and `frozen_now`, which always runs on the real calendar).
+TEST_CALENDAR_YEARS = range(2020, 2036)
+
+
+@pytest.fixture(autouse=True)
+def working_calendar(request):
+    """Every database test starts with a calendar complete (weekends only) for the years around
+    now, so deadlines are computed; a test of a missing year deletes its row."""
+    if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from workflows.models import CalendarYear
+
+    CalendarYear.objects.bulk_create(
+        [CalendarYear(year=year, note="tests: weekends only") for year in TEST_CALENDAR_YEARS], ignore_conflicts=True
+    )
+
+
+@pytest.fixture
+def official_calendar(db, working_calendar):
+    """The State Council's holidays and make-up working days (from chinese-calendar), and the
+    next year's statutory fixed dates entered as provisional, as `make run` loads them."""
+    from workflows.engine.holidays import holidays_enter_provisional, holidays_load_official, official_years
+    from workflows.models import CalendarYear
+
+    last = official_years()[-1]
+    CalendarYear.objects.filter(year__gt=last + 1).delete()
+    loaded = holidays_load_official(years=list(range(last - 2, last + 1)))
+    holidays_enter_provisional(year=last + 1)
+    return loaded
+
+
+def _local(year: int, month: int, day: int, hour: int, minute: int) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+# The instants every date-sensitive test runs at, local time. 00:30 and 07:59 are the evening
+# before in UTC (16:30 and 23:59): the hours a UTC date and the local date disagree.
+INSTANTS = {
+    "wed-00:30": _local(2026, 12, 9, 0, 30),
+    "wed-07:59": _local(2026, 12, 9, 7, 59),
+    "wed-08:00": _local(2026, 12, 9, 8, 0),  # 00:00 UTC
+    "wed-15:59": _local(2026, 12, 9, 15, 59),
+    "wed-23:59": _local(2026, 12, 9, 23, 59),
+    "fri-evening": _local(2026, 12, 11, 21, 0),  # before a weekend
+    "holiday-eve": _local(2026, 9, 30, 18, 0),  # National Day holidays run 1–7 October 2026
+    "make-up-day": _local(2026, 10, 10, 10, 0),  # a Saturday worked for National Day
+}
+
+
+@pytest.fixture(params=list(INSTANTS), ids=list(INSTANTS))
+def frozen_now(request, official_calendar):
+    """Runs the test at each of INSTANTS, on the real holiday calendar. Time moves on from the
+    instant (tick), so code that waits still sees it pass; `frozen_now` is the instant."""
+    import time_machine
+
+    instant = INSTANTS[request.param]
+    with time_machine.travel(instant, tick=True):
+        yield instant

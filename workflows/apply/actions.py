@@ -21,6 +21,7 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -53,6 +54,7 @@ from workflows.apply.selectors import (
     stale_versions,
     version_parts,
 )
+from workflows.engine import clock
 from workflows.engine.events import event_record
 from workflows.models import Application, ApplicationGroup, GroupDocument, NumberSequence
 from workflows.outbox import outbox_enqueue
@@ -86,6 +88,14 @@ class DraftIncomplete(ApplyError):
     def __init__(self, missing: list[Missing]) -> None:
         super().__init__(_("Some answers or documents are still missing."))
         self.missing = missing
+
+
+class CalendarNotReady(ApplyError):
+    """The statutory deadline would reach a year whose working-day calendar is not published."""
+
+    def __init__(self, missing: clock.CalendarMissing) -> None:
+        super().__init__(str(missing))
+        self.year = missing.year
 
 
 class DraftStale(ApplyError):
@@ -401,17 +411,13 @@ def _number_allocate(prefix: str) -> str:
     return f"{prefix}-{last:06d}"
 
 
-def _statutory_due_at(start: datetime.datetime, days: int) -> datetime.datetime:
+def _statutory_due_at(start: datetime.datetime, days: int | None) -> datetime.datetime | None:
+    if not days:
+        return None
     try:
-        from workflows.engine.clock import add_working_days
-    except ImportError:  # the engine's clock is optional for submission; Monday–Friday meanwhile
-        moment, left = timezone.localtime(start), days
-        while left > 0:
-            moment += datetime.timedelta(days=1)
-            if moment.weekday() < 5:
-                left -= 1
-        return moment
-    return add_working_days(start, days)
+        return clock.add_working_days(start, days)
+    except clock.CalendarMissing as missing:
+        raise CalendarNotReady(missing) from missing
 
 
 def _version_data(version: ServiceVersion, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -560,7 +566,7 @@ def _reminder_mail(group: ApplicationGroup, purge_on: datetime.date) -> None:
                 "Unless you continue it, it will be deleted on %(date)s. Continue it from My applications "
                 "(%(link)s).\n\nOne Door"
             )
-            % {"name": applicant.name, "what": what, "date": purge_on.isoformat(), "link": link},
+            % {"name": applicant.name, "what": what, "date": date_format(purge_on, "DATE_FORMAT"), "link": link},
             from_email=None,
             recipient_list=[applicant.email],
         )

@@ -346,6 +346,7 @@ class DraftSubmitApi(APIView):
             400: OpenApiResponse(description="Missing Idempotency-Key."),
             409: OpenApiResponse(description="Stale draft, or the key was used for another draft."),
             422: OpenApiResponse(description="Incomplete: {missing: [...]} lists what is still missing."),
+            503: OpenApiResponse(description="The working-day calendar of a year the deadline reaches is missing."),
         },
         tags=["applications"],
     )
@@ -367,6 +368,8 @@ class DraftSubmitApi(APIView):
             )
         except actions.IdempotencyKeyReused as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+        except actions.CalendarNotReady as error:
+            return Response({"detail": error.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         return Response(SubmitReceipt(outcome).data, status=code)
 

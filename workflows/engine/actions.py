@@ -202,7 +202,7 @@ def correction_request(
             )
         now = timezone.now()
         reply_days = settings.ENGINE_CORRECTION_REPLY_DAYS
-        deadline = clock.add_working_days(now, reply_days)
+        deadline = clock.add_working_days(now, reply_days)  # refuses (CalendarMissing) without a calendar
         item.correction = {
             "fields": fields,
             "materials": materials,
@@ -222,7 +222,7 @@ def correction_request(
                     application=application,
                     work_item=item,
                     kind=Timer.Kind.CORRECTION_REMINDER,
-                    fire_at=clock.add_working_days(now, max(reply_days - 3, 1)),
+                    fire_at=clock.add_working_days(now, max(reply_days - 3, 1), strict=False),
                 ),
             ]
         )

@@ -1,33 +1,79 @@
-"""The statutory clock: working days from a configurable calendar (DESIGN §5.6).
+"""The statutory clock: working days from the working-day calendar (DESIGN §5.6, docs/deadlines.md).
 
-A working day is Monday to Friday, minus public holidays, plus make-up working days
-(`CalendarDay`). Working time is counted in whole local days of 24 hours: time on a
-working day counts, time on a rest day does not. So Friday 10:00 plus one working day is
-Monday 10:00, and an application filed on Saturday starts its clock at Monday 00:00.
+A working day is Monday to Friday, minus public holidays and stopped periods, plus make-up
+working days (`workflows.models.calendar`). Every day is a local day of settings.TIME_ZONE.
 
-While the applicant owes a correction the clock is stopped; when they answer, the due time
-moves later by exactly the working time that passed while it was stopped
-(`resume_due_at`).
+Deadlines: a limit of N working days started at any moment ends at the **end of the Nth
+working day after the day it started** (the starting day never counts, as in Chinese
+administrative law). So whatever the hour of filing, the due time is a local midnight, and the
+last day on which a decision is on time is `due_date(due_at)`. A deadline that reaches a year
+the calendar is not complete for is refused (`CalendarMissing`), never guessed.
 
-All functions take and return aware datetimes; days are local days of settings.TIME_ZONE.
+While the applicant owes a correction the clock is stopped; when they answer, the due date
+moves later by the working days the department lost: those after the day it stopped, up to
+and including the day it resumed (`resume_due_at`).
+
+Warning timers and "how long did this take" use working *seconds* (`working_seconds_between`,
+`add_working_seconds`): time on a working day counts, time on a rest day does not.
+
+All functions take and return aware datetimes.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import DateField, F, IntegerField, Value
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
-from workflows.models import CalendarDay
+from workflows.engine.errors import TransitionRefused
+from workflows.models import CalendarDay, CalendarYear, ClockStop
 
 DAY = timedelta(days=1)
 DAY_SECONDS = 86400
+STOPPED = "stopped"
+COMPLETE = "complete"
+
+
+class CalendarMissing(TransitionRefused):
+    """A deadline reaches a year whose holidays are not in the calendar: refused, nothing changed."""
+
+    def __init__(self, year: int) -> None:
+        self.year = year
+        super().__init__(
+            _(
+                "The working-day calendar for %(year)s has not been published yet, so the statutory "
+                "deadline cannot be worked out. Nothing was lost; please try again later."
+            )
+            % {"year": year}
+        )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The span of years the calendar is complete for, without gaps, from the earliest."""
+
+    first: int | None
+    last: int | None
+    provisional: tuple[int, ...] = ()
+
+    def covers(self, year: int) -> bool:
+        return self.first is not None and self.last is not None and self.first <= year <= self.last
 
 
 class Calendar:
-    """The working-day calendar, loaded once for a span of dates (one query per span)."""
+    """The working-day calendar, loaded for a span of dates in one query.
 
-    def __init__(self, first: date, last: date) -> None:
+    `strict` calendars (deadline computations) refuse a day of a year that is not complete;
+    others (counting days left on a page) count such a day as its weekday says.
+    """
+
+    def __init__(self, first: date, last: date, *, strict: bool = False) -> None:
+        self.strict = strict
         self._loaded: tuple[date, date] | None = None
         self._exceptions: dict[date, str] = {}
+        self._years: set[int] = set()
         self._load(first, last)
 
     def _load(self, first: date, last: date) -> None:
@@ -35,9 +81,39 @@ class Calendar:
             return
         if self._loaded:
             first, last = min(first, self._loaded[0]), max(last, self._loaded[1])
-        rows = CalendarDay.objects.filter(date__gte=first, date__lte=last).values_list("date", "kind")
-        self._exceptions = dict(rows)
+        no_date, no_year = Value(None, output_field=DateField()), Value(0, output_field=IntegerField())
+        # One round trip for the three tables: exceptions, stopped periods, complete years.
+        days = (
+            CalendarDay.objects.filter(date__gte=first, date__lte=last)
+            .order_by()
+            .values_list("date", F("date"), "kind", no_year)
+        )
+        stops = (
+            ClockStop.objects.filter(starts_on__lte=last, ends_on__gte=first)
+            .order_by()
+            .values_list("starts_on", "ends_on", Value(STOPPED), no_year)
+        )
+        years = CalendarYear.objects.order_by().values_list(no_date, no_date, Value(COMPLETE), "year")
+        rows = days.union(stops, years, all=True)
+        self._exceptions, self._years = {}, set()
+        stopped: list[tuple[date, date]] = []
+        for start, end, kind, year in rows:
+            if kind == COMPLETE:
+                self._years.add(year)
+            elif kind == STOPPED:
+                stopped.append((start, end))
+            else:
+                self._exceptions[start] = kind
+        for start, end in stopped:
+            day = max(start, first)
+            while day <= min(end, last):
+                self._exceptions[day] = STOPPED
+                day += DAY
         self._loaded = (first, last)
+
+    def _check(self, day: date) -> None:
+        if self.strict and day.year not in self._years:
+            raise CalendarMissing(day.year)
 
     def working_days_in(self, first: date, last: date) -> int:
         """How many working days [first, last] holds: weekdays counted by arithmetic, then the
@@ -45,12 +121,15 @@ class Calendar:
         if last < first:
             return 0
         self._load(first, last)
+        if self.strict:
+            for year in range(first.year, last.year + 1):
+                self._check(date(year, 1, 1))
         weeks, rest = divmod((last - first).days + 1, 7)
         count = weeks * 5 + sum(1 for offset in range(rest) if (last - timedelta(days=offset)).weekday() < 5)
         for day, kind in self._exceptions.items():
             if first <= day <= last:
                 weekday = day.weekday() < 5
-                if kind == CalendarDay.Kind.HOLIDAY and weekday:
+                if kind in (CalendarDay.Kind.HOLIDAY, STOPPED) and weekday:
                     count -= 1
                 elif kind == CalendarDay.Kind.WORKDAY and not weekday:
                     count += 1
@@ -60,12 +139,22 @@ class Calendar:
         if self._loaded is None or not (self._loaded[0] <= day <= self._loaded[1]):
             # Load ahead generously: deadlines walk forward in time.
             self._load(day - timedelta(days=31), day + timedelta(days=366))
+        self._check(day)
         kind = self._exceptions.get(day)
-        if kind == CalendarDay.Kind.HOLIDAY:
+        if kind in (CalendarDay.Kind.HOLIDAY, STOPPED):
             return False
         if kind == CalendarDay.Kind.WORKDAY:
             return True
         return day.weekday() < 5
+
+    def next_working_days(self, after: date, count: int) -> date:
+        """The `count`-th working day after the day `after` (which itself never counts)."""
+        day = after
+        while count > 0:
+            day += DAY
+            if self.is_working_day(day):
+                count -= 1
+        return day
 
 
 def _local(moment: datetime) -> datetime:
@@ -74,8 +163,42 @@ def _local(moment: datetime) -> datetime:
     return timezone.localtime(moment)
 
 
-def _midnight(day: date) -> datetime:
+def start_of_day(day: date) -> datetime:
+    """Local midnight at the start of `day`, aware."""
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def end_of_day(day: date) -> datetime:
+    """The moment `day` ends: local midnight at the start of the next day."""
+    return start_of_day(day + DAY)
+
+
+def due_date(due_at: datetime) -> date:
+    """The last local day on which something due at `due_at` is on time.
+
+    A due time at local midnight belongs to the day that just ended, so a limit ending on
+    Wednesday night reads "due by Wednesday", never Thursday.
+    """
+    return timezone.localtime(due_at - timedelta(microseconds=1)).date()
+
+
+def coverage() -> Coverage:
+    """The years the calendar is complete for, as one run ending at the first gap after today."""
+    rows = CalendarYear.objects.values_list("year", "provisional")
+    years = {year for year, _provisional in rows}
+    this_year = timezone.localdate().year
+    if this_year not in years:
+        return Coverage(first=min(years) if years else None, last=None)
+    first = last = this_year
+    while first - 1 in years:
+        first -= 1
+    while last + 1 in years:
+        last += 1
+    return Coverage(
+        first=first,
+        last=last,
+        provisional=tuple(sorted(y for y, provisional in rows if provisional and y >= this_year)),
+    )
 
 
 def is_working_day(day: date) -> bool:
@@ -90,15 +213,15 @@ def working_seconds_between(start: datetime, end: datetime, *, calendar: Calenda
     start, end = _local(start), _local(end)
     if end <= start:
         return 0.0
-    calendar = calendar or Calendar(start.date(), end.date())
-    first, last = start.date(), end.date()
+    first, last = timezone.localdate(start), timezone.localdate(end)
+    calendar = calendar or Calendar(first, last)
     if first == last:
         return (end - start).total_seconds() if calendar.is_working_day(first) else 0.0
     total = 0.0
     if calendar.is_working_day(first):
-        total += (_midnight(first + DAY) - start).total_seconds()
+        total += (start_of_day(first + DAY) - start).total_seconds()
     if calendar.is_working_day(last):
-        total += (end - _midnight(last)).total_seconds()
+        total += (end - start_of_day(last)).total_seconds()
     # The whole days between: counted, not walked (a due date months away costs the same).
     return total + calendar.working_days_in(first + DAY, last - DAY) * DAY_SECONDS
 
@@ -109,15 +232,15 @@ def working_days_between(start: datetime, end: datetime, *, calendar: Calendar |
 
 
 def add_working_seconds(start: datetime, seconds: float) -> datetime:
-    """The moment when `seconds` of working time have passed since `start`."""
+    """The moment when `seconds` of working time have passed since `start` (for warnings)."""
     cursor = _local(start)
     remaining = float(seconds)
     if remaining <= 0:
         return cursor
-    calendar = Calendar(cursor.date(), cursor.date() + timedelta(days=366))
+    calendar = Calendar(timezone.localdate(cursor), timezone.localdate(cursor) + timedelta(days=366))
     while True:
-        day = cursor.date()
-        next_midnight = _midnight(day + DAY)
+        day = timezone.localdate(cursor)
+        next_midnight = start_of_day(day + DAY)
         if calendar.is_working_day(day):
             available = (next_midnight - cursor).total_seconds()
             if remaining <= available:
@@ -126,9 +249,18 @@ def add_working_seconds(start: datetime, seconds: float) -> datetime:
         cursor = next_midnight
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """`start` plus a number of working days (Friday 10:00 + 1 → Monday 10:00)."""
-    return add_working_seconds(start, days * DAY_SECONDS)
+def add_working_days(start: datetime, days: int, *, strict: bool = True) -> datetime:
+    """The end of the `days`-th working day after the day of `start` (a statutory deadline).
+
+    Filed Friday 10:00 or 23:59 with 1 working day → due at the end of Monday. Refuses with
+    `CalendarMissing` when a day it has to count falls in a year the calendar is not complete
+    for; `strict=False` is for horizons of lists and reminders, which may count by weekday.
+    """
+    today = timezone.localdate(_local(start))
+    if days <= 0:
+        return end_of_day(today)
+    calendar = Calendar(today, today + timedelta(days=days * 2 + 31), strict=strict)
+    return end_of_day(calendar.next_working_days(today, days))
 
 
 def working_days_left(
@@ -140,18 +272,63 @@ def working_days_left(
 ) -> int | None:
     """Working days until a due time, counted from when the clock stopped if it is stopped.
 
-    Negative when overdue. Partial days count as a day left (a step due later today has 1).
+    Before the due time: the working days from today to the due date, both counted (due today
+    is 1; never less than 1 while there is time left). After it: negative, the working days
+    since the due date (never more than -1 once it has passed, even on a weekend).
     """
     if due_at is None:
         return None
     reference = stopped_at or now or timezone.now()
-    if due_at >= reference:
-        seconds = working_seconds_between(reference, due_at, calendar=calendar)
-        whole, part = divmod(seconds, DAY_SECONDS)
-        return int(whole) + (1 if part else 0)
-    return -working_days_between(due_at, reference, calendar=calendar)
+    today, last = timezone.localdate(reference), due_date(due_at)
+    calendar = calendar or Calendar(min(today, last), max(today, last))
+    if reference <= due_at:
+        return max(1, calendar.working_days_in(today, last))
+    return -max(1, calendar.working_days_in(last + DAY, today))
+
+
+def is_overdue(due_at: datetime | None, *, now: datetime | None = None, stopped_at: datetime | None = None) -> bool:
+    """Past its due time and not stopped: the same rule for the applicant, the clerk and the API."""
+    return bool(due_at and not stopped_at and due_at < (now or timezone.now()))
 
 
 def resume_due_at(due_at: datetime, *, stopped_at: datetime, resumed_at: datetime) -> datetime:
-    """The due time after a stopped clock restarts: later by the working time it stood still."""
-    return add_working_seconds(due_at, working_seconds_between(stopped_at, resumed_at))
+    """The due time after a stopped clock restarts.
+
+    It moves later by the working days after the day it stopped, up to and including the day it
+    resumed: stopped on Friday and answered on Monday gives the department one more day (Monday);
+    stopped and answered on the same day gives none.
+    """
+    stop_day, resume_day = timezone.localdate(_local(stopped_at)), timezone.localdate(_local(resumed_at))
+    last = due_date(due_at)
+    lost = Calendar(stop_day, resume_day).working_days_in(stop_day + DAY, resume_day)
+    if lost <= 0:
+        return due_at
+    calendar = Calendar(last, last + timedelta(days=lost * 2 + 31), strict=True)
+    return end_of_day(calendar.next_working_days(last, lost))
+
+
+WARN_DAYS_AHEAD = 60
+
+
+def coverage_warning(*, now: datetime | None = None) -> str | None:
+    """What an operator must do before deadlines stop: None while the calendar is complete for
+    more than WARN_DAYS_AHEAD days ahead."""
+    today = timezone.localdate(now or timezone.now())
+    cover = coverage()
+    if cover.last is None or not cover.covers(today.year):
+        return _(
+            "The working-day calendar is not complete for %(year)s: no statutory deadline can be computed. "
+            "Enter the year's public holidays and mark the year complete."
+        ) % {"year": today.year}
+    ends = date(cover.last, 12, 31)
+    if (ends - today).days < WARN_DAYS_AHEAD:
+        return _(
+            "The working-day calendar ends on %(date)s. Deadlines that reach %(next)s will be refused until its "
+            "public holidays are entered and the year is marked complete."
+        ) % {"date": date_format(ends, "DATE_FORMAT"), "next": cover.last + 1}
+    if cover.provisional:
+        return _(
+            "The working-day calendar of %(year)s is provisional (statutory dates only, no make-up working days). "
+            "Load the State Council's arrangement when it is published."
+        ) % {"year": cover.provisional[0]}
+    return None

@@ -124,7 +124,7 @@ def rating_submit(
         RatingFollowUp.objects.create(
             rating=rating,
             department=department,
-            due_at=clock.add_working_days(rating.created_at, FOLLOW_UP_WORKING_DAYS),
+            due_at=clock.add_working_days(rating.created_at, FOLLOW_UP_WORKING_DAYS, strict=False),
         )
     return rating
 
@@ -228,7 +228,7 @@ def _follow_up_remind(*, follow_up_id: int, overdue: bool, now: datetime) -> tup
             event=Notification.Event.FOLLOW_UP_DUE,
             context={
                 "overdue": overdue,
-                "due": follow_up.due_at,
+                "due": clock.due_date(follow_up.due_at),
                 "days_left": clock.working_days_left(follow_up.due_at, now=now),
                 "department": follow_up.department,
                 "score": follow_up.rating.score,
@@ -240,14 +240,10 @@ def _follow_up_remind(*, follow_up_id: int, overdue: bool, now: datetime) -> tup
     return follow_up.department.code, len(supervisors)
 
 
-def _due_soon_horizon(now: datetime, calendar: clock.Calendar) -> datetime:
-    """A time no follow-up due within FOLLOW_UP_REMIND_WORKING_DAYS can be due after: the
-    start of the first working day after that much working time has passed (a due time in the
-    rest days between still has the same working time left)."""
-    day = timezone.localtime(clock.add_working_days(now, FOLLOW_UP_REMIND_WORKING_DAYS)).date() + timedelta(days=1)
-    while not calendar.is_working_day(day):
-        day += timedelta(days=1)
-    return timezone.make_aware(datetime.combine(day, time.min))
+def _due_soon_horizon(now: datetime) -> datetime:
+    """The end of the FOLLOW_UP_REMIND_WORKING_DAYS-th working day after today: every follow-up
+    to remind now is due by then (due times are ends of working days)."""
+    return clock.add_working_days(now, FOLLOW_UP_REMIND_WORKING_DAYS, strict=False)
 
 
 def rating_follow_ups_remind(*, now: datetime | None = None, limit: int = 200) -> FollowUpReminders:
@@ -259,7 +255,7 @@ def rating_follow_ups_remind(*, now: datetime | None = None, limit: int = 200) -
     catch-up run) sweep as of another moment.
     """
     now = now or timezone.now()
-    today = timezone.localtime(now).date()
+    today = timezone.localdate(now)
     calendar = clock.Calendar(today - timedelta(days=31), today + timedelta(days=366))
     open_follow_ups = RatingFollowUp.objects.filter(status=RatingFollowUp.Status.OPEN)
     overdue_ids = list(
@@ -271,12 +267,13 @@ def rating_follow_ups_remind(*, now: datetime | None = None, limit: int = 200) -
         reminded_at__isnull=True,
         overdue_notified_at__isnull=True,
         due_at__gte=now,
-        due_at__lte=_due_soon_horizon(now, calendar),
+        due_at__lte=_due_soon_horizon(now),
     ).order_by("due_at")
     due_soon_ids = [
         pk
         for pk, due_at in due_soon.values_list("pk", "due_at")[:limit]
-        if (clock.working_days_left(due_at, now=now, calendar=calendar) or 0) <= FOLLOW_UP_REMIND_WORKING_DAYS
+        # Working days left after today: reminded on the working day two before the due date.
+        if calendar.working_days_in(today + timedelta(days=1), clock.due_date(due_at)) <= FOLLOW_UP_REMIND_WORKING_DAYS
     ]
     result = FollowUpReminders()
     for follow_up_id, overdue in [(pk, True) for pk in overdue_ids] + [(pk, False) for pk in due_soon_ids]:

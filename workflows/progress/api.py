@@ -282,10 +282,10 @@ class DashboardApi(APIView):
         tags=["supervision"],
     )
     def get(self, request: Request) -> Response:
-        form = PeriodForm(request.query_params or None)
+        default = Period.default()
+        form = PeriodForm(request.query_params or None, default_start=default.start, default_end=default.end)
         if request.query_params and not form.is_valid():
             return Response(form.errors, status=status.HTTP_400_BAD_REQUEST)
-        default = Period.default()
         cleaned = form.cleaned_data if form.is_bound else {}
         period = Period(cleaned.get("start") or default.start, cleaned.get("end") or default.end)
         try:

@@ -1,5 +1,6 @@
 """Forms of the progress pages: they parse and validate input; actions do the writing."""
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -66,8 +67,21 @@ class FollowUpForm(forms.Form):
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, help_text=_("For example 2026-01-31"))
-    end = forms.DateField(label=_("To"), required=False, help_text=_("For example 2026-03-31"))
+    """The dashboard's period. Empty fields mean the default period, which the date pickers show
+    (prefilled) and the hints name, so what the page says and what the pickers hold agree."""
+
+    start = forms.DateField(label=_("From"), required=False)
+    end = forms.DateField(label=_("To"), required=False)
+
+    def __init__(self, *args: Any, default_start: date, default_end: date, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"start": default_start, "end": default_end})
+        super().__init__(*args, **kwargs)
+        self.fields["start"].help_text = _("The first day counted, as year-month-day. Empty: %(date)s.") % {
+            "date": default_start.isoformat()
+        }
+        self.fields["end"].help_text = _("The last day counted, as year-month-day. Empty: %(date)s (today).") % {
+            "date": default_end.isoformat()
+        }
 
     def clean(self):
         cleaned = super().clean()

@@ -32,6 +32,7 @@ from django.db.models import Q
 
 from accounts.models import Role, User
 from documents.models import Certificate
+from workflows.engine import clock
 from workflows.models import Application, ApplicationEvent, ApplicationGroup, Notification, WorkItem
 from workflows.progress.notify import notify
 
@@ -41,14 +42,11 @@ Event = Notification.Event
 SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
 
 
-def _date(raw: object) -> date | None:
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
+def _due_day(raw: object) -> date | None:
+    """The last day a deadline stored as an ISO moment allows (a local midnight ends the day before)."""
     if isinstance(raw, str) and raw:
         try:
-            return datetime.fromisoformat(raw).date()
+            return clock.due_date(datetime.fromisoformat(raw))
         except ValueError:
             return None
     return None
@@ -95,7 +93,7 @@ def _receipt(event: ApplicationEvent, application: Application) -> None:
         notify(
             user=user,
             event=Event.RECEIPT,
-            context={"due": application.statutory_due_at},
+            context={"due": clock.due_date(application.statutory_due_at) if application.statutory_due_at else None},
             application=application,
             dedupe_key=f"receipt:{application.pk}",
         )
@@ -111,7 +109,7 @@ def _correction(event: ApplicationEvent, application: Application) -> None:
             event=Event.CORRECTION_REQUESTED,
             context={
                 "message": event.reason,
-                "deadline": _date((item.correction or {}).get("reply_by")),
+                "deadline": _due_day((item.correction or {}).get("reply_by")),
                 "department": item.department,
             },
             application=application,
@@ -169,8 +167,6 @@ def _correction_reminder(event: ApplicationEvent, application: Application) -> N
     item = event.work_item
     if item is None:
         return
-    from workflows.engine import clock
-
     reply_by = (item.correction or {}).get("reply_by")
     deadline = datetime.fromisoformat(reply_by) if isinstance(reply_by, str) and reply_by else None
     for user in _followers(application):
@@ -178,7 +174,7 @@ def _correction_reminder(event: ApplicationEvent, application: Application) -> N
             user=user,
             event=Event.CORRECTION_DEADLINE,
             context={
-                "deadline": _date(reply_by),
+                "deadline": _due_day(reply_by),
                 "days_left": clock.working_days_left(deadline) if deadline else None,
             },
             application=application,
@@ -190,8 +186,6 @@ def _statutory(event: ApplicationEvent, application: Application, *, overdue: bo
     item = event.work_item
     if item is None:
         return
-    from workflows.engine import clock
-
     recipients: list[User] = []
     if item.assignee_id:
         recipients.append(item.assignee)  # type: ignore[arg-type]
@@ -204,7 +198,7 @@ def _statutory(event: ApplicationEvent, application: Application, *, overdue: bo
             event=Event.STATUTORY_DEADLINE,
             context={
                 "overdue": overdue,
-                "due": item.statutory_due_at,
+                "due": clock.due_date(item.statutory_due_at) if item.statutory_due_at else None,
                 "days_left": clock.working_days_left(item.statutory_due_at) if item.statutory_due_at else None,
                 "department": item.department,
                 "step": item,  # named in the recipient's language

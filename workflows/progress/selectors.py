@@ -273,7 +273,7 @@ def correction_deadline(step: StepClock) -> date | None:
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(str(raw)).date() if "T" in str(raw) else date.fromisoformat(str(raw))
+        return clock.due_date(datetime.fromisoformat(str(raw))) if "T" in str(raw) else date.fromisoformat(str(raw))
     except ValueError:
         return None
 

@@ -13,7 +13,8 @@ from workflows.apply.tasks import drafts_purge_task
 from workflows.models import ApplicationGroup
 from workflows.tests.test_apply_support import catalogue, fill_everything  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# Date-sensitive: every test runs at each instant of `frozen_now` (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,13 @@ transaction; the receipt shows the numbers and the statutory due dates."""
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
+from tests.support.calendar import expected_due_date
 from tests.support.concurrency import in_threads
 from workflows.apply.actions import IdempotencyKeyReused, draft_start, group_submit
+from workflows.engine import clock
 from workflows.models import Application, ApplicationGroup, NumberSequence, OutboxMessage
 from workflows.tests.test_apply_support import build_catalogue, catalogue, fill_everything  # noqa: F401
 
@@ -93,7 +97,7 @@ def test_a_double_click_on_submit_shows_one_receipt(client, alice):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_receipt_shows_numbers_what_happens_next_and_due_dates(client, alice):
+def test_the_receipt_shows_numbers_what_happens_next_and_due_dates(frozen_now, client, alice):
     cat = build_catalogue()
     group = _ready_draft(alice, cat)
     client.force_login(alice)
@@ -104,7 +108,9 @@ def test_the_receipt_shows_numbers_what_happens_next_and_due_dates(client, alice
     assert "What happens next" in page
     for application in Application.objects.all():
         assert application.number in page
-        assert application.statutory_due_at.strftime("%-d %B %Y") in page
+        due = expected_due_date(timezone.localdate(frozen_now), application.service_version.time_limit_days)
+        assert clock.due_date(application.statutory_due_at) == due
+        assert date_format(due, "DATE_FORMAT") in page  # e.g. 11 December 2026, the last day allowed
     # The engine's start went through the outbox after commit; whatever the engine did with
     # it, the applicant got the receipt.
     for message in OutboxMessage.objects.filter(task="workflows.application_start"):

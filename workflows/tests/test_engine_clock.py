@@ -4,11 +4,12 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workflows.engine import clock
-from workflows.models import CalendarDay
+from workflows.models import CalendarDay, CalendarYear, ClockStop
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -22,26 +23,59 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 FRIDAY = at(2027, 1, 1, 10)
 
 
-def test_a_working_day_after_friday_morning_is_monday_morning():
-    assert clock.add_working_days(FRIDAY, 1) == at(2027, 1, 4, 10)
-    assert clock.add_working_days(FRIDAY, 5) == at(2027, 1, 8, 10)
+def end_of(year: int, month: int, day: int) -> datetime:
+    """A due time: the end of that local day (midnight starting the next)."""
+    return at(year, month, day) + timedelta(days=1)
 
 
-def test_a_clock_started_on_saturday_starts_on_monday():
-    assert clock.add_working_days(at(2027, 1, 2, 10), 1) == at(2027, 1, 5, 0)
+def test_a_limit_ends_at_the_end_of_the_nth_working_day_after_the_day_it_started():
+    assert clock.add_working_days(FRIDAY, 1) == end_of(2027, 1, 4)  # Monday
+    assert clock.add_working_days(FRIDAY, 5) == end_of(2027, 1, 8)
+    assert clock.due_date(clock.add_working_days(FRIDAY, 5)) == date(2027, 1, 8)
+
+
+def test_the_hour_of_filing_does_not_move_the_due_date():
+    for hour, minute in ((0, 0), (0, 30), (7, 59), (8, 0), (15, 59), (23, 59)):
+        assert clock.add_working_days(at(2027, 1, 1, hour, minute), 1) == end_of(2027, 1, 4)
+
+
+def test_filed_at_2359_on_a_friday_the_first_day_is_monday():
+    due = clock.add_working_days(at(2027, 1, 8, 23, 59), 2)
+    assert clock.due_date(due) == date(2027, 1, 12)  # Monday, Tuesday
+
+
+def test_a_clock_started_on_saturday_counts_from_monday():
+    assert clock.add_working_days(at(2027, 1, 2, 10), 1) == end_of(2027, 1, 4)
+
+
+def test_a_due_date_at_midnight_belongs_to_the_day_that_ended():
+    assert clock.due_date(at(2027, 1, 7)) == date(2027, 1, 6)
+    assert clock.due_date(at(2027, 1, 7, 0, 0) + timedelta(microseconds=1)) == date(2027, 1, 7)
 
 
 def test_a_public_holiday_is_not_counted():
     CalendarDay.objects.create(date=date(2027, 1, 4), kind=CalendarDay.Kind.HOLIDAY, name="Test holiday")
-    assert clock.add_working_days(FRIDAY, 1) == at(2027, 1, 5, 10)
+    assert clock.add_working_days(FRIDAY, 1) == end_of(2027, 1, 5)
     assert clock.working_days_between(FRIDAY, at(2027, 1, 8, 10)) == 4
+
+
+def test_filed_on_a_holiday_the_clock_starts_after_it():
+    CalendarDay.objects.create(date=date(2027, 1, 4), kind=CalendarDay.Kind.HOLIDAY, name="Test holiday")
+    CalendarDay.objects.create(date=date(2027, 1, 5), kind=CalendarDay.Kind.HOLIDAY, name="Test holiday")
+    assert clock.due_date(clock.add_working_days(at(2027, 1, 4, 9), 1)) == date(2027, 1, 6)
 
 
 def test_a_make_up_working_day_on_a_weekend_counts():
     CalendarDay.objects.create(date=date(2027, 1, 2), kind=CalendarDay.Kind.WORKDAY, name="Make-up day")
-    assert clock.add_working_days(FRIDAY, 1) == at(2027, 1, 2, 10)
+    assert clock.add_working_days(FRIDAY, 1) == end_of(2027, 1, 2)
     assert clock.is_working_day(date(2027, 1, 2))
     assert not clock.is_working_day(date(2027, 1, 3))
+
+
+def test_a_stopped_period_stops_every_clock():
+    ClockStop.objects.create(starts_on=date(2027, 1, 4), ends_on=date(2027, 1, 6), reason="Typhoon")
+    assert clock.due_date(clock.add_working_days(FRIDAY, 1)) == date(2027, 1, 7)
+    assert not clock.is_working_day(date(2027, 1, 5))
 
 
 def test_working_days_between_counts_whole_days_only():
@@ -50,38 +84,76 @@ def test_working_days_between_counts_whole_days_only():
     assert clock.working_days_between(at(2027, 1, 8, 10), FRIDAY) == 0
 
 
-def test_a_stopped_clock_moves_the_due_time_by_the_working_time_it_stood_still():
-    due = at(2027, 1, 15, 10)  # a Friday
-    # Stopped Wednesday noon, resumed the next Monday noon: 12 h + Thu + Fri + 12 h = 3 working days.
+def test_a_stopped_clock_gives_back_the_working_days_after_the_day_it_stopped():
+    due = end_of(2027, 1, 15)  # a Friday
+    # Stopped Wednesday noon, answered the next Monday noon: Thursday, Friday and Monday.
     resumed = clock.resume_due_at(due, stopped_at=at(2027, 1, 6, 12), resumed_at=at(2027, 1, 11, 12))
-    assert resumed == clock.add_working_days(due, 3) == at(2027, 1, 20, 10)
+    assert resumed == end_of(2027, 1, 20)
 
 
-def test_a_stop_over_a_weekend_and_holiday_only_counts_working_time():
+def test_a_correction_over_a_weekend_gives_back_one_day():
+    due = end_of(2027, 1, 15)
+    # Asked Friday 16:00, answered Monday 09:00: the department lost Monday.
+    resumed = clock.resume_due_at(due, stopped_at=at(2027, 1, 8, 16), resumed_at=at(2027, 1, 11, 9))
+    assert clock.due_date(resumed) == date(2027, 1, 18)
+
+
+def test_a_correction_answered_the_same_day_gives_back_nothing():
+    due = end_of(2027, 1, 15)
+    assert clock.resume_due_at(due, stopped_at=at(2027, 1, 8, 9), resumed_at=at(2027, 1, 8, 17)) == due
+
+
+def test_a_stop_over_a_weekend_and_a_holiday_counts_only_working_days():
     CalendarDay.objects.create(date=date(2027, 1, 11), kind=CalendarDay.Kind.HOLIDAY, name="Test holiday")
-    due = at(2027, 1, 15, 10)
-    # Stopped Friday 18:00, resumed Tuesday 06:00: 6 h of Friday + 6 h of Tuesday = half a day.
+    due = end_of(2027, 1, 15)
+    # Stopped Friday 18:00, answered Tuesday 06:00: only Tuesday was a working day lost.
     resumed = clock.resume_due_at(due, stopped_at=at(2027, 1, 8, 18), resumed_at=at(2027, 1, 12, 6))
-    assert resumed == at(2027, 1, 15, 22)
+    assert clock.due_date(resumed) == date(2027, 1, 18)
 
 
-def test_days_left_are_counted_to_where_the_clock_stopped():
-    due = at(2027, 1, 8, 10)
-    assert clock.working_days_left(due, now=FRIDAY) == 5
-    assert clock.working_days_left(due, now=at(2027, 1, 20, 10), stopped_at=at(2027, 1, 6, 10)) == 2
-    assert clock.working_days_left(due, now=at(2027, 1, 12, 10)) == -2
+def test_days_left_count_today_and_the_due_date():
+    due = end_of(2027, 1, 8)  # Friday
+    assert clock.working_days_left(due, now=FRIDAY) == 6  # Fri 1, Mon–Fri 8
+    assert clock.working_days_left(due, now=at(2027, 1, 8, 23, 59)) == 1  # due today
+    assert clock.working_days_left(due, now=at(2027, 1, 2, 12)) == 5  # a Saturday
+    assert clock.working_days_left(due, now=at(2027, 1, 20, 10), stopped_at=at(2027, 1, 6, 10)) == 3
+
+
+def test_overdue_the_moment_the_due_date_ends_even_on_a_weekend():
+    due = end_of(2027, 1, 8)
+    assert clock.working_days_left(due, now=at(2027, 1, 9, 0, 1)) == -1  # Saturday 00:01
+    assert clock.is_overdue(due, now=at(2027, 1, 9, 0, 1))
+    assert not clock.is_overdue(due, now=at(2027, 1, 8, 23, 59))
+    assert clock.working_days_left(due, now=at(2027, 1, 12, 10)) == -2  # Monday, Tuesday
+    assert not clock.is_overdue(due, now=at(2027, 1, 12, 10), stopped_at=at(2027, 1, 7, 10))
+
+
+def test_a_deadline_in_a_year_without_a_calendar_is_refused():
+    CalendarYear.objects.filter(year__gte=2028).delete()
+    with pytest.raises(clock.CalendarMissing) as refused:
+        clock.add_working_days(at(2027, 12, 20, 10), 20)
+    assert refused.value.year == 2028
+    assert "2028" in str(refused.value)
+    # Within the calendar it is computed; the refusal is not a weekend-only guess.
+    assert clock.due_date(clock.add_working_days(at(2027, 12, 20, 10), 5)) == date(2027, 12, 27)
+
+
+def test_a_resumed_clock_in_a_year_without_a_calendar_is_refused():
+    CalendarYear.objects.filter(year__gte=2028).delete()
+    with pytest.raises(clock.CalendarMissing):
+        clock.resume_due_at(end_of(2027, 12, 30), stopped_at=at(2027, 12, 1, 9), resumed_at=at(2027, 12, 20, 9))
 
 
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError):
-        clock.add_working_days(datetime(2027, 1, 1, 10), 1)
+        clock.add_working_days(datetime(2027, 1, 1, 10), 1)  # noqa: DTZ001 - the naive value is the point
 
 
 def walked_working_seconds(start: datetime, end: datetime, exceptions: dict[date, str]) -> float:
     """The obvious reference: walk every day of the span."""
     total = 0.0
-    day = start.date()
-    while day <= end.date():
+    day, last = timezone.localdate(start), timezone.localdate(end)
+    while day <= last:
         kind = exceptions.get(day)
         working = kind == CalendarDay.Kind.WORKDAY or (kind != CalendarDay.Kind.HOLIDAY and day.weekday() < 5)
         if working:
@@ -102,8 +174,9 @@ def walked_working_seconds(start: datetime, end: datetime, exceptions: dict[date
 )
 def test_counting_whole_days_agrees_with_walking_every_day(start_minutes, length_minutes, holidays, workdays):
     origin = at(2027, 1, 1)
-    exceptions = {(origin + timedelta(days=d)).date(): CalendarDay.Kind.HOLIDAY for d in holidays}
-    exceptions |= {(origin + timedelta(days=d)).date(): CalendarDay.Kind.WORKDAY for d in workdays - holidays}
+    first = timezone.localdate(origin)
+    exceptions = {first + timedelta(days=d): CalendarDay.Kind.HOLIDAY for d in holidays}
+    exceptions |= {first + timedelta(days=d): CalendarDay.Kind.WORKDAY for d in workdays - holidays}
     CalendarDay.objects.all().delete()
     CalendarDay.objects.bulk_create(CalendarDay(date=day, kind=kind) for day, kind in exceptions.items())
     start = origin + timedelta(minutes=start_minutes)

@@ -215,6 +215,7 @@ def test_a_correction_stops_the_clock_and_resumes_with_the_same_clerk(verified_a
         )
 
 
+@pytest.mark.usefixtures("frozen_now")
 def test_an_unanswered_correction_rejects_the_application_at_its_deadline(verified_alice, clerk_a):
     application = application_submit(applicant=verified_alice, version=published_version())
     licence = item(application, "licence")
@@ -228,6 +229,7 @@ def test_an_unanswered_correction_rejects_the_application_at_its_deadline(verifi
     assert application.status == Application.Status.REJECTED
 
 
+@pytest.mark.usefixtures("frozen_now")
 def test_an_overdue_step_is_escalated_once(verified_alice, clerk_a):
     application = application_submit(applicant=verified_alice, version=published_version())
     licence = item(application, "licence")
@@ -239,6 +241,7 @@ def test_an_overdue_step_is_escalated_once(verified_alice, clerk_a):
     assert actions.application_route_state(application)[1]["escalated"] is True
 
 
+@pytest.mark.usefixtures("frozen_now")
 def test_withdrawal_cancels_open_work_and_timers(verified_alice, bob):
     application = application_submit(applicant=verified_alice, version=published_version())
     with pytest.raises(TransitionRefused, match="does not exist"):

@@ -51,7 +51,7 @@ def make(version, applicant, *, submitted, status, decided=None, due_days=5, gro
 
 
 @pytest.fixture
-def seeded(alice, department_a, department_b):
+def seeded(frozen_now, alice, department_a, department_b):
     now = timezone.now()
     market = published_version(route=ONE_STEP, code="market-svc", time_limit_days=10)
     fire = published_version(route=ONE_STEP, code="fire-svc", time_limit_days=8)
@@ -117,7 +117,7 @@ def seeded(alice, department_a, department_b):
 
 
 def period(now):
-    return Period((now - 30 * DAY).date(), now.date())
+    return Period(timezone.localdate(now - 30 * DAY), timezone.localdate(now))
 
 
 def test_supervisor_figures_cover_their_department_only(supervisor, seeded):
@@ -185,7 +185,7 @@ def test_the_page_and_its_csv(client, supervisor, seeded):
 
 def test_period_filter_and_bad_dates(client, supervisor, seeded):
     client.force_login(supervisor)
-    today = seeded["now"].date()
+    today = timezone.localdate(seeded["now"])
     page = client.get(
         reverse("workflows:progress-supervision"), {"start": str(today - 3 * DAY), "end": str(today)}
     ).content.decode()

@@ -23,15 +23,16 @@ from workflows.progress.actions import follow_up_record, rating_follow_ups_remin
 from workflows.progress.tasks import rating_follow_ups_remind_task
 from workflows.tests.progress_support import ONE_STEP, decide, submit
 
-pytestmark = pytest.mark.django_db
+# Date-sensitive: every test runs at each instant of `frozen_now` (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 FOLLOW_UP_DUE = Notification.Event.FOLLOW_UP_DUE
-# A Tuesday: two working days before it is the Friday before, across the weekend.
-DUE = timezone.make_aware(datetime(2027, 3, 9, 10, 0))
+# The end of Tuesday 9 March 2027: two working days before it is the Friday before, across the weekend.
+DUE = datetime(2027, 3, 10, 0, 0, tzinfo=timezone.get_current_timezone())
 
 
 def at(month: int, day: int, hour: int = 10) -> datetime:
-    return timezone.make_aware(datetime(2027, month, day, hour, 0))
+    return datetime(2027, month, day, hour, 0, tzinfo=timezone.get_current_timezone())
 
 
 @pytest.fixture
@@ -93,8 +94,8 @@ def sweep(capture, now: datetime):
 
 
 def test_three_working_days_before_nothing_is_sent(staff, follow_up, django_capture_on_commit_callbacks):
-    # Thursday 10:00 → Tuesday 10:00 is Thu, Fri, Mon: three working days.
-    assert clock.working_days_left(DUE, now=at(3, 4)) == 3
+    # On Thursday, Friday, Monday and Tuesday are left: three working days after today.
+    assert clock.working_days_left(DUE, now=at(3, 4)) == 4
     result = sweep(django_capture_on_commit_callbacks, at(3, 4))
     assert (result.reminded, result.overdue) == (0, 0)
     assert not reminders().exists() and not reminder_mail()
@@ -118,7 +119,7 @@ def test_two_working_days_before_each_supervisor_of_the_department_is_reminded_o
     number = follow_up.rating.application.number
     assert notice.subject == f"A poor rating needs your follow-up by 9 March 2027: {number}"
     assert "rated application" in notice.body and "2 out of 5" in notice.body
-    assert "(2 working days left)" in notice.body and "Market Regulation" in notice.body
+    assert "by 9 March 2027 (3 working days left)" in notice.body and "Market Regulation" in notice.body  # Friday, Monday, Tuesday
     assert notice.link == reverse("workflows:progress-follow-up", args=[follow_up.pk])
     # By e-mail too, to the two supervisors only.
     assert sorted(m.to[0] for m in reminder_mail()) == sorted(u.email for u in staff["supervisors_a"])
@@ -182,7 +183,8 @@ def test_an_overdue_follow_up_is_notified_once_and_tagged_on_the_dashboard(
 
 def test_reminded_then_overdue_sends_one_of_each(staff, supervisor, follow_up, django_capture_on_commit_callbacks):
     sweep(django_capture_on_commit_callbacks, at(3, 5))
-    sweep(django_capture_on_commit_callbacks, at(3, 9, 11))  # an hour after the due time
+    sweep(django_capture_on_commit_callbacks, at(3, 9, 23))  # the due date's last hour
+    sweep(django_capture_on_commit_callbacks, at(3, 10, 1))  # an hour after it ended
     sweep(django_capture_on_commit_callbacks, at(3, 10))
     assert reminders(supervisor, overdue=False).count() == 1
     assert reminders(supervisor, overdue=True).count() == 1
@@ -201,29 +203,30 @@ def test_the_real_due_time_is_reminded_13_working_days_after_the_rating(
     staff, alice, decided, django_capture_on_commit_callbacks
 ):
     rating = rating_submit(applicant=alice, application=decided, score=1)
-    three_before = clock.add_working_days(rating.created_at, 12)
-    two_before = clock.add_working_days(rating.created_at, 13)
+    minute = timedelta(minutes=1)
+    three_before = clock.add_working_days(rating.created_at, 12) - minute  # the 12th working day, 23:59
+    two_before = clock.add_working_days(rating.created_at, 13) - minute
     assert sweep(django_capture_on_commit_callbacks, three_before).reminded == 0
     assert sweep(django_capture_on_commit_callbacks, two_before).reminded == 1
     assert {n.user for n in reminders()} == staff["supervisors_a"]
 
 
 def test_a_weekend_is_not_counted(staff, follow_up, django_capture_on_commit_callbacks):
-    # Sunday noon is two calendar days before Tuesday, but Friday 10:00 was already two
-    # working days before: the reminder went out on Friday, not on Sunday.
-    assert sweep(django_capture_on_commit_callbacks, at(3, 5, 9)).reminded == 0  # Friday 09:00: 2 days + 1 h
-    assert sweep(django_capture_on_commit_callbacks, at(3, 5, 10)).reminded == 1
+    # Sunday noon is two calendar days before Tuesday, but Friday was already two working
+    # days before: the reminder went out on Friday, not on Sunday.
+    assert sweep(django_capture_on_commit_callbacks, at(3, 4, 23)).reminded == 0  # Thursday 23:00: 3 days after
+    assert sweep(django_capture_on_commit_callbacks, at(3, 5, 0)).reminded == 1  # Friday 00:00
     assert sweep(django_capture_on_commit_callbacks, at(3, 7, 12)).reminded == 0
     assert reminders().count() == 2
 
 
 def test_a_public_holiday_is_not_counted(staff, follow_up, django_capture_on_commit_callbacks):
     CalendarDay.objects.create(date=date(2027, 3, 8), kind=CalendarDay.Kind.HOLIDAY, name="Test holiday")
-    # Monday is a holiday: Thursday 10:00 → Tuesday 10:00 is now two working days (Thu, Fri).
+    # Monday is a holiday: on Thursday only Friday and Tuesday are left after today.
     assert sweep(django_capture_on_commit_callbacks, at(3, 3)).reminded == 0
     assert sweep(django_capture_on_commit_callbacks, at(3, 4)).reminded == 1
     notice = reminders().first()
-    assert notice.context["days_left"] == 2
+    assert notice.context["days_left"] == 3  # Thursday, Friday, Tuesday
 
 
 def test_a_department_without_supervisors_is_logged(

@@ -22,7 +22,8 @@ from workflows.progress.notify import notify
 from workflows.progress.tasks import deliver
 from workflows.tests.progress_support import ONE_STEP, ask_correction, decide, item, submit
 
-pytestmark = pytest.mark.django_db
+# Date-sensitive: every test runs at each instant of `frozen_now` (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 State = NotificationDelivery.State
 
 

@@ -13,7 +13,8 @@ from workflows.tests.test_workbench_support import bulk_queue, routed_applicatio
 from workflows.workbench.actions import work_item_claim
 from workflows.workbench.selectors import QueueFilters, Tab, work_items_for_clerk
 
-pytestmark = pytest.mark.django_db
+# Date-sensitive: every test runs at each instant of `frozen_now` (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 MASKED = "110105********002X"
 

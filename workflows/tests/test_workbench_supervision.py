@@ -11,7 +11,8 @@ from workflows.models import Application, Incident, OutboxMessage, WorkItem
 from workflows.tests.test_workbench_support import routed_application, step, version_with
 from workflows.workbench.actions import work_item_claim
 
-pytestmark = pytest.mark.django_db
+# Date-sensitive: every test runs at each instant of `frozen_now` (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 WITH_CHECK = {
     "steps": [

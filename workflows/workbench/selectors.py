@@ -209,7 +209,7 @@ def deadline_text(days_left: int | None, *, stopped: bool) -> str:
 def _decorate_all(items: list[WorkItem], now: datetime.datetime) -> None:
     """What a queue row shows besides the columns: masked ID, working days left (one calendar
     query for the whole page)."""
-    moments = [now.date()] + [
+    moments = [timezone.localtime(now).date()] + [
         timezone.localtime(moment).date()
         for item in items
         for moment in (item.statutory_due_at, item.clock_stopped_at)
@@ -285,7 +285,7 @@ def _filtered(queryset: QuerySet[WorkItem], filters: QueueFilters) -> QuerySet[W
 
 
 def tab_conditions(*, clerk: User, now: datetime.datetime) -> dict[str, Q]:
-    near_limit = clock.add_working_days(now, NEAR_DEADLINE_DAYS)
+    near_limit = clock.add_working_days(now, NEAR_DEADLINE_DAYS, strict=False)
     active = Q(status__in=ACTIVE_STATUSES)
     # Within the queue's statuses (open, claimed, waiting), "claimed or waiting" is "not open":
     # written so, PostgreSQL walks the live queue index in due order for one assignee instead of
@@ -582,7 +582,7 @@ def clock_state(item: WorkItem) -> dict[str, Any]:
         "due_at": item.statutory_due_at,
         "working_days_left": clock.working_days_left(item.statutory_due_at, stopped_at=item.clock_stopped_at),
         "stopped_at": item.clock_stopped_at,
-        "overdue": bool(item.statutory_due_at and not item.clock_stopped_at and item.statutory_due_at < timezone.now()),
+        "overdue": clock.is_overdue(item.statutory_due_at, stopped_at=item.clock_stopped_at),
     }
 
 

@@ -33,7 +33,8 @@ def _period(form: PeriodForm) -> Period:
 
 
 def _dashboard(request: HttpRequest) -> tuple[Dashboard, PeriodForm]:
-    form = PeriodForm(request.GET or None)
+    default = Period.default()
+    form = PeriodForm(request.GET or None, default_start=default.start, default_end=default.end)
     try:
         return dashboard_for(user=me(request), period=_period(form)), form
     except NotASupervisor as exc:

@@ -18,6 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, Organisation, User
 from documents.models import Document
 from services.models import DocumentType, LifeEvent, Service, ServiceVersion, in_language
+from workflows.models.calendar import CalendarDay as CalendarDay
+from workflows.models.calendar import CalendarYear as CalendarYear
+from workflows.models.calendar import ClockStop as ClockStop
 
 
 class ApplicationGroup(models.Model):
@@ -470,21 +473,6 @@ class DataAccessRecord(AuditChainedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["applicant", "created_at"])]
-
-
-class CalendarDay(models.Model):
-    """Exceptions to the Monday–Friday working week: public holidays and make-up working days."""
-
-    class Kind(models.TextChoices):
-        HOLIDAY = "holiday", _("Public holiday")
-        WORKDAY = "workday", _("Make-up working day")
-
-    date = models.DateField(unique=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    name = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["date"]
 
 
 class Notification(models.Model):
