@@ -18,7 +18,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 help:
 	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
 	@echo "make test   - run the whole test suite (PostgreSQL and Redis on 127.0.0.1)"
-	@echo "make check  - ruff, format, mypy, makemigrations --check, check --deploy"
+	@echo "make check  - ruff, format, local dates, mypy, makemigrations --check, check --deploy"
 	@echo "make bench  - benchmarks on the real stack (not part of make test); see docs/benchmarks.md"
 	@echo "make fuzz   - deeper API fuzzing (FUZZ_EXAMPLES per operation and actor, default 50)"
 	@echo "make soak   - chaos soak on a throwaway stack (SOAK_SECONDS, default 600); see docs/hardening.md"
@@ -71,6 +71,7 @@ test: install
 check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) bin/check_local_dates.py
 	$(VENV)/bin/mypy accounts services documents workflows portal
 	$(PY) manage.py makemigrations --check --dry-run
 	PORTAL_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \

@@ -6,6 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from documents.actions import document_delete
 from documents.certificates import (
@@ -105,7 +107,8 @@ def test_the_public_page_shows_a_valid_certificate_without_personal_data(client,
     text = response.text
     assert "This certificate is valid" in text
     assert "Food business licence" in text and "Market Regulation" in text
-    assert certificate.issued_at.strftime("%Y-") in text
+    # The local day it was issued, as the reader's language writes it (5 Dec 2026).
+    assert date_format(timezone.localdate(certificate.issued_at), "SHORT_DATE_FORMAT") in text
     assert "王*明" in text and "王小明" not in text
     assert "Golden Dumpling" not in text and "朝阳区" not in text and "2026-MKT-000123" not in text
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from documents.actions import document_upload
 from documents.models import Document
@@ -32,7 +33,7 @@ def test_the_vault_lists_my_documents_with_validity_and_scan_status(client, alic
     client.force_login(alice)
     response = client.get(reverse("documents:vault"))
     assert "alice-lease.pdf" in response.text
-    assert f"Valid until {alices_lease.valid_until.isoformat()}" in response.text
+    assert f"Valid until {date_format(alices_lease.valid_until, 'DATE_FORMAT')}" in response.text
     assert "Clean" in response.text and "Not used yet" in response.text
     assert 'href="/vault/"' in response.text  # the nav link
 

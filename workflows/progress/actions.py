@@ -4,7 +4,7 @@ Keyword-only, typed, one transaction each (STYLE.md)."""
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q

@@ -105,7 +105,9 @@ def test_a_stopped_period_needs_its_days_in_order_and_no_overlap(client, adminis
     url = reverse("admin:workflows_clockstop_add")
     backwards = client.post(url, {"starts_on": "2027-03-10", "ends_on": "2027-03-08", "reason": "Typhoon"})
     assert "The last day must be on or after the first day." in backwards.content.decode()
-    assert client.post(url, {"starts_on": "2027-03-08", "ends_on": "2027-03-10", "reason": "Typhoon"}).status_code == 302
+    assert (
+        client.post(url, {"starts_on": "2027-03-08", "ends_on": "2027-03-10", "reason": "Typhoon"}).status_code == 302
+    )
     overlap = client.post(url, {"starts_on": "2027-03-10", "ends_on": "2027-03-12", "reason": "Flood"})
     assert "overlaps another stopped period" in overlap.content.decode()
     stop = ClockStop.objects.get()

@@ -119,7 +119,8 @@ def test_two_working_days_before_each_supervisor_of_the_department_is_reminded_o
     number = follow_up.rating.application.number
     assert notice.subject == f"A poor rating needs your follow-up by 9 March 2027: {number}"
     assert "rated application" in notice.body and "2 out of 5" in notice.body
-    assert "by 9 March 2027 (3 working days left)" in notice.body and "Market Regulation" in notice.body  # Friday, Monday, Tuesday
+    # Friday, Monday and Tuesday are left.
+    assert "by 9 March 2027 (3 working days left)" in notice.body and "Market Regulation" in notice.body
     assert notice.link == reverse("workflows:progress-follow-up", args=[follow_up.pk])
     # By e-mail too, to the two supervisors only.
     assert sorted(m.to[0] for m in reminder_mail()) == sorted(u.email for u in staff["supervisors_a"])

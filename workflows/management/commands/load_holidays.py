@@ -1,5 +1,7 @@
 """`manage.py load_holidays`: the official holidays into the working-day calendar (make run, the demo)."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from workflows.engine import clock
@@ -23,19 +25,21 @@ class Command(BaseCommand):
             help="A year not published yet: enter its statutory fixed-date holidays and mark it provisional.",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
-        years = options.get("year") or None
+    def handle(self, *args: object, **options: Any) -> None:
+        years: list[int] | None = options.get("year") or None
         available = official_years()
-        for year in years or []:  # type: ignore[union-attr]
+        for year in years or []:
             if year not in available:
                 self.stderr.write(
                     f"{year}: not in the package (it covers {available.start}–{available.stop - 1}); "
                     "enter that year's holidays in the admin when the State Council publishes them."
                 )
-        loaded = holidays_load_official(years=years)  # type: ignore[arg-type]
-        for year in loaded.years:
-            self.stdout.write(f"{year.year}: {year.holidays} holidays, {year.workdays} make-up working days")
-        for year in options["provisional"]:  # type: ignore[union-attr]
+        loaded = holidays_load_official(years=years)
+        for loaded_year in loaded.years:
+            self.stdout.write(
+                f"{loaded_year.year}: {loaded_year.holidays} holidays, {loaded_year.workdays} make-up working days"
+            )
+        for year in options["provisional"]:
             if year in available:
                 continue  # published: loaded above
             entered = holidays_enter_provisional(year=year)
