@@ -72,6 +72,7 @@ check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) bin/check_local_dates.py
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy accounts services documents workflows portal
 	$(PY) manage.py makemigrations --check --dry-run
 	PORTAL_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \

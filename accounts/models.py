@@ -4,8 +4,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from lib.text import in_language
 
 
 class User(AbstractUser):
@@ -62,7 +63,7 @@ class Department(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_zh if (get_language() or "en").startswith("zh") else self.name_en
+        return in_language(self.name_en, self.name_zh)
 
     @property
     def queue(self) -> str:

@@ -1,6 +1,8 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from workflows.models import Notification
+
 
 def portal(request: HttpRequest) -> dict[str, object]:
     """Navigation facts every page needs: which menus the signed-in person sees."""
@@ -15,8 +17,6 @@ def inbox(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from workflows.models import Notification
-
     return {
         "inbox_unread": SimpleLazyObject(lambda: Notification.objects.filter(user=user, read_at__isnull=True).count())
     }

@@ -5,7 +5,7 @@ from django.utils import timezone
 from accounts.demo import DEMO_PASSWORD, seed_accounts, seed_departments
 from services.demo import seed_catalogue
 from workflows.apply.demo import seed_demo_vault
-from workflows.engine.holidays import holidays_enter_provisional, holidays_load_official, official_years
+from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
 
 
 def seed_demo_calendar() -> list[str]:

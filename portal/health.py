@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from portal.celery import app as celery_app
+from workflows import clock
+from workflows.models import Incident
+from workflows.outbox import oldest_unsent_age_seconds, over_warn_resends_count
 
 
 @dataclass
@@ -59,9 +62,6 @@ def check_engine() -> dict[str, object]:
     (seconds; grows when the broker or the workers are down), the rows re-sent more than
     ENGINE_OUTBOX_WARN_RESENDS times without confirmation (a task that keeps failing, or a
     queue nothing consumes; informational, like the rest) and the open incidents."""
-    from workflows.models import Incident
-    from workflows.outbox import oldest_unsent_age_seconds, over_warn_resends_count
-
     try:
         return {
             "outbox_oldest_unsent_seconds": oldest_unsent_age_seconds(),
@@ -76,8 +76,6 @@ def check_engine() -> dict[str, object]:
 def check_calendar() -> dict[str, object]:
     """How far the working-day calendar reaches, and a warning 60 days before it ends
     (informational: the portal stays up, but deadlines past the end are refused)."""
-    from workflows.engine import clock
-
     return {"calendar_complete_through": clock.coverage().last, "calendar_warning": clock.coverage_warning()}
 
 

@@ -248,6 +248,9 @@ REST_FRAMEWORK = {
     # limit/offset, refusing values that are not whole numbers in range (portal/pagination.py).
     "DEFAULT_PAGINATION_CLASS": "portal.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Every refusal (lib.refusals.Refused) answers {"detail": message} with its status (409 unless
+    # it says otherwise), so API views need no except blocks of their own.
+    "EXCEPTION_HANDLER": "lib.refusals.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "One Door API",
@@ -308,8 +311,8 @@ elif PORTAL_ENV != "test":
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="One Door <no-reply@onedoor.example>")
 
 # --- Notifications ------------------------------------------------------------------------
-# The SMS gateway (workflows/progress/sms.py): the logging backend until an operator's is configured.
-SMS_BACKEND = env("SMS_BACKEND", default="workflows.progress.sms.LoggingSmsBackend")
+# The SMS gateway (workflows/notifications/sms.py): the logging backend until an operator's is configured.
+SMS_BACKEND = env("SMS_BACKEND", default="workflows.notifications.sms.LoggingSmsBackend")
 # Failed e-mail/SMS deliveries whose backoff has passed are re-enqueued through the outbox.
 CELERY_BEAT_SCHEDULE["notifications-retry"] = {"task": "workflows.progress.retry_deliveries", "schedule": 60.0}
 # Supervisors are reminded of open follow-ups of poor ratings 2 working days before they are due, and when overdue.

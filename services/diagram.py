@@ -16,7 +16,7 @@ from django.utils.crypto import get_random_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from portal.text import join_names
+from lib.text import join_names
 from services.explain import condition_keys, describe_condition, element_labels
 from services.routes import RouteStep, step_depths
 

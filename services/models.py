@@ -3,15 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
-
-
-def in_language(english: str, chinese: str) -> str:
-    """Chinese text when the active language is Chinese and there is some; English otherwise."""
-    return chinese if (get_language() or "en").startswith("zh") and chinese else english
+from lib.text import in_language
 
 
 def bilingual(field: str) -> property:

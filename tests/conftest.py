@@ -115,7 +115,7 @@ def working_calendar(request):
 def official_calendar(db, working_calendar):
     """The State Council's holidays and make-up working days (from chinese-calendar), and the
     next year's statutory fixed dates entered as provisional, as `make run` loads them."""
-    from workflows.engine.holidays import holidays_enter_provisional, holidays_load_official, official_years
+    from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
     from workflows.models import CalendarYear
 
     last = official_years()[-1]

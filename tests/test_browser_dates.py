@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from tests.support.browser import sign_in
-from workflows.engine import clock
+from workflows import clock
 from workflows.models import WorkItem
 from workflows.tests.progress_support import TWO_DEPARTMENTS, ask_correction, item, submit
 

@@ -1,11 +1,7 @@
-"""Celery discovers `workflows.tasks`; this imports the tasks module of every sub-package
-(engine, apply, workbench, progress) that has one, so each registers its tasks."""
+"""Celery discovers `workflows.tasks`; importing each sub-package's tasks module registers its tasks."""
 
-import importlib
-import importlib.util
+from workflows.apply import tasks as apply_tasks
+from workflows.engine import tasks as engine_tasks
+from workflows.progress import tasks as progress_tasks
 
-SUBPACKAGES = ("engine", "apply", "workbench", "progress")
-
-for _name in SUBPACKAGES:
-    if importlib.util.find_spec(f"workflows.{_name}.tasks") is not None:
-        importlib.import_module(f"workflows.{_name}.tasks")
+__all__ = ["apply_tasks", "engine_tasks", "progress_tasks"]

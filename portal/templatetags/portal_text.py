@@ -5,7 +5,7 @@ from typing import Any
 
 from django import template
 
-from portal.text import join_names
+from lib.text import join_names
 
 register = template.Library()
 

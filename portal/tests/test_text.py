@@ -3,7 +3,7 @@
 from django.template import Context, Template
 from django.utils import translation
 
-from portal.text import join_names
+from lib.text import join_names
 
 
 class Named:

@@ -78,8 +78,8 @@ def build_world() -> World:
     from workflows.engine.actions import work_item_claim, work_item_decide
     from workflows.engine.automatic import automatic_step_run
     from workflows.models import Incident, Notification, RatingFollowUp, TransferRequest, WorkItem
+    from workflows.notifications.notify import notify
     from workflows.progress.actions import rating_submit
-    from workflows.progress.notify import notify
     from workflows.tests.test_workbench_support import attach_lease, routed_application, step, version_with
 
     users = _actors()
@@ -101,7 +101,7 @@ def build_world() -> World:
     # Decided: approved by clerk A, the certificate issued into Alice's vault, rated poorly.
     decided = routed_application(applicant=alice, version=version_with(REVIEW_AND_ISSUE))
     decided_item = step(decided)
-    work_item_claim(work_item_id=decided_item.pk, actor=clerk_a)
+    work_item_claim(work_item_id=decided_item.pk, clerk=clerk_a)
     work_item_decide(work_item_id=decided_item.pk, actor=clerk_a, decision=WorkItem.Decision.APPROVED)
     automatic_step_run(work_item_id=step(decided, "issue").pk)
     decided.refresh_from_db()

@@ -6,7 +6,7 @@ import datetime
 
 import chinese_calendar
 
-from workflows.engine.holidays import STATUTORY_FIXED, official_years
+from workflows.holidays import STATUTORY_FIXED, official_years
 
 
 def is_working_day(day: datetime.date) -> bool:

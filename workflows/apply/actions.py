@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
@@ -29,11 +29,13 @@ from accounts.models import Organisation, User
 from documents.actions import document_upload
 from documents.models import Document
 from documents.selectors import document_for_user, reusable_documents
-from portal.text import join_names
+from lib.refusals import Refused
+from lib.text import join_names
 from services.conditions import evaluate
 from services.elements import validate_value
 from services.models import DocumentType, LifeEvent, Service, ServiceVersion
 from services.selectors import current_version, life_event_versions
+from workflows import clock
 from workflows.apply.selectors import (
     MergedForm,
     Missing,
@@ -54,9 +56,9 @@ from workflows.apply.selectors import (
     stale_versions,
     version_parts,
 )
-from workflows.engine import clock
 from workflows.engine.events import event_record
-from workflows.models import Application, ApplicationGroup, GroupDocument, NumberSequence
+from workflows.models import Application, ApplicationEvent, ApplicationGroup, GroupDocument
+from workflows.numbers import number_allocate
 from workflows.outbox import outbox_enqueue
 
 logger = logging.getLogger(__name__)
@@ -64,12 +66,8 @@ logger = logging.getLogger(__name__)
 APPLICATION_START_TASK = "workflows.application_start"
 
 
-class ApplyError(Exception):
+class ApplyError(Refused):
     """A refusal with one clear sentence for the applicant."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ServiceUnavailable(ApplyError):
@@ -92,6 +90,8 @@ class DraftIncomplete(ApplyError):
 
 class CalendarNotReady(ApplyError):
     """The statutory deadline would reach a year whose working-day calendar is not published."""
+
+    status_code = 503
 
     def __init__(self, missing: clock.CalendarMissing) -> None:
         super().__init__(str(missing))
@@ -385,32 +385,6 @@ def draft_move_to_current(*, applicant: User, group_id: int | str) -> Applicatio
 # --- Submission ---------------------------------------------------------------------------
 
 
-def _number_next(prefix: str) -> int | None:
-    # One statement: the increment takes the row lock (held until commit) and returns the value.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {NumberSequence._meta.db_table} SET last = last + 1 WHERE prefix = %s RETURNING last",  # noqa: S608
-            [prefix],
-        )
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
-
-
-def _number_allocate(prefix: str) -> str:
-    """The next readable number for a prefix, under a row lock held until the submit commits,
-    so numbers are never duplicated and a rolled-back submit gives its number back."""
-    last = _number_next(prefix)
-    if last is None:  # the first number of this prefix (e.g. a new year)
-        try:
-            with transaction.atomic():
-                NumberSequence.objects.get_or_create(prefix=prefix)
-        except IntegrityError:
-            pass  # created meanwhile by a concurrent submit
-        last = _number_next(prefix)
-        assert last is not None
-    return f"{prefix}-{last:06d}"
-
-
 def _statutory_due_at(start: datetime.datetime, days: int | None) -> datetime.datetime | None:
     if not days:
         return None
@@ -511,7 +485,7 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> lis
         application = Application.objects.create(
             group=group,
             applicant=applicant,
-            number=_number_allocate(f"{year}-{version.service.lead_department.short_code}"),
+            number=number_allocate(f"{year}-{version.service.lead_department.short_code}"),
             service=version.service,
             service_version=version,
             status=Application.Status.SUBMITTED,
@@ -522,7 +496,7 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> lis
         applications.append(application)
         # The engine routes it; the task is sent only after this transaction commits.
         outbox_enqueue(task=APPLICATION_START_TASK, kwargs={"application_id": application.pk})
-    group.number = applications[0].number if len(applications) == 1 else _number_allocate(f"{year}-EVT")
+    group.number = applications[0].number if len(applications) == 1 else number_allocate(f"{year}-EVT")
     group.idempotency_key = key
     group.submitted_at = now
     group.save(update_fields=["number", "idempotency_key", "submitted_at", "updated_at"])
@@ -532,7 +506,7 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> lis
         flagged = [key for key in group.changed_verified if key in application.data]
         event_record(
             application=application,
-            kind="application_submitted",
+            kind=ApplicationEvent.Kind.APPLICATION_SUBMITTED,
             from_status="draft",
             to_status=Application.Status.SUBMITTED,
             actor=applicant,

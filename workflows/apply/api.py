@@ -368,8 +368,6 @@ class DraftSubmitApi(APIView):
             )
         except actions.IdempotencyKeyReused as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
-        except actions.CalendarNotReady as error:
-            return Response({"detail": error.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         return Response(SubmitReceipt(outcome).data, status=code)
 

@@ -13,9 +13,9 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from documents.models import Document
-from portal.text import join_names
+from lib.text import in_language, join_names
 from services.elements import display_value
-from services.models import DataElement, in_language
+from services.models import DataElement
 from workflows.apply.selectors import FieldSpec, MaterialSpec, Reuse
 
 Kind = DataElement.Kind

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from documents.validation import UploadRejected
-from portal.text import join_names
+from lib.text import join_names
 from services.models import LifeEvent, Service
 from services.selectors import current_version, life_event_versions
 from workflows.apply import actions, forms, selectors

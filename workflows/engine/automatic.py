@@ -22,10 +22,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from documents.certificates import certificate_issue
 from services import registry
 from services.models import DocumentType
 from workflows.engine import routing
-from workflows.models import Application, Incident, WorkItem
+from workflows.models import Application, ApplicationEvent, Incident, WorkItem
 
 logger = logging.getLogger("workflows.engine")
 
@@ -41,8 +42,6 @@ class RunOutcome:
 def issue_certificate(*, application: Application, work_item: WorkItem, options: dict[str, Any]) -> dict[str, Any]:
     """The `issue` step: the certificate goes into the applicant's vault (idempotent per
     application number and document type, which `certificate_issue` guarantees)."""
-    from documents.certificates import certificate_issue
-
     step = next(step for step in routing.route_steps(application) if step.key == work_item.step_key)
     document_type = DocumentType.objects.get(code=step.document_type)
     data = application.data or {}
@@ -117,7 +116,7 @@ def _complete(work_item_id: int, result: dict[str, Any], ran_on: dict[str, Any])
         routing.item_set_status(
             item,
             WorkItem.Status.DONE,
-            kind="step_rejected" if rejected else "step_completed",
+            kind=ApplicationEvent.Kind.STEP_REJECTED if rejected else ApplicationEvent.Kind.STEP_COMPLETED,
             reason="; ".join(item.decision_reasons),
             payload={"result": {k: v for k, v in result.items() if k != "reasons"}, **ran_on},
             fields=["decision", "decision_reasons", "result"],
@@ -138,7 +137,7 @@ def _fail(work_item_id: int, error: str) -> bool:
         routing.item_set_status(
             item,
             WorkItem.Status.FAILED,
-            kind="step_failed",
+            kind=ApplicationEvent.Kind.STEP_FAILED,
             reason=_("Delayed — being handled: the automatic step failed %(n)d times.") % {"n": item.attempts},
             payload={"error": error[-500:]},
             fields=["result"],
@@ -167,8 +166,12 @@ def automatic_step_run(*, work_item_id: int, task_id: str = "", ran_on: dict[str
         error = traceback.format_exc()
         logger.warning(
             "step run failed application=%s step=%s attempt=%s task_id=%s error=%s",
-            number, item.step_key, item.attempts, task_id, error.strip().splitlines()[-1],
-        )  # fmt: skip
+            number,
+            item.step_key,
+            item.attempts,
+            task_id,
+            error.strip().splitlines()[-1],
+        )
         if item.attempts >= settings.ENGINE_MAX_ATTEMPTS:
             _fail(work_item_id, error)
             logger.error("incident opened application=%s step=%s task_id=%s", number, item.step_key, task_id)
@@ -177,8 +180,11 @@ def automatic_step_run(*, work_item_id: int, task_id: str = "", ran_on: dict[str
     completed = _complete(work_item_id, result, {**(ran_on or {}), "task_id": task_id})
     logger.info(
         "step run %s application=%s step=%s task_id=%s",
-        "completed" if completed else "was a duplicate", number, item.step_key, task_id,
-    )  # fmt: skip
+        "completed" if completed else "was a duplicate",
+        number,
+        item.step_key,
+        task_id,
+    )
     return RunOutcome("done" if completed else "duplicate")
 
 

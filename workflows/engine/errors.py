@@ -1,12 +1,7 @@
 """What the engine's transitions raise when they refuse."""
 
+from lib.refusals import Refused
 
-class TransitionRefused(Exception):
+
+class TransitionRefused(Refused):
     """A transition was refused and nothing changed. The message is for the person who asked."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)

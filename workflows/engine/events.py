@@ -14,13 +14,13 @@ from typing import Any
 
 from accounts.models import User
 from workflows.models import Application, ApplicationEvent, WorkItem
-from workflows.progress import hooks as progress_hooks
+from workflows.notifications import hooks
 
 
 def event_record(
     *,
     application: Application,
-    kind: str,
+    kind: ApplicationEvent.Kind,
     from_status: str = "",
     to_status: str = "",
     actor: User | None = None,
@@ -40,5 +40,5 @@ def event_record(
         payload=payload or {},
     )
     # Notifications (receipt, correction, decision, deadlines…) in the same transaction.
-    progress_hooks.on_event(event)
+    hooks.on_event(event)
     return event

@@ -30,7 +30,8 @@ from django.utils.translation import gettext as _
 from accounts.models import VerifiedAttribute
 from services.elements import resident_id_is_valid
 from services.registry import register
-from workflows.models import Application, NumberSequence, TaxpayerNumber, WorkItem
+from workflows.models import Application, TaxpayerNumber, WorkItem
+from workflows.numbers import sequence_next
 
 logger = logging.getLogger(__name__)
 
@@ -76,19 +77,6 @@ def verify_identity(*, application: Application, work_item: WorkItem, options: d
     return {"verified": True, "checked": ["resident_id", "name"]}
 
 
-def _next_in_sequence(prefix: str) -> int:
-    """Next number of a named sequence, under a row lock (inside the caller's transaction)."""
-    try:
-        with transaction.atomic():
-            NumberSequence.objects.get_or_create(prefix=prefix)
-    except IntegrityError:  # created at the same moment by another worker: it exists now
-        pass
-    sequence = NumberSequence.objects.select_for_update().get(prefix=prefix)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return sequence.last
-
-
 def taxpayer_number_assign(
     *, application: Application, prefix: str = "TAX", now: datetime | None = None
 ) -> TaxpayerNumber:
@@ -103,7 +91,7 @@ def taxpayer_number_assign(
     year = timezone.localtime(now or timezone.now()).year
     try:
         with transaction.atomic():
-            serial = _next_in_sequence(f"TAXPAYER-{year}")
+            serial = sequence_next(f"TAXPAYER-{year}")
             return TaxpayerNumber.objects.create(application=application, number=f"{prefix}{year}{serial:08d}")
     except IntegrityError:
         return TaxpayerNumber.objects.get(application=application)

@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Department, User
+from lib.text import in_language
 from services.conditions import evaluate
-from services.models import in_language
 from services.routes import RouteStep, parse_route, topological_order
-from workflows.engine import clock
+from workflows import clock
 from workflows.engine.events import event_record
-from workflows.models import Application, Timer, WorkItem
+from workflows.models import Application, ApplicationEvent, Timer, WorkItem
 from workflows.outbox import outbox_enqueue
 
 logger = logging.getLogger("workflows.engine")
@@ -73,7 +73,7 @@ def item_set_status(
     item: WorkItem,
     to_status: str,
     *,
-    kind: str,
+    kind: ApplicationEvent.Kind,
     actor: User | None = None,
     reason: str = "",
     payload: dict[str, Any] | None = None,
@@ -97,15 +97,20 @@ def item_set_status(
     )
     logger.info(
         "work item %s application=%s step=%s round=%s %s -> %s",
-        kind, item.application.number, item.step_key, item.round, from_status, to_status,
-    )  # fmt: skip
+        kind,
+        item.application.number,
+        item.step_key,
+        item.round,
+        from_status,
+        to_status,
+    )
 
 
 def application_set_status(
     application: Application,
     to_status: str,
     *,
-    kind: str,
+    kind: ApplicationEvent.Kind,
     actor: User | None = None,
     reason: str = "",
     payload: dict[str, Any] | None = None,
@@ -231,7 +236,7 @@ def step_open(
     event_record(
         application=application,
         work_item=item,
-        kind="step_opened",
+        kind=ApplicationEvent.Kind.STEP_OPENED,
         from_status="",
         to_status=item.status,
         actor=actor,
@@ -263,7 +268,7 @@ def step_skip(application: Application, step: RouteStep, *, now: datetime) -> Wo
     event_record(
         application=application,
         work_item=item,
-        kind="step_skipped",
+        kind=ApplicationEvent.Kind.STEP_SKIPPED,
         from_status="",
         to_status=item.status,
         reason=_("Not needed: its condition does not hold for this application."),
@@ -275,7 +280,7 @@ def step_skip(application: Application, step: RouteStep, *, now: datetime) -> Wo
 # --- Whole application -----------------------------------------------------------------------
 
 
-def live_work_cancel(application: Application, *, actor: User | None, reason: str, kind: str) -> None:
+def live_work_cancel(application: Application, *, actor: User | None, reason: str, kind: ApplicationEvent.Kind) -> None:
     """Cancels every live work item and every pending timer of the application."""
     for item in WorkItem.objects.filter(application=application, status__in=WorkItem.LIVE).select_related(
         "application"
@@ -286,10 +291,15 @@ def live_work_cancel(application: Application, *, actor: User | None, reason: st
 
 
 def application_finish(
-    application: Application, to_status: str, *, kind: str, actor: User | None = None, reason: str = "",
+    application: Application,
+    to_status: str,
+    *,
+    kind: ApplicationEvent.Kind,
+    actor: User | None = None,
+    reason: str = "",
     payload: dict[str, Any] | None = None,
-) -> None:  # fmt: skip
-    live_work_cancel(application, actor=actor, reason=reason, kind=f"{kind}_cancelled")
+) -> None:
+    live_work_cancel(application, actor=actor, reason=reason, kind=ApplicationEvent.Kind(f"{kind}_cancelled"))
     application.decided_at = timezone.now()
     application_set_status(
         application, to_status, kind=kind, actor=actor, reason=reason, payload=payload, fields=["decided_at"]
@@ -317,7 +327,7 @@ def advance_locked(application: Application, *, actor: User | None = None) -> No
             application_finish(
                 application,
                 Application.Status.REJECTED,
-                kind="application_rejected",
+                kind=ApplicationEvent.Kind.APPLICATION_REJECTED,
                 reason="; ".join(reasons) or item.decision_note,
                 payload={"step": key, "reasons": reasons},
             )
@@ -342,7 +352,7 @@ def advance_locked(application: Application, *, actor: User | None = None) -> No
         application_finish(
             application,
             Application.Status.APPROVED,
-            kind="application_approved",
+            kind=ApplicationEvent.Kind.APPLICATION_APPROVED,
             payload={"steps": {key: item.status for key, item in items.items()}},
         )
 
@@ -358,6 +368,8 @@ def application_begin_locked(application: Application) -> bool:
             application.submitted_at or now, application.service_version.time_limit_days
         )
         fields.append("statutory_due_at")
-    application_set_status(application, Application.Status.IN_PROGRESS, kind="routing_started", fields=fields)
+    application_set_status(
+        application, Application.Status.IN_PROGRESS, kind=ApplicationEvent.Kind.ROUTING_STARTED, fields=fields
+    )
     advance_locked(application)
     return True

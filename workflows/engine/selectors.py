@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Department, User
 from services.routes import parse_route, topological_order
-from workflows.engine import clock, routing
+from workflows import clock
+from workflows.engine import routing
 from workflows.models import Application, WorkItem
 
 PENDING = "pending"

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from workflows.engine import routing
 from workflows.engine.events import event_record
-from workflows.models import Application, Timer, WorkItem
+from workflows.models import Application, ApplicationEvent, Timer, WorkItem
 
 logger = logging.getLogger("workflows.engine")
 
@@ -28,22 +28,34 @@ def _fire(timer: Timer, application: Application) -> None:
     assert item is not None
     if timer.kind == Timer.Kind.DEADLINE_WARNING:
         event_record(
-            application=application, work_item=item, kind="deadline_warning", from_status=item.status,
-            to_status=item.status, reason=_("The statutory deadline of this step is near."),
+            application=application,
+            work_item=item,
+            kind=ApplicationEvent.Kind.DEADLINE_WARNING,
+            from_status=item.status,
+            to_status=item.status,
+            reason=_("The statutory deadline of this step is near."),
             payload={"due_at": item.statutory_due_at.isoformat() if item.statutory_due_at else None},
-        )  # fmt: skip
+        )
     elif timer.kind == Timer.Kind.ESCALATION:
         item.escalated_at = timezone.now()
         item.save(update_fields=["escalated_at", "updated_at"])
         event_record(
-            application=application, work_item=item, kind="step_escalated", from_status=item.status,
-            to_status=item.status, reason=_("The step is overdue: escalated to the department's supervisors."),
-        )  # fmt: skip
+            application=application,
+            work_item=item,
+            kind=ApplicationEvent.Kind.STEP_ESCALATED,
+            from_status=item.status,
+            to_status=item.status,
+            reason=_("The step is overdue: escalated to the department's supervisors."),
+        )
     elif timer.kind == Timer.Kind.CORRECTION_REMINDER:
         event_record(
-            application=application, work_item=item, kind="correction_reminder", from_status=item.status,
-            to_status=item.status, reason=_("Reminder: the department is waiting for your correction."),
-        )  # fmt: skip
+            application=application,
+            work_item=item,
+            kind=ApplicationEvent.Kind.CORRECTION_REMINDER,
+            from_status=item.status,
+            to_status=item.status,
+            reason=_("Reminder: the department is waiting for your correction."),
+        )
     elif timer.kind == Timer.Kind.CORRECTION_DEADLINE:
         if item.status != WorkItem.Status.WAITING or item.correction.get("answered_at"):
             return
@@ -53,16 +65,22 @@ def _fire(timer: Timer, application: Application) -> None:
         item.clock_stopped_at = None
         routing.timers_cancel(work_item=item)
         routing.item_set_status(
-            item, WorkItem.Status.DONE, kind="correction_expired", reason=reason,
+            item,
+            WorkItem.Status.DONE,
+            kind=ApplicationEvent.Kind.CORRECTION_EXPIRED,
+            reason=reason,
             fields=["decision", "decision_reasons", "clock_stopped_at"],
-        )  # fmt: skip
+        )
         routing.advance_locked(application)
         still_waiting = WorkItem.objects.filter(
             application=application, status=WorkItem.Status.WAITING, decision=WorkItem.Decision.CORRECTION
         ).exists()
         if application.status == Application.Status.AWAITING_APPLICANT and not still_waiting:
             routing.application_set_status(
-                application, Application.Status.IN_PROGRESS, kind="correction_expired", reason=reason
+                application,
+                Application.Status.IN_PROGRESS,
+                kind=ApplicationEvent.Kind.CORRECTION_EXPIRED,
+                reason=reason,
             )
 
 

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Department, Role, User
-from workflows.engine import clock
+from accounts.models import Department, User
+from accounts.selectors import department_supervisors, supervised_department_ids
+from lib.refusals import Refused
+from workflows import clock
 from workflows.engine.actions import acts_for
 from workflows.models import (
     Application,
@@ -23,7 +24,7 @@ from workflows.models import (
     RatingFollowUp,
     WorkItem,
 )
-from workflows.progress.notify import notify
+from workflows.notifications.notify import notify
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +32,14 @@ logger = logging.getLogger(__name__)
 FOLLOW_UP_AT_OR_BELOW = 2
 FOLLOW_UP_WORKING_DAYS = 15
 RATEABLE = (Application.Status.APPROVED, Application.Status.REJECTED)
-SUPERVISING_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
 # The department's supervisors are reminded when this much working time is left on a follow-up.
 FOLLOW_UP_REMIND_WORKING_DAYS = 2
 
 
-class RatingRefused(Exception):
+class RatingRefused(Refused):
     """The rating was refused and nothing was saved. The message is for the applicant."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status_code = 400
 
 
 class FollowUpRefused(RatingRefused):
@@ -129,24 +127,6 @@ def rating_submit(
     return rating
 
 
-def supervised_departments(user: User) -> Q | None:
-    """A filter on department for what `user` supervises; None means every department."""
-    if user.is_superuser:
-        return None
-    return Q(department__memberships__user=user, department__memberships__role__in=SUPERVISING_ROLES)
-
-
-def supervised_department_ids(user: User) -> list[int] | None:
-    """The departments `user` supervises (None: all, for administrators)."""
-    if user.is_superuser:
-        return None
-    return list(
-        Department.objects.filter(memberships__user=user, memberships__role__in=SUPERVISING_ROLES)
-        .values_list("pk", flat=True)
-        .distinct()
-    )
-
-
 @transaction.atomic
 def follow_up_record(*, supervisor: User, follow_up_id: int, outcome: str) -> RatingFollowUp:
     """The supervisor records what was done; the applicant is told. Outsiders: DoesNotExist."""
@@ -187,17 +167,6 @@ class FollowUpReminders:
     overdue: int = 0
 
 
-def department_supervisors(department_id: int) -> list[User]:
-    """The active supervisors and department administrators of one department."""
-    return list(
-        User.objects.filter(
-            memberships__department_id=department_id, memberships__role__in=SUPERVISING_ROLES, is_active=True
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 @transaction.atomic
 def _follow_up_remind(*, follow_up_id: int, overdue: bool, now: datetime) -> tuple[str, int] | None:
     """Claims one reminder of one follow-up and notifies its department's supervisors, in one
@@ -221,7 +190,7 @@ def _follow_up_remind(*, follow_up_id: int, overdue: bool, now: datetime) -> tup
     follow_up = RatingFollowUp.objects.select_related("rating__application__service", "department").get(pk=follow_up_id)
     kind = "overdue" if overdue else "due"
     link = reverse("workflows:progress-follow-up", args=[follow_up.pk])
-    supervisors = department_supervisors(follow_up.department_id)
+    supervisors = list(department_supervisors(department_id=follow_up.department_id))
     for user in supervisors:
         notify(
             user=user,

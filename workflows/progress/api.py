@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 from workflows.models import Application, DataAccessRecord, Notification, Rating
 from workflows.progress import selectors
 from workflows.progress.actions import (
-    RatingRefused,
     notification_mark_read,
     notifications_mark_all_read,
     rating_submit,
@@ -202,16 +201,13 @@ class RatingListApi(APIView):
             )
         except Application.DoesNotExist as exc:
             raise Http404 from exc
-        try:
-            rating = rating_submit(
-                applicant=me(request),
-                application=application,
-                score=data.validated_data["score"],
-                comment=data.validated_data["comment"],
-                step_key=data.validated_data["step_key"],
-            )
-        except RatingRefused as refused:
-            return Response({"detail": refused.message}, status=status.HTTP_400_BAD_REQUEST)
+        rating = rating_submit(
+            applicant=me(request),
+            application=application,
+            score=data.validated_data["score"],
+            comment=data.validated_data["comment"],
+            step_key=data.validated_data["step_key"],
+        )
         return Response(RatingOutput(rating).data, status=status.HTTP_201_CREATED)
 
 

@@ -18,6 +18,7 @@ from django.db.models.functions import NullIf
 from django.utils import timezone
 
 from accounts.models import Department, User
+from accounts.selectors import supervised_department_ids
 from workflows.models import (
     Application,
     ApplicationGroup,
@@ -27,7 +28,6 @@ from workflows.models import (
     RatingFollowUp,
     WorkItem,
 )
-from workflows.progress.actions import supervised_department_ids
 from workflows.progress.figures import SecondsBetween, percentiles_by_group
 
 DAY = 86400.0

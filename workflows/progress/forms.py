@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document
+from lib.text import in_language
 from services.elements import validate_value
-from services.models import DataElement, DocumentType, in_language
+from services.models import DataElement, DocumentType
 
 SCORE_CHOICES = [
     (5, _("5 — Very good")),

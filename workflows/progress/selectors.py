@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, User
-from services.models import in_language
+from lib.text import in_language
 from services.routes import RouteError, RouteStep, parse_route
-from workflows.engine import clock
+from workflows import clock
 from workflows.engine.routing import step_label
 from workflows.engine.selectors import followed_by
 from workflows.models import (

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
+from workflows.notifications.deliveries import deliveries_retry_due, delivery_send, outbox_confirm
 from workflows.progress.actions import rating_follow_ups_remind
-from workflows.progress.deliveries import deliveries_retry_due, delivery_send, outbox_confirm
 
 
 @shared_task(name="workflows.progress.deliver")

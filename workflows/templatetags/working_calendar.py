@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from django import template
 
-from workflows.engine import clock
+from workflows import clock
 
 register = template.Library()
 

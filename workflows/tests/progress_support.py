@@ -41,7 +41,7 @@ def decide(capture, application: Application, step_key: str, clerk, decision: st
     work_item = item(application, step_key)
     with capture(execute=True):
         if work_item.status == WorkItem.Status.OPEN:
-            work_item_claim(work_item_id=work_item.pk, actor=clerk)
+            work_item_claim(work_item_id=work_item.pk, clerk=clerk)
         work_item_decide(work_item_id=work_item.pk, actor=clerk, decision=decision, **kwargs)
     application.refresh_from_db()
 
@@ -50,7 +50,7 @@ def ask_correction(capture, application: Application, step_key: str, clerk, **kw
     work_item = item(application, step_key)
     with capture(execute=True):
         if work_item.status == WorkItem.Status.OPEN:
-            work_item_claim(work_item_id=work_item.pk, actor=clerk)
+            work_item_claim(work_item_id=work_item.pk, clerk=clerk)
         correction_request(
             work_item_id=work_item.pk,
             actor=clerk,

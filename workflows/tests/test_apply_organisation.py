@@ -241,7 +241,7 @@ def test_a_colleague_answers_the_correction_with_a_document_of_the_organisations
     from workflows.tests.test_workbench_support import step
 
     item = step(for_the_business)
-    work_item_claim(work_item_id=item.pk, actor=clerk_a)
+    work_item_claim(work_item_id=item.pk, clerk=clerk_a)
     lease_type = for_the_business.service_version.materials.first().document_type
     correction_request(work_item_id=item.pk, actor=clerk_a, fields=[], materials=[lease_type.code], message="Newer")
     # Someone else's document cannot be slipped in, and an outsider cannot answer at all.
@@ -307,7 +307,7 @@ def test_every_representative_is_told_of_the_decision_and_only_the_applicant_is_
 
     item = step(for_the_business)
     with django_capture_on_commit_callbacks(execute=True):
-        work_item_claim(work_item_id=item.pk, actor=clerk_a)
+        work_item_claim(work_item_id=item.pk, clerk=clerk_a)
         work_item_decide(work_item_id=item.pk, actor=clerk_a, decision="approved")
     decisions = Notification.objects.filter(application=for_the_business, event=Notification.Event.DECISION)
     assert {n.user for n in decisions} == {alice, colleague}

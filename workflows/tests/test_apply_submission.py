@@ -10,8 +10,8 @@ from django.utils.formats import date_format
 
 from tests.support.calendar import expected_due_date
 from tests.support.concurrency import in_threads
+from workflows import clock
 from workflows.apply.actions import IdempotencyKeyReused, draft_start, group_submit
-from workflows.engine import clock
 from workflows.models import Application, ApplicationGroup, NumberSequence, OutboxMessage
 from workflows.tests.test_apply_support import build_catalogue, catalogue, fill_everything  # noqa: F401
 

@@ -11,8 +11,8 @@ import time_machine
 from django.core.management import call_command
 from django.urls import reverse
 
-from workflows.engine import clock
-from workflows.engine.holidays import holidays_load_official, official_years
+from workflows import clock
+from workflows.holidays import holidays_load_official, official_years
 from workflows.models import CalendarDay, CalendarYear, ClockStop
 from workflows.models.calendar import CalendarSource
 

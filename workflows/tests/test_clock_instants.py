@@ -10,7 +10,7 @@ import time_machine
 from django.utils import timezone
 
 from tests.support.calendar import expected_due_date, is_working_day
-from workflows.engine import clock
+from workflows import clock
 from workflows.engine.actions import correction_submit
 from workflows.tests.progress_support import TWO_DEPARTMENTS, ask_correction, item, submit
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workflows.engine import clock
+from workflows import clock
 from workflows.models import CalendarDay, CalendarYear, ClockStop
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from django.utils import timezone, translation
 from accounts.models import Role, VerifiedAttribute
 from accounts.tests.factories import MembershipFactory, UserFactory
 from documents.models import Certificate
-from workflows.engine import actions, automatic, clock, timers
+from workflows import clock
+from workflows.engine import actions, automatic, timers
 from workflows.engine.actions import TransitionRefused
 from workflows.models import (
     Application,
@@ -49,7 +50,7 @@ def statuses(application: Application) -> dict[str, str]:
 
 def approve(application: Application, key: str, clerk) -> None:
     work = item(application, key)
-    actions.work_item_claim(work_item_id=work.pk, actor=clerk)
+    actions.work_item_claim(work_item_id=work.pk, clerk=clerk)
     actions.work_item_decide(work_item_id=work.pk, actor=clerk, decision="approved")
 
 
@@ -100,7 +101,7 @@ def test_a_rejected_step_rejects_the_application_and_cancels_the_others(verified
     )
     approve(application, "licence", clerk_a)
     fire = item(application, "fire")
-    actions.work_item_claim(work_item_id=fire.pk, actor=clerk_b)
+    actions.work_item_claim(work_item_id=fire.pk, clerk=clerk_b)
     with pytest.raises(TransitionRefused, match="at least one reason"):
         actions.work_item_decide(work_item_id=fire.pk, actor=clerk_b, decision="rejected")
     actions.work_item_decide(work_item_id=fire.pk, actor=clerk_b, decision="rejected", reasons=["No fire exits"])
@@ -124,7 +125,7 @@ def test_on_reject_continue_lets_the_other_steps_go_on(verified_alice, clerk_a):
     }
     application = application_submit(applicant=verified_alice, version=published_version(route=route))
     b = item(application, "b")
-    actions.work_item_claim(work_item_id=b.pk, actor=clerk_a)
+    actions.work_item_claim(work_item_id=b.pk, clerk=clerk_a)
     actions.work_item_decide(work_item_id=b.pk, actor=clerk_a, decision="rejected", reasons=["Optional part refused"])
     application.refresh_from_db()
     assert application.status == Application.Status.IN_PROGRESS
@@ -137,13 +138,13 @@ def test_only_the_assignee_decides_and_only_members_claim(verified_alice, clerk_
     application = application_submit(applicant=verified_alice, version=published_version())
     licence = item(application, "licence")
     with pytest.raises(TransitionRefused, match="another department"):
-        actions.work_item_claim(work_item_id=licence.pk, actor=clerk_b)
+        actions.work_item_claim(work_item_id=licence.pk, clerk=clerk_b)
     with pytest.raises(TransitionRefused, match="claimed"):
         actions.work_item_decide(work_item_id=licence.pk, actor=clerk_a, decision="approved")
-    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    actions.work_item_claim(work_item_id=licence.pk, clerk=clerk_a)
     other = MembershipFactory(user=UserFactory(username="clerk.a2"), department=licence.department).user
-    with pytest.raises(TransitionRefused, match="already claimed"):
-        actions.work_item_claim(work_item_id=licence.pk, actor=other)
+    with pytest.raises(TransitionRefused, match="Already taken by"):
+        actions.work_item_claim(work_item_id=licence.pk, clerk=other)
     for stranger in (other, clerk_b, bob):
         with pytest.raises(TransitionRefused):
             actions.work_item_decide(work_item_id=licence.pk, actor=stranger, decision="approved")
@@ -167,7 +168,7 @@ def test_identity_check_rejects_a_bad_id_number_or_a_name_mismatch_with_a_reason
 def test_a_correction_stops_the_clock_and_resumes_with_the_same_clerk(verified_alice, clerk_a):
     application = application_submit(applicant=verified_alice, version=published_version())
     licence = item(application, "licence")
-    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    actions.work_item_claim(work_item_id=licence.pk, clerk=clerk_a)
     with pytest.raises(TransitionRefused, match="at least one"):
         actions.correction_request(work_item_id=licence.pk, actor=clerk_a, fields=[], materials=[], message="x")
     actions.correction_request(
@@ -219,7 +220,7 @@ def test_a_correction_stops_the_clock_and_resumes_with_the_same_clerk(verified_a
 def test_an_unanswered_correction_rejects_the_application_at_its_deadline(verified_alice, clerk_a):
     application = application_submit(applicant=verified_alice, version=published_version())
     licence = item(application, "licence")
-    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    actions.work_item_claim(work_item_id=licence.pk, clerk=clerk_a)
     actions.correction_request(
         work_item_id=licence.pk, actor=clerk_a, fields=["business.name"], materials=[], message="Fix the name"
     )
@@ -265,7 +266,7 @@ def test_a_transfer_opens_a_new_round_in_the_other_department(verified_alice, cl
         applicant=verified_alice, version=published_version(route=transferable_route("fire"))
     )
     licence = item(application, "licence")
-    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    actions.work_item_claim(work_item_id=licence.pk, clerk=clerk_a)
     with pytest.raises(TransitionRefused, match="why"):
         actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="")
     with pytest.raises(TransitionRefused):
@@ -281,7 +282,7 @@ def test_a_transfer_opens_a_new_round_in_the_other_department(verified_alice, cl
 def test_a_transfer_the_route_does_not_name_waits_for_a_supervisor(verified_alice, clerk_a, clerk_b, supervisor):
     application = application_submit(applicant=verified_alice, version=published_version())  # no transfer_to
     licence = item(application, "licence")
-    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    actions.work_item_claim(work_item_id=licence.pk, clerk=clerk_a)
     events_before = ApplicationEvent.objects.filter(application=application).count()
 
     request = actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="Fire asks")
@@ -321,7 +322,7 @@ def test_a_transfer_the_route_does_not_name_waits_for_a_supervisor(verified_alic
 def test_a_supervisors_own_transfer_settles_a_waiting_request(verified_alice, clerk_a, supervisor):
     application = application_submit(applicant=verified_alice, version=published_version())
     licence = item(application, "licence")
-    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    actions.work_item_claim(work_item_id=licence.pk, clerk=clerk_a)
     request = actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="Fire?")
     actions.work_item_transfer(work_item_id=licence.pk, actor=supervisor, department="tax", reason="Tax, in fact")
     request.refresh_from_db()
@@ -340,7 +341,7 @@ def test_a_supervisor_transfers_anywhere_without_a_request(verified_alice, super
 def test_a_request_lapses_when_the_step_was_decided_meanwhile(verified_alice, clerk_a, supervisor):
     application = application_submit(applicant=verified_alice, version=published_version())
     licence = item(application, "licence")
-    actions.work_item_claim(work_item_id=licence.pk, actor=clerk_a)
+    actions.work_item_claim(work_item_id=licence.pk, clerk=clerk_a)
     request = actions.work_item_transfer(work_item_id=licence.pk, actor=clerk_a, department="fire", reason="Fire?")
     actions.work_item_decide(work_item_id=licence.pk, actor=clerk_a, decision="approved")
     lapsed = actions.transfer_request_decide(request_id=request.pk, actor=supervisor, approve=True)
@@ -429,8 +430,8 @@ def test_the_last_two_parallel_steps_completed_at_once_open_the_join_exactly_onc
     for _attempt in range(5):
         application = application_submit(applicant=verified_alice, version=published_version(route=route))
         a, b = item(application, "a"), item(application, "b")
-        actions.work_item_claim(work_item_id=a.pk, actor=clerk_a)
-        actions.work_item_claim(work_item_id=b.pk, actor=other)
+        actions.work_item_claim(work_item_id=a.pk, clerk=clerk_a)
+        actions.work_item_claim(work_item_id=b.pk, clerk=other)
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 

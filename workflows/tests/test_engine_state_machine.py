@@ -130,7 +130,7 @@ class EngineMachine(RuleBasedStateMachine):
         work = items[pick % len(items)]
         try:
             if work.status == WorkItem.Status.OPEN:
-                work_item_claim(work_item_id=work.pk, actor=self.clerk)
+                work_item_claim(work_item_id=work.pk, clerk=self.clerk)
             work_item_decide(work_item_id=work.pk, actor=self.clerk, decision=decision, reasons=["Not acceptable"])
         except TransitionRefused:
             pass
@@ -143,7 +143,7 @@ class EngineMachine(RuleBasedStateMachine):
         work = items[pick % len(items)]
         try:
             if work.status == WorkItem.Status.OPEN:
-                work_item_claim(work_item_id=work.pk, actor=self.clerk)
+                work_item_claim(work_item_id=work.pk, clerk=self.clerk)
             correction_request(
                 work_item_id=work.pk, actor=self.clerk, fields=["business.name"], materials=[], message="Check the name"
             )

@@ -71,7 +71,7 @@ def step_status(application: Application, key: str) -> str | None:
 
 def approve(application: Application, key: str, clerk) -> None:
     work = item(application, key)
-    actions.work_item_claim(work_item_id=work.pk, actor=clerk)
+    actions.work_item_claim(work_item_id=work.pk, clerk=clerk)
     actions.work_item_decide(work_item_id=work.pk, actor=clerk, decision="approved")
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.db import transaction
 
 from workflows.models import Notification
-from workflows.progress.notify import notify
+from workflows.notifications.notify import notify
 from workflows.tests.progress_support import ONE_STEP, TWO_DEPARTMENTS, decide, submit
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from tests.support.concurrency import in_threads
-from workflows.engine import clock
+from workflows import clock
 from workflows.models import CalendarDay, Notification, Rating, RatingFollowUp
 from workflows.progress.actions import follow_up_record, rating_follow_ups_remind, rating_submit
 from workflows.progress.tasks import rating_follow_ups_remind_task

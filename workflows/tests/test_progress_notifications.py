@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from workflows.engine.timers import timers_fire
 from workflows.models import Notification, NotificationDelivery, NotificationPreference, Timer, WorkItem
-from workflows.progress.deliveries import MAX_ATTEMPTS, deliveries_retry_due, delivery_send
-from workflows.progress.notify import notify
+from workflows.notifications.deliveries import MAX_ATTEMPTS, deliveries_retry_due, delivery_send
+from workflows.notifications.notify import notify
 from workflows.progress.tasks import deliver
 from workflows.tests.progress_support import ONE_STEP, ask_correction, decide, item, submit
 
@@ -95,13 +95,13 @@ def test_receipt_goes_to_inbox_and_email_once_even_when_the_task_runs_twice(alic
 
 def test_sms_goes_through_the_gateway_once(alice, django_capture_on_commit_callbacks, caplog):
     NotificationPreference.objects.create(user=alice, email=False, sms=True, phone="13800138000")
-    caplog.set_level(logging.INFO, logger="workflows.progress.sms")
+    caplog.set_level(logging.INFO, logger="workflows.notifications.sms")
     submit(django_capture_on_commit_callbacks, applicant=alice)
     sent = deliveries(alice, Notification.Event.RECEIPT)
     assert set(sent) == {"in_app", "sms"}
     assert sent["sms"].state == State.SENT
     deliver.apply(kwargs={"delivery_id": sent["sms"].pk})
-    lines = [r.getMessage() for r in caplog.records if r.name == "workflows.progress.sms"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "workflows.notifications.sms"]
     assert len(lines) == 1
     assert "*******8000" in lines[0] and "13800138000" not in lines[0]
     assert mail.outbox == []
@@ -162,13 +162,13 @@ def test_a_delivery_that_keeps_failing_ends_failed_and_visible(alice, smtp_port)
 
 
 def test_sms_gateway_down_is_retried(alice, settings, django_capture_on_commit_callbacks):
-    settings.SMS_BACKEND = "workflows.progress.sms.UnreachableSmsBackend"
+    settings.SMS_BACKEND = "workflows.notifications.sms.UnreachableSmsBackend"
     NotificationPreference.objects.create(user=alice, email=False, sms=True, phone="13800138000")
     with transaction.atomic():
         notification = notify(user=alice, event=Notification.Event.RATING_INVITATION, context={})
     sms = notification.deliveries.get(channel="sms")
     assert delivery_send(delivery_id=sms.pk) == State.RETRYING
-    settings.SMS_BACKEND = "workflows.progress.sms.LoggingSmsBackend"
+    settings.SMS_BACKEND = "workflows.notifications.sms.LoggingSmsBackend"
     NotificationDelivery.objects.filter(pk=sms.pk).update(next_attempt_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         deliveries_retry_due()
@@ -235,7 +235,7 @@ def test_deadline_warning_reaches_the_clerk_and_escalation_the_supervisors(
     with django_capture_on_commit_callbacks(execute=True):
         from workflows.engine.actions import work_item_claim
 
-        work_item_claim(work_item_id=work_item.pk, actor=clerk_a)
+        work_item_claim(work_item_id=work_item.pk, clerk=clerk_a)
     Timer.objects.filter(work_item=work_item, kind=Timer.Kind.DEADLINE_WARNING).update(fire_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         timers_fire()

@@ -5,7 +5,7 @@ the outcome."""
 import pytest
 from django.urls import reverse
 
-from workflows.engine import clock
+from workflows import clock
 from workflows.models import Notification, Rating, RatingFollowUp
 from workflows.progress.actions import RatingRefused, rating_submit
 from workflows.tests.progress_support import ONE_STEP, TWO_DEPARTMENTS, decide, submit

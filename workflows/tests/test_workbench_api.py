@@ -3,10 +3,10 @@
 import pytest
 from rest_framework.test import APIClient
 
+from workflows.engine.actions import work_item_claim
 from workflows.models import Application, WorkItem
 from workflows.tests.factories import VALID_ID
 from workflows.tests.test_workbench_support import bulk_queue, routed_application, step, version_with
-from workflows.workbench.actions import work_item_claim
 
 pytestmark = pytest.mark.django_db
 

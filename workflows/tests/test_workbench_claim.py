@@ -7,10 +7,10 @@ from django.db import connection
 
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
+from workflows.engine.actions import work_item_assign, work_item_claim, work_item_release
 from workflows.engine.errors import TransitionRefused
 from workflows.models import ApplicationEvent, WorkItem
 from workflows.tests.test_workbench_support import routed_application, step, version_with
-from workflows.workbench.actions import work_item_assign, work_item_claim, work_item_release
 
 pytestmark = pytest.mark.django_db
 

@@ -7,12 +7,11 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from documents.actions import document_issue
-from workflows.engine import clock
-from workflows.engine.actions import application_withdraw, correction_submit
+from workflows import clock
+from workflows.engine.actions import application_withdraw, correction_submit, work_item_claim
 from workflows.models import Application, ApplicationEvent, TransferRequest, WorkItem
 from workflows.tests.factories import supporting_type
 from workflows.tests.test_workbench_support import PARALLEL, make_pdf, routed_application, step, version_with
-from workflows.workbench.actions import work_item_claim
 
 pytestmark = pytest.mark.django_db
 

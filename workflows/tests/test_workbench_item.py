@@ -4,11 +4,11 @@ documents, the route picture, the history, notes and the statutory clock."""
 import pytest
 from django.utils.formats import date_format
 
-from workflows.engine import clock
+from workflows import clock
+from workflows.engine.actions import work_item_claim
 from workflows.models import ApplicationGroup, Note
 from workflows.tests.factories import VALID_ID
 from workflows.tests.test_workbench_support import attach_lease, routed_application, step, version_with
-from workflows.workbench.actions import work_item_claim
 
 pytestmark = pytest.mark.django_db
 

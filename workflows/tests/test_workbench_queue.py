@@ -7,10 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from workflows.engine.actions import work_item_claim
 from workflows.models import WorkItem
 from workflows.tests.factories import VALID_ID
 from workflows.tests.test_workbench_support import bulk_queue, routed_application, step, version_with
-from workflows.workbench.actions import work_item_claim
 from workflows.workbench.selectors import QueueFilters, Tab, work_items_for_clerk
 
 # Date-sensitive: every test runs at each instant of `frozen_now` (tests/conftest.py).

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
+from workflows.engine.actions import work_item_claim
 from workflows.models import Application, Incident, OutboxMessage, WorkItem
 from workflows.tests.test_workbench_support import routed_application, step, version_with
-from workflows.workbench.actions import work_item_claim
 
 # Date-sensitive: every test runs at each instant of `frozen_now` (tests/conftest.py).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]

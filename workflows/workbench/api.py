@@ -14,12 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.selectors import QUEUE_ROLES, SUPERVISOR_ROLES, has_role
 from workflows.engine import actions as engine
-from workflows.engine.errors import TransitionRefused
+from workflows.engine.actions import work_item_claim, work_item_release
 from workflows.models import TransferRequest, WorkItem
 from workflows.workbench import selectors
-from workflows.workbench.actions import work_item_claim, work_item_release
-from workflows.workbench.selectors import QUEUE_ROLES, SUPERVISOR_ROLES, QueueFilters, Tab
+from workflows.workbench.selectors import QueueFilters, Tab
 
 
 class WorkItemOutput(serializers.Serializer):
@@ -49,7 +49,7 @@ REFUSED = OpenApiResponse(
 
 def _clerk(request: Request) -> User:
     user = cast(User, request.user)
-    if not selectors.has_role(user, QUEUE_ROLES):
+    if not has_role(user, QUEUE_ROLES):
         raise NotFound
     return user
 
@@ -64,10 +64,6 @@ def _item(request: Request, item_id: int) -> WorkItem:
 
 def _item_response(request: Request, item_id: int, code: int = status.HTTP_200_OK) -> Response:
     return Response(WorkItemOutput(_item(request, item_id)).data, status=code)
-
-
-def _refused(refused: TransitionRefused) -> Response:
-    return Response({"detail": refused.message}, status=status.HTTP_409_CONFLICT)
 
 
 class QueueApi(APIView):
@@ -147,10 +143,7 @@ class ClaimApi(APIView):
     )
     def post(self, request: Request, item_id: int) -> Response:
         item = _item(request, item_id)
-        try:
-            work_item_claim(work_item_id=item.pk, clerk=_clerk(request))
-        except TransitionRefused as refused:
-            return _refused(refused)
+        work_item_claim(work_item_id=item.pk, clerk=_clerk(request))
         return _item_response(request, item.pk)
 
 
@@ -163,10 +156,7 @@ class ReleaseApi(APIView):
     )
     def post(self, request: Request, item_id: int) -> Response:
         item = _item(request, item_id)
-        try:
-            work_item_release(work_item_id=item.pk, clerk=_clerk(request))
-        except TransitionRefused as refused:
-            return _refused(refused)
+        work_item_release(work_item_id=item.pk, clerk=_clerk(request))
         return _item_response(request, item.pk)
 
 
@@ -189,10 +179,7 @@ class DecideApi(APIView):
         item = _item(request, item_id)
         data = self.DecideInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            engine.work_item_decide(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
-        except TransitionRefused as refused:
-            return _refused(refused)
+        engine.work_item_decide(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
         return _item_response(request, item.pk)
 
 
@@ -212,10 +199,7 @@ class CorrectionApi(APIView):
         item = _item(request, item_id)
         data = self.CorrectionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            engine.correction_request(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
-        except TransitionRefused as refused:
-            return _refused(refused)
+        engine.correction_request(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
         return _item_response(request, item.pk)
 
 
@@ -256,10 +240,7 @@ class TransferApi(APIView):
         item = _item(request, item_id)
         data = self.TransferInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            outcome = engine.work_item_transfer(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
-        except TransitionRefused as refused:
-            return _refused(refused)
+        outcome = engine.work_item_transfer(work_item_id=item.pk, actor=_clerk(request), **data.validated_data)
         if isinstance(outcome, TransferRequest):
             outcome.work_item = item  # with its application and department, as loaded for the check above
             return Response(TransferRequestOutput(outcome).data, status=status.HTTP_202_ACCEPTED)
@@ -270,7 +251,7 @@ class TransferApi(APIView):
 
 def _supervisor(request: Request) -> User:
     user = cast(User, request.user)
-    if not selectors.has_role(user, SUPERVISOR_ROLES):
+    if not has_role(user, SUPERVISOR_ROLES):
         raise NotFound
     return user
 
@@ -309,14 +290,11 @@ class TransferRequestDecideApi(APIView):
             raise NotFound from None
         data = self.DecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            engine.transfer_request_decide(
-                request_id=found.pk,
-                actor=supervisor,
-                approve=data.validated_data["decision"] == "approve",
-                note=data.validated_data["note"],
-            )
-        except TransitionRefused as refused:
-            return _refused(refused)
+        engine.transfer_request_decide(
+            request_id=found.pk,
+            actor=supervisor,
+            approve=data.validated_data["decision"] == "approve",
+            note=data.validated_data["note"],
+        )
         decided = selectors.transfer_request_for_supervisor(supervisor=supervisor, request_id=request_id)
         return Response(TransferRequestOutput(decided).data)

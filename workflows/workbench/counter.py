@@ -17,18 +17,18 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.selectors import COUNTER_ROLES
 from documents.models import Document
 from documents.validation import UploadRejected
-from portal.text import join_names
+from lib.refusals import Refused
+from lib.text import join_names
 from workflows.apply import actions as apply_actions
 from workflows.apply import forms as apply_forms
 from workflows.apply import selectors as apply_selectors
-from workflows.engine.errors import TransitionRefused
 from workflows.models import ApplicationGroup
 from workflows.workbench import access, selectors
 from workflows.workbench.actions import counter_draft_start
 from workflows.workbench.forms import CounterIdentifyForm
-from workflows.workbench.selectors import COUNTER_ROLES
 from workflows.workbench.views import _staff, staff_only
 
 
@@ -49,7 +49,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 life_event=life_event,
                 organisation_code=form.cleaned_data["organisation"],
             )
-        except TransitionRefused as refused:
+        except Refused as refused:
             form.add_error("resident_id", refused.message)
         except apply_actions.NotARepresentative as refused:
             form.add_error("organisation", refused.message)

@@ -25,13 +25,21 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.models import Department, Membership, Role, User
+from accounts.models import Department, Membership, User
+from accounts.selectors import (
+    COUNTER_ROLES,
+    QUEUE_ROLES,
+    SUPERVISOR_ROLES,
+    department_ids,
+    has_role,
+)
 from documents.models import Certificate
+from lib.text import in_language
 from services.elements import display_value, mask_value
-from services.models import DataElement, LifeEvent, Service, in_language
+from services.models import DataElement, LifeEvent, Service
 from services.routes import parse_route
 from services.selectors import life_events, published_services
-from workflows.engine import clock
+from workflows import clock
 from workflows.models import (
     Application,
     ApplicationEvent,
@@ -42,11 +50,6 @@ from workflows.models import (
     TransferRequest,
     WorkItem,
 )
-
-QUEUE_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
-SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
-COUNTER_ROLES = (Role.COUNTER_CLERK, Role.CLERK, Role.SUPERVISOR)
-STAFF_ROLES = tuple(Role.values)
 
 ID_NUMBER_KEY = "person.id_number"
 PAGE_SIZE = 25
@@ -102,11 +105,6 @@ class QueuePage:
 # --- Who is staff -----------------------------------------------------------------------------
 
 
-def department_ids(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet:
-    """The ids of the departments where `user` holds one of `roles` (a lazy sub-select)."""
-    return Membership.objects.filter(user_id=user.pk, role__in=roles).values("department_id")
-
-
 @dataclass(frozen=True)
 class QueueScope:
     """The departments whose queue a member sees, and whether they supervise somewhere."""
@@ -128,15 +126,6 @@ def queue_scope(*, user: User) -> QueueScope:
         department_ids=tuple(sorted({department for department, _ in rows})),
         roles=frozenset(role for _, role in rows),
     )
-
-
-def has_role(user: User, roles: tuple[str, ...] = STAFF_ROLES, department_id: int | None = None) -> bool:
-    if not user.is_authenticated:
-        return False
-    memberships = Membership.objects.filter(user_id=user.pk, role__in=roles)
-    if department_id is not None:
-        memberships = memberships.filter(department_id=department_id)
-    return memberships.exists()
 
 
 def departments_for(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet[Department]:
@@ -590,33 +579,12 @@ def department_choices_for_transfer(item: WorkItem) -> QuerySet[Department]:
     return Department.objects.exclude(pk=item.department_id).order_by("code")
 
 
-EVENT_LABELS = {
-    "routing_started": _("Routing started"),
-    "step_opened": _("Step opened"),
-    "step_skipped": _("Step not needed"),
-    "step_claimed": _("Claimed"),
-    "step_released": _("Put back in the queue"),
-    "step_assigned": _("Assigned by a supervisor"),
-    "step_reassigned": _("Reassigned by a supervisor"),
-    "step_approved": _("Approved"),
-    "step_rejected": _("Rejected"),
-    "step_transferred": _("Transferred to another department"),
-    "transfer_requested": _("Transfer requested (awaiting a supervisor)"),
-    "transfer_declined": _("Transfer declined by a supervisor"),
-    "correction_requested": _("Correction requested"),
-    "correction_answered": _("Correction answered"),
-    "correction_submitted": _("Applicant sent the correction"),
-    "application_approved": _("Application approved"),
-    "application_rejected": _("Application rejected"),
-    "application_withdrawn": _("Withdrawn by the applicant"),
-    "step_retried": _("Step retried by a supervisor"),
-    "step_skipped_by_supervisor": _("Step skipped by a supervisor"),
-    "step_cancelled_by_supervisor": _("Step cancelled by a supervisor"),
-}
-
-
 def event_label(kind: str) -> str:
-    return str(EVENT_LABELS.get(kind, kind.replace("_", " ").capitalize()))
+    """What the clerk's history calls an event (its kind's label)."""
+    try:
+        return str(ApplicationEvent.Kind(kind).label)
+    except ValueError:  # a kind of an older release
+        return kind.replace("_", " ").capitalize()
 
 
 def counter_services() -> QuerySet[Service]:

@@ -22,24 +22,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from accounts.selectors import QUEUE_ROLES, STAFF_ROLES, SUPERVISOR_ROLES, has_role
 from documents.certificates import certificate_revoke
 from documents.delivery import file_response
 from documents.models import Certificate
+from lib.refusals import Refused
 from services.diagram import route_svg
 from services.routes import parse_route
 from workflows.engine import actions as engine
-from workflows.engine.errors import TransitionRefused
-from workflows.engine.selectors import application_route_state
-from workflows.models import Incident, TransferRequest, WorkItem
-from workflows.workbench import access, selectors
-from workflows.workbench.actions import (
-    note_add,
+from workflows.engine.actions import (
     work_item_assign,
     work_item_claim,
     work_item_release,
     work_items_assign,
     work_items_claim,
 )
+from workflows.engine.selectors import application_route_state
+from workflows.models import Incident, TransferRequest, WorkItem
+from workflows.workbench import access, selectors
+from workflows.workbench.actions import note_add
 from workflows.workbench.forms import (
     AssignForm,
     CorrectionForm,
@@ -50,7 +51,7 @@ from workflows.workbench.forms import (
     RevokeForm,
     TransferForm,
 )
-from workflows.workbench.selectors import QUEUE_ROLES, STAFF_ROLES, SUPERVISOR_ROLES, Tab
+from workflows.workbench.selectors import Tab
 
 
 def staff_only(roles: tuple[str, ...] = STAFF_ROLES) -> Callable:
@@ -61,7 +62,7 @@ def staff_only(roles: tuple[str, ...] = STAFF_ROLES) -> Callable:
         @never_cache
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not selectors.has_role(_staff(request), roles):
+            if not has_role(_staff(request), roles):
                 raise Http404
             return view(request, *args, **kwargs)
 
@@ -145,7 +146,7 @@ def claim(request: HttpRequest, item_id: int) -> HttpResponse:
     item = _item(request, item_id)
     try:
         work_item_claim(work_item_id=item.pk, clerk=_staff(request))
-    except TransitionRefused as refused:
+    except Refused as refused:
         message, ok = refused.message, False
     else:
         message, ok = _("You have claimed %(number)s.") % {"number": item.application.number}, True
@@ -163,7 +164,7 @@ def release(request: HttpRequest, item_id: int) -> HttpResponse:
     item = _item(request, item_id)
     try:
         work_item_release(work_item_id=item.pk, clerk=_staff(request))
-    except TransitionRefused as refused:
+    except Refused as refused:
         message, ok = refused.message, False
     else:
         message, ok = _("%(number)s is back in the unclaimed queue.") % {"number": item.application.number}, True
@@ -190,7 +191,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if request.POST.get("action") == "assign":
         colleagues = {str(person.pk): person for person in _supervised_colleagues(request)}
         assignee = colleagues.get(request.POST.get("assignee", ""))
-        if not selectors.has_role(_staff(request), SUPERVISOR_ROLES) or assignee is None:
+        if not has_role(_staff(request), SUPERVISOR_ROLES) or assignee is None:
             messages.error(request, _("Choose a colleague to assign the ticked applications to."))
             return redirect(back)
         result = work_items_assign(work_item_ids=ids, supervisor=_staff(request), assignee=assignee)
@@ -223,7 +224,7 @@ def _item_page(
 ) -> HttpResponse:
     application = item.application
     user = _staff(request)
-    is_supervisor = selectors.has_role(user, SUPERVISOR_ROLES, item.department_id)
+    is_supervisor = has_role(user, SUPERVISOR_ROLES, item.department_id)
     field_choices, material_choices = selectors.correction_choices(application)
     reason_choices = selectors.rejection_reason_choices(application)
     forms = forms or {}
@@ -331,7 +332,7 @@ def decide(request: HttpRequest, item_id: int) -> HttpResponse:
             reasons=form.reason_texts(),
             note=form.cleaned_data["note"],
         )
-    except TransitionRefused as refused:
+    except Refused as refused:
         return _refused(request, item.pk, refused.message, {"decision": form})
     if form.cleaned_data["decision"] == WorkItem.Decision.APPROVED:
         messages.success(request, _("You approved %(number)s.") % {"number": item.application.number})
@@ -356,7 +357,7 @@ def correction(request: HttpRequest, item_id: int) -> HttpResponse:
             materials=form.cleaned_data["materials"],
             message=form.cleaned_data["message"],
         )
-    except TransitionRefused as refused:
+    except Refused as refused:
         return _refused(request, item.pk, refused.message, {"correction": form})
     messages.success(
         request,
@@ -392,7 +393,7 @@ def transfer(request: HttpRequest, item_id: int) -> HttpResponse:
             department=form.cleaned_data["department"],
             reason=form.cleaned_data["reason"],
         )
-    except TransitionRefused as refused:
+    except Refused as refused:
         return _refused(request, item.pk, refused.message, {"transfer": form})
     names = {"number": item.application.number, "department": form.cleaned_data["department"].name}
     if isinstance(outcome, TransferRequest):
@@ -422,7 +423,7 @@ def assign(request: HttpRequest, item_id: int) -> HttpResponse:
             supervisor=_staff(request),
             assignee=form.cleaned_data["assignee"],
         )
-    except TransitionRefused as refused:
+    except Refused as refused:
         return _refused(request, item.pk, refused.message, {"assign": form})
     messages.success(
         request,
@@ -484,7 +485,7 @@ def incident(request: HttpRequest, incident_id: int, verb: str) -> HttpResponse:
     note_text = form.cleaned_data["note"] if form.is_valid() else ""
     try:
         action(incident_id=found.pk, actor=_staff(request), note=note_text)
-    except TransitionRefused as refused:
+    except Refused as refused:
         messages.error(request, refused.message)
     else:
         messages.success(request, f"{found.work_item.application.number}: {done}")
@@ -516,7 +517,7 @@ def transfer_decide(request: HttpRequest, request_id: int) -> HttpResponse:
         decided = engine.transfer_request_decide(
             request_id=found.pk, actor=_staff(request), approve=verb == "approve", note=form.cleaned_data["note"]
         )
-    except TransitionRefused as refused:
+    except Refused as refused:
         messages.error(request, f"{found.work_item.application.number}: {refused.message}")
     else:
         names = {"number": found.work_item.application.number, "department": found.to_department.name}

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from workflows.engine import clock
-from workflows.engine.holidays import holidays_enter_provisional, holidays_load_official, official_years
+from workflows import clock
+from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
 
 
 class Command(BaseCommand):

@@ -13,9 +13,9 @@ from documents.actions import document_upload
 from documents.models import Certificate
 from documents.selectors import reusable_documents
 from documents.validation import UploadRejected
+from lib.refusals import Refused
 from services.models import DataElement, DocumentType
 from workflows.engine.actions import application_withdraw, correction_submit
-from workflows.engine.errors import TransitionRefused
 from workflows.models import Application, ApplicationGroup, Rating, WorkItem
 from workflows.progress import selectors
 from workflows.progress.actions import RatingRefused, rateable_steps, rating_submit
@@ -183,7 +183,7 @@ def correction(request: HttpRequest, number: str) -> HttpResponse:
                 correction_submit(
                     application_id=application.pk, applicant=me(request), data=form.answers(), documents=documents
                 )
-            except TransitionRefused as refused:
+            except Refused as refused:
                 form.add_error(None, refused.message)
             else:
                 messages.success(request, _("Thank you. Your corrections are sent and the departments carry on."))
@@ -207,7 +207,7 @@ def withdraw(request: HttpRequest, number: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             application_withdraw(application_id=application.pk, applicant=me(request))
-        except TransitionRefused as refused:
+        except Refused as refused:
             form.add_error(None, refused.message)
         else:
             messages.success(request, _("Your application has been withdrawn."))

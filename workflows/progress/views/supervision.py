@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from services.models import in_language
+from accounts.selectors import supervised_department_ids
+from lib.text import in_language
 from workflows.models import RatingFollowUp
-from workflows.progress.actions import FollowUpRefused, follow_up_record, supervised_department_ids
+from workflows.progress.actions import FollowUpRefused, follow_up_record
 from workflows.progress.charts import bar_chart
 from workflows.progress.dashboard import Dashboard, NotASupervisor, Period, dashboard_for
 from workflows.progress.forms import FollowUpForm, PeriodForm

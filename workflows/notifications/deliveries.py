@@ -15,9 +15,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from workflows.models import NotificationDelivery, NotificationPreference, OutboxMessage
+from workflows.notifications.notify import DELIVER_TASK, absolute_url
+from workflows.notifications.sms import SmsMessage, sms_gateway
 from workflows.outbox import outbox_enqueue
-from workflows.progress.notify import DELIVER_TASK, absolute_url
-from workflows.progress.sms import SmsMessage, sms_gateway
 
 logger = logging.getLogger(__name__)
 

@@ -25,21 +25,22 @@ is logged and never undoes the transition.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import Q
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.selectors import department_supervisors
 from documents.models import Certificate
-from workflows.engine import clock
+from workflows import clock
 from workflows.models import Application, ApplicationEvent, ApplicationGroup, Notification, WorkItem
-from workflows.progress.notify import notify
+from workflows.notifications.notify import notify
 
 logger = logging.getLogger(__name__)
 
 Event = Notification.Event
-SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+Kind = ApplicationEvent.Kind
 
 
 def _due_day(raw: object) -> date | None:
@@ -53,11 +54,7 @@ def _due_day(raw: object) -> date | None:
 
 
 def _supervisors(item: WorkItem) -> list[User]:
-    return list(
-        User.objects.filter(
-            Q(memberships__department_id=item.department_id, memberships__role__in=SUPERVISOR_ROLES), is_active=True
-        ).distinct()
-    )
+    return list(department_supervisors(department_id=item.department_id))
 
 
 def _followers(application: Application) -> list[User]:
@@ -209,17 +206,16 @@ def _statutory(event: ApplicationEvent, application: Application, *, overdue: bo
         )
 
 
-HANDLERS = {
-    "routing_started": _receipt,
-    "correction_requested": _correction,
-    "application_approved": _decision,
-    "application_rejected": _decision,
-    "certificate_issued": _certificate,
-    "step_completed": _certificate,  # only when the finished step is an `issue` step
-    "step_approved": _certificate,  # likewise
-    "correction_reminder": _correction_reminder,
-    "deadline_warning": lambda event, application: _statutory(event, application, overdue=False),
-    "step_escalated": lambda event, application: _statutory(event, application, overdue=True),
+HANDLERS: dict[str, Callable[[ApplicationEvent, Application], None]] = {
+    Kind.ROUTING_STARTED: _receipt,
+    Kind.CORRECTION_REQUESTED: _correction,
+    Kind.APPLICATION_APPROVED: _decision,
+    Kind.APPLICATION_REJECTED: _decision,
+    Kind.STEP_COMPLETED: _certificate,  # only when the finished step is an `issue` step
+    Kind.STEP_APPROVED: _certificate,  # likewise
+    Kind.CORRECTION_REMINDER: _correction_reminder,
+    Kind.DEADLINE_WARNING: lambda event, application: _statutory(event, application, overdue=False),
+    Kind.STEP_ESCALATED: lambda event, application: _statutory(event, application, overdue=True),
 }
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from workflows.engine.errors import TransitionRefused
+from lib.refusals import Refused
 from workflows.models import CalendarDay, CalendarYear, ClockStop
 
 DAY = timedelta(days=1)
@@ -36,7 +36,7 @@ STOPPED = "stopped"
 COMPLETE = "complete"
 
 
-class CalendarMissing(TransitionRefused):
+class CalendarMissing(Refused):
     """A deadline reaches a year whose holidays are not in the calendar: refused, nothing changed."""
 
     def __init__(self, year: int) -> None:

@@ -12,7 +12,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-logger = logging.getLogger("workflows.progress.sms")
+logger = logging.getLogger("workflows.notifications.sms")
 
 
 class SmsDeliveryError(Exception):
@@ -54,5 +54,5 @@ def mask_phone(phone: str) -> str:
 
 
 def sms_gateway() -> SmsGateway:
-    backend = getattr(settings, "SMS_BACKEND", "workflows.progress.sms.LoggingSmsBackend")
+    backend = getattr(settings, "SMS_BACKEND", "workflows.notifications.sms.LoggingSmsBackend")
     return import_string(backend)()

@@ -1,0 +1,52 @@
+"""Who holds which role where: the one home of the portal's role and membership rules.
+
+Clerks reach work through membership-filtered SQL (department × role, DESIGN §6); every app
+asks these functions rather than spelling the role tuples again.
+"""
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Department, Membership, Role, User
+
+# Who works a department's queue, who supervises it, who may file at the counter.
+QUEUE_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
+COUNTER_ROLES = (Role.COUNTER_CLERK, Role.CLERK, Role.SUPERVISOR)
+STAFF_ROLES = tuple(Role.values)
+
+
+def department_ids(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet:
+    """The ids of the departments where `user` holds one of `roles` (a lazy sub-select)."""
+    return Membership.objects.filter(user_id=user.pk, role__in=roles).values("department_id")
+
+
+def has_role(user: User, roles: tuple[str, ...] = STAFF_ROLES, department_id: int | None = None) -> bool:
+    """Whether `user` holds one of `roles` (in `department_id`, when given)."""
+    if not user.is_authenticated:
+        return False
+    memberships = Membership.objects.filter(user_id=user.pk, role__in=roles)
+    if department_id is not None:
+        memberships = memberships.filter(department_id=department_id)
+    return memberships.exists()
+
+
+def supervised_department_ids(user: User) -> list[int] | None:
+    """The departments `user` supervises (None: all, for administrators)."""
+    if user.is_superuser:
+        return None
+    return list(
+        Department.objects.filter(memberships__user=user, memberships__role__in=SUPERVISOR_ROLES)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def department_supervisors(*, department_id: int) -> QuerySet[User]:
+    """The active people who supervise a department (told of deadlines and escalations)."""
+    return (
+        User.objects.filter(
+            Q(memberships__department_id=department_id, memberships__role__in=SUPERVISOR_ROLES), is_active=True
+        )
+        .distinct()
+        .order_by("pk")
+    )

@@ -1,0 +1,101 @@
+"""Reads for applying once: the applicant's drafts (scoped: others get 404), the merged form of
+a draft's pinned versions, what is reused from the profile and earlier applications, and what
+is still missing.
+
+The merged form is the heart of "one time" (DESIGN §3): the union of the pinned versions'
+form fields, each data element asked once (in the first place a service asks it), and each
+document type asked once however many services need it."""
+
+from workflows.apply.selectors.drafts import (
+    group_documents_reload,
+    group_documents_replace,
+    group_for_user,
+    group_load_new,
+    group_load_related,
+    groups_for_user,
+    open_draft_for,
+    organisation_groups_for_user,
+)
+from workflows.apply.selectors.merged_form import (
+    VERSION_PARTS_MAX_ENTRIES,
+    VERSION_PARTS_SECONDS,
+    FieldSpec,
+    MaterialSpec,
+    MergedForm,
+    Occurrence,
+    Section,
+    VersionParts,
+    group_form,
+    issued_document_types,
+    merged_form,
+    ordered_versions,
+    stale_versions,
+    version_parts,
+    version_parts_cache_clear,
+)
+from workflows.apply.selectors.missing import (
+    Missing,
+    OnceOnlyFigures,
+    attachments_by_type,
+    document_is_usable,
+    group_missing,
+    missing_items,
+    once_only_figures,
+    section_index,
+)
+from workflows.apply.selectors.reuse import (
+    PREVIOUS_APPLICATIONS_LOOKED_AT,
+    Reuse,
+    group_known_values,
+    group_known_values_keep,
+    group_verified_values,
+    known_values,
+    organisation_register_values,
+    prefill_values,
+    reusable_documents_by_type,
+    verified_values,
+)
+
+__all__ = [
+    "PREVIOUS_APPLICATIONS_LOOKED_AT",
+    "VERSION_PARTS_MAX_ENTRIES",
+    "VERSION_PARTS_SECONDS",
+    "FieldSpec",
+    "MaterialSpec",
+    "MergedForm",
+    "Missing",
+    "Occurrence",
+    "OnceOnlyFigures",
+    "Reuse",
+    "Section",
+    "VersionParts",
+    "attachments_by_type",
+    "document_is_usable",
+    "group_documents_reload",
+    "group_documents_replace",
+    "group_for_user",
+    "group_form",
+    "group_known_values",
+    "group_known_values_keep",
+    "group_load_new",
+    "group_load_related",
+    "group_missing",
+    "group_verified_values",
+    "groups_for_user",
+    "issued_document_types",
+    "known_values",
+    "merged_form",
+    "missing_items",
+    "once_only_figures",
+    "open_draft_for",
+    "ordered_versions",
+    "organisation_groups_for_user",
+    "organisation_register_values",
+    "prefill_values",
+    "reusable_documents_by_type",
+    "section_index",
+    "stale_versions",
+    "verified_values",
+    "version_parts",
+    "version_parts_cache_clear",
+]

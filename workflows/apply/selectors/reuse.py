@@ -1,0 +1,134 @@
+"""What is reused instead of asked again: the verified profile, an organisation's register values,
+earlier approved applications, and documents already in the vault."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from accounts.models import Organisation, User, VerifiedAttribute
+from documents.models import Document
+from documents.selectors import reusable_documents
+from services.elements import validate_value
+from services.models import (
+    DocumentType,
+)
+from workflows.apply.selectors.merged_form import MergedForm
+from workflows.models import Application, ApplicationGroup
+
+# How many of the applicant's latest approved applications are looked at for reusable values.
+PREVIOUS_APPLICATIONS_LOOKED_AT = 20
+
+# --- Reuse: the verified profile and earlier approved applications ---------------------------
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """A value the state already knows: verified (identity) or from an earlier approved application."""
+
+    kind: str  # "verified" | "previous"
+    value: Any
+    reference: str = ""  # the earlier application's number
+
+    @property
+    def is_verified(self) -> bool:
+        return self.kind == "verified"
+
+
+def organisation_register_values(organisation: Organisation | None) -> dict[str, Any]:
+    """What the business register says about an organisation, by data-element key."""
+    return {"business.name": organisation.name} if organisation is not None else {}
+
+
+def known_values(
+    *,
+    user: User,
+    keys: Iterable[str],
+    organisation: Organisation | None = None,
+    verified: Mapping[str, Any] | None = None,
+) -> dict[str, Reuse]:
+    """What the state already knows for these element keys. Verified values win.
+
+    For an application on behalf of an organisation, the register's values about it count as
+    verified, and earlier approved applications are the organisation's (whoever made them);
+    otherwise they are the person's own. `verified`: what `verified_values` answered for
+    these keys, when the caller has it already.
+    """
+    keys = set(keys)
+    if not keys:
+        return {}
+    if verified is None:
+        verified = verified_values(user=user, keys=keys, organisation=organisation)
+    known = {key: Reuse("verified", value) for key, value in verified.items() if key in keys}
+    approved = Application.objects.filter(status=Application.Status.APPROVED)
+    if organisation is not None:
+        approved = approved.filter(group__organisation=organisation)
+    else:
+        approved = approved.filter(applicant=user, group__organisation__isnull=True)
+    earlier = approved.order_by("-decided_at", "-pk")[:PREVIOUS_APPLICATIONS_LOOKED_AT]
+    for application in earlier.only("number", "data"):
+        for key, value in (application.data or {}).items():
+            if key in keys and key not in known and value not in (None, "", []):
+                known[key] = Reuse("previous", value, application.number)
+    return known
+
+
+def group_verified_values(group: ApplicationGroup, form: MergedForm) -> dict[str, Any]:
+    """`verified_values` for a group's applicant and form, read once per loaded group (saving
+    answers compares them, and the response shows them again through `group_known_values`)."""
+    memo: dict[str, Any] | None = group.__dict__.get("_verified_values")
+    if memo is None:
+        memo = group.__dict__["_verified_values"] = verified_values(
+            user=group.applicant, keys=[spec.key for spec in form.fields], organisation=group.organisation
+        )
+    return memo
+
+
+def group_known_values(group: ApplicationGroup, form: MergedForm) -> dict[str, Reuse]:
+    """`known_values` for a group's applicant and form, read once per loaded group (starting a
+    draft reads them to prefill it, and its response shows them again)."""
+    memo: dict[str, Reuse] | None = group.__dict__.get("_known_values")
+    if memo is None:
+        memo = group.__dict__["_known_values"] = known_values(
+            user=group.applicant,
+            keys=[spec.key for spec in form.fields],
+            organisation=group.organisation,
+            verified=group.__dict__.get("_verified_values"),
+        )
+    return memo
+
+
+def group_known_values_keep(group: ApplicationGroup, known: dict[str, Reuse]) -> None:
+    """Keeps `known` (read for all of the group's form keys) as `group_known_values` answers it."""
+    group.__dict__["_known_values"] = known
+
+
+def prefill_values(*, user: User, form: MergedForm, known: Mapping[str, Reuse] | None = None) -> dict[str, Any]:
+    """What a new draft starts with: the known values, cleaned as the form would clean them.
+    An old value that no longer passes the element's validation is not offered."""
+    data: dict[str, Any] = {}
+    if known is None:
+        known = known_values(user=user, keys=[spec.key for spec in form.fields])
+    for spec in form.fields:
+        reuse = known.get(spec.key)
+        if reuse is None:
+            continue
+        try:
+            value = validate_value(spec.element, reuse.value)
+        except ValidationError:
+            continue
+        if value is not None:
+            data[spec.key] = value
+    return data
+
+
+def verified_values(*, user: User, keys: Iterable[str], organisation: Organisation | None = None) -> dict[str, Any]:
+    keys = set(keys)
+    found = {a.element_key: a.value for a in VerifiedAttribute.objects.filter(user=user, element_key__in=keys)}
+    found.update({k: v for k, v in organisation_register_values(organisation).items() if k in keys})
+    return found
+
+
+def reusable_documents_by_type(*, user: User, document_types: Iterable[DocumentType]) -> dict[int, list[Document]]:
+    return {dt.pk: list(reusable_documents(user=user, document_type=dt)) for dt in document_types}

@@ -1,0 +1,224 @@
+"""The one correction request a step may make, and the applicant's answer, which restarts its clock."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.selectors import STAFF_ROLES, has_role
+from documents.models import Document
+from lib.text import join_names
+from services.elements import validate_value
+from services.models import DataElement, DocumentType
+from workflows import clock
+from workflows.engine import routing
+from workflows.engine.errors import TransitionRefused
+from workflows.engine.guards import (
+    CORRECTION_TIMERS,
+    DEADLINE_TIMERS,
+    acts_for,
+    locked_item,
+    refuse_if_finished,
+    refuse_unless_assignee,
+)
+from workflows.models import Application, ApplicationEvent, GroupDocument, Timer, WorkItem
+
+
+def _version_field_keys(application: Application) -> set[str]:
+    return set(application.service_version.fields.values_list("element__key", flat=True))
+
+
+def _version_material_codes(application: Application) -> set[str]:
+    return set(application.service_version.materials.values_list("document_type__code", flat=True))
+
+
+def correction_request(
+    *, work_item_id: int, actor: User, fields: list[str], materials: list[str], message: str
+) -> WorkItem:
+    """Asks the applicant to correct fields or documents — once per step and round. The step's
+    statutory clock stops until they answer; a reply deadline is set."""
+    fields = sorted({str(key) for key in fields or []})
+    materials = sorted({str(code) for code in materials or []})
+    message = (message or "").strip()
+    with transaction.atomic():
+        application, item = locked_item(work_item_id)
+        refuse_if_finished(application)
+        refuse_unless_assignee(item, actor)
+        if item.correction:
+            raise TransitionRefused(
+                _("A correction has already been requested at this step; it can be asked only once.")
+            )
+        if not fields and not materials:
+            raise TransitionRefused(_("Choose at least one field or document the applicant must correct."))
+        if not message:
+            raise TransitionRefused(_("Tell the applicant what to correct and why."))
+        unknown_fields = set(fields) - _version_field_keys(application) - set(application.data or {})
+        unknown_materials = set(materials) - _version_material_codes(application)
+        if unknown_fields or unknown_materials:
+            raise TransitionRefused(
+                _("These are not on this application's form: %(names)s.")
+                % {"names": join_names(sorted(unknown_fields | unknown_materials))}
+            )
+        now = timezone.now()
+        reply_days = settings.ENGINE_CORRECTION_REPLY_DAYS
+        deadline = clock.add_working_days(now, reply_days)  # refuses (CalendarMissing) without a calendar
+        item.correction = {
+            "fields": fields,
+            "materials": materials,
+            "message": message,
+            "requested_at": now.isoformat(),
+            "requested_by": actor.pk,
+            "reply_by": deadline.isoformat(),
+            "answered_at": None,
+        }
+        item.decision = WorkItem.Decision.CORRECTION
+        item.clock_stopped_at = now
+        routing.timers_cancel(work_item=item, kinds=DEADLINE_TIMERS)
+        Timer.objects.bulk_create(
+            [
+                Timer(application=application, work_item=item, kind=Timer.Kind.CORRECTION_DEADLINE, fire_at=deadline),
+                Timer(
+                    application=application,
+                    work_item=item,
+                    kind=Timer.Kind.CORRECTION_REMINDER,
+                    fire_at=clock.add_working_days(now, max(reply_days - 3, 1), strict=False),
+                ),
+            ]
+        )
+        routing.item_set_status(
+            item,
+            WorkItem.Status.WAITING,
+            kind=ApplicationEvent.Kind.CORRECTION_REQUESTED,
+            actor=actor,
+            reason=message,
+            payload={"fields": fields, "materials": materials},
+            fields=["correction", "decision", "clock_stopped_at"],
+        )
+        if application.status != Application.Status.AWAITING_APPLICANT:
+            routing.application_set_status(
+                application,
+                Application.Status.AWAITING_APPLICANT,
+                kind=ApplicationEvent.Kind.CORRECTION_REQUESTED,
+                actor=actor,
+                reason=message,
+                payload={"step": item.step_key},
+            )
+        return item
+
+
+def _pending_corrections(application: Application) -> list[WorkItem]:
+    items = WorkItem.objects.select_for_update(of=("self",)).filter(
+        application=application, status=WorkItem.Status.WAITING, decision=WorkItem.Decision.CORRECTION
+    )
+    pending = [
+        item for item in items.select_related("department", "assignee") if not item.correction.get("answered_at")
+    ]
+    for item in pending:
+        item.application = application
+    return pending
+
+
+def correction_submit(
+    *, application_id: int, applicant: User, data: Mapping[str, Any], documents: Mapping[str, int]
+) -> Application:
+    """The applicant answers: only the requested fields and documents may change. Each waiting
+    step resumes (with its clerk, or back in the queue) and its due time moves later by the
+    working time the clock was stopped."""
+    with transaction.atomic():
+        application = routing.application_lock(application_id)
+        if not acts_for(applicant, application):
+            raise TransitionRefused(_("This application does not exist."))
+        refuse_if_finished(application)
+        pending = _pending_corrections(application)
+        if application.status != Application.Status.AWAITING_APPLICANT or not pending:
+            raise TransitionRefused(_("No correction is waiting for your answer on this application."))
+        allowed_fields = {key for item in pending for key in item.correction.get("fields", [])}
+        allowed_materials = {code for item in pending for code in item.correction.get("materials", [])}
+        data = dict(data or {})
+        documents = {str(code): document_id for code, document_id in (documents or {}).items()}
+        extra = (set(data) - allowed_fields) | (set(documents) - allowed_materials)
+        if extra:
+            raise TransitionRefused(
+                _("Only what the department asked about can be changed; not: %(names)s.")
+                % {"names": join_names(sorted(extra))}
+            )
+        missing = (allowed_fields - set(data)) | (allowed_materials - set(documents))
+        if missing:
+            raise TransitionRefused(
+                _("Please answer everything the department asked about: %(names)s.")
+                % {"names": join_names(sorted(missing))}
+            )
+        cleaned: dict[str, Any] = {}
+        elements = {element.key: element for element in DataElement.objects.filter(key__in=list(data))}
+        for key, raw in data.items():
+            if key not in elements:
+                cleaned[key] = raw
+                continue
+            try:
+                cleaned[key] = validate_value(elements[key], raw)
+            except ValidationError as exc:
+                raise TransitionRefused(
+                    _("%(field)s: %(problem)s") % {"field": elements[key].label, "problem": " ".join(exc.messages)}
+                ) from exc
+        attachments: list[tuple[DocumentType, Document]] = []
+        for code, document_id in documents.items():
+            vault = Q(owner=applicant) | Q(owner_organisation__in=applicant.organisations.values("pk"))
+            document = (
+                Document.objects.filter(vault, pk=document_id, document_type__code=code)
+                .select_related("document_type")
+                .first()
+            )
+            if document is None:
+                raise TransitionRefused(_("The document chosen for %(code)s is not in your vault.") % {"code": code})
+            attachments.append((document.document_type, document))
+
+        now = timezone.now()
+        application.data = {**(application.data or {}), **cleaned}
+        earliest_stop = min(item.clock_stopped_at or now for item in pending)
+        fields = ["data"]
+        if application.statutory_due_at:
+            application.statutory_due_at = clock.resume_due_at(
+                application.statutory_due_at, stopped_at=earliest_stop, resumed_at=now
+            )
+            fields.append("statutory_due_at")
+        application.save(update_fields=[*fields, "updated_at"])
+        for document_type, document in attachments:
+            GroupDocument.objects.update_or_create(
+                group_id=application.group_id, document_type=document_type, defaults={"document": document}
+            )
+        for item in pending:
+            if item.statutory_due_at and item.clock_stopped_at:
+                item.statutory_due_at = clock.resume_due_at(
+                    item.statutory_due_at, stopped_at=item.clock_stopped_at, resumed_at=now
+                )
+            item.clock_stopped_at = None
+            item.correction = {**item.correction, "answered_at": now.isoformat()}
+            item.decision = WorkItem.Decision.NONE
+            clerk_still_here = item.assignee is not None and has_role(item.assignee, STAFF_ROLES, item.department_id)
+            if not clerk_still_here:
+                item.assignee = None
+            routing.timers_cancel(work_item=item, kinds=CORRECTION_TIMERS)
+            routing.item_set_status(
+                item,
+                WorkItem.Status.CLAIMED if clerk_still_here else WorkItem.Status.OPEN,
+                kind=ApplicationEvent.Kind.CORRECTION_ANSWERED,
+                actor=applicant,
+                payload={"fields": sorted(cleaned), "materials": sorted(documents)},
+                fields=["statutory_due_at", "clock_stopped_at", "correction", "decision", "assignee"],
+            )
+            routing.deadline_timers_schedule(item, since=now)
+        routing.application_set_status(
+            application,
+            Application.Status.IN_PROGRESS,
+            kind=ApplicationEvent.Kind.CORRECTION_SUBMITTED,
+            actor=applicant,
+            payload={"fields": sorted(cleaned), "materials": sorted(documents)},
+        )
+        routing.advance_locked(application, actor=applicant)
+        return application

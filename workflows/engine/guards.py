@@ -1,0 +1,52 @@
+"""Rules every transition of the engine shares: the lock order, who acts for an applicant, and
+the refusals that end a transition before it changes anything."""
+
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from workflows.engine import routing
+from workflows.engine.errors import TransitionRefused
+from workflows.engine.selectors import followed_by
+from workflows.models import Application, Timer, WorkItem
+
+DEADLINE_TIMERS = (Timer.Kind.DEADLINE_WARNING, Timer.Kind.ESCALATION)
+CORRECTION_TIMERS = (Timer.Kind.CORRECTION_DEADLINE, Timer.Kind.CORRECTION_REMINDER)
+
+
+def lock_application_of_item(work_item_id: int) -> Application:
+    """The application of a work item, locked (the engine's lock order: application first)."""
+    application_id = WorkItem.objects.filter(pk=work_item_id).values_list("application_id", flat=True).first()
+    if application_id is None:
+        raise TransitionRefused(_("This work item does not exist."))
+    return routing.application_lock(application_id)
+
+
+def locked_item(work_item_id: int) -> tuple[Application, WorkItem]:
+    """The work item and its application, both locked (application first, as everywhere)."""
+    application = lock_application_of_item(work_item_id)
+    item = (
+        WorkItem.objects.select_for_update(of=("self",)).select_related("department", "assignee").get(pk=work_item_id)
+    )
+    item.application = application
+    return application, item
+
+
+def acts_for(user: User, application: Application) -> bool:
+    """Whether `user` may act on the application as its applicant: they made it, or it was made
+    on behalf of an organisation they represent (every representative follows its applications)."""
+    if application.applicant_id == user.pk:
+        return True
+    return Application.objects.filter(followed_by(user), pk=application.pk).exists()
+
+
+def refuse_if_finished(application: Application) -> None:
+    if application.is_finished:
+        raise TransitionRefused(
+            _("Application %(number)s is already %(status)s; nothing more can be done on it.")
+            % {"number": application.number, "status": application.get_status_display().lower()}
+        )
+
+
+def refuse_unless_assignee(item: WorkItem, actor: User) -> None:
+    if item.status != WorkItem.Status.CLAIMED or item.assignee_id != actor.pk:
+        raise TransitionRefused(_("Only the clerk who has claimed this step can do that. Claim it first."))

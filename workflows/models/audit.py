@@ -1,0 +1,225 @@
+"""Append-only, hash-chained records: application events (the timeline and the audit trail) and
+data-access records (who looked at whose data).
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from django.db import connections, models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, User
+from documents.models import Document
+from workflows.models.applications import Application
+from workflows.models.work import WorkItem
+
+
+class AppendOnlyError(Exception):
+    """An audit row was about to be changed or removed through the application."""
+
+
+def audit_text(value: Any) -> str | None:
+    """One field's value as canonical text (None stays None: it is hashed as "~")."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    """PostgreSQL's jsonb text form: keys by length, then bytes; ", " and ": " separators."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_json_text(value[k])}" for k in keys) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_json_text(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def audit_hash(previous_hash: str, fields: Sequence[tuple[str, str | None]]) -> str:
+    """sha256 over the previous hash and "name=<byte length>:<text>" (or "name=~") per field.
+
+    The length prefix makes the body unambiguous whatever the text contains; the same
+    bytes are built by the PL/pgSQL function audit_field() in migration 0007_audit_chain."""
+    body = "".join(f"{name}=~\n" if text is None else f"{name}={len(text.encode())}:{text}\n" for name, text in fields)
+    return hashlib.sha256(f"{previous_hash}\n{body}".encode()).hexdigest()
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only: they cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only: they cannot be deleted.")
+
+    def _raw_delete(self, using: str | None) -> int:
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only: they cannot be deleted.")
+
+    def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None) -> int:
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only: they cannot be updated.")
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        if connections[self.db].vendor == "postgresql":
+            return super().bulk_create(objs, *args, **kwargs)  # the insert trigger chains each row
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            for obj in objs:
+                obj.save(using=self.db)
+        return objs
+
+
+class ChainHashField(models.CharField):
+    """A hash written by the database's insert trigger and read back with RETURNING."""
+
+    db_returning = True
+
+
+class AuditChainedModel(models.Model):
+    # (canonical name, attribute) of the content the hash covers, in order; the migration's
+    # PL/pgSQL body function lists the same fields in the same order.
+    AUDIT_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def audit_fields(self, **rendered: str | None) -> list[tuple[str, str | None]]:
+        """The hashed content of this row; `rendered` overrides a field's text (the database's
+        own jsonb text, when verifying on PostgreSQL)."""
+        return [
+            (name, rendered[name] if name in rendered else audit_text(getattr(self, name)))
+            for name in self.AUDIT_FIELDS
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only: they cannot be deleted.")
+
+    def _do_insert(self, manager: Any, using: str, fields: Any, returning_fields: Any, raw: bool) -> Any:
+        if connections[using].vendor == "postgresql":
+            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        # Embedded SQLite: writers are serialised by BEGIN IMMEDIATE, so the last row read here
+        # is still the last row at insert time. Values are fixed first (created_at) and inserted
+        # as they are (raw), so the hash covers exactly what is stored.
+        with transaction.atomic(using=using):
+            for field in fields:
+                setattr(self, field.attname, field.pre_save(self, True))
+            self.previous_hash = (
+                type(self)._base_manager.using(using).order_by("-id").values_list("hash", flat=True).first()  # type: ignore[misc]
+                or ""
+            )
+            self.hash = audit_hash(self.previous_hash, self.audit_fields())
+            return super()._do_insert(manager, using, fields, returning_fields, True)  # type: ignore[misc]
+
+
+class ApplicationEvent(AuditChainedModel):
+    """Append-only: who did what, when, from which state to which, and why. The citizen's
+    timeline and the audit trail are both views of these rows."""
+
+    class Kind(models.TextChoices):
+        """Every kind of event the engine records; the labels are what the clerk's history says."""
+
+        APPLICATION_SUBMITTED = "application_submitted", _("Application submitted")
+        ROUTING_STARTED = "routing_started", _("Routing started")
+        STEP_OPENED = "step_opened", _("Step opened")
+        STEP_SKIPPED = "step_skipped", _("Step not needed")
+        STEP_CLAIMED = "step_claimed", _("Claimed")
+        STEP_RELEASED = "step_released", _("Put back in the queue")
+        STEP_ASSIGNED = "step_assigned", _("Assigned by a supervisor")
+        STEP_REASSIGNED = "step_reassigned", _("Reassigned by a supervisor")
+        STEP_APPROVED = "step_approved", _("Approved")
+        STEP_REJECTED = "step_rejected", _("Rejected")
+        STEP_COMPLETED = "step_completed", _("Step completed")
+        STEP_FAILED = "step_failed", _("Step failed")
+        STEP_RETRIED = "step_retried", _("Step retried by a supervisor")
+        STEP_SKIPPED_BY_SUPERVISOR = "step_skipped_by_supervisor", _("Step skipped by a supervisor")
+        STEP_CANCELLED_BY_SUPERVISOR = "step_cancelled_by_supervisor", _("Step cancelled by a supervisor")
+        STEP_ESCALATED = "step_escalated", _("Escalated: the step is overdue")
+        STEP_TRANSFERRED = "step_transferred", _("Transferred to another department")
+        TRANSFER_REQUESTED = "transfer_requested", _("Transfer requested (awaiting a supervisor)")
+        TRANSFER_DECLINED = "transfer_declined", _("Transfer declined by a supervisor")
+        DEADLINE_WARNING = "deadline_warning", _("Deadline approaching")
+        CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
+        CORRECTION_REMINDER = "correction_reminder", _("Correction reminder sent")
+        CORRECTION_SUBMITTED = "correction_submitted", _("Applicant sent the correction")
+        CORRECTION_ANSWERED = "correction_answered", _("Correction answered")
+        CORRECTION_EXPIRED = "correction_expired", _("Correction not answered in time")
+        APPLICATION_APPROVED = "application_approved", _("Application approved")
+        APPLICATION_REJECTED = "application_rejected", _("Application rejected")
+        APPLICATION_WITHDRAWN = "application_withdrawn", _("Withdrawn by the applicant")
+        # A step still open when the application finished (`<finishing kind>_cancelled`).
+        STEP_CANCELLED_ON_APPROVAL = "application_approved_cancelled", _("Step cancelled: the application was approved")
+        STEP_CANCELLED_ON_REJECTION = (
+            "application_rejected_cancelled",
+            _("Step cancelled: the application was rejected"),
+        )
+        STEP_CANCELLED_ON_WITHDRAWAL = (
+            "application_withdrawn_cancelled",
+            _("Step cancelled: the application was withdrawn"),
+        )
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=50, choices=Kind.choices)
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
+    reason = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Hash chain (tamper evidence): sha256 over the previous row's hash and this row's content.
+    # Set by the database on insert (see AuditChainedModel); whatever a caller passes is replaced.
+    previous_hash = ChainHashField(max_length=64, blank=True)
+    hash = ChainHashField(max_length=64, blank=True)
+
+    AUDIT_FIELDS = (
+        "application_id", "work_item_id", "actor_id", "kind", "from_status", "to_status", "reason", "payload",
+        "created_at",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class DataAccessRecord(AuditChainedModel):
+    """Every look by staff at an applicant's data: the citizen sees these ("who looked")."""
+
+    class What(models.TextChoices):
+        VIEW_APPLICATION = "view_application", _("Viewed the application")
+        REVEAL_FIELD = "reveal_field", _("Revealed a protected field")
+        OPEN_DOCUMENT = "open_document", _("Opened a document")
+        COUNTER_FILING = "counter_filing", _("Saw your details and documents to file for you at the counter")
+
+    accessor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    applicant = models.ForeignKey(User, on_delete=models.PROTECT, related_name="data_access_records")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    what = models.CharField(max_length=30, choices=What.choices)
+    field_key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    previous_hash = ChainHashField(max_length=64, blank=True)
+    hash = ChainHashField(max_length=64, blank=True)
+
+    AUDIT_FIELDS = (
+        "accessor_id", "department_id", "applicant_id", "application_id", "work_item_id", "document_id", "what",
+        "field_key", "created_at",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["applicant", "created_at"])]

@@ -1,0 +1,200 @@
+"""The engine's state of one application: work items (one route step, one round), timers,
+incidents, internal notes and transfer requests.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, User
+from lib.text import in_language
+from workflows.models.applications import Application
+
+
+class WorkItem(models.Model):
+    """One route step of one application, in one round (a transfer or correction may add rounds)."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", _("Review")
+        AUTOMATIC = "automatic", _("Automatic")
+        ISSUE = "issue", _("Issue certificate")
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        OPEN = "open", _("Open")
+        CLAIMED = "claimed", _("In progress")
+        DONE = "done", _("Done")
+        SKIPPED = "skipped", _("Not needed")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Delayed — being handled")
+
+    class Decision(models.TextChoices):
+        NONE = "", _("None")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CORRECTION = "correction", _("Correction requested")
+
+    LIVE = (Status.WAITING, Status.OPEN, Status.CLAIMED, Status.FAILED)
+    FINISHED = (Status.DONE, Status.SKIPPED, Status.CANCELLED)
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="work_items")
+    step_key = models.CharField(max_length=64)
+    # What screens call the step, in both languages, fixed when the step opens (the route's
+    # label, or "<kind> — <department>" when the route gives none): never the raw key.
+    label_en = models.CharField(max_length=200, blank=True)
+    label_zh = models.CharField(max_length=200, blank=True)
+    round = models.PositiveIntegerField(default=1)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="work_items")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
+    assignee = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="work_items")
+    decision = models.CharField(max_length=20, choices=Decision.choices, blank=True, default="")
+    decision_reasons = models.JSONField(default=list, blank=True)
+    decision_note = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)  # what an automatic handler produced
+    attempts = models.PositiveIntegerField(default=0)
+    sla_days = models.PositiveIntegerField(null=True, blank=True)
+    statutory_due_at = models.DateTimeField(null=True, blank=True)
+    # The statutory clock stops while the applicant owes a correction.
+    clock_stopped_at = models.DateTimeField(null=True, blank=True)
+    # The one correction request of this round: {"fields", "materials", "message", "requested_at",
+    # "requested_by", "answered_at"}; empty when none was asked.
+    correction = models.JSONField(default=dict, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "step_key", "round"], name="work_item_unique_step_round")
+        ]
+        indexes = [
+            # The clerk queue: a department's open work by statutory due time (keyset pagination).
+            models.Index(fields=["department", "status", "statutory_due_at", "id"], name="work_item_queue"),
+            models.Index(fields=["assignee", "status"], name="work_item_assignee"),
+            # The clerk queue at scale (workbench selectors): only live review steps, in due
+            # order per department, with status and assignee as key columns, so every tab's page
+            # and the tab counts are index-only scans that stop after one page.
+            models.Index(
+                fields=["department", "statutory_due_at", "id", "status", "assignee"],
+                name="work_item_live_queue",
+                condition=models.Q(kind="review", status__in=["open", "claimed", "waiting"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.step_key}#{self.round}"
+
+    @property
+    def step_label(self) -> str:
+        return in_language(self.label_en, self.label_zh) or self.step_key
+
+
+class Timer(models.Model):
+    """A deadline held in the database and fired by a beat sweep (never a long Celery ETA)."""
+
+    class Kind(models.TextChoices):
+        DEADLINE_WARNING = "deadline_warning", _("Deadline approaching")
+        ESCALATION = "escalation", _("Overdue: escalate to supervisor")
+        CORRECTION_DEADLINE = "correction_deadline", _("Correction reply deadline")
+        CORRECTION_REMINDER = "correction_reminder", _("Correction reminder")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="timers")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, null=True, blank=True, related_name="timers")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    fire_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["fire_at"],
+                condition=models.Q(fired_at__isnull=True, cancelled_at__isnull=True),
+                name="timer_pending",
+            )
+        ]
+
+
+class Incident(models.Model):
+    """An automatic step that ran out of retries: visible, and handled by a supervisor."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RETRIED = "retried", _("Retried")
+        SKIPPED = "skipped", _("Skipped")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="incidents")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="incidents")
+    error = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    resolution_note = models.TextField(blank=True)
+
+
+# --- Audit rows: append-only and chained by hash (tamper evidence) ---------------------------
+# ApplicationEvent and DataAccessRecord rows are never changed or removed through the
+# application: save() of an existing row, delete(), QuerySet.update()/delete() raise
+# AppendOnlyError, and on PostgreSQL a trigger refuses UPDATE and DELETE (migration
+# 0007_audit_chain). Each row's hash = sha256(previous row's hash + "\n" + canonical body),
+# one chain per table ordered by id. On PostgreSQL a BEFORE INSERT trigger computes it under
+# an advisory lock, whatever way the row is inserted; on SQLite (embedded mode, writers are
+# serialised) _do_insert computes it. Create rows as usual: Model.objects.create(...).
+# `manage.py verify_audit` (portal/security/audit.py) walks both chains.
+
+
+class Note(models.Model):
+    """An internal note staff write on an application while working a step; never shown to the
+    applicant."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="notes")
+    work_item = models.ForeignKey(WorkItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="notes")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("note"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["application", "created_at"], name="note_application")]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.application_id}"
+
+
+class TransferRequest(models.Model):
+    """A clerk asks to hand a review step to a department its route does not name: the step's
+    department supervisor approves (the transfer happens) or declines (the clerk carries on)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        LAPSED = "lapsed", _("Lapsed: the step moved on")
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="transfer_requests")
+    to_department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # At most one request waits per step.
+            models.UniqueConstraint(
+                fields=["work_item"], condition=models.Q(status="pending"), name="transfer_request_one_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"transfer request {self.pk} for {self.work_item_id}"
