@@ -1,7 +1,9 @@
 """The registry of department handlers: the code that runs an `automatic` route step.
 
-Handlers live with the engine (workflows/handlers/) and register here by name, each
-declaring its options; publish validation checks that every automatic step names one.
+Handlers live with the engine (workflows/engine/handlers.py) and register here by name, each
+declaring its options as name → Python type (bool, int, float, str). Publish validation
+(`services.routes.check_route`) checks that every automatic step names one, and that the step's
+`options` are only declared ones, each a JSON value of the declared type.
 """
 
 from collections.abc import Callable

@@ -6,7 +6,8 @@ A route is JSON stored on the version::
       {"key": "licence", "department": "market", "kind": "review", "sla_days": 5},
       {"key": "fire", "department": "fire", "kind": "review", "after": ["licence"],
        "when": {"element": "business.floor_area_m2", "gt": 300}},
-      {"key": "tax", "department": "tax", "kind": "automatic", "handler": "tax.register", "after": ["licence"]},
+      {"key": "tax", "department": "tax", "kind": "automatic", "handler": "tax.register", "after": ["licence"],
+       "options": {"prefix": "TAX"}},
       {"key": "issue", "department": "market", "kind": "issue", "document_type": "food-business-licence",
        "after": ["fire", "tax"]}
     ]}
@@ -51,6 +52,9 @@ class RouteStep:
     # Departments a clerk may hand this review step to on their own; any other needs the
     # approval of a supervisor of the step's department.
     transfer_to: tuple[str, ...] = ()
+    # What the route gives the handler of an automatic step, checked at publish against the
+    # options the handler declares (services.registry).
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def label(self) -> str:
@@ -100,6 +104,10 @@ def parse_route(route_json: Any) -> list[RouteStep]:
             transfer_to = (transfer_to,)
         if not isinstance(transfer_to, list | tuple) or not all(isinstance(item, str) for item in transfer_to):
             raise RouteError(_("Step “%(key)s”: “transfer_to” must be a list of department codes.") % {"key": key})
+        # Options that are not an object are left out here rather than refused: versions published
+        # before options were checked are still parsed by the engine and the pages, which must not
+        # fail on them. Publish validation refuses them (`check_route`).
+        options = raw.get("options")
         steps.append(
             RouteStep(
                 key=key,
@@ -114,6 +122,7 @@ def parse_route(route_json: Any) -> list[RouteStep]:
                 label_en=str(raw.get("label_en") or ""),
                 label_zh=str(raw.get("label_zh") or ""),
                 transfer_to=tuple(transfer_to),
+                options=dict(options) if isinstance(options, Mapping) else {},
             )
         )
     return steps
@@ -187,6 +196,67 @@ def _find_cycles(by_key: Mapping[str, RouteStep]) -> list[list[str]]:
     return cycles
 
 
+def _option_fits(expected: type, value: Any) -> bool:
+    """Whether a JSON value is of the type a handler declares for one of its options.
+
+    JSON true/false arrive as Python bools, and a bool is also an int: only a bool option takes
+    them. A float option takes a whole number too, since JSON writes 2.0 as 2.
+    """
+    if isinstance(value, bool):
+        return expected is bool
+    if expected is float:
+        return isinstance(value, int | float)
+    return isinstance(value, expected)
+
+
+def _wrong_option_value(expected: type) -> str:
+    """The sentence for a value of the wrong type, in words rather than Python type names."""
+    sentences = {
+        bool: _("Step “%(key)s”: the option “%(option)s” of the handler “%(handler)s” must be true or false."),
+        int: _("Step “%(key)s”: the option “%(option)s” of the handler “%(handler)s” must be a whole number."),
+        float: _("Step “%(key)s”: the option “%(option)s” of the handler “%(handler)s” must be a number."),
+        str: _("Step “%(key)s”: the option “%(option)s” of the handler “%(handler)s” must be text."),
+    }
+    return sentences.get(
+        expected,
+        _("Step “%(key)s”: the option “%(option)s” of the handler “%(handler)s” has a value of the wrong kind."),
+    )
+
+
+def _options_problems(step: RouteStep, raw_options: Any) -> list[str]:
+    """What is wrong with the options a step gives its handler, checked against the handler's
+    declaration so a typo or a wrong type is refused at publish instead of failing (or being
+    silently ignored) when the step runs."""
+    name = {"key": step.key}
+    if raw_options is None:
+        return []
+    if step.kind != "automatic":
+        if raw_options == {}:
+            return []
+        return [_("Step “%(key)s”: only an automatic step takes handler options (“options”).") % name]
+    if not isinstance(raw_options, Mapping):
+        return [_("Step “%(key)s”: “options” must be an object of option names and values.") % name]
+    if not step.handler or not registry.is_registered(step.handler):
+        return []  # already refused: there is no declaration to check them against
+    declared = registry.get(step.handler).options
+    found: list[str] = []
+    # In name order: stored as jsonb, the options do not keep the order they were written in.
+    for option, value in sorted(step.options.items()):
+        about = {**name, "handler": step.handler, "option": option}
+        if option not in declared and not declared:
+            found.append(
+                _("Step “%(key)s”: the handler “%(handler)s” takes no options, but “%(option)s” is given.") % about
+            )
+        elif option not in declared:
+            found.append(
+                _("Step “%(key)s”: the handler “%(handler)s” has no option “%(option)s”; it accepts %(accepted)s.")
+                % {**about, "accepted": ", ".join(f"“{accepted}”" for accepted in sorted(declared))}
+            )
+        elif not _option_fits(declared[option], value):
+            found.append(_wrong_option_value(declared[option]) % about)
+    return found
+
+
 def check_route(
     route_json: Any,
     *,
@@ -224,7 +294,8 @@ def check_route(
             found.append(_("Two steps have the key “%(key)s”: each step needs its own key.") % {"key": step.key})
         by_key.setdefault(step.key, step)
 
-    for step in steps:
+    # parse_route keeps only options that are an object; the raw step says what was written.
+    for step, raw in zip(steps, _steps_json(route_json), strict=True):
         name = {"key": step.key}
         if step.kind not in KINDS:
             found.append(
@@ -275,6 +346,7 @@ def check_route(
                         "department": step.department,
                     }
                 )
+        found += _options_problems(step, raw.get("options"))
         if step.kind == "issue":
             if not step.document_type:
                 found.append(_("Step “%(key)s” issues a document but names no document type.") % name)
