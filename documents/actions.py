@@ -15,6 +15,7 @@ from documents.models import Document
 from documents.scanning import ScanOutcome, scan_bytes
 from documents.selectors import document_for_user
 from documents.storage import private_storage
+from documents.uses import uses_of, uses_release
 from documents.validation import CheckedUpload, UploadRejected, check_content, check_upload
 from services.models import DocumentType
 
@@ -147,8 +148,8 @@ def document_delete(*, document: Document, actor: User) -> None:
 
     Refused when the document is attached to a submitted application (the department relies
     on it) or was issued by a department. Attachments to drafts are removed with it; the
-    draft then lists the material as missing again. The reverse relation `attachments`
-    (workflows.GroupDocument) is used through the ORM so documents never imports workflows.
+    draft then lists the material as missing again. Where it is used is asked of the app that
+    uses documents (`documents.uses`), so documents never reads its tables.
     """
     with transaction.atomic():
         document = document_for_user(user=actor, document_id=document.pk, for_update=True)
@@ -156,16 +157,14 @@ def document_delete(*, document: Document, actor: User) -> None:
             raise DeletionRefused(
                 _("Documents issued by a department cannot be deleted from your vault."), code="issued"
             )
-        submitted = document.attachments.filter(group__submitted_at__isnull=False)  # type: ignore[attr-defined]
-        if submitted.exists():
-            rows = submitted.values_list("group__applications__number", "group__number")
-            numbers = sorted({str(application or group) for application, group in rows if application or group})
+        uses = uses_of(document)
+        if uses.submitted:
             raise DeletionRefused(
                 _("This document cannot be deleted because it is part of a submitted application (%(numbers)s).")
-                % {"numbers": ", ".join(numbers) or _("submitted")},
+                % {"numbers": ", ".join(uses.numbers) or _("submitted")},
                 code="in_use",
             )
-        document.attachments.all().delete()  # type: ignore[attr-defined]
+        uses_release(document)
         stored_name = document.file.name
         document.delete()
         transaction.on_commit(lambda: private_storage.delete(stored_name))

@@ -8,14 +8,15 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedApiRequest
 from documents.actions import DeletionRefused, document_delete, document_upload
 from documents.delivery import file_response
 from documents.selectors import applications_using, document_for_user, documents_for_user
+from documents.uses import uses_attach
 from documents.validation import EXTENSIONS, UploadRejected
 from services.models import DocumentType
 
@@ -55,14 +56,10 @@ class VaultListApi(APIView):
         file = serializers.FileField(allow_empty_file=True)
 
     @extend_schema(operation_id="vault_list", responses=DocumentOutput(many=True), tags=["documents"])
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedApiRequest) -> Response:
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            documents_for_user(user=request.user),  # type: ignore[arg-type]
-            request,
-            view=self,
-        )
-        return paginator.get_paginated_response(DocumentOutput(page, many=True).data)
+        page = paginator.paginate_queryset(documents_for_user(user=request.user), request, view=self)
+        return paginator.get_paginated_response(DocumentOutput(uses_attach(page or []), many=True).data)
 
     @extend_schema(
         operation_id="vault_upload",
@@ -72,13 +69,13 @@ class VaultListApi(APIView):
         description="Uploads a document. The same bytes uploaded again for the same type return the existing "
         "document (200) instead of storing a copy.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedApiRequest) -> Response:
         data = self.UploadInput(data=request.data)
         data.is_valid(raise_exception=True)
         started = timezone.now()
         try:
             document = document_upload(
-                owner=request.user,  # type: ignore[arg-type]
+                owner=request.user,
                 document_type=data.validated_data["document_type"],
                 uploaded_file=data.validated_data["file"],
             )
@@ -91,8 +88,8 @@ class VaultListApi(APIView):
 
 class VaultDetailApi(APIView):
     @extend_schema(operation_id="vault_detail", responses=DocumentOutput, tags=["documents"])
-    def get(self, request: Request, document_id: int) -> Response:
-        document = document_for_user(user=request.user, document_id=document_id)  # type: ignore[arg-type]
+    def get(self, request: AuthenticatedApiRequest, document_id: int) -> Response:
+        document = document_for_user(user=request.user, document_id=document_id)
         return Response(DocumentOutput(document).data)
 
     @extend_schema(
@@ -100,10 +97,10 @@ class VaultDetailApi(APIView):
         responses={204: None, 409: OpenApiResponse(description="Attached to a submitted application.")},
         tags=["documents"],
     )
-    def delete(self, request: Request, document_id: int) -> Response:
-        document = document_for_user(user=request.user, document_id=document_id)  # type: ignore[arg-type]
+    def delete(self, request: AuthenticatedApiRequest, document_id: int) -> Response:
+        document = document_for_user(user=request.user, document_id=document_id)
         try:
-            document_delete(document=document, actor=request.user)  # type: ignore[arg-type]
+            document_delete(document=document, actor=request.user)
         except DeletionRefused as refused:
             return Response({"detail": refused.messages[0]}, status=status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -115,6 +112,6 @@ class VaultDownloadApi(APIView):
         responses={(200, content_type): OpenApiTypes.BINARY for content_type in EXTENSIONS},
         tags=["documents"],
     )
-    def get(self, request: Request, document_id: int) -> HttpResponseBase:
-        document = document_for_user(user=request.user, document_id=document_id)  # type: ignore[arg-type]
+    def get(self, request: AuthenticatedApiRequest, document_id: int) -> HttpResponseBase:
+        document = document_for_user(user=request.user, document_id=document_id)
         return file_response(document, inline=False)

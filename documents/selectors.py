@@ -2,25 +2,19 @@
 
 import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from documents.models import Certificate, Document
+from documents.uses import uses_of
 from services.models import DocumentType
 
 
 def _visible_to(user: User) -> Q:
     # The person's own documents and those of organisations they represent.
     return Q(owner=user) | Q(owner_organisation__in=user.organisations.values("pk"))
-
-
-def _attachments() -> QuerySet:
-    # workflows.GroupDocument, reached through the reverse relation so documents never imports
-    # workflows (which depends on documents).
-    model = Document._meta.get_field("attachments").related_model
-    return model.objects.select_related("group").prefetch_related("group__applications")  # type: ignore[union-attr,attr-defined]
 
 
 def documents_for_user(*, user: User) -> QuerySet[Document]:
@@ -30,7 +24,6 @@ def documents_for_user(*, user: User) -> QuerySet[Document]:
     return (
         Document.objects.filter(_visible_to(user))
         .select_related("document_type", "owner_organisation")
-        .prefetch_related(Prefetch("attachments", queryset=_attachments(), to_attr="attachment_list"))
         .order_by("-created_at", "-pk")
     )
 
@@ -68,23 +61,12 @@ def reusable_documents(
 
 
 def applications_using(document: Document) -> list[str]:
-    """Application (or draft) numbers a document is attached to, for the vault page."""
-    numbers: list[str] = []
-    attachments = getattr(document, "attachment_list", None)
-    if attachments is None:
-        attachments = list(_attachments().filter(document=document))
-    for attachment in attachments:
-        group = attachment.group
-        applications = [a.number for a in group.applications.all()]
-        numbers.extend(applications or ([group.number] if group.number else []))
-    return sorted(set(numbers))
+    """Numbers of the submitted applications a document is attached to, for the vault page."""
+    return list(uses_of(document).numbers)
 
 
 def is_attached_to_draft(document: Document) -> bool:
-    attachments = getattr(document, "attachment_list", None)
-    if attachments is None:
-        return bool(document.attachments.filter(group__submitted_at__isnull=True).exists())  # type: ignore[attr-defined]
-    return any(a.group.submitted_at is None for a in attachments)
+    return uses_of(document).in_draft
 
 
 def certificate_by_code(*, code: str) -> Certificate | None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.requests import AuthenticatedRequest
 from documents.actions import DeletionRefused, document_delete, document_upload
 from documents.certificates import format_code, mask_name
 from documents.delivery import file_response
@@ -26,6 +27,7 @@ from documents.selectors import (
     documents_for_user,
     is_attached_to_draft,
 )
+from documents.uses import uses_attach
 from documents.validation import UploadRejected
 
 PAGE_SIZE = 20
@@ -46,12 +48,12 @@ def validity_of(document: Document, today: datetime.date) -> tuple[str, str]:
     return "valid", _("Valid until %(date)s") % {"date": date_format(document.valid_until, "DATE_FORMAT")}
 
 
-def _vault_page(request: HttpRequest, form: UploadForm, status: int = 200) -> HttpResponse:
-    queryset = documents_for_user(user=request.user).select_related("certificate")  # type: ignore[arg-type]
+def _vault_page(request: AuthenticatedRequest, form: UploadForm, status: int = 200) -> HttpResponse:
+    queryset = documents_for_user(user=request.user).select_related("certificate")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     rows = []
-    for document in page.object_list:
+    for document in uses_attach(page.object_list):
         state, validity = validity_of(document, today)
         rows.append(
             {
@@ -68,14 +70,14 @@ def _vault_page(request: HttpRequest, form: UploadForm, status: int = 200) -> Ht
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def vault(request: HttpRequest) -> HttpResponse:
+def vault(request: AuthenticatedRequest) -> HttpResponse:
     if request.method != "POST":
         return _vault_page(request, UploadForm())
     form = UploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             document = document_upload(
-                owner=request.user,  # type: ignore[arg-type]
+                owner=request.user,
                 document_type=form.cleaned_data["document_type"],
                 uploaded_file=form.cleaned_data["file"],
             )
@@ -90,12 +92,12 @@ def vault(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, document_id: int) -> HttpResponse:
-    document = document_for_user(user=request.user, document_id=document_id)  # type: ignore[arg-type]
+def delete(request: AuthenticatedRequest, document_id: int) -> HttpResponse:
+    document = document_for_user(user=request.user, document_id=document_id)
     error = ""
     if request.method == "POST":
         try:
-            document_delete(document=document, actor=request.user)  # type: ignore[arg-type]
+            document_delete(document=document, actor=request.user)
         except DeletionRefused as refused:
             error = refused.messages[0]
         else:
@@ -112,8 +114,8 @@ def delete(request: HttpRequest, document_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def download(request: HttpRequest, document_id: int) -> HttpResponseBase:
-    document = document_for_user(user=request.user, document_id=document_id)  # type: ignore[arg-type]
+def download(request: AuthenticatedRequest, document_id: int) -> HttpResponseBase:
+    document = document_for_user(user=request.user, document_id=document_id)
     return file_response(document, inline=request.GET.get("view") == "1")
 
 

@@ -12,6 +12,11 @@ class WorkflowsConfig(AppConfig):
         from workflows.engine import handlers
 
         handlers.load_extra_handler_modules()
+        # The vault asks workflows where a document is used (documents never imports workflows).
+        from documents.uses import uses_finder_register
+        from workflows.apply.vault import AttachmentUses
+
+        uses_finder_register(AttachmentUses())
         # Registers the tasks in this process too, so the embedded mode can run them in-process
         # (Celery's autodiscovery only runs when a worker starts).
         import workflows.tasks  # noqa: F401

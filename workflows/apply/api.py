@@ -13,11 +13,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import BasePagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedApiRequest
 from services.models import DocumentType, LifeEvent
 from services.selectors import service_to_apply_for
 from workflows.apply import actions, selectors
@@ -197,9 +197,9 @@ class DraftListApi(APIView):
             return attrs
 
     @extend_schema(operation_id="drafts_list", responses=DraftListItem(many=True), tags=["applications"])
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedApiRequest) -> Response:
         paginator = self.pagination_class()
-        groups: QuerySet = selectors.groups_for_user(user=request.user)  # type: ignore[arg-type]
+        groups: QuerySet = selectors.groups_for_user(user=request.user)
         page = paginator.paginate_queryset(groups, request, view=self)
         return paginator.get_paginated_response(DraftListItem(page, many=True).data)
 
@@ -211,7 +211,7 @@ class DraftListApi(APIView):
         description="Starts a draft for one service or every service of a life event, prefilled with what is "
         "already known about you (verified profile, earlier approved applications).",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedApiRequest) -> Response:
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         service = life_event = None
@@ -225,7 +225,7 @@ class DraftListApi(APIView):
                 return Response({"life_event": ["Unknown life event."]}, status=status.HTTP_400_BAD_REQUEST)
         organisation = None
         if data.validated_data.get("organisation"):
-            organisation = request.user.organisations.filter(  # type: ignore[union-attr]
+            organisation = request.user.organisations.filter(
                 registration_number=data.validated_data["organisation"]
             ).first()
             if organisation is None:
@@ -235,7 +235,7 @@ class DraftListApi(APIView):
                 )
         try:
             group = actions.draft_start(
-                applicant=request.user,  # type: ignore[arg-type]
+                applicant=request.user,
                 service=service,
                 life_event=life_event,
                 organisation=organisation,
@@ -258,8 +258,8 @@ class DraftDetailApi(APIView):
         )
 
     @extend_schema(operation_id="drafts_read", responses=DraftOutput, tags=["applications"])
-    def get(self, request: Request, group_id: int) -> Response:
-        return _draft_response(selectors.group_for_user(user=request.user, group_id=group_id))  # type: ignore[arg-type]
+    def get(self, request: AuthenticatedApiRequest, group_id: int) -> Response:
+        return _draft_response(selectors.group_for_user(user=request.user, group_id=group_id))
 
     @extend_schema(
         operation_id="drafts_update",
@@ -273,12 +273,12 @@ class DraftDetailApi(APIView):
         },
         tags=["applications"],
     )
-    def patch(self, request: Request, group_id: int) -> Response:
+    def patch(self, request: AuthenticatedApiRequest, group_id: int) -> Response:
         data = self.UpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             result = actions.draft_save(
-                applicant=request.user,  # type: ignore[arg-type]
+                applicant=request.user,
                 group_id=group_id,
                 values=data.validated_data["data"],
                 base_revision=data.validated_data.get("revision"),
@@ -306,14 +306,14 @@ class DraftDocumentApi(APIView):
         description="Attaches a document of your vault for one required document type (upload new files "
         "through the vault API first).",
     )
-    def post(self, request: Request, group_id: int) -> Response:
+    def post(self, request: AuthenticatedApiRequest, group_id: int) -> Response:
         data = self.AttachInput(data=request.data)
         data.is_valid(raise_exception=True)
         code = data.validated_data["document_type"]
         try:
             # By code: the action finds it among the draft's materials (404 if it is not one).
             attachment = actions.draft_attach_document(
-                applicant=request.user,  # type: ignore[arg-type]
+                applicant=request.user,
                 group_id=group_id,
                 document_type=code,
                 document_id=data.validated_data["document"],
@@ -350,12 +350,12 @@ class DraftSubmitApi(APIView):
         },
         tags=["applications"],
     )
-    def post(self, request: Request, group_id: int) -> Response:
+    def post(self, request: AuthenticatedApiRequest, group_id: int) -> Response:
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return Response({"detail": "Send an Idempotency-Key header."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            outcome = actions.group_submit(applicant=request.user, group_id=group_id, idempotency_key=key)  # type: ignore[arg-type]
+            outcome = actions.group_submit(applicant=request.user, group_id=group_id, idempotency_key=key)
         except actions.DraftIncomplete as error:
             return Response(
                 {"detail": error.message, "missing": _missing(error.missing)},
@@ -379,9 +379,9 @@ class DraftMoveToCurrentApi(APIView):
         responses={200: DraftOutput, 409: OpenApiResponse(description="Submitted already, or no current version.")},
         tags=["applications"],
     )
-    def post(self, request: Request, group_id: int) -> Response:
+    def post(self, request: AuthenticatedApiRequest, group_id: int) -> Response:
         try:
-            group = actions.draft_move_to_current(applicant=request.user, group_id=group_id)  # type: ignore[arg-type]
+            group = actions.draft_move_to_current(applicant=request.user, group_id=group_id)
         except (actions.ServiceUnavailable, actions.DraftAlreadySubmitted) as error:
             return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
         return _draft_response(group)

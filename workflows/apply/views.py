@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.requests import AuthenticatedRequest
 from documents.validation import UploadRejected
 from lib.text import join_names
 from services.models import LifeEvent, Service
@@ -65,22 +66,22 @@ def _context(group: ApplicationGroup, form: selectors.MergedForm, current: str, 
     }
 
 
-def _draft(request: HttpRequest, group_id: int) -> ApplicationGroup:
-    group = selectors.group_for_user(user=request.user, group_id=group_id)  # type: ignore[arg-type]
+def _draft(request: AuthenticatedRequest, group_id: int) -> ApplicationGroup:
+    group = selectors.group_for_user(user=request.user, group_id=group_id)
     return group
 
 
 # --- Start --------------------------------------------------------------------------------
 
 
-def _start_page(request: HttpRequest, *, service: Service | None, life_event: LifeEvent | None, versions):
+def _start_page(request: AuthenticatedRequest, *, service: Service | None, life_event: LifeEvent | None, versions):
     form = selectors.merged_form(versions)
-    known = selectors.known_values(user=request.user, keys=[spec.key for spec in form.fields])  # type: ignore[arg-type]
+    known = selectors.known_values(user=request.user, keys=[spec.key for spec in form.fields])
     vault = selectors.reusable_documents_by_type(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         document_types=[m.document_type for m in form.materials],
     )
-    organisations = list(request.user.organisations.order_by("name"))  # type: ignore[union-attr]
+    organisations = list(request.user.organisations.order_by("name"))
     on_behalf_error = ""
     if request.method == "POST":
         on_behalf = request.POST.get("on_behalf", "")
@@ -90,7 +91,7 @@ def _start_page(request: HttpRequest, *, service: Service | None, life_event: Li
         else:
             try:
                 group = actions.draft_start(
-                    applicant=request.user,  # type: ignore[arg-type]
+                    applicant=request.user,
                     service=service,
                     life_event=life_event,
                     organisation=organisation,
@@ -115,7 +116,7 @@ def _start_page(request: HttpRequest, *, service: Service | None, life_event: Li
             "known_count": len(known),
             "field_count": len(form.fields),
             "materials": [(m, vault.get(m.document_type.pk, [])) for m in form.materials],
-            "existing": selectors.open_draft_for(user=request.user, service=service, life_event=life_event),  # type: ignore[arg-type]
+            "existing": selectors.open_draft_for(user=request.user, service=service, life_event=life_event),
             "organisations": organisations,
             "on_behalf": request.POST.get("on_behalf", "") if request.method == "POST" else "",
             "on_behalf_error": on_behalf_error,
@@ -125,7 +126,7 @@ def _start_page(request: HttpRequest, *, service: Service | None, life_event: Li
 
 
 @login_required
-def start_service(request: HttpRequest, code: str) -> HttpResponse:
+def start_service(request: AuthenticatedRequest, code: str) -> HttpResponse:
     service = get_object_or_404(Service, code=code)
     version = current_version(service)
     if version is None:
@@ -134,7 +135,7 @@ def start_service(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def start_life_event(request: HttpRequest, code: str) -> HttpResponse:
+def start_life_event(request: AuthenticatedRequest, code: str) -> HttpResponse:
     life_event = get_object_or_404(LifeEvent.objects.prefetch_related("entries__service"), code=code)
     versions = life_event_versions(life_event)
     if not versions:
@@ -146,21 +147,21 @@ def start_life_event(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def application_list(request: HttpRequest) -> HttpResponse:
-    groups = list(selectors.groups_for_user(user=request.user))  # type: ignore[arg-type]
+def application_list(request: AuthenticatedRequest) -> HttpResponse:
+    groups = list(selectors.groups_for_user(user=request.user))
     return render(
         request,
         "workflows/apply/list.html",
         {
             "drafts": [g for g in groups if g.is_draft],
             "submitted": [g for g in groups if not g.is_draft],
-            "colleagues": list(selectors.organisation_groups_for_user(user=request.user)),  # type: ignore[arg-type]
+            "colleagues": list(selectors.organisation_groups_for_user(user=request.user)),
         },
     )
 
 
 @login_required
-def resume(request: HttpRequest, group_id: int) -> HttpResponse:
+def resume(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
     """Where to continue: the receipt of a submitted group, else the first step with something missing."""
     group = _draft(request, group_id)
     if not group.is_draft:
@@ -177,7 +178,7 @@ def resume(request: HttpRequest, group_id: int) -> HttpResponse:
 
 
 @login_required
-def section(request: HttpRequest, group_id: int, index: int) -> HttpResponse:
+def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpResponse:
     group = _draft(request, group_id)
     if not group.is_draft:
         return redirect("workflows:apply-receipt", group.pk)
@@ -198,7 +199,7 @@ def section(request: HttpRequest, group_id: int, index: int) -> HttpResponse:
             base_revision = None
         try:
             result = actions.draft_save(
-                applicant=request.user,  # type: ignore[arg-type]
+                applicant=request.user,
                 group_id=group.pk,
                 values=values,
                 base_revision=base_revision,
@@ -224,7 +225,7 @@ def section(request: HttpRequest, group_id: int, index: int) -> HttpResponse:
         if result.ok:
             messages.info(request, _("Your answers need a few more details. The new questions are below."))
     known = selectors.known_values(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         keys=[spec.key for spec in part.fields],
         organisation=group.organisation,
     )
@@ -248,7 +249,7 @@ def section(request: HttpRequest, group_id: int, index: int) -> HttpResponse:
 
 
 @login_required
-def materials(request: HttpRequest, group_id: int) -> HttpResponse:
+def materials(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
     group = _draft(request, group_id)
     if not group.is_draft:
         return redirect("workflows:apply-receipt", group.pk)
@@ -263,14 +264,14 @@ def materials(request: HttpRequest, group_id: int) -> HttpResponse:
             try:
                 if upload is not None:
                     actions.draft_upload_document(
-                        applicant=request.user,  # type: ignore[arg-type]
+                        applicant=request.user,
                         group_id=group.pk,
                         document_type=document_type,
                         uploaded_file=upload,
                     )
                 elif choice and choice != "new":
                     actions.draft_attach_document(
-                        applicant=request.user,  # type: ignore[arg-type]
+                        applicant=request.user,
                         group_id=group.pk,
                         document_type=document_type,
                         document_id=choice,
@@ -289,7 +290,7 @@ def materials(request: HttpRequest, group_id: int) -> HttpResponse:
         group = _draft(request, group.pk)
     attachments = selectors.attachments_by_type(group)
     vault = selectors.reusable_documents_by_type(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         document_types=[m.document_type for m in shown],
     )
     views = [
@@ -328,7 +329,7 @@ def _review_rows(group: ApplicationGroup, form: selectors.MergedForm, user) -> l
 
 
 @login_required
-def review(request: HttpRequest, group_id: int, *, missing=None, status: int = 200) -> HttpResponse:
+def review(request: AuthenticatedRequest, group_id: int, *, missing=None, status: int = 200) -> HttpResponse:
     group = _draft(request, group_id)
     if not group.is_draft:
         return redirect("workflows:apply-receipt", group.pk)
@@ -351,14 +352,14 @@ def review(request: HttpRequest, group_id: int, *, missing=None, status: int = 2
 
 @login_required
 @require_POST
-def submit(request: HttpRequest, group_id: int) -> HttpResponse:
+def submit(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
     token = request.POST.get("token", "").strip()
     if not token:
         messages.error(request, _("Your submission could not be confirmed. Check your answers and submit again."))
         return redirect("workflows:apply-review", group_id)
     try:
         outcome = actions.group_submit(
-            applicant=request.user,  # type: ignore[arg-type]
+            applicant=request.user,
             group_id=group_id,
             idempotency_key=f"html-{token}",
         )
@@ -372,9 +373,9 @@ def submit(request: HttpRequest, group_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def move_to_current(request: HttpRequest, group_id: int) -> HttpResponse:
+def move_to_current(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
     try:
-        actions.draft_move_to_current(applicant=request.user, group_id=group_id)  # type: ignore[arg-type]
+        actions.draft_move_to_current(applicant=request.user, group_id=group_id)
     except (actions.ServiceUnavailable, actions.DraftAlreadySubmitted) as error:
         messages.error(request, error.message)
         return redirect("workflows:apply-list")
@@ -383,7 +384,7 @@ def move_to_current(request: HttpRequest, group_id: int) -> HttpResponse:
 
 
 @login_required
-def receipt(request: HttpRequest, group_id: int) -> HttpResponse:
+def receipt(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
     group = _draft(request, group_id)
     if group.is_draft:
         return redirect("workflows:apply-resume", group.pk)

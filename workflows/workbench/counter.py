@@ -29,7 +29,7 @@ from workflows.models import ApplicationGroup
 from workflows.workbench import access, selectors
 from workflows.workbench.actions import counter_draft_start
 from workflows.workbench.forms import CounterIdentifyForm
-from workflows.workbench.views import _staff, staff_only
+from workflows.workbench.views.staff import staff_only, staff_user
 
 
 @staff_only(COUNTER_ROLES)
@@ -42,7 +42,7 @@ def start(request: HttpRequest) -> HttpResponse:
         service, life_event = form.chosen()
         try:
             group = counter_draft_start(
-                clerk=_staff(request),
+                clerk=staff_user(request),
                 resident_id=form.cleaned_data["resident_id"],
                 consent=form.cleaned_data["consent"],
                 service=service,
@@ -59,7 +59,7 @@ def start(request: HttpRequest) -> HttpResponse:
             return redirect("workflows:workbench-counter-form", group_id=group.pk)
     context = {
         "form": form,
-        "drafts": ApplicationGroup.objects.filter(filed_by=_staff(request), submitted_at__isnull=True)
+        "drafts": ApplicationGroup.objects.filter(filed_by=staff_user(request), submitted_at__isnull=True)
         .select_related("applicant", "life_event")
         .prefetch_related("versions__service")
         .order_by("-updated_at")[:20],
@@ -143,7 +143,7 @@ def _materials_save(
 @staff_only(COUNTER_ROLES)
 @require_http_methods(["GET", "POST"])
 def fill(request: HttpRequest, group_id: int) -> HttpResponse:
-    clerk = _staff(request)
+    clerk = staff_user(request)
     group = selectors.counter_draft(clerk=clerk, group_id=group_id)
     if not group.is_draft:
         return redirect("workflows:workbench-counter-done", group_id=group.pk)
@@ -213,7 +213,7 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
 @staff_only(COUNTER_ROLES)
 @require_http_methods(["GET"])
 def done(request: HttpRequest, group_id: int) -> HttpResponse:
-    group = selectors.counter_draft(clerk=_staff(request), group_id=group_id)
+    group = selectors.counter_draft(clerk=staff_user(request), group_id=group_id)
     if group.is_draft:
         return redirect("workflows:workbench-counter-form", group_id=group.pk)
     context = {

@@ -1,44 +1,32 @@
-"""Writes for applying once: start a draft, save it field by field, attach documents, move a
-stale draft to the current versions, submit idempotently, purge abandoned drafts.
+"""Working on a draft: starting it (prefilled), saving answers (conflicts kept apart), attaching and
+uploading documents, and moving a stale draft to the service's current version."""
 
-Each action is keyword-only and runs in one transaction. The group row is locked
-(`select_for_update`) for every change of a draft, so two tabs or a double click are
-serialised by the database; outsiders get Http404 from the scoped selector.
-"""
-
-import datetime
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.http import Http404
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from accounts.models import Organisation, User
 from documents.actions import document_upload
 from documents.models import Document
 from documents.selectors import document_for_user, reusable_documents
-from lib.refusals import Refused
-from lib.text import join_names
-from services.conditions import evaluate
 from services.elements import validate_value
 from services.models import DocumentType, LifeEvent, Service, ServiceVersion
 from services.selectors import current_version, life_event_versions
-from workflows import clock
+from workflows.apply.actions.refusals import (
+    AttachRefused,
+    DraftAlreadySubmitted,
+    NotARepresentative,
+    ServiceUnavailable,
+)
 from workflows.apply.selectors import (
     MergedForm,
-    Missing,
     attachments_by_type,
     group_documents_reload,
     group_documents_replace,
@@ -50,74 +38,10 @@ from workflows.apply.selectors import (
     group_verified_values,
     known_values,
     merged_form,
-    missing_items,
     ordered_versions,
     prefill_values,
-    stale_versions,
-    version_parts,
 )
-from workflows.engine.events import event_record
-from workflows.models import Application, ApplicationEvent, ApplicationGroup, GroupDocument
-from workflows.numbers import number_allocate
-from workflows.outbox import outbox_enqueue
-
-logger = logging.getLogger(__name__)
-
-APPLICATION_START_TASK = "workflows.application_start"
-
-
-class ApplyError(Refused):
-    """A refusal with one clear sentence for the applicant."""
-
-
-class ServiceUnavailable(ApplyError):
-    """The service (or every service of the life event) has no published version to apply for."""
-
-
-class NotARepresentative(ApplyError):
-    pass
-
-
-class DraftAlreadySubmitted(ApplyError):
-    pass
-
-
-class DraftIncomplete(ApplyError):
-    def __init__(self, missing: list[Missing]) -> None:
-        super().__init__(_("Some answers or documents are still missing."))
-        self.missing = missing
-
-
-class CalendarNotReady(ApplyError):
-    """The statutory deadline would reach a year whose working-day calendar is not published."""
-
-    status_code = 503
-
-    def __init__(self, missing: clock.CalendarMissing) -> None:
-        super().__init__(str(missing))
-        self.year = missing.year
-
-
-class DraftStale(ApplyError):
-    def __init__(self, versions: list[ServiceVersion]) -> None:
-        names = join_names(v.service.name for v in versions)
-        super().__init__(
-            _(
-                "The rules of %(services)s changed since you started this draft. Move it to the current "
-                "version to continue; your answers are kept."
-            )
-            % {"services": names}
-        )
-        self.versions = versions
-
-
-class IdempotencyKeyReused(ApplyError):
-    pass
-
-
-class AttachRefused(ApplyError):
-    pass
-
+from workflows.models import ApplicationGroup, GroupDocument
 
 # --- Starting a draft ---------------------------------------------------------------------
 
@@ -380,217 +304,3 @@ def draft_move_to_current(*, applicant: User, group_id: int | str) -> Applicatio
         group.revision += 1
         group.save(update_fields=[*_touch(group), "revision"])
         return group_load_related(group)
-
-
-# --- Submission ---------------------------------------------------------------------------
-
-
-def _statutory_due_at(start: datetime.datetime, days: int | None) -> datetime.datetime | None:
-    if not days:
-        return None
-    try:
-        return clock.add_working_days(start, days)
-    except clock.CalendarMissing as missing:
-        raise CalendarNotReady(missing) from missing
-
-
-def _version_data(version: ServiceVersion, data: Mapping[str, Any]) -> dict[str, Any]:
-    """What one department receives: only the answers its own form asks (and shows)."""
-    return {
-        f.element.key: data[f.element.key]
-        for f in version_parts([version])[version.pk].fields
-        if evaluate(f.when, data) and data.get(f.element.key) not in (None, "", [])
-    }
-
-
-def _submitted_by_key(applicant: User, key: str, group_id: int | str) -> ApplicationGroup | None:
-    existing = ApplicationGroup.objects.filter(applicant=applicant, idempotency_key=key).first()
-    if existing is None:
-        return None
-    if str(existing.pk) != str(group_id):
-        raise IdempotencyKeyReused(_("This submission key was already used for another application."))
-    return existing
-
-
-@dataclass(frozen=True)
-class SubmitOutcome:
-    group: ApplicationGroup
-    created: bool  # False: this was a repeat, answered with the first submission
-    applications: list[Application]  # the group's applications, by number (with their services)
-
-
-def _applications_of(group: ApplicationGroup) -> list[Application]:
-    return list(Application.objects.filter(group=group).select_related("service").order_by("number"))
-
-
-def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) -> SubmitOutcome:
-    """Submits a draft once: one Application per pinned version, numbered, pinned, `submitted`,
-    and the engine's start recorded in the outbox in the same transaction.
-
-    Idempotent: the same key, or a second submit of an already submitted draft (double
-    click, network retry, two tabs), returns the group submitted the first time.
-    Raises DraftStale, DraftIncomplete, IdempotencyKeyReused; Http404 for an outsider.
-    """
-    key = idempotency_key.strip()[:100]
-    if not key:
-        raise ValueError("an idempotency key is required")
-    existing = _submitted_by_key(applicant, key, group_id)
-    if existing is not None:
-        return SubmitOutcome(existing, created=False, applications=_applications_of(existing))
-    try:
-        with transaction.atomic():
-            group = group_for_user(user=applicant, group_id=group_id, for_update=True)
-            if not group.is_draft:
-                # Submitted meanwhile (the other click, the other tab): the same answer.
-                return SubmitOutcome(group, created=False, applications=list(group.applications.all()))
-            applications = _submit_locked(applicant=applicant, group=group, key=key)
-    except IntegrityError:
-        # The same key, submitted at the same moment for another draft of this applicant.
-        existing = _submitted_by_key(applicant, key, group_id)
-        if existing is None:
-            raise
-        return SubmitOutcome(existing, created=False, applications=_applications_of(existing))
-    # What was loaded as a draft (no applications, maybe documents no longer needed) is not
-    # kept: read again if asked.
-    for name in ("applications", "documents"):
-        getattr(group, "_prefetched_objects_cache", {}).pop(name, None)
-    return SubmitOutcome(group, created=True, applications=sorted(applications, key=lambda a: a.number))
-
-
-def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> list[Application]:
-    stale = stale_versions(group)
-    if stale:
-        raise DraftStale(stale)
-    form = group_form(group)
-    attachments = attachments_by_type(group)
-    missing = missing_items(form=form, data=group.data, attachments=attachments)
-    if missing:
-        raise DraftIncomplete(missing)
-    # Documents for materials no longer needed (a condition turned false) are not sent.
-    needed = {m.document_type.pk for m in form.shown_materials(group.data)}
-    if any(type_id not in needed for type_id in attachments):
-        GroupDocument.objects.filter(group=group).exclude(document_type_id__in=needed).delete()
-    now = timezone.now()
-    year = timezone.localdate(now).year
-    versions = ordered_versions(group.versions.all(), group.life_event)
-    # Everything that needs no lock first (the calendar lookup of the statutory due date too):
-    # the number counter's row lock and the audit chain's lock are held until commit, so they
-    # are taken last — numbers, then the rows that need them, then the audit events.
-    planned = [
-        (version, _version_data(version, group.data), _statutory_due_at(now, version.time_limit_days))
-        for version in versions
-    ]
-    applications = []
-    for version, data, due_at in planned:
-        application = Application.objects.create(
-            group=group,
-            applicant=applicant,
-            number=number_allocate(f"{year}-{version.service.lead_department.short_code}"),
-            service=version.service,
-            service_version=version,
-            status=Application.Status.SUBMITTED,
-            data=data,
-            statutory_due_at=due_at,
-            submitted_at=now,
-        )
-        applications.append(application)
-        # The engine routes it; the task is sent only after this transaction commits.
-        outbox_enqueue(task=APPLICATION_START_TASK, kwargs={"application_id": application.pk})
-    group.number = applications[0].number if len(applications) == 1 else number_allocate(f"{year}-EVT")
-    group.idempotency_key = key
-    group.submitted_at = now
-    group.save(update_fields=["number", "idempotency_key", "submitted_at", "updated_at"])
-    # Last: the first audit insert takes the chain's one lock (every submit and every clerk's
-    # data access waits for it) until this transaction commits.
-    for application in applications:
-        flagged = [key for key in group.changed_verified if key in application.data]
-        event_record(
-            application=application,
-            kind=ApplicationEvent.Kind.APPLICATION_SUBMITTED,
-            from_status="draft",
-            to_status=Application.Status.SUBMITTED,
-            actor=applicant,
-            payload={"changed_verified": flagged} if flagged else {},
-        )
-    logger.info("submitted group=%s applications=%s", group.number, ",".join(a.number for a in applications))
-    return applications
-
-
-# --- Abandoned drafts ---------------------------------------------------------------------
-
-
-@dataclass
-class PurgeResult:
-    reminded: int = 0
-    purged: int = 0
-
-
-def _reminder_mail(group: ApplicationGroup, purge_on: datetime.date) -> None:
-    applicant = group.applicant
-    if not applicant.email:
-        return
-    with override(applicant.preferred_language or settings.LANGUAGE_CODE):
-        names = join_names(v.service.name for v in group.versions.all())
-        what = str(group.life_event.name) if group.life_event else names
-        link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("workflows:apply-resume", args=[group.pk])
-        send_mail(
-            subject=_("Your draft application will be deleted soon"),
-            message=_(
-                "Hello %(name)s,\n\nyou started an application for %(what)s and have not changed it for a while. "
-                "Unless you continue it, it will be deleted on %(date)s. Continue it from My applications "
-                "(%(link)s).\n\nOne Door"
-            )
-            % {"name": applicant.name, "what": what, "date": date_format(purge_on, "DATE_FORMAT"), "link": link},
-            from_email=None,
-            recipient_list=[applicant.email],
-        )
-
-
-def drafts_purge(*, now: datetime.datetime | None = None) -> PurgeResult:
-    """Reminds applicants of drafts untouched for (purge − reminder) days, then deletes drafts
-    untouched for DRAFT_PURGE_DAYS whose reminder went out at least DRAFT_REMINDER_DAYS ago.
-
-    A reminder is claimed with a conditional update before the e-mail is sent, so two sweeps
-    never send it twice. The vault documents a purged draft used stay in the vault.
-    """
-    now = now or timezone.now()
-    purge_days, remind_days = settings.DRAFT_PURGE_DAYS, settings.DRAFT_REMINDER_DAYS
-    result = PurgeResult()
-    drafts = ApplicationGroup.objects.filter(submitted_at__isnull=True)
-    due_for_reminder = drafts.filter(
-        purge_reminder_sent_at__isnull=True, updated_at__lte=now - datetime.timedelta(days=purge_days - remind_days)
-    )
-    for group in due_for_reminder.select_related("applicant", "life_event").prefetch_related("versions__service"):
-        # `update` leaves updated_at alone: a reminder is not activity.
-        claimed = ApplicationGroup.objects.filter(
-            pk=group.pk, purge_reminder_sent_at__isnull=True, submitted_at__isnull=True
-        ).update(purge_reminder_sent_at=now)
-        if claimed != 1:
-            continue
-        purge_on = timezone.localdate(
-            max(group.updated_at + datetime.timedelta(days=purge_days), now + datetime.timedelta(days=remind_days))
-        )
-        try:
-            _reminder_mail(group, purge_on)
-        except Exception:  # the mail server may be down: send again next sweep
-            logger.exception("draft reminder for group %s not sent", group.pk)
-            ApplicationGroup.objects.filter(pk=group.pk).update(purge_reminder_sent_at=None)
-            continue
-        result.reminded += 1
-    expired = drafts.filter(
-        updated_at__lte=now - datetime.timedelta(days=purge_days),
-        purge_reminder_sent_at__lte=now - datetime.timedelta(days=remind_days),
-    )
-    untouched_since = now - datetime.timedelta(days=purge_days)
-    for group_id in expired.values_list("pk", flat=True):
-        with transaction.atomic():
-            expired_draft = (
-                ApplicationGroup.objects.select_for_update(skip_locked=True)
-                .filter(pk=group_id, submitted_at__isnull=True, updated_at__lte=untouched_since)
-                .first()
-            )
-            if expired_draft is None:
-                continue  # touched, submitted or being edited right now
-            expired_draft.delete()
-            result.purged += 1
-    return result

@@ -1,20 +1,12 @@
-"""Reads of the department workbench, scoped to what the clerk may see.
-
-Scoping is membership-filtered SQL (DESIGN §6): a work item is visible when its department is
-one where the clerk holds a queue role — a sub-select on `Membership`, never per-object
-permission rows. Everything else answers 404.
-
-The queue itself resolves the clerk's departments to a literal list first (`queue_scope`, one
-tiny query): with `department_id = <id>` PostgreSQL walks the partial queue index in due order
-and stops after one page, where a sub-select made it sort the department's whole queue.
-"""
+"""The department queue: membership-scoped SQL (department x role, DESIGN §6), tabs, filters and
+search, keyset pages, working days left on each row; and what supervisors watch (overdue work,
+incidents, transfer requests)."""
 
 import base64
 import binascii
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
@@ -27,26 +19,17 @@ from django.utils.translation import ngettext
 
 from accounts.models import Department, Membership, User
 from accounts.selectors import (
-    COUNTER_ROLES,
     QUEUE_ROLES,
     SUPERVISOR_ROLES,
     department_ids,
-    has_role,
 )
-from documents.models import Certificate
-from lib.text import in_language
-from services.elements import display_value, mask_value
-from services.models import DataElement, LifeEvent, Service
+from services.elements import mask_value
+from services.models import DataElement, Service
 from services.routes import parse_route
-from services.selectors import life_events, published_services
 from workflows import clock
 from workflows.models import (
     Application,
-    ApplicationEvent,
-    ApplicationGroup,
-    GroupDocument,
     Incident,
-    Note,
     TransferRequest,
     WorkItem,
 )
@@ -443,179 +426,3 @@ def transfer_route_departments(item: WorkItem) -> list[Department]:
     if step is None or not step.transfer_to:
         return []
     return list(Department.objects.filter(code__in=step.transfer_to).order_by("code"))
-
-
-# --- The work item page -----------------------------------------------------------------------
-
-
-@dataclass
-class FieldRow:
-    key: str
-    label: str
-    shown: str
-    masked: bool
-    changed_from_verified: bool
-    revealed: bool = False
-
-
-@dataclass
-class Section:
-    title: str
-    rows: list[FieldRow]
-
-
-def _is_protected(element: DataElement) -> bool:
-    return element.kind == DataElement.Kind.RESIDENT_ID or element.sensitivity == DataElement.Sensitivity.SENSITIVE
-
-
-def applicant_sections(application: Application, *, revealed: frozenset[str] = frozenset()) -> list[Section]:
-    """The applicant's data laid out by the pinned version's form: sections, labels from the
-    data dictionary, protected values masked unless revealed."""
-    data = application.data or {}
-    changed = set(application.group.changed_verified or [])
-    sections: dict[str, Section] = {}
-    for form_field in application.service_version.fields.select_related("element").order_by("order", "pk"):
-        element = form_field.element
-        if element.key not in data:
-            continue
-        value = data[element.key]
-        protected = _is_protected(element)
-        reveal = protected and element.key in revealed
-        row = FieldRow(
-            key=element.key,
-            label=element.label,
-            shown=display_value(element, value) if (reveal or not protected) else mask_value(element, value),
-            masked=protected and not reveal,
-            changed_from_verified=element.key in changed,
-            revealed=reveal,
-        )
-        title = form_field.section
-        sections.setdefault(title, Section(title=title, rows=[])).rows.append(row)
-    return list(sections.values())
-
-
-def field_value_for_reveal(application: Application, key: str) -> tuple[DataElement, Any] | None:
-    """The element and value of a protected field of this application's form, or None."""
-    form_field = application.service_version.fields.select_related("element").filter(element__key=key).first()
-    if form_field is None or key not in (application.data or {}) or not _is_protected(form_field.element):
-        return None
-    return form_field.element, application.data[key]
-
-
-def application_documents(application: Application) -> list[GroupDocument]:
-    return list(
-        GroupDocument.objects.filter(group_id=application.group_id)
-        .select_related("document", "document_type")
-        .order_by("document_type__code")
-    )
-
-
-def application_document(application: Application, document_id: int) -> GroupDocument:
-    """A document attached to this application's group; 404 for any other document."""
-    attachment = (
-        GroupDocument.objects.filter(group_id=application.group_id, document_id=document_id)
-        .select_related("document", "document_type")
-        .first()
-    )
-    if attachment is None:
-        raise Http404
-    return attachment
-
-
-def application_events(application: Application) -> list[ApplicationEvent]:
-    events = list(
-        ApplicationEvent.objects.filter(application=application)
-        .select_related("actor", "work_item", "work_item__department")
-        .order_by("created_at", "pk")
-    )
-    for event in events:
-        event.label = event_label(event.kind)  # type: ignore[attr-defined]
-    return events
-
-
-def application_notes(application: Application) -> list[Note]:
-    return list(Note.objects.filter(application=application).select_related("author", "department"))
-
-
-def application_certificates(application: Application) -> list[Certificate]:
-    return list(
-        Certificate.objects.filter(application_number=application.number).select_related("document_type", "issued_by")
-    )
-
-
-def rejection_reason_choices(application: Application) -> list[tuple[str, str]]:
-    reasons = application.service_version.rejection_reasons or []
-    return [
-        (str(reason.get("code")), in_language(str(reason.get("label_en", "")), str(reason.get("label_zh", ""))))
-        for reason in reasons
-        if isinstance(reason, dict) and reason.get("code")
-    ]
-
-
-def correction_choices(application: Application) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(fields, materials) the clerk may ask the applicant to correct."""
-    version = application.service_version
-    fields = [
-        (form_field.element.key, form_field.element.label)
-        for form_field in version.fields.select_related("element").order_by("order", "pk")
-    ]
-    materials = [
-        (material.document_type.code, material.document_type.name)
-        for material in version.materials.select_related("document_type").order_by("order", "pk")
-    ]
-    return fields, materials
-
-
-def clock_state(item: WorkItem) -> dict[str, Any]:
-    return {
-        "due_at": item.statutory_due_at,
-        "working_days_left": clock.working_days_left(item.statutory_due_at, stopped_at=item.clock_stopped_at),
-        "stopped_at": item.clock_stopped_at,
-        "overdue": clock.is_overdue(item.statutory_due_at, stopped_at=item.clock_stopped_at),
-    }
-
-
-def department_choices_for_transfer(item: WorkItem) -> QuerySet[Department]:
-    return Department.objects.exclude(pk=item.department_id).order_by("code")
-
-
-def event_label(kind: str) -> str:
-    """What the clerk's history calls an event (its kind's label)."""
-    try:
-        return str(ApplicationEvent.Kind(kind).label)
-    except ValueError:  # a kind of an older release
-        return kind.replace("_", " ").capitalize()
-
-
-def counter_services() -> QuerySet[Service]:
-    """Services a visitor can apply for at the counter (published, offered at the counter)."""
-    return published_services().filter(at_counter=True)
-
-
-def counter_life_events() -> list[LifeEvent]:
-    """Life events a visitor can apply for at the counter: at least one of their services can be
-    applied for, and every one that can is offered at the counter (filing the event files them all)."""
-    published = {service.pk: service for service in published_services()}
-    offered = []
-    for life_event in life_events():
-        services = [published[entry.service_id] for entry in life_event.entries.all() if entry.service_id in published]
-        if services and all(service.at_counter for service in services):
-            offered.append(life_event)
-    return offered
-
-
-def counter_department_id(*, clerk: User) -> int | None:
-    """The department the clerk serves the counter for (the first by code when several)."""
-    return departments_for(user=clerk, roles=COUNTER_ROLES).order_by("code").values_list("pk", flat=True).first()
-
-
-def counter_draft(*, clerk: User, group_id: int) -> ApplicationGroup:
-    """A group this clerk filed at the counter (draft or submitted); 404 for anyone else's."""
-    group = (
-        ApplicationGroup.objects.filter(pk=group_id, filed_by_id=clerk.pk)
-        .select_related("applicant", "filed_by", "life_event", "organisation")
-        .first()
-    )
-    if group is None or not has_role(clerk, COUNTER_ROLES):
-        raise Http404
-    return group

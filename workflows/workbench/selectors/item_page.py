@@ -1,0 +1,163 @@
+"""What the clerk's work item page shows: the applicant's answers (sensitive values masked until
+revealed), documents, history, notes, certificates, the clock and the decision choices."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import Department
+from documents.models import Certificate
+from lib.text import in_language
+from services.elements import display_value, mask_value
+from services.models import DataElement
+from workflows import clock
+from workflows.models import (
+    Application,
+    ApplicationEvent,
+    GroupDocument,
+    Note,
+    WorkItem,
+)
+
+# --- The work item page -----------------------------------------------------------------------
+
+
+@dataclass
+class FieldRow:
+    key: str
+    label: str
+    shown: str
+    masked: bool
+    changed_from_verified: bool
+    revealed: bool = False
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[FieldRow]
+
+
+def _is_protected(element: DataElement) -> bool:
+    return element.kind == DataElement.Kind.RESIDENT_ID or element.sensitivity == DataElement.Sensitivity.SENSITIVE
+
+
+def applicant_sections(application: Application, *, revealed: frozenset[str] = frozenset()) -> list[Section]:
+    """The applicant's data laid out by the pinned version's form: sections, labels from the
+    data dictionary, protected values masked unless revealed."""
+    data = application.data or {}
+    changed = set(application.group.changed_verified or [])
+    sections: dict[str, Section] = {}
+    for form_field in application.service_version.fields.select_related("element").order_by("order", "pk"):
+        element = form_field.element
+        if element.key not in data:
+            continue
+        value = data[element.key]
+        protected = _is_protected(element)
+        reveal = protected and element.key in revealed
+        row = FieldRow(
+            key=element.key,
+            label=element.label,
+            shown=display_value(element, value) if (reveal or not protected) else mask_value(element, value),
+            masked=protected and not reveal,
+            changed_from_verified=element.key in changed,
+            revealed=reveal,
+        )
+        title = form_field.section
+        sections.setdefault(title, Section(title=title, rows=[])).rows.append(row)
+    return list(sections.values())
+
+
+def field_value_for_reveal(application: Application, key: str) -> tuple[DataElement, Any] | None:
+    """The element and value of a protected field of this application's form, or None."""
+    form_field = application.service_version.fields.select_related("element").filter(element__key=key).first()
+    if form_field is None or key not in (application.data or {}) or not _is_protected(form_field.element):
+        return None
+    return form_field.element, application.data[key]
+
+
+def application_documents(application: Application) -> list[GroupDocument]:
+    return list(
+        GroupDocument.objects.filter(group_id=application.group_id)
+        .select_related("document", "document_type")
+        .order_by("document_type__code")
+    )
+
+
+def application_document(application: Application, document_id: int) -> GroupDocument:
+    """A document attached to this application's group; 404 for any other document."""
+    attachment = (
+        GroupDocument.objects.filter(group_id=application.group_id, document_id=document_id)
+        .select_related("document", "document_type")
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    return attachment
+
+
+def application_events(application: Application) -> list[ApplicationEvent]:
+    events = list(
+        ApplicationEvent.objects.filter(application=application)
+        .select_related("actor", "work_item", "work_item__department")
+        .order_by("created_at", "pk")
+    )
+    for event in events:
+        event.label = event_label(event.kind)  # type: ignore[attr-defined]
+    return events
+
+
+def application_notes(application: Application) -> list[Note]:
+    return list(Note.objects.filter(application=application).select_related("author", "department"))
+
+
+def application_certificates(application: Application) -> list[Certificate]:
+    return list(
+        Certificate.objects.filter(application_number=application.number).select_related("document_type", "issued_by")
+    )
+
+
+def rejection_reason_choices(application: Application) -> list[tuple[str, str]]:
+    reasons = application.service_version.rejection_reasons or []
+    return [
+        (str(reason.get("code")), in_language(str(reason.get("label_en", "")), str(reason.get("label_zh", ""))))
+        for reason in reasons
+        if isinstance(reason, dict) and reason.get("code")
+    ]
+
+
+def correction_choices(application: Application) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(fields, materials) the clerk may ask the applicant to correct."""
+    version = application.service_version
+    fields = [
+        (form_field.element.key, form_field.element.label)
+        for form_field in version.fields.select_related("element").order_by("order", "pk")
+    ]
+    materials = [
+        (material.document_type.code, material.document_type.name)
+        for material in version.materials.select_related("document_type").order_by("order", "pk")
+    ]
+    return fields, materials
+
+
+def clock_state(item: WorkItem) -> dict[str, Any]:
+    return {
+        "due_at": item.statutory_due_at,
+        "working_days_left": clock.working_days_left(item.statutory_due_at, stopped_at=item.clock_stopped_at),
+        "stopped_at": item.clock_stopped_at,
+        "overdue": clock.is_overdue(item.statutory_due_at, stopped_at=item.clock_stopped_at),
+    }
+
+
+def department_choices_for_transfer(item: WorkItem) -> QuerySet[Department]:
+    return Department.objects.exclude(pk=item.department_id).order_by("code")
+
+
+def event_label(kind: str) -> str:
+    """What the clerk's history calls an event (its kind's label)."""
+    try:
+        return str(ApplicationEvent.Kind(kind).label)
+    except ValueError:  # a kind of an older release
+        return kind.replace("_", " ").capitalize()
