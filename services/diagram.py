@@ -16,6 +16,7 @@ from django.utils.crypto import get_random_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from accounts.models import Department
 from lib.text import join_names
 from services.explain import condition_keys, describe_condition, element_labels
 from services.routes import RouteStep, step_depths
@@ -100,8 +101,6 @@ def _wrap(text: str, width_units: int, lines: int) -> list[str]:
 
 
 def _department_names(codes: set[str]) -> dict[str, str]:
-    from accounts.models import Department
-
     return {department.code: department.name for department in Department.objects.filter(code__in=codes)}
 
 

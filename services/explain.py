@@ -5,6 +5,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from services.conditions import elements_named
+from services.elements import choice_label
 from services.models import DataElement
 
 
@@ -17,8 +19,6 @@ def _value_text(element: DataElement | None, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_value_text(element, item) for item in value)
     if element is not None and element.kind == DataElement.Kind.CHOICE:
-        from services.elements import choice_label
-
         return choice_label(element, value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
@@ -62,8 +62,6 @@ def describe_condition(condition: Mapping[str, Any] | None, elements: Mapping[st
 
 
 def condition_keys(conditions: list[Mapping[str, Any] | None]) -> set[str]:
-    from services.conditions import elements_named
-
     keys: set[str] = set()
     for condition in conditions:
         keys |= elements_named(condition)

@@ -18,15 +18,13 @@ validation, with messages an administrator understands, each naming the step.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.translation import gettext as _
 
+from accounts.models import Department
 from services import conditions, registry
-from services.models import in_language
-
-if TYPE_CHECKING:
-    from services.models import ServiceVersion
+from services.models import DocumentType, ServiceVersion, in_language
 
 KINDS = ("review", "automatic", "issue")
 ON_REJECT = ("stop", "continue")
@@ -277,12 +275,8 @@ def check_route(
         return [_("The route has no steps: add at least one department step.")]
 
     if departments is None:
-        from accounts.models import Department
-
         departments = Department.objects.values_list("code", flat=True)
     if document_types is None:
-        from services.models import DocumentType
-
         document_types = DocumentType.objects.values_list("code", flat=True)
     known_departments = set(departments)
     known_document_types = set(document_types)
