@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from workflows.models import NotificationDelivery, NotificationPreference, OutboxMessage
+from workflows.models import NotificationDelivery, NotificationPreference
 from workflows.notifications.notify import DELIVER_TASK, absolute_url
 from workflows.notifications.sms import SmsMessage, sms_gateway
 from workflows.outbox import outbox_enqueue
@@ -98,9 +98,3 @@ def deliveries_retry_due(*, now=None, limit: int = 500) -> int:
         for delivery_id in due:
             outbox_enqueue(task=DELIVER_TASK, kwargs={"delivery_id": delivery_id})
     return len(due)
-
-
-def outbox_confirm(outbox_id: int | None) -> None:
-    """The task ran: the outbox relay need not send it again."""
-    if outbox_id is not None:
-        OutboxMessage.objects.filter(pk=outbox_id, confirmed_at__isnull=True).update(confirmed_at=timezone.now())

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from workflows.notifications.deliveries import deliveries_retry_due, delivery_send, outbox_confirm
+from workflows.notifications.deliveries import deliveries_retry_due, delivery_send
+from workflows.outbox import outbox_confirm
 from workflows.progress.actions import rating_follow_ups_remind
 
 
