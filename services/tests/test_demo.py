@@ -1,8 +1,13 @@
 """The demo catalogue: enough to show every feature, bilingual, and seeding twice changes nothing."""
 
+import re
+from decimal import Decimal
+from pathlib import Path
+
 import pytest
 
 from services.demo import seed_catalogue
+from services.demo.loader import CATALOGUE, CatalogueError, catalogue_read
 from services.models import CatalogueChange, DataElement, LifeEvent, Service, ServiceVersion
 from services.routes import parse_route
 
@@ -45,3 +50,39 @@ def test_seeding_twice_changes_nothing(catalogue):
         DataElement.objects.count(),
         CatalogueChange.objects.count(),
     )
+
+
+def test_fees_and_limits_from_the_file_are_exact_decimals():
+    catalogue = catalogue_read()
+    marriage = next(spec for spec in catalogue["services"] if spec["code"] == "marriage-registration")
+    assert [fee["amount"] for fee in marriage["version"]["fees"]] == [Decimal("9.00")]
+    assert str(marriage["version"]["fees"][0]["amount"]) == "9.00"
+    seats = next(entry for entry in catalogue["elements"] if entry["key"] == "business.seats")
+    assert (seats["min_value"], seats["max_value"]) == (Decimal(0), Decimal(5000))
+
+
+def _edited(tmp_path: Path, old: str, new: str) -> Path:
+    text = CATALOGUE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    label_en: Full name\n",
+            "    lable_en: Full name\n",
+            "elements[0]: missing 'label_en', unknown key 'lable_en'",
+        ),
+        ("amount: '9.00'", "amount: 9.00", "fees[0].amount: write 9.0 in quotes"),
+        ("section: about_you}", "section: about_yuo}", "no section 'about_yuo'"),
+        ("{document_type: id-card}", "{document_type: id-crad}", "no document type 'id-crad'"),
+        ("      - tax-registration\n", "      - tax-registeration\n", "no service 'tax-registeration'"),
+    ],
+)
+def test_a_slip_in_the_file_is_named_before_anything_is_written(tmp_path, old, new, message):
+    with pytest.raises(CatalogueError, match=re.escape(message)):
+        catalogue_read(_edited(tmp_path, old, new))
