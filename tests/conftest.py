@@ -6,9 +6,12 @@ import os
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from accounts.models import Department, Role
 from accounts.tests.factories import PASSWORD, MembershipFactory, UserFactory
+from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
+from workflows.models import CalendarYear
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that
 # thread are still synchronous and safe.
@@ -104,8 +107,6 @@ def working_calendar(request):
     ):
         return
     request.getfixturevalue("_django_db_helper")
-    from workflows.models import CalendarYear
-
     CalendarYear.objects.bulk_create(
         [CalendarYear(year=year, note="tests: weekends only") for year in TEST_CALENDAR_YEARS], ignore_conflicts=True
     )
@@ -115,9 +116,6 @@ def working_calendar(request):
 def official_calendar(db, working_calendar):
     """The State Council's holidays and make-up working days (from chinese-calendar), and the
     next year's statutory fixed dates entered as provisional, as `make run` loads them."""
-    from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
-    from workflows.models import CalendarYear
-
     last = official_years()[-1]
     CalendarYear.objects.filter(year__gt=last + 1).delete()
     loaded = holidays_load_official(years=list(range(last - 2, last + 1)))
@@ -147,8 +145,6 @@ INSTANTS = {
 def frozen_now(request, official_calendar):
     """Runs the test at each of INSTANTS, on the real holiday calendar. Time moves on from the
     instant (tick), so code that waits still sees it pass; `frozen_now` is the instant."""
-    import time_machine
-
     instant = INSTANTS[request.param]
     with time_machine.travel(instant, tick=True):
         yield instant
