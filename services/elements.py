@@ -62,6 +62,11 @@ def _resident_id_birth_date(value: str) -> date | None:
     return born
 
 
+def resident_id_birth_date(value: str) -> date | None:
+    """The date of birth a checksum-valid resident ID number holds (None for any other value)."""
+    return _resident_id_birth_date(value.strip().upper()) if resident_id_is_valid(value) else None
+
+
 def resident_id_is_valid(value: str) -> bool:
     """An 18-character mainland resident ID number with a valid birth date and check character."""
     if not isinstance(value, str):

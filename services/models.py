@@ -56,6 +56,13 @@ class DataElement(models.Model):
     sensitivity = models.CharField(
         _("sensitivity"), max_length=20, choices=Sensitivity.choices, default=Sensitivity.PERSONAL
     )
+    # Identity elements (name, resident ID, date of birth): on every form they come from the
+    # applicant's verified identity, never from what is typed (workflows.apply enforces it).
+    bound = models.BooleanField(
+        _("bound to the verified identity"),
+        default=False,
+        help_text=_("Always the applicant's verified value; an applicant without one cannot apply."),
+    )
 
     class Meta:
         ordering = ["key"]

@@ -12,11 +12,11 @@ from services.models import CatalogueChange, DataElement, DocumentType, LifeEven
 
 @admin.register(DataElement)
 class DataElementAdmin(CatalogueStaffAdmin):
-    list_display = ("key", "label_en", "label_zh", "kind", "sensitivity")
-    list_filter = ("kind", "sensitivity")
+    list_display = ("key", "label_en", "label_zh", "kind", "sensitivity", "bound")
+    list_filter = ("kind", "sensitivity", "bound")
     search_fields = ("key", "label_en", "label_zh")
     fieldsets = (
-        (None, {"fields": ("key", "kind", "sensitivity")}),
+        (None, {"fields": ("key", "kind", "sensitivity", "bound")}),
         (gettext_lazy("Labels"), {"fields": ("label_en", "label_zh", "help_en", "help_zh")}),
         (
             gettext_lazy("Validation"),

@@ -62,6 +62,7 @@ SHAPES = {
         help_en="",
         help_zh="",
         choices=[],
+        bound=False,
     ),
     "document_type": _shape("code name_en name_zh allowed_content_types", validity_days=None),
     "service": _shape(

@@ -365,7 +365,12 @@ def submit(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
         )
     except actions.DraftIncomplete as error:
         return review(request, group_id, missing=error.missing, status=400)
-    except (actions.DraftStale, actions.IdempotencyKeyReused, actions.CalendarNotReady) as error:
+    except (
+        actions.DraftStale,
+        actions.IdempotencyKeyReused,
+        actions.CalendarNotReady,
+        actions.IdentityNotVerified,
+    ) as error:
         messages.error(request, error.message)
         return redirect("workflows:apply-review", group_id)
     return redirect("workflows:apply-receipt", outcome.group.pk)

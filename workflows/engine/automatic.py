@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import VerifiedAttribute
 from documents.certificates import certificate_issue
 from services import registry
 from services.models import DocumentType
@@ -44,9 +45,17 @@ def issue_certificate(*, application: Application, work_item: WorkItem, options:
     application number and document type, which `certificate_issue` guarantees)."""
     step = next(step for step in routing.route_steps(application) if step.key == work_item.step_key)
     document_type = DocumentType.objects.get(code=step.document_type)
-    data = application.data or {}
+    data = dict(application.data or {})
     organisation = application.group.organisation
-    # An organisation's certificate names it as the register knows it; a person's, as they applied.
+    # A person is named as their verified identity says, whatever the application held.
+    verified_name = (
+        VerifiedAttribute.objects.filter(user=application.applicant, element_key="person.full_name")
+        .values_list("value", flat=True)
+        .first()
+    )
+    if verified_name:
+        data["person.full_name"] = verified_name
+    # An organisation's certificate names it as the register knows it; a person's, as verified.
     holder_name = (
         organisation.name
         if organisation is not None

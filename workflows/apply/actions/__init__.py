@@ -24,6 +24,7 @@ from workflows.apply.actions.refusals import (
     DraftIncomplete,
     DraftStale,
     IdempotencyKeyReused,
+    IdentityNotVerified,
     NotARepresentative,
     ServiceUnavailable,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "DraftSaveResult",
     "DraftStale",
     "IdempotencyKeyReused",
+    "IdentityNotVerified",
     "NotARepresentative",
     "PurgeResult",
     "ServiceUnavailable",

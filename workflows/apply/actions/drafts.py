@@ -19,6 +19,7 @@ from documents.selectors import document_for_user, reusable_documents
 from services.elements import validate_value
 from services.models import DocumentType, LifeEvent, Service, ServiceVersion
 from services.selectors import current_version, life_event_versions
+from workflows.apply.actions.identity import bound_problem
 from workflows.apply.actions.refusals import (
     AttachRefused,
     DraftAlreadySubmitted,
@@ -169,6 +170,11 @@ def draft_save(
                 result.errors[key] = list(error.messages)
                 continue
             if value == data.get(key):
+                continue
+            # Read once per save, and only when an answer changes (the response shows them too).
+            problem = bound_problem(spec, value, group_verified_values(group, form))
+            if problem is not None:
+                result.errors[key] = [problem]
                 continue
             if base_revision is not None and revisions.get(key, 0) > base_revision:
                 result.conflicts[key] = data.get(key)

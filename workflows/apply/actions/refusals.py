@@ -35,6 +35,12 @@ class DraftIncomplete(ApplyError):
         self.missing = missing
 
 
+class IdentityNotVerified(ApplyError):
+    """The form asks for identity elements bound to a verified identity the person does not have."""
+
+    status_code = 403
+
+
 class CalendarNotReady(ApplyError):
     """The statutory deadline would reach a year whose working-day calendar is not published."""
 

@@ -16,6 +16,7 @@ from accounts.models import User
 from services.conditions import evaluate
 from services.models import ServiceVersion
 from workflows import clock
+from workflows.apply.actions.identity import bound_values
 from workflows.apply.actions.refusals import (
     APPLICATION_START_TASK,
     CalendarNotReady,
@@ -27,6 +28,7 @@ from workflows.apply.selectors import (
     attachments_by_type,
     group_for_user,
     group_form,
+    group_verified_values,
     missing_items,
     ordered_versions,
     stale_versions,
@@ -120,6 +122,12 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> lis
         raise DraftStale(stale)
     form = group_form(group)
     attachments = attachments_by_type(group)
+    # Identity elements are the applicant's verified values, whatever the draft holds (refused,
+    # before anything else is checked, while the person has no verified identity).
+    bound = bound_values(form.shown_fields(group.data), group_verified_values(group, form))
+    if any(group.data.get(key) != value for key, value in bound.items()):
+        group.data = {**group.data, **bound}
+        group.save(update_fields=["data"])
     missing = missing_items(form=form, data=group.data, attachments=attachments)
     if missing:
         raise DraftIncomplete(missing)

@@ -65,6 +65,12 @@ def correction_request(
                 _("These are not on this application's form: %(names)s.")
                 % {"names": join_names(sorted(unknown_fields | unknown_materials))}
             )
+        bound = sorted(DataElement.objects.filter(key__in=fields, bound=True).values_list("key", flat=True))
+        if bound:
+            raise TransitionRefused(
+                _("%(names)s come from the applicant's verified identity; they cannot be corrected by the applicant.")
+                % {"names": join_names(bound)}
+            )
         now = timezone.now()
         reply_days = settings.ENGINE_CORRECTION_REPLY_DAYS
         deadline = clock.add_working_days(now, reply_days)  # refuses (CalendarMissing) without a calendar
