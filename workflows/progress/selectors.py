@@ -127,7 +127,6 @@ class StepClock:
     finished_on_time: bool | None = None
     decision: str = ""
     reasons: list[str] = field(default_factory=list)
-    note: str = ""
     work_item_id: int | None = None
     correction: dict[str, Any] = field(default_factory=dict)
 
@@ -242,7 +241,7 @@ def application_steps(
             step.work_item_id = item.pk
             step.due_at = item.statutory_due_at
             step.decision = item.decision
-            step.note = item.decision_note if item.decision == WorkItem.Decision.REJECTED else ""
+            # The clerk's remark is internal ("not shown to the applicant"): never copied here.
             step.reasons = _reason_labels(version_reasons, item.decision_reasons or [])
             step.correction = item.correction or {}
             step.finished_at = item.finished_at

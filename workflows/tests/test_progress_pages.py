@@ -127,3 +127,28 @@ def test_my_applications_links_to_each_application_page(client, alice, applicati
     client.force_login(alice)
     page = client.get(reverse("workflows:apply-list")).content.decode()
     assert reverse("workflows:progress-application", args=[application.number]) in page
+
+
+def test_the_clerks_internal_remark_never_reaches_the_applicant(
+    client, alice, clerk_a, django_capture_on_commit_callbacks
+):
+    # The decision form says "Internal remark (not shown to the applicant)": neither the page,
+    # the API nor the notifications show it, on a rejection or an approval.
+    for decision in ("rejected", "approved"):
+        application = submit(django_capture_on_commit_callbacks, applicant=alice)
+        decide(
+            django_capture_on_commit_callbacks,
+            application,
+            "licence",
+            clerk_a,
+            decision=decision,
+            reasons=["The lease does not cover food service."] if decision == "rejected" else [],
+            note="INTERNAL: the landlord called us",
+        )
+        client.force_login(alice)
+        page = client.get(reverse("workflows:progress-application", args=[application.number])).content.decode()
+        body = client.get(f"/api/my/applications/{application.number}/").content.decode()
+        messages = " ".join(n.subject + n.body for n in alice.notifications.all())
+        assert "landlord" not in page and "landlord" not in body and "landlord" not in messages
+        if decision == "rejected":
+            assert "The lease does not cover food service." in page
