@@ -1,11 +1,20 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from accounts import views
+from accounts import self_service, views
 
 app_name = "accounts"
 urlpatterns = [
     path("register/", views.register, name="register"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("password/", self_service.PasswordChange.as_view(), name="password-change"),
+    path("password/reset/", self_service.PasswordReset.as_view(), name="password-reset"),
+    path("password/reset/sent/", self_service.PasswordResetSent.as_view(), name="password-reset-sent"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        self_service.PasswordResetConfirm.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("password/reset/done/", self_service.PasswordResetComplete.as_view(), name="password-reset-complete"),
 ]

@@ -122,6 +122,9 @@ AUTHENTICATION_BACKENDS = [
     "accounts.backends.UsernameOrEmailBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# A password reset link works once, for 30 minutes.
+PASSWORD_RESET_TIMEOUT = 30 * 60
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -3,12 +3,13 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import views
+from portal import account, views
 
 portal_patterns = (
     [
         path("", views.home, name="home"),
         path("accessibility/", views.accessibility, name="accessibility"),
+        path("account/", account.account, name="account"),
     ],
     "portal",
 )

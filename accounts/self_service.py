@@ -1,0 +1,82 @@
+"""An account a person runs themselves: changing the password, and resetting a forgotten one by
+an e-mail link (the account page itself is portal's `account`, which also reads the catalogue).
+
+Django's own views do the security-critical parts (one-time reset tokens that expire after
+PASSWORD_RESET_TIMEOUT and stop working once the password changes; the same answer whether or
+not an address has an account; other sessions end when a password changes). This module adds
+the portal's pages, a rate limit on reset e-mails, and one log line per reset asked.
+"""
+
+import hashlib
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger("accounts.security")
+
+# Reset e-mails: at most this many per address, and per client address, in RESET_WINDOW seconds.
+RESET_PER_ADDRESS = 3
+RESET_PER_CLIENT = 10
+RESET_WINDOW = 3600
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("portal:account")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)  # keeps this session; every other one ends
+        messages.success(self.request, _("Your password has been changed. You were signed out everywhere else."))
+        logger.info("password changed user=%s", self.request.user.pk)
+        return response
+
+
+def _over_limit(key: str, limit: int) -> bool:
+    cache.add(key, 0, RESET_WINDOW)
+    try:
+        return cache.incr(key) > limit
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, RESET_WINDOW)
+        return False
+
+
+class PasswordReset(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password-reset-sent")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        email = form.cleaned_data["email"].strip().lower()
+        address = hashlib.sha256(email.encode()).hexdigest()[:32]
+        client = self.request.META.get("REMOTE_ADDR", "")
+        limited = _over_limit(f"reset:address:{address}", RESET_PER_ADDRESS) or _over_limit(
+            f"reset:client:{client}", RESET_PER_CLIENT
+        )
+        # One line for the operator, never the address itself.
+        logger.info("password reset asked address=%s client=%s limited=%s", address[:12], client, limited)
+        if limited:
+            # The same answer as when an e-mail is sent: nothing tells a stranger what happened.
+            return redirect(self.success_url)
+        return super().form_valid(form)
+
+
+class PasswordResetSent(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_sent.html"
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password-reset-complete")
+    post_reset_login = False
+
+
+class PasswordResetComplete(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
