@@ -65,11 +65,13 @@ def seed(config: Config) -> dict[str, Any]:
     from bench.fixtures import citizens, session_for
     from documents.actions import document_upload
     from documents.models import Document
+    from portal.demo import seed_demo_calendar
     from services.demo import seed_catalogue
     from services.models import DocumentType
     from workflows.apply.demo import demo_pdf
 
     call_command("migrate", verbosity=0, interactive=False)
+    seed_demo_calendar()  # statutory deadlines need a complete working-day calendar
     seed_departments()
     seed_catalogue()
     people = citizens(config.citizens)

@@ -46,3 +46,12 @@ def test_the_app_services_share_one_configuration_and_wait_for_their_dependencie
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
     dockerfile = ROOT / COMPOSE["services"]["web"]["build"]["dockerfile"]
     assert dockerfile.exists()
+
+
+def test_the_web_service_loads_the_holiday_calendar_after_migrating():
+    # Statutory deadlines are refused without a complete working-day calendar (docs/deadlines.md).
+    web = " ".join(COMPOSE["services"]["web"]["command"])
+    assert web.index("migrate") < web.index("load_holidays") < web.index("gunicorn")
+    from django.core.management import get_commands
+
+    assert get_commands()["load_holidays"] == "workflows"
