@@ -17,7 +17,7 @@ class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     fieldsets = (
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
-        ("One Door", {"fields": ("display_name", "preferred_language", "resident_id")}),
+        ("One Door", {"fields": ("display_name", "preferred_language", "resident_id", "email_verified_at")}),
     )
 
 

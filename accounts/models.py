@@ -18,6 +18,8 @@ class User(AbstractUser):
         _("preferred language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
     resident_id = models.CharField(_("resident ID number"), max_length=18, blank=True, db_index=True)
+    # When the person followed the link sent to `email` (None: not confirmed, or changed since).
+    email_verified_at = models.DateTimeField(_("e-mail address confirmed"), null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -13,11 +13,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.email_verification import LinkRefused, email_verification_send, email_verify, user_for_token
+from accounts.requests import AuthenticatedRequest
 
 logger = logging.getLogger("accounts.security")
 
@@ -80,3 +85,33 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
 
 class PasswordResetComplete(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
+
+
+@require_http_methods(["GET", "POST"])
+def email_verify_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the e-mail: a page with one button (mail scanners only GET)."""
+    try:
+        user = user_for_token(token)
+    except LinkRefused:
+        return render(request, "accounts/email_verify.html", {"valid": False}, status=400)
+    if request.method == "POST":
+        email_verify(token=token)
+        messages.success(request, _("Thank you: your e-mail address %(email)s is confirmed.") % {"email": user.email})
+        return redirect("portal:account" if request.user.is_authenticated else "accounts:login")
+    return render(request, "accounts/email_verify.html", {"valid": True, "email": user.email})
+
+
+@login_required
+@require_POST
+def email_verification_resend(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
+    if user.email_verified_at is not None:
+        messages.info(request, _("Your e-mail address is already confirmed."))
+    elif email_verification_send(user=user):
+        messages.success(request, _("We have sent a new link to %(email)s.") % {"email": user.email})
+    else:
+        messages.error(
+            request,
+            _("We have sent several links in the last hour. Use the newest one, or try again later."),
+        )
+    return redirect("portal:account")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.actions import user_register
+from accounts.email_verification import email_verification_send
 from accounts.forms import RegistrationForm, SignInForm
 
 
@@ -23,7 +24,15 @@ def register(request: HttpRequest) -> HttpResponse:
             preferred_language=form.cleaned_data["preferred_language"],
         )
         login(request, user, backend="accounts.backends.UsernameOrEmailBackend")
-        messages.success(request, _("Your account has been created. You are signed in."))
+        email_verification_send(user=user)
+        messages.success(
+            request,
+            _(
+                "Your account has been created. You are signed in. We have sent a link to %(email)s: "
+                "open it to confirm the address."
+            )
+            % {"email": user.email},
+        )
         return redirect("portal:home")
     return render(request, "accounts/register.html", {"form": form}, status=400 if form.errors else 200)
 

@@ -102,6 +102,8 @@ ROWS: list[Row] = [
     Row("accounts:password-reset-sent", everyone(200)),
     Row("accounts:password-reset-confirm", everyone(200), args={"uidb64": "MQ", "token": "not-a-token"}),
     Row("accounts:password-reset-complete", everyone(200)),
+    Row("accounts:email-verify", everyone(400), args={"token": "not-a-token"}),
+    Row("accounts:email-verification-send", signed_in(REDIRECT), method="POST"),
     Row("set_language", everyone(REDIRECT), method="POST", data={"language": "zh-hans", "next": "/"}),
     Row("services:catalogue", everyone(200)),
     Row("services:service", everyone(200), args={"code": "service"}),
