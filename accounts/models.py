@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from lib.text import in_language
@@ -20,6 +21,8 @@ class User(AbstractUser):
     resident_id = models.CharField(_("resident ID number"), max_length=18, blank=True, db_index=True)
     # When the person followed the link sent to `email` (None: not confirmed, or changed since).
     email_verified_at = models.DateTimeField(_("e-mail address confirmed"), null=True, blank=True)
+    # Raised by "sign out everywhere else": part of every session's check, like the password.
+    session_epoch = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -32,6 +35,16 @@ class User(AbstractUser):
     @property
     def name(self) -> str:
         return str(self)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django checks this hash on every request: a session made before the password changed,
+        # or before the person signed out everywhere else, no longer matches and is ended.
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def nav_roles(self) -> frozenset[str]:
         """The menus this person sees; memberships are cached per request on the instance."""
@@ -137,3 +150,17 @@ class VerifiedAttribute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.element_key}"
+
+
+class SignIn(models.Model):
+    """One sign-in of a person (a device), shown on My account until the session can no longer
+    be alive. The session key itself is never stored: only its hash, to tell "this device"."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
+    session_key_hash = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.email_verification import LinkRefused, email_verification_send, email_verify, user_for_token
 from accounts.requests import AuthenticatedRequest
+from accounts.sessions import current_key_hash, sign_ins_keep_only, sign_out_everywhere_else
 
 logger = logging.getLogger("accounts.security")
 
@@ -37,7 +38,9 @@ class PasswordChange(auth_views.PasswordChangeView):
     success_url = reverse_lazy("portal:account")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)  # keeps this session; every other one ends
+        before = current_key_hash(self.request)
+        response = super().form_valid(form)  # keeps this session (with a new key); every other one ends
+        sign_ins_keep_only(request=self.request, user=self.request.user, key_hash_before=before)  # type: ignore[arg-type]
         messages.success(self.request, _("Your password has been changed. You were signed out everywhere else."))
         logger.info("password changed user=%s", self.request.user.pk)
         return response
@@ -114,4 +117,13 @@ def email_verification_resend(request: AuthenticatedRequest) -> HttpResponse:
             request,
             _("We have sent several links in the last hour. Use the newest one, or try again later."),
         )
+    return redirect("portal:account")
+
+
+@login_required
+@require_POST
+def sessions_end_others(request: AuthenticatedRequest) -> HttpResponse:
+    ended = sign_out_everywhere_else(request=request, user=request.user)
+    logger.info("signed out everywhere else user=%s listed=%s", request.user.pk, ended)
+    messages.success(request, _("You are signed out on every other device."))
     return redirect("portal:account")

@@ -19,4 +19,5 @@ urlpatterns = [
     path("password/reset/done/", self_service.PasswordResetComplete.as_view(), name="password-reset-complete"),
     path("email/confirm/<str:token>/", self_service.email_verify_page, name="email-verify"),
     path("email/send/", self_service.email_verification_resend, name="email-verification-send"),
+    path("sessions/end-others/", self_service.sessions_end_others, name="sessions-end-others"),
 ]

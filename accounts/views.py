@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.actions import user_register
 from accounts.email_verification import email_verification_send
 from accounts.forms import RegistrationForm, SignInForm
+from accounts.sessions import sign_in_record
 
 
 @require_http_methods(["GET", "POST"])
@@ -24,6 +26,7 @@ def register(request: HttpRequest) -> HttpResponse:
             preferred_language=form.cleaned_data["preferred_language"],
         )
         login(request, user, backend="accounts.backends.UsernameOrEmailBackend")
+        sign_in_record(request=request, user=user)
         email_verification_send(user=user)
         messages.success(
             request,
@@ -41,6 +44,11 @@ class SignInView(LoginView):
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        sign_in_record(request=self.request, user=form.get_user())
+        return response
 
 
 def lockout(request: HttpRequest, credentials: dict | None = None, *args: object, **kwargs: object) -> HttpResponse:

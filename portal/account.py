@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import VerifiedAttribute
 from accounts.requests import AuthenticatedRequest
+from accounts.sessions import current_key_hash, sign_ins_alive
 from services.models import DataElement
 
 
@@ -36,5 +37,7 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
         }
         for a in attributes
     ]
-    context = {"verified": verified, "organisations": list(user.organisations.order_by("name"))}
+    here = current_key_hash(request)
+    devices = [{"sign_in": s, "here": s.session_key_hash == here} for s in sign_ins_alive(user=user)]
+    context = {"verified": verified, "organisations": list(user.organisations.order_by("name")), "devices": devices}
     return render(request, "portal/account.html", context)

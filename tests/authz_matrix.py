@@ -104,6 +104,7 @@ ROWS: list[Row] = [
     Row("accounts:password-reset-complete", everyone(200)),
     Row("accounts:email-verify", everyone(400), args={"token": "not-a-token"}),
     Row("accounts:email-verification-send", signed_in(REDIRECT), method="POST"),
+    Row("accounts:sessions-end-others", signed_in(REDIRECT), method="POST"),
     Row("set_language", everyone(REDIRECT), method="POST", data={"language": "zh-hans", "next": "/"}),
     Row("services:catalogue", everyone(200)),
     Row("services:service", everyone(200), args={"code": "service"}),

@@ -21,7 +21,7 @@ def test_alice_resets_her_password_by_e_mail_and_signs_in(page, alice, password,
     page.get_by_role("link", name="My account").click()
     assert page.get_by_role("heading", name="Your verified identity").is_visible()
     assert_accessible(page)
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
 
     page.goto("/accounts/login/")
     page.get_by_role("link", name="Forgotten your password?").click()

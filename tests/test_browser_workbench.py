@@ -28,7 +28,7 @@ LICENCE_AND_CERTIFICATE = {
 
 
 def sign_out(page) -> None:
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_load_state("networkidle")
 
 
