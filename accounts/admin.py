@@ -1,13 +1,26 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from accounts.models import Department, Membership, Organisation, User, VerifiedAttribute
+from accounts.models import Department, Membership, MembershipChange, Organisation, User, VerifiedAttribute
+from accounts.staff import membership_change_record
 
 
 class MembershipInline(admin.TabularInline):
+    """Read-only here: roles are given on the Memberships page (or by a department
+    administrator), where every change is recorded."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ["department"]
+    fields = ["department", "role", "created_at"]
+    readonly_fields = ["department", "role", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -29,10 +42,28 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Memberships set here are recorded like those a department administrator sets."""
+
     list_display = ["user", "department", "role", "created_at"]
     list_filter = ["role", "department"]
     search_fields = ["user__username", "user__display_name"]
     autocomplete_fields = ["user", "department"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        if change:
+            before = Membership.objects.select_related("user", "department").get(pk=obj.pk)
+            membership_change_record(actor=request.user, membership=before, action=MembershipChange.Action.REVOKED)  # type: ignore[arg-type]
+        super().save_model(request, obj, form, change)
+        membership_change_record(actor=request.user, membership=obj, action=MembershipChange.Action.GRANTED)  # type: ignore[arg-type]
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        membership_change_record(actor=request.user, membership=obj, action=MembershipChange.Action.REVOKED)  # type: ignore[arg-type]
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset.select_related("user", "department"):
+            membership_change_record(actor=request.user, membership=membership, action=MembershipChange.Action.REVOKED)  # type: ignore[arg-type]
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(Organisation)

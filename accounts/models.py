@@ -164,3 +164,21 @@ class SignIn(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class MembershipChange(models.Model):
+    """A role granted or revoked in a department, by whom: every change of staff access is kept."""
+
+    class Action(models.TextChoices):
+        GRANTED = "granted", _("Role given")
+        REVOKED = "revoked", _("Role taken away")
+
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="membership_changes")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="membership_changes")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]

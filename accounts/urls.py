@@ -20,4 +20,7 @@ urlpatterns = [
     path("email/confirm/<str:token>/", self_service.email_verify_page, name="email-verify"),
     path("email/send/", self_service.email_verification_resend, name="email-verification-send"),
     path("sessions/end-others/", self_service.sessions_end_others, name="sessions-end-others"),
+    path("staff/", views.staff_list, name="staff"),
+    path("staff/<slug:code>/grant/", views.staff_grant, name="staff-grant"),
+    path("staff/roles/<int:membership_id>/revoke/", views.staff_revoke, name="staff-revoke"),
 ]

@@ -1,15 +1,20 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import staff
 from accounts.actions import user_register
 from accounts.email_verification import email_verification_send
 from accounts.forms import RegistrationForm, SignInForm
+from accounts.models import Department, Membership, MembershipChange, Role
+from accounts.requests import AuthenticatedRequest
 from accounts.sessions import sign_in_record
 
 
@@ -57,3 +62,81 @@ def lockout(request: HttpRequest, credentials: dict | None = None, *args: object
 
     minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
     return render(request, "accounts/lockout.html", {"cooloff_minutes": minutes}, status=429)
+
+
+# --- Staff of a department -------------------------------------------------------------------
+
+
+def _managed(request: AuthenticatedRequest) -> QuerySet[Department]:
+    departments = staff.managed_departments(actor=request.user).order_by("code")
+    if not departments.exists():
+        raise Http404  # only department administrators (and portal administrators) manage staff
+    return departments
+
+
+@login_required
+@require_GET
+def staff_list(request: AuthenticatedRequest) -> HttpResponse:
+    departments = list(_managed(request))
+    memberships = (
+        Membership.objects.filter(department__in=departments)
+        .select_related("user", "department")
+        .order_by("department__code", "user__display_name", "user__username", "role")
+    )
+    by_department: dict[int, list[Membership]] = {department.pk: [] for department in departments}
+    for membership in memberships:
+        by_department[membership.department_id].append(membership)
+    changes = MembershipChange.objects.filter(department__in=departments).select_related("actor", "user", "department")[
+        :50
+    ]
+    context = {
+        "sections": [(department, by_department[department.pk]) for department in departments],
+        "roles": Role.choices,
+        "changes": changes,
+    }
+    return render(request, "accounts/staff.html", context)
+
+
+@login_required
+@require_POST
+def staff_grant(request: AuthenticatedRequest, code: str) -> HttpResponse:
+    department = get_object_or_404(_managed(request), code=code)
+    try:
+        membership = staff.staff_role_grant(
+            actor=request.user,
+            department=department,
+            identifier=request.POST.get("person", ""),
+            role=request.POST.get("role", ""),
+        )
+    except staff.StaffChangeRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now %(role)s in %(department)s.")
+            % {"name": membership.user.name, "role": membership.get_role_display(), "department": department.name},
+        )
+    return redirect("accounts:staff")
+
+
+@login_required
+@require_POST
+def staff_revoke(request: AuthenticatedRequest, membership_id: int) -> HttpResponse:
+    _managed(request)
+    try:
+        membership = staff.staff_role_revoke(actor=request.user, membership_id=membership_id)
+    except staff.StaffChangeRefused as refused:
+        if not Membership.objects.filter(pk=membership_id, department__in=_managed(request)).exists():
+            raise Http404 from refused  # not theirs to see
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is no longer %(role)s in %(department)s.")
+            % {
+                "name": membership.user.name,
+                "role": membership.get_role_display(),
+                "department": membership.department.name,
+            },
+        )
+    return redirect("accounts:staff")

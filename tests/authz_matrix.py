@@ -105,6 +105,16 @@ ROWS: list[Row] = [
     Row("accounts:email-verify", everyone(400), args={"token": "not-a-token"}),
     Row("accounts:email-verification-send", signed_in(REDIRECT), method="POST"),
     Row("accounts:sessions-end-others", signed_in(REDIRECT), method="POST"),
+    # Department administrators manage their department's staff; the portal's administrator all.
+    Row("accounts:staff", _table(LOGIN, NOT_FOUND, administrator=200)),
+    Row(
+        "accounts:staff-grant",
+        _table(LOGIN, NOT_FOUND, administrator=REDIRECT),
+        method="POST",
+        args={"code": "market"},
+        data={"person": "nobody", "role": "clerk"},
+    ),
+    Row("accounts:staff-revoke", _table(LOGIN, NOT_FOUND), method="POST", args={"membership_id": 999999}),
     Row("set_language", everyone(REDIRECT), method="POST", data={"language": "zh-hans", "next": "/"}),
     Row("services:catalogue", everyone(200)),
     Row("services:service", everyone(200), args={"code": "service"}),
