@@ -50,6 +50,13 @@ class SignInForm(AuthenticationForm):
         label=_("Log-in name or e-mail address"),
         max_length=254,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+        error_messages={"required": _("Enter your log-in name or e-mail address.")},
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Enter your password.")},
     )
     error_messages = {
         "invalid_login": _("The log-in name or password is not right. Check them and try again."),

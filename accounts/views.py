@@ -6,6 +6,7 @@ from django.contrib.auth.views import LoginView
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -49,6 +50,16 @@ class SignInView(LoginView):
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        """Without a `next`: staff start at their workbench (a counter clerk at the counter),
+        everyone else at the home page."""
+        roles = set(self.request.user.memberships.values_list("role", flat=True))
+        if roles and roles <= {Role.COUNTER_CLERK}:
+            return reverse("workflows:workbench-counter")
+        if roles:
+            return reverse("workflows:workbench")
+        return super().get_default_redirect_url()
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)

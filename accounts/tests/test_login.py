@@ -2,6 +2,9 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from accounts.models import Role
+from accounts.tests.factories import MembershipFactory, UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -55,3 +58,22 @@ def test_a_lockout_of_alice_does_not_lock_bob(client, alice, bob, password):
         for _ in range(2):
             sign_in(client, "alice", "wrong-password-123")
         assert sign_in(client, "bob", password).status_code == 302
+
+
+def test_an_empty_form_names_each_field_and_the_title_says_error(client):
+    page = client.post(reverse("accounts:login"), {"username": "", "password": ""}).content.decode()
+    assert "Enter your log-in name or e-mail address." in page and "Enter your password." in page
+    assert "This field is required." not in page
+    assert "<title>Error: Sign in" in page
+
+
+def test_staff_land_on_their_workbench_and_counter_clerks_at_the_counter(client, clerk_a, alice, password):
+    assert sign_in(client, "clerk.a", password)["Location"] == reverse("workflows:workbench")
+    client.post(reverse("accounts:logout"))
+    assert sign_in(client, "alice", password)["Location"] == reverse("portal:home")
+    client.post(reverse("accounts:logout"))
+    counter = MembershipFactory(user=UserFactory(username="counter.x", is_staff=True), role=Role.COUNTER_CLERK).user
+    response = sign_in(client, counter.username, password)
+    assert response["Location"] == reverse("workflows:workbench-counter")
+    page = client.get(reverse("workflows:workbench-counter")).content.decode()
+    assert 'href="/workbench/counter/"' in page and 'href="/workbench/">' not in page

@@ -120,3 +120,23 @@ def test_an_empty_note_is_refused_next_to_the_field(client, page, item):
     assert response.status_code == 400
     assert "Write the note first." in body
     assert "There is a problem" in body
+
+
+def test_the_history_shows_each_event_once_in_staff_words(client, clerk_a, item, django_capture_on_commit_callbacks):
+    from workflows.engine.actions import correction_request
+
+    work_item_claim(work_item_id=item.pk, clerk=clerk_a)
+    client.force_login(clerk_a)
+    claimed = client.get(f"/workbench/items/{item.pk}/").content.decode()
+    # Putting a step back is an ordinary action, not a warning.
+    assert 'govuk-button--secondary" data-module="govuk-button">Put it back in the queue' in claimed
+    assert "govuk-button--warning" not in claimed
+    with django_capture_on_commit_callbacks(execute=True):
+        correction_request(
+            work_item_id=item.pk, actor=clerk_a, fields=["business.name"], materials=[], message="Check the name"
+        )
+    client.force_login(clerk_a)
+    body = client.get(f"/workbench/items/{item.pk}/").content.decode()
+    history = body[body.index('id="history"') :]
+    assert history.count("Correction requested") == 1
+    assert "Waiting for you" not in body and "waiting for the applicant" in body

@@ -99,11 +99,15 @@ def application_document(application: Application, document_id: int) -> GroupDoc
 
 
 def application_events(application: Application) -> list[ApplicationEvent]:
+    """The history, each event once: a step's change and the application-level twin the engine
+    records with it (same kind, same reason) are one line, the step's."""
     events = list(
         ApplicationEvent.objects.filter(application=application)
         .select_related("actor", "work_item", "work_item__department")
         .order_by("created_at", "pk")
     )
+    of_steps = {(event.kind, event.reason) for event in events if event.work_item_id}
+    events = [event for event in events if event.work_item_id or (event.kind, event.reason) not in of_steps]
     for event in events:
         event.label = event_label(event.kind)  # type: ignore[attr-defined]
     return events
