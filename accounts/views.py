@@ -54,8 +54,10 @@ class SignInView(LoginView):
     def get_default_redirect_url(self) -> str:
         """Without a `next`: staff start at their workbench (a counter clerk at the counter),
         everyone else at the home page."""
-        user = self.request.user  # signed in by now: this runs after login()
-        roles = set(Membership.objects.filter(user_id=user.pk).values_list("role", flat=True))
+        user = self.request.user
+        if not user.is_authenticated:
+            return super().get_default_redirect_url()
+        roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
         if roles and roles <= {Role.COUNTER_CLERK}:
             return reverse("workflows:workbench-counter")
         if roles:
