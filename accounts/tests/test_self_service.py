@@ -116,3 +116,10 @@ def test_reset_mails_are_rate_limited_per_address(client, alice):
 def test_a_bad_address_is_explained(client):
     response = client.post(reverse("accounts:password-reset"), {"email": "not an address"})
     assert response.status_code == 200 and "There is a problem" in response.content.decode()
+
+
+def test_my_account_links_everything_a_person_has(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("portal:account")).content.decode()
+    for url in ("/applications/", "/vault/", "/inbox/", "/account/notifications/", "/account/access-log/"):
+        assert f'href="{url}"' in page
