@@ -1,8 +1,9 @@
 """Reads of the catalogue, shaped for the pages and APIs that use them."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from services.models import FormField, LifeEvent, LifeEventService, Service, ServiceVersion
+from services.search import matching
 
 PUBLISHED = ServiceVersion.Status.PUBLISHED
 
@@ -48,38 +49,23 @@ def published_services() -> QuerySet[Service]:
     )
 
 
-def search_services(query: str, queryset: QuerySet[Service] | None = None) -> QuerySet[Service]:
-    """Published services whose names, summary, code, tags or department match every word.
+SERVICE_SEARCH_FIELDS = (
+    "name_en", "name_zh", "summary_en", "summary_zh", "code", "life_situations",
+    "lead_department__name_en", "lead_department__name_zh",
+)  # fmt: skip
+LIFE_EVENT_SEARCH_FIELDS = ("name_en", "name_zh", "summary_en", "summary_zh", "code")
 
-    Plain `icontains`, so it works on SQLite (embedded mode) and PostgreSQL alike, in English
-    and Chinese. Chinese is written without spaces, so a Chinese query is one "word".
-    """
+
+def search_services(query: str, queryset: QuerySet[Service] | None = None) -> QuerySet[Service]:
+    """Published services whose names, summary, code, tags or department match every word
+    (`services.search`: synonyms and, in Chinese, two-character pieces). Plain `icontains`, so
+    it works on SQLite (embedded mode) and PostgreSQL alike."""
     queryset = published_services() if queryset is None else queryset
-    for word in query.split():
-        queryset = queryset.filter(
-            Q(name_en__icontains=word)
-            | Q(name_zh__icontains=word)
-            | Q(summary_en__icontains=word)
-            | Q(summary_zh__icontains=word)
-            | Q(code__icontains=word)
-            | Q(life_situations__icontains=word)
-            | Q(lead_department__name_en__icontains=word)
-            | Q(lead_department__name_zh__icontains=word)
-        )
-    return queryset
+    return queryset.filter(matching(query, SERVICE_SEARCH_FIELDS))
 
 
 def search_life_events(query: str) -> QuerySet[LifeEvent]:
-    queryset = LifeEvent.objects.all()
-    for word in query.split():
-        queryset = queryset.filter(
-            Q(name_en__icontains=word)
-            | Q(name_zh__icontains=word)
-            | Q(summary_en__icontains=word)
-            | Q(summary_zh__icontains=word)
-            | Q(code__icontains=word)
-        )
-    return queryset
+    return LifeEvent.objects.filter(matching(query, LIFE_EVENT_SEARCH_FIELDS))
 
 
 def service_by_code(code: str) -> Service | None:

@@ -145,3 +145,14 @@ def test_life_event_entries_come_from_the_demo(catalogue):
         "food-business-permit",
         "tax-registration",
     ]
+
+
+def test_chinese_search_understands_everyday_words(chinese, catalogue):
+    # 开饭店 is how people say it; the catalogue says 开办餐饮店 and tags 饭店.
+    page = chinese.get("/services/", {"q": "开饭店"}).content.decode()
+    assert "开办餐饮店" in page and "食品经营许可" in page
+    assert "失业保险金申领" not in page
+    page = chinese.get("/services/", {"q": "上户口"}).content.decode()
+    assert "生孩子" in page
+    page = chinese.get("/services/", {"q": "宇宙飞船"}).content.decode()
+    assert "没有找到相关服务" in page  # no piece of 宇宙飞船 is in the catalogue
