@@ -4,11 +4,13 @@ documents, the route picture, the history, notes and the statutory clock."""
 import pytest
 from django.utils.formats import date_format
 
+from documents.actions import document_issue
+from services.models import DocumentType
 from workflows import clock
 from workflows.engine.actions import work_item_claim
-from workflows.models import ApplicationGroup, Note
+from workflows.models import ApplicationGroup, GroupDocument, Note
 from workflows.tests.factories import VALID_ID
-from workflows.tests.test_workbench_support import attach_lease, routed_application, step, version_with
+from workflows.tests.test_workbench_support import attach_lease, make_pdf, routed_application, step, version_with
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +142,22 @@ def test_the_history_shows_each_event_once_in_staff_words(client, clerk_a, item,
     history = body[body.index('id="history"') :]
     assert history.count("Correction requested") == 1
     assert "Waiting for you" not in body and "waiting for the applicant" in body
+
+
+def test_a_document_of_another_service_of_the_bundle_is_not_shown_nor_served(client, page, application, item):
+    # The bundle also holds a health certificate that only another department's service asks for.
+    health = DocumentType.objects.create(
+        code="health-certificate",
+        name_en="Health certificate",
+        name_zh="健康证明",
+        allowed_content_types=["application/pdf"],
+    )
+    other = document_issue(
+        owner=application.applicant, document_type=health, content=make_pdf("Health"), display_name="health.pdf"
+    )
+    GroupDocument.objects.create(group=application.group, document_type=health, document=other)
+    lease = attach_lease(application)
+    body = page()
+    assert "lease.pdf" in body and "health.pdf" not in body
+    assert client.get(f"/workbench/items/{item.pk}/documents/{other.pk}/").status_code == 404
+    assert client.get(f"/workbench/items/{item.pk}/documents/{lease.pk}/").status_code == 200

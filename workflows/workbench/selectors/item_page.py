@@ -78,20 +78,24 @@ def field_value_for_reveal(application: Application, key: str) -> tuple[DataElem
     return form_field.element, application.data[key]
 
 
+def _attachments_of(application: Application) -> QuerySet[GroupDocument]:
+    """The bundle's documents this application's own form asks for: a department sees what its
+    service needs, never the documents of the bundle's other services (a tax clerk does not
+    see the health certificate)."""
+    needed = application.service_version.materials.values("document_type_id")
+    return GroupDocument.objects.filter(group_id=application.group_id, document_type_id__in=needed)
+
+
 def application_documents(application: Application) -> list[GroupDocument]:
     return list(
-        GroupDocument.objects.filter(group_id=application.group_id)
-        .select_related("document", "document_type")
-        .order_by("document_type__code")
+        _attachments_of(application).select_related("document", "document_type").order_by("document_type__code")
     )
 
 
 def application_document(application: Application, document_id: int) -> GroupDocument:
-    """A document attached to this application's group; 404 for any other document."""
+    """A document this application asks for; 404 for any other document (the bundle's others too)."""
     attachment = (
-        GroupDocument.objects.filter(group_id=application.group_id, document_id=document_id)
-        .select_related("document", "document_type")
-        .first()
+        _attachments_of(application).filter(document_id=document_id).select_related("document", "document_type").first()
     )
     if attachment is None:
         raise Http404
