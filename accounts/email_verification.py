@@ -9,12 +9,12 @@ import logging
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.limits import over_limit
 from accounts.models import User
 
 logger = logging.getLogger("accounts.security")
@@ -35,14 +35,9 @@ def email_verification_send(*, user: User) -> bool:
     """E-mails the link; False (nothing sent) without an address or over the hourly limit."""
     if not user.email:
         return False
-    key = f"email-verification:{user.pk}"
-    cache.add(key, 0, 3600)
-    try:
-        if cache.incr(key) > SENDS_PER_HOUR:
-            logger.info("e-mail confirmation limited user=%s", user.pk)
-            return False
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, 3600)
+    if over_limit(f"email-verification:{user.pk}", limit=SENDS_PER_HOUR, window=3600):
+        logger.info("e-mail confirmation limited user=%s", user.pk)
+        return False
     link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
         "accounts:email-verify", args=[email_verification_token(user)]
     )

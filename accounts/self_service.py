@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.email_verification import LinkRefused, email_verification_send, email_verify, user_for_token
+from accounts.limits import over_limit
 from accounts.requests import AuthenticatedRequest
 from accounts.sessions import current_key_hash, sign_ins_keep_only, sign_out_everywhere_else
 
@@ -46,15 +46,6 @@ class PasswordChange(auth_views.PasswordChangeView):
         return response
 
 
-def _over_limit(key: str, limit: int) -> bool:
-    cache.add(key, 0, RESET_WINDOW)
-    try:
-        return cache.incr(key) > limit
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RESET_WINDOW)
-        return False
-
-
 class PasswordReset(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/password_reset_email.txt"
@@ -65,8 +56,8 @@ class PasswordReset(auth_views.PasswordResetView):
         email = form.cleaned_data["email"].strip().lower()
         address = hashlib.sha256(email.encode()).hexdigest()[:32]
         client = self.request.META.get("REMOTE_ADDR", "")
-        limited = _over_limit(f"reset:address:{address}", RESET_PER_ADDRESS) or _over_limit(
-            f"reset:client:{client}", RESET_PER_CLIENT
+        limited = over_limit(f"reset:address:{address}", limit=RESET_PER_ADDRESS, window=RESET_WINDOW) or over_limit(
+            f"reset:client:{client}", limit=RESET_PER_CLIENT, window=RESET_WINDOW
         )
         # One line for the operator, never the address itself.
         logger.info("password reset asked address=%s client=%s limited=%s", address[:12], client, limited)

@@ -1,8 +1,6 @@
 """My account: who the portal knows you are (verified attributes, with their source and date),
 the organisations you represent, and what you can change yourself."""
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -11,15 +9,10 @@ from django.views.decorators.http import require_GET
 from accounts.models import VerifiedAttribute
 from accounts.requests import AuthenticatedRequest
 from accounts.sessions import current_key_hash, sign_ins_alive
+from services.elements import mask_value
 from services.models import DataElement
 
-
-def masked(key: str, value: Any) -> str:
-    """A resident ID shows its first 6 and last 4 characters only, as on the clerk's queue."""
-    text = str(value)
-    if key == "person.id_number" and len(text) > 10:
-        return f"{text[:6]}{'*' * (len(text) - 10)}{text[-4:]}"
-    return text
+_UNKNOWN = DataElement(key="unknown.value", kind=DataElement.Kind.TEXT, sensitivity=DataElement.Sensitivity.SENSITIVE)
 
 
 @login_required
@@ -31,7 +24,9 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
     verified = [
         {
             "label": elements[a.element_key].label if a.element_key in elements else a.element_key,
-            "value": masked(a.element_key, a.value),
+            # Resident ID numbers and sensitive values masked, as everywhere on screen; a value
+            # the dictionary no longer names is treated as sensitive.
+            "value": mask_value(elements.get(a.element_key) or _UNKNOWN, a.value),
             "source": a.get_source_display(),
             "verified_at": a.verified_at,
         }

@@ -13,7 +13,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import VerifiedAttribute
 from accounts.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -29,22 +28,6 @@ def fresh_limits():
 
 def reset_link(message) -> str:
     return re.search(r"https?://[^/\s]+(/accounts/password/reset/\S+/)", message.body).group(1)
-
-
-def test_the_account_page_shows_the_verified_identity_masked(client, alice):
-    VerifiedAttribute.objects.create(
-        user=alice, element_key="person.id_number", value="11010519491231002X", source="identity"
-    )
-    client.force_login(alice)
-    page = client.get(reverse("portal:account")).content.decode()
-    assert "Your verified identity" in page and "110105********002X" in page and "11010519491231002X" not in page
-    assert "Identity verification" in page
-
-
-def test_without_a_verified_identity_the_page_says_what_to_do(client, bob):
-    client.force_login(bob)
-    page = client.get(reverse("portal:account")).content.decode()
-    assert "has not been verified yet" in page
 
 
 def test_changing_the_password_signs_out_every_other_session(client, alice):
@@ -116,10 +99,3 @@ def test_reset_mails_are_rate_limited_per_address(client, alice):
 def test_a_bad_address_is_explained(client):
     response = client.post(reverse("accounts:password-reset"), {"email": "not an address"})
     assert response.status_code == 200 and "There is a problem" in response.content.decode()
-
-
-def test_my_account_links_everything_a_person_has(client, alice):
-    client.force_login(alice)
-    page = client.get(reverse("portal:account")).content.decode()
-    for url in ("/applications/", "/vault/", "/inbox/", "/account/notifications/", "/account/access-log/"):
-        assert f'href="{url}"' in page
