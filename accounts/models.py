@@ -135,6 +135,7 @@ class VerifiedAttribute(models.Model):
     class Source(models.TextChoices):
         IDENTITY = "identity", _("Identity verification")
         APPLICATION = "application", _("Approved application")
+        COUNTER = "counter", _("Identity card checked at a counter")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verified_attributes")
     element_key = models.CharField(_("data element"), max_length=100)

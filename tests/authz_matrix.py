@@ -178,6 +178,13 @@ ROWS: list[Row] = [
     ),
     Row("workflows:workbench-supervision", supervisor_only(200)),
     Row("workflows:workbench-counter", members(200)),
+    Row("workflows:workbench-counter-identity", members(200)),
+    Row(
+        "workflows:workbench-counter-identity",
+        members(400),
+        method="POST",
+        data={"person": "nobody", "full_name": "No Body", "resident_id": "not-an-id", "card_seen": "on"},
+    ),
     # A citizen's own draft is not a counter filing: nobody reaches it through the counter.
     Row("workflows:workbench-counter-form", everyone(NOT_FOUND, anonymous=LOGIN), args=DRAFT),
     Row("workflows:workbench-counter-done", everyone(NOT_FOUND, anonymous=LOGIN), args=DRAFT),

@@ -127,6 +127,12 @@ def test_supervision_and_counter_pages_are_accessible(page, password, applicatio
     assert_accessible(page)
     page.goto("/workbench/counter/")
     assert_accessible(page)
+    # The in-person identity check, with its errors shown, is accessible too.
+    page.get_by_role("link", name="check an identity card").click()
+    page.get_by_role("button", name="Record the verified identity").click()
+    assert page.get_by_text("There is a problem").is_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Back to the counter").click()
     page.get_by_role("button", name="Start the application").click()
     assert page.get_by_text("There is a problem").is_visible()
     assert_accessible(page)

@@ -202,6 +202,7 @@ class DataAccessRecord(AuditChainedModel):
         REVEAL_FIELD = "reveal_field", _("Revealed a protected field")
         OPEN_DOCUMENT = "open_document", _("Opened a document")
         COUNTER_FILING = "counter_filing", _("Saw your details and documents to file for you at the counter")
+        IDENTITY_CHECK = "identity_check", _("Checked your identity card at the counter")
 
     accessor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+")

@@ -1,21 +1,25 @@
-"""Writes of the department workbench that are not transitions: internal notes, and the
-counter's draft for a walk-in person.
+"""Writes of the department workbench that are not transitions: internal notes, the counter's
+draft for a walk-in person, and the counter's in-person identity check.
 
 Everything that changes a work item (claim, release, assign, decide, correction, transfer,
 incidents) is the engine's (`workflows.engine.actions`); the workbench only calls it.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.actions import verified_attribute_set
+from accounts.models import User, VerifiedAttribute
 from accounts.selectors import COUNTER_ROLES, has_role
-from services.models import LifeEvent, Service
+from accounts.staff import person_find
+from services.elements import validate_value
+from services.models import DataElement, LifeEvent, Service
 from workflows.apply.actions import NotARepresentative, ServiceUnavailable, draft_start
 from workflows.engine.errors import TransitionRefused
-from workflows.models import ApplicationGroup, Note, WorkItem
-from workflows.workbench.selectors import counter_life_events
+from workflows.models import ApplicationGroup, DataAccessRecord, Note, WorkItem
+from workflows.workbench.selectors import counter_department_id, counter_life_events
 
 
 def note_add(*, work_item: WorkItem, author: User, text: str) -> Note:
@@ -84,3 +88,51 @@ def counter_draft_start(
         group.consent_recorded_at = timezone.now()
         group.save(update_fields=["filed_by", "consent_recorded_at", "updated_at"])
         return group
+
+
+def identity_check_at_counter(*, clerk: User, identifier: str, full_name: str, resident_id: str) -> User:
+    """A counter clerk has seen a person's identity card: their name, resident ID and date of birth
+    become their verified identity (so bound form fields come from it), and the person's access
+    log says so. Refused for an ID another account holds, or an account verified as someone else."""
+    if not has_role(clerk, COUNTER_ROLES):
+        raise TransitionRefused(_("Only counter staff can check an identity card."))
+    try:
+        resident_id = validate_value(
+            DataElement(key="person.id_number", kind=DataElement.Kind.RESIDENT_ID), resident_id
+        )
+    except ValidationError as error:
+        raise TransitionRefused(" ".join(error.messages)) from error
+    full_name = " ".join(full_name.split())
+    with transaction.atomic():
+        person = person_find(identifier)
+        if person is None:
+            raise TransitionRefused(_("No account uses “%(identifier)s”.") % {"identifier": identifier.strip()})
+        person = User.objects.select_for_update().get(pk=person.pk)
+        taken = User.objects.filter(resident_id=resident_id).exclude(pk=person.pk).exists() or (
+            VerifiedAttribute.objects.filter(element_key="person.id_number", value=resident_id)
+            .exclude(user=person)
+            .exists()
+        )
+        if taken:
+            raise TransitionRefused(_("This resident ID is already the verified identity of another account."))
+        earlier = VerifiedAttribute.objects.filter(user=person, element_key="person.id_number").first()
+        if earlier is not None and earlier.value != resident_id:
+            raise TransitionRefused(_("This account is already verified as another person."))
+        reference = f"counter clerk {clerk.pk}"
+        for key, value in (("person.full_name", full_name), ("person.id_number", resident_id)):
+            verified_attribute_set(
+                user=person,
+                element_key=key,
+                value=value,
+                source=VerifiedAttribute.Source.COUNTER,
+                source_reference=reference,
+            )
+        person.resident_id = resident_id
+        person.save(update_fields=["resident_id"])
+        DataAccessRecord.objects.create(
+            accessor=clerk,
+            department_id=counter_department_id(clerk=clerk),
+            applicant=person,
+            what=DataAccessRecord.What.IDENTITY_CHECK,
+        )
+    return person

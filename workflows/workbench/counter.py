@@ -27,8 +27,8 @@ from workflows.apply import forms as apply_forms
 from workflows.apply import selectors as apply_selectors
 from workflows.models import ApplicationGroup
 from workflows.workbench import access, selectors
-from workflows.workbench.actions import counter_draft_start
-from workflows.workbench.forms import CounterIdentifyForm
+from workflows.workbench.actions import counter_draft_start, identity_check_at_counter
+from workflows.workbench.forms import CounterIdentifyForm, CounterIdentityCheckForm
 from workflows.workbench.views.staff import staff_only, staff_user
 
 
@@ -222,3 +222,30 @@ def done(request: HttpRequest, group_id: int) -> HttpResponse:
         "masked_id": selectors.masked_id_number(group.applicant.resident_id),
     }
     return render(request, "workflows/workbench/counter_done.html", context)
+
+
+@staff_only(COUNTER_ROLES)
+@require_http_methods(["GET", "POST"])
+def identity_check(request: HttpRequest) -> HttpResponse:
+    """The in-person identity check that lets a self-registered person apply for services whose
+    forms ask for their name and resident ID (bound to the verified identity)."""
+    form = CounterIdentityCheckForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = identity_check_at_counter(
+                clerk=staff_user(request),
+                identifier=form.cleaned_data["person"],
+                full_name=form.cleaned_data["full_name"],
+                resident_id=form.cleaned_data["resident_id"],
+            )
+        except Refused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(
+                request,
+                _("%(name)s's identity is verified. They can now apply online, and you can file for them here.")
+                % {"name": person.name},
+            )
+            return redirect("workflows:workbench-counter")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "workflows/workbench/counter_identity.html", {"form": form}, status=status)

@@ -247,3 +247,31 @@ class CounterIdentifyForm(forms.Form):
         """(service, None) or (None, life event): what the valid form chose."""
         value = self.cleaned_data["applies_for"]
         return self.services.get(value), self.life_events.get(value)
+
+
+class CounterIdentityCheckForm(forms.Form):
+    """A counter clerk checks a person's identity card in person and records it on their account."""
+
+    person = forms.CharField(
+        label=_("The person's log-in name or e-mail address"),
+        max_length=254,
+        error_messages={"required": _("Enter the log-in name or e-mail address of the person's account.")},
+    )
+    full_name = forms.CharField(
+        label=_("Full name, as on the identity card"),
+        max_length=100,
+        error_messages={"required": _("Enter the full name as it is on the identity card.")},
+    )
+    resident_id = forms.CharField(
+        label=_("Resident ID number, as on the identity card"),
+        max_length=18,
+        min_length=18,
+        error_messages={
+            "required": _("Enter the resident ID number on the identity card."),
+            "min_length": _("A resident ID number has 18 characters."),
+        },
+    )
+    card_seen = forms.BooleanField(
+        label=_("I have seen the person's identity card, and the person is the one in its photo"),
+        error_messages={"required": _("Check the identity card in person before you record it.")},
+    )

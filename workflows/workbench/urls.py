@@ -23,6 +23,7 @@ urlpatterns = [
     path("workbench/supervision/", views.supervision, name="workbench-supervision"),
     path("workbench/transfer-requests/<int:request_id>/", views.transfer_decide, name="workbench-transfer-decide"),
     path("workbench/counter/", counter.start, name="workbench-counter"),
+    path("workbench/counter/identity/", counter.identity_check, name="workbench-counter-identity"),
     path("workbench/counter/<int:group_id>/", counter.fill, name="workbench-counter-form"),
     path("workbench/counter/<int:group_id>/done/", counter.done, name="workbench-counter-done"),
     path("workbench/incidents/<int:incident_id>/<slug:verb>/", views.incident, name="workbench-incident"),
