@@ -1,7 +1,7 @@
 """Forms of the workbench: parse and check what a clerk typed; the rules live in actions."""
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -186,6 +186,16 @@ class IncidentForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
 
+def resident_id_field(*, label: Any, required: Any) -> forms.CharField:
+    """An 18-character resident ID number typed at the counter (its checksum is checked later)."""
+    return forms.CharField(
+        label=label,
+        max_length=18,
+        min_length=18,
+        error_messages={"required": required, "min_length": _("A resident ID number has 18 characters.")},
+    )
+
+
 class CounterIdentifyForm(forms.Form):
     """Who is at the counter, what they apply for (one service or a life event), and their consent.
 
@@ -193,14 +203,8 @@ class CounterIdentifyForm(forms.Form):
     because a service and a life event may share a code.
     """
 
-    resident_id = forms.CharField(
-        label=_("Resident ID number of the person at the counter"),
-        max_length=18,
-        min_length=18,
-        error_messages={
-            "required": _("Enter the person's resident ID number."),
-            "min_length": _("A resident ID number has 18 characters."),
-        },
+    resident_id = resident_id_field(
+        label=_("Resident ID number of the person at the counter"), required=_("Enter the person's resident ID number.")
     )
     organisation = forms.CharField(
         label=_("Unified social credit code of the organisation (if they apply for one)"),
@@ -262,14 +266,9 @@ class CounterIdentityCheckForm(forms.Form):
         max_length=100,
         error_messages={"required": _("Enter the full name as it is on the identity card.")},
     )
-    resident_id = forms.CharField(
+    resident_id = resident_id_field(
         label=_("Resident ID number, as on the identity card"),
-        max_length=18,
-        min_length=18,
-        error_messages={
-            "required": _("Enter the resident ID number on the identity card."),
-            "min_length": _("A resident ID number has 18 characters."),
-        },
+        required=_("Enter the resident ID number on the identity card."),
     )
     card_seen = forms.BooleanField(
         label=_("I have seen the person's identity card, and the person is the one in its photo"),
