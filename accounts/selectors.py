@@ -6,7 +6,7 @@ asks these functions rather than spelling the role tuples again.
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Department, Membership, Role, User
+from accounts.models import Department, Membership, Role, User, VerifiedAttribute
 
 # Who works a department's queue, who supervises it, who may file at the counter.
 QUEUE_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
@@ -50,3 +50,10 @@ def department_supervisors(*, department_id: int) -> QuerySet[User]:
         .distinct()
         .order_by("pk")
     )
+
+
+def identity_checked_in_person(*, user: User) -> bool:
+    """True when a counter clerk checked this person's identity card (their resident ID's source)."""
+    return VerifiedAttribute.objects.filter(
+        user=user, element_key="person.id_number", source=VerifiedAttribute.Source.COUNTER
+    ).exists()

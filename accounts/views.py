@@ -12,10 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import staff
 from accounts.actions import user_register
+from accounts.assurance import Method, assurance_record
 from accounts.email_verification import email_verification_send
 from accounts.forms import RegistrationForm, SignInForm
 from accounts.models import Department, Membership, MembershipChange, Role
 from accounts.requests import AuthenticatedRequest
+from accounts.selectors import identity_checked_in_person
 from accounts.sessions import sign_in_record
 
 
@@ -33,6 +35,7 @@ def register(request: HttpRequest) -> HttpResponse:
         )
         login(request, user, backend="accounts.backends.UsernameOrEmailBackend")
         sign_in_record(request=request, user=user)
+        assurance_record(request, method=Method.PASSWORD)
         email_verification_send(user=user)
         messages.success(
             request,
@@ -66,7 +69,11 @@ class SignInView(LoginView):
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
-        sign_in_record(request=self.request, user=form.get_user())
+        user = form.get_user()
+        sign_in_record(request=self.request, user=user)
+        assurance_record(self.request, method=Method.PASSWORD)
+        if identity_checked_in_person(user=user):
+            assurance_record(self.request, method=Method.COUNTER)
         return response
 
 

@@ -46,6 +46,11 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_htmx",
+    # Second factors: TOTP, recovery codes and passkeys (accounts/second_factor/).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "accounts",
     "services",
     "documents",
@@ -67,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     # Logs 401/403/404 answered to signed-in people by non-public views (after authentication).
     "portal.security.failures.FailedAuthorisationLogMiddleware",
@@ -341,3 +347,12 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Second factors (accounts/second_factor/) ----------------------------------------------
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="One Door")
+# Passkeys belong to the portal's host name; the origins are where pages are served from.
+OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", default="localhost" if not PRODUCTION else None)
+OTP_WEBAUTHN_RP_NAME = env("OTP_WEBAUTHN_RP_NAME", default="One Door")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS", default=[] if PRODUCTION else ["http://localhost:8000"]
+)
