@@ -106,3 +106,16 @@ _METHOD_LEVEL = {
     # on top of it makes the session high.
     Method.COUNTER: Level.LOW,
 }
+
+
+def step_up_url(level: Level | str, next_url: str) -> str | None:
+    """Where a person signs in with national eID at `level`, then comes back to `next_url`
+    (None where this portal offers no eID sign-in)."""
+    from urllib.parse import urlencode
+
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("accounts:eid-login") + "?" + urlencode({"level": str(Level(level)), "next": next_url})
+    except NoReverseMatch:
+        return None

@@ -138,6 +138,9 @@ def version_new_draft(*, service: Service, actor: User | None) -> ServiceVersion
         service=service,
         number=number,
         time_limit_days=source.time_limit_days if source else 20,
+        minimum_assurance=source.minimum_assurance
+        if source
+        else ServiceVersion._meta.get_field("minimum_assurance").default,
         eligibility=source.eligibility if source else [],
         route=source.route if source else {},
         rejection_reasons=source.rejection_reasons if source else [],

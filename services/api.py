@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 
+from accounts.assurance import Level
 from services import selectors
 from services.models import DataElement, DocumentType, FormField, LifeEvent, MaterialRequirement, Service
 from services.routes import parse_route
@@ -91,6 +92,9 @@ class VersionOutput(serializers.Serializer):
     number = serializers.IntegerField()
     published_at = serializers.DateTimeField()
     time_limit_days = serializers.IntegerField()
+    minimum_assurance = serializers.ChoiceField(
+        choices=Level.choices, help_text="The sign-in level needed to submit (low, substantial, high)."
+    )
     eligibility = EligibilityRuleOutput(many=True)
     form = FormFieldOutput(many=True, source="fields.all")
     materials = MaterialOutput(many=True, source="materials.all")

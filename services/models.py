@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.assurance import Level
 from accounts.models import Department
 from lib.text import in_language
 
@@ -228,6 +229,15 @@ class ServiceVersion(models.Model):
     number = models.PositiveIntegerField(_("version"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     time_limit_days = models.PositiveIntegerField(_("statutory time limit (working days)"), default=20)
+    # How sure we must be of who applies (accounts/assurance.py): below it, the person is offered
+    # a step-up (national eID) and keeps their draft.
+    minimum_assurance = models.CharField(
+        _("sign-in level needed"),
+        max_length=20,
+        choices=Level.choices,
+        default=Level.LOW,
+        help_text=_("Low: any account. Substantial: national eID. High: national eID with a second factor."),
+    )
     # [{"when": <condition>, "reason_en": "...", "reason_zh": "..."}]: each rule must hold.
     eligibility = models.JSONField(_("eligibility rules"), default=list, blank=True)
     # {"steps": [{"key", "department", "kind", "after", "when", "sla_days", "handler", "document_type", ...}]}

@@ -63,7 +63,7 @@ class FeeInline(VersionPartInline):
 class VersionForm(forms.ModelForm):
     class Meta:
         model = ServiceVersion
-        fields = ("service", "time_limit_days", "eligibility", "route", "rejection_reasons")
+        fields = ("service", "time_limit_days", "minimum_assurance", "eligibility", "route", "rejection_reasons")
         help_texts = {
             "route": gettext_lazy(
                 'JSON: {"steps": [{"key": "check", "department": "market", "kind": "review", "sla_days": 5}, '
@@ -92,7 +92,15 @@ class ServiceVersionAdmin(AuditedAdmin):
     readonly_fields = ("number", "status", "published_at", "retired_at", "diagram", "publish_check")
 
     def get_fieldsets(self, request, obj=None):
-        main: tuple[str, ...] = ("service", "number", "status", "published_at", "retired_at", "time_limit_days")
+        main: tuple[str, ...] = (
+            "service",
+            "number",
+            "status",
+            "published_at",
+            "retired_at",
+            "time_limit_days",
+            "minimum_assurance",
+        )
         return (
             (None, {"fields": main}),
             (gettext_lazy("Route"), {"fields": ("route", "diagram", "publish_check")}),

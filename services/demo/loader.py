@@ -68,7 +68,7 @@ SHAPES = {
     "service": _shape(
         "code department category name_en name_zh summary_en summary_zh tags version", online=True, at_counter=True
     ),
-    "version": _shape("time_limit_days fields route", materials=[], fees=[], eligibility=[]),
+    "version": _shape("time_limit_days fields route", materials=[], fees=[], eligibility=[], minimum_assurance="low"),
     "field": _shape("element section", required=True, when=None),
     "material": _shape("document_type", required=True, when=None),
     "fee": _shape("label_en label_zh amount"),
@@ -201,6 +201,7 @@ def _seed_service(spec: Entry, elements: dict[str, DataElement], types: dict[str
         service=service,
         number=number,
         time_limit_days=parts["time_limit_days"],
+        minimum_assurance=parts["minimum_assurance"],
         eligibility=parts["eligibility"],
         route={"steps": parts["route"]},
     )

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from accounts.assurance import session_assurance
 from accounts.requests import AuthenticatedApiRequest
 from services.models import DocumentType, LifeEvent
 from services.selectors import service_to_apply_for
@@ -355,7 +356,12 @@ class DraftSubmitApi(APIView):
         if not key:
             return Response({"detail": "Send an Idempotency-Key header."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            outcome = actions.group_submit(applicant=request.user, group_id=group_id, idempotency_key=key)
+            outcome = actions.group_submit(
+                applicant=request.user,
+                group_id=group_id,
+                idempotency_key=key,
+                assurance=session_assurance(request).level,
+            )
         except actions.DraftIncomplete as error:
             return Response(
                 {"detail": error.message, "missing": _missing(error.missing)},

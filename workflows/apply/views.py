@@ -12,12 +12,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.assurance import Level, session_assurance, step_up_url
 from accounts.requests import AuthenticatedRequest
 from documents.validation import UploadRejected
 from lib.text import join_names
 from services.models import LifeEvent, Service
 from services.selectors import current_version, life_event_versions
 from workflows.apply import actions, forms, selectors
+from workflows.apply.actions.identity import bound_values
 from workflows.models import ApplicationGroup
 
 
@@ -104,10 +106,15 @@ def _start_page(request: AuthenticatedRequest, *, service: Service | None, life_
             else:
                 # A new draft opens on its first step, so the applicant sees what was filled in for them.
                 return redirect(_steps(group, selectors.group_form(group))[0].url)
+    needed = selectors.needed_assurance(versions)
     return render(
         request,
         "workflows/apply/start.html",
         {
+            "needed_level": needed,
+            "step_up_link": None
+            if session_assurance(request).level.covers(needed)
+            else step_up_url(needed, request.get_full_path()),
             "service": service,
             "life_event": life_event,
             "title": life_event.name if life_event else service.name,  # type: ignore[union-attr]
@@ -328,6 +335,22 @@ def _review_rows(group: ApplicationGroup, form: selectors.MergedForm, user) -> l
     return sections
 
 
+def _step_up(request: AuthenticatedRequest, group: ApplicationGroup, form: selectors.MergedForm) -> dict | None:
+    """What the person must do before they can submit: sign in at a higher level (national eID),
+    or bring a verified identity the form's bound fields need. None when nothing is needed."""
+    needed = selectors.needed_assurance(group.versions.all())
+    try:
+        bound_values(form.shown_fields(group.data), selectors.group_verified_values(group, form))
+        identity_missing = False
+    except actions.IdentityNotVerified:
+        identity_missing = True
+        if not needed.covers(Level.SUBSTANTIAL):
+            needed = Level.SUBSTANTIAL  # national eID brings a verified identity
+    if session_assurance(request).level.covers(needed) and not identity_missing:
+        return None
+    return {"level": needed, "url": step_up_url(needed, request.get_full_path()), "identity_missing": identity_missing}
+
+
 @login_required
 def review(request: AuthenticatedRequest, group_id: int, *, missing=None, status: int = 200) -> HttpResponse:
     group = _draft(request, group_id)
@@ -346,6 +369,7 @@ def review(request: AuthenticatedRequest, group_id: int, *, missing=None, status
         documents=[(m, attachments.get(m.document_type.pk)) for m in form.shown_materials(group.data)],
         missing=[(item, step_urls.get(item.step, "")) for item in missing],
         token=uuid.uuid4().hex,
+        step_up=_step_up(request, group, form),
     )
     return render(request, "workflows/apply/review.html", context, status=status)
 
@@ -362,6 +386,7 @@ def submit(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
             applicant=request.user,
             group_id=group_id,
             idempotency_key=f"html-{token}",
+            assurance=session_assurance(request).level,
         )
     except actions.DraftIncomplete as error:
         return review(request, group_id, missing=error.missing, status=400)
@@ -370,6 +395,7 @@ def submit(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
         actions.IdempotencyKeyReused,
         actions.CalendarNotReady,
         actions.IdentityNotVerified,
+        actions.AssuranceTooLow,
     ) as error:
         messages.error(request, error.message)
         return redirect("workflows:apply-review", group_id)

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.assurance import Level
 from accounts.selectors import COUNTER_ROLES
 from documents.models import Document
 from documents.validation import UploadRejected
@@ -167,7 +168,10 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
             return redirect("workflows:workbench-counter-done", group_id=group.pk)
         if not errors and not material_errors and "submit" in request.POST:
             try:
-                apply_actions.group_submit(applicant=person, group_id=group.pk, idempotency_key=f"counter-{group.pk}")
+                # The person is at the counter with their identity card: an in-person check is `high`.
+                apply_actions.group_submit(
+                    applicant=person, group_id=group.pk, idempotency_key=f"counter-{group.pk}", assurance=Level.HIGH
+                )
             except apply_actions.DraftIncomplete as incomplete:
                 problems = [f"{item.label}: {item.reason}" for item in incomplete.missing]
             except apply_actions.ApplyError as refused:

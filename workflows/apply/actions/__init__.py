@@ -18,6 +18,7 @@ from workflows.apply.actions.purge import PurgeResult, drafts_purge
 from workflows.apply.actions.refusals import (
     APPLICATION_START_TASK,
     ApplyError,
+    AssuranceTooLow,
     AttachRefused,
     CalendarNotReady,
     DraftAlreadySubmitted,
@@ -33,6 +34,7 @@ from workflows.apply.actions.submission import SubmitOutcome, group_submit
 __all__ = [
     "APPLICATION_START_TASK",
     "ApplyError",
+    "AssuranceTooLow",
     "AttachRefused",
     "CalendarNotReady",
     "DraftAlreadySubmitted",

@@ -27,8 +27,8 @@ def bound_problem(spec: FieldSpec, value: Any, verified: Mapping[str, Any]) -> s
     known = verified_value(spec, verified)
     if known is None:
         return _(
-            "%(label)s comes from your verified identity, which we do not have yet. Have your identity "
-            "checked at any one-stop counter, then come back to this draft."
+            "%(label)s comes from your verified identity, which we do not have yet. Sign in with national "
+            "eID, or have your identity checked at any one-stop counter, then come back to this draft."
         ) % {"label": spec.element.label}
     if value != known:
         return _("%(label)s comes from your verified identity and cannot be changed.") % {"label": spec.element.label}
@@ -60,7 +60,7 @@ def bound_values(specs: Iterable[FieldSpec], verified: Mapping[str, Any]) -> dic
         raise IdentityNotVerified(
             _(
                 "This application asks for your %(names)s, which must come from your verified identity. "
-                "Have your identity checked at any one-stop counter; your draft is kept."
+                "Sign in with national eID, or have your identity checked at any one-stop counter; your draft is kept."
             )
             % {"names": join_names(unknown)}
         )

@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext as _
 
+from accounts.assurance import Level
 from lib.refusals import Refused
 from lib.text import join_names
 from services.models import ServiceVersion
@@ -39,6 +40,22 @@ class IdentityNotVerified(ApplyError):
     """The form asks for identity elements bound to a verified identity the person does not have."""
 
     status_code = 403
+
+
+class AssuranceTooLow(ApplyError):
+    """The service needs a higher sign-in level than this session has; the draft is kept."""
+
+    status_code = 403
+
+    def __init__(self, needed: Level) -> None:
+        super().__init__(
+            _(
+                "To submit this application you need to sign in at level “%(level)s”. Sign in with national "
+                "eID to continue; your draft is kept."
+            )
+            % {"level": needed.label}
+        )
+        self.needed = needed
 
 
 class CalendarNotReady(ApplyError):

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.assurance import Level
 from accounts.models import User
 from services.conditions import evaluate
 from services.models import ServiceVersion
@@ -19,6 +20,7 @@ from workflows import clock
 from workflows.apply.actions.identity import bound_values
 from workflows.apply.actions.refusals import (
     APPLICATION_START_TASK,
+    AssuranceTooLow,
     CalendarNotReady,
     DraftIncomplete,
     DraftStale,
@@ -30,6 +32,7 @@ from workflows.apply.selectors import (
     group_form,
     group_verified_values,
     missing_items,
+    needed_assurance,
     ordered_versions,
     stale_versions,
     version_parts,
@@ -82,9 +85,15 @@ def _applications_of(group: ApplicationGroup) -> list[Application]:
     return list(Application.objects.filter(group=group).select_related("service").order_by("number"))
 
 
-def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) -> SubmitOutcome:
+def group_submit(
+    *, applicant: User, group_id: int | str, idempotency_key: str, assurance: Level = Level.LOW
+) -> SubmitOutcome:
     """Submits a draft once: one Application per pinned version, numbered, pinned, `submitted`,
     and the engine's start recorded in the outbox in the same transaction.
+
+    `assurance` is how sure we are of who is submitting (the session's level; the counter's
+    in-person identity check is `high`). Below what a pinned version needs, the submission is
+    refused (AssuranceTooLow) and the draft kept, so the person can step up and come back.
 
     Idempotent: the same key, or a second submit of an already submitted draft (double
     click, network retry, two tabs), returns the group submitted the first time.
@@ -102,7 +111,7 @@ def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) 
             if not group.is_draft:
                 # Submitted meanwhile (the other click, the other tab): the same answer.
                 return SubmitOutcome(group, created=False, applications=list(group.applications.all()))
-            applications = _submit_locked(applicant=applicant, group=group, key=key)
+            applications = _submit_locked(applicant=applicant, group=group, key=key, assurance=assurance)
     except IntegrityError:
         # The same key, submitted at the same moment for another draft of this applicant.
         existing = _submitted_by_key(applicant, key, group_id)
@@ -116,10 +125,14 @@ def group_submit(*, applicant: User, group_id: int | str, idempotency_key: str) 
     return SubmitOutcome(group, created=True, applications=sorted(applications, key=lambda a: a.number))
 
 
-def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str) -> list[Application]:
+def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str, assurance: Level) -> list[Application]:
     stale = stale_versions(group)
     if stale:
         raise DraftStale(stale)
+    needed = needed_assurance(group.versions.all())
+    if not Level(assurance).covers(needed):
+        logger.info("submit refused group=%s needs=%s session=%s", group.pk, needed, assurance)
+        raise AssuranceTooLow(needed)
     form = group_form(group)
     attachments = attachments_by_type(group)
     # Identity elements are the applicant's verified values, whatever the draft holds (refused,

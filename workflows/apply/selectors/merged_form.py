@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from accounts.assurance import Level
 from services.conditions import evaluate
 from services.models import (
     DataElement,
@@ -281,6 +282,11 @@ def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
 
 def group_form(group: ApplicationGroup) -> MergedForm:
     return merged_form(ordered_versions(group.versions.all(), group.life_event))
+
+
+def needed_assurance(versions: Iterable[ServiceVersion]) -> Level:
+    """The sign-in level a draft of `versions` needs: the highest any of them asks."""
+    return max((Level(v.minimum_assurance) for v in versions), key=lambda level: level.rank, default=Level.LOW)
 
 
 def stale_versions(group: ApplicationGroup) -> list[ServiceVersion]:
