@@ -52,6 +52,11 @@ def department_supervisors(*, department_id: int) -> QuerySet[User]:
     )
 
 
+def verified_value(*, user: User, element_key: str) -> object | None:
+    """One verified value of a person (None when the state has not verified it)."""
+    return VerifiedAttribute.objects.filter(user=user, element_key=element_key).values_list("value", flat=True).first()
+
+
 def identity_checked_in_person(*, user: User) -> bool:
     """True when a counter clerk checked this person's identity card (their resident ID's source)."""
     return VerifiedAttribute.objects.filter(

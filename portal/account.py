@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.assurance import session_assurance
 from accounts.models import VerifiedAttribute
 from accounts.requests import AuthenticatedRequest
 from accounts.sessions import current_key_hash, sign_ins_alive
@@ -34,5 +35,10 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
     ]
     here = current_key_hash(request)
     devices = [{"sign_in": s, "here": s.session_key_hash == here} for s in sign_ins_alive(user=user)]
-    context = {"verified": verified, "organisations": list(user.organisations.order_by("name")), "devices": devices}
+    context = {
+        "verified": verified,
+        "organisations": list(user.organisations.order_by("name")),
+        "devices": devices,
+        "assurance": session_assurance(request),
+    }
     return render(request, "portal/account.html", context)

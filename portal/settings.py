@@ -350,9 +350,13 @@ LOGGING = {
 
 # --- Second factors (accounts/second_factor/) ----------------------------------------------
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="One Door")
-# Passkeys belong to the portal's host name; the origins are where pages are served from.
-OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", default="localhost" if not PRODUCTION else None)
+# Passkeys belong to the portal's host name; the origins are where its pages are served from
+# (in production: HTTPS on every allowed host, unless set).
+OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", default=ALLOWED_HOSTS[0] if PRODUCTION else "localhost")
 OTP_WEBAUTHN_RP_NAME = env("OTP_WEBAUTHN_RP_NAME", default="One Door")
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
-    "OTP_WEBAUTHN_ALLOWED_ORIGINS", default=[] if PRODUCTION else ["http://localhost:8000"]
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    default=[f"https://{host}" for host in ALLOWED_HOSTS if not host.startswith(".")]
+    if PRODUCTION
+    else ["http://localhost:8000"],
 )

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.selectors import verified_value
 from workflows.models import Notification, NotificationPreference
 from workflows.progress import selectors
 from workflows.progress.actions import (
@@ -55,7 +56,10 @@ def preferences(request: HttpRequest) -> HttpResponse:
     initial: dict[str, object] = {
         "email": current.email if current else True,
         "sms": current.sms if current else False,
-        "phone": current.phone if current else "",
+        # The verified phone number, until the person chooses another one here.
+        "phone": (current.phone if current else "")
+        or verified_value(user=me(request), element_key="person.phone")
+        or "",
     }
     form = NotificationPreferenceForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST":
