@@ -148,6 +148,26 @@ def questions(
     return views
 
 
+def required_message(element: DataElement) -> str:
+    """What to do about an unanswered required question, in the words of the question."""
+    label = element.label
+    # "Enter floor area", but keep "ID number" and other capitalised abbreviations as they are.
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        label = label[0].lower() + label[1:]
+    if element.kind in (DataElement.Kind.CHOICE, DataElement.Kind.BOOLEAN):
+        return _("Select %(label)s") % {"label": label}
+    return _("Enter %(label)s") % {"label": label}
+
+
+def unanswered(specs: list[FieldSpec], data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The required questions among `specs` that have no answer in `data`, with what to do."""
+    return {
+        spec.key: [required_message(spec.element)]
+        for spec in specs
+        if spec.required(data) and data.get(spec.key) in (None, "", [])
+    }
+
+
 def posted_answers(post: QueryDict, specs: list[FieldSpec]) -> tuple[dict[str, str], dict[str, str]]:
     """(typed values, base values) of the questions this page rendered (each carries a base__ input)."""
     values, bases = {}, {}

@@ -198,6 +198,8 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
     errors: dict[str, list[str]] = {}
     conflicts: dict[str, str] = {}
     rendered_keys = {spec.key for spec in part.shown_fields(group.data)}
+    # Came from "Change" on check-your-answers: saving goes back there, not through later pages.
+    returning = (request.POST if request.method == "POST" else request.GET).get("change") == "1"
     if request.method == "POST":
         values, bases = forms.posted_answers(request.POST, part.fields)
         try:
@@ -217,19 +219,25 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
             return redirect("workflows:apply-receipt", group.pk)
         group = _draft(request, group.pk)
         shown_now = {spec.key for spec in part.shown_fields(group.data)}
-        if result.ok and shown_now <= rendered_keys:
-            if "later" in request.POST:
+        later = "later" in request.POST
+        # "Save and continue" checks this page's required questions now, not only at the end;
+        # what was given is saved either way.
+        unanswered = {} if later or not result.ok else forms.unanswered(part.shown_fields(group.data), group.data)
+        if result.ok and shown_now <= rendered_keys and not unanswered:
+            if later:
                 messages.success(request, _("Your answers are saved. You can continue at any time."))
                 return redirect("workflows:apply-list")
+            if returning:
+                return redirect("workflows:apply-review", group.pk)
             return redirect(_after(_steps(group, form), slug).url)
         # Show the page again: with the errors, or with the questions an answer just opened up.
-        errors = result.errors
+        errors = {**result.errors, **(unanswered if shown_now <= rendered_keys else {})}
         for key, theirs in result.conflicts.items():
             spec = form.field(key)
             if spec is not None:
                 conflicts[key] = forms.conflict_message(spec.element, theirs)
         typed = {key: values[key] for key in [*errors, *conflicts] if key in values}
-        if result.ok:
+        if result.ok and not errors:
             messages.info(request, _("Your answers need a few more details. The new questions are below."))
     known = selectors.known_values(
         user=request.user,
@@ -247,7 +255,14 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
     )
     status = 200 if not all_errors else 400
     context = _context(
-        group, form, slug, section=part, index=index, questions=question_views, has_errors=bool(all_errors)
+        group,
+        form,
+        slug,
+        section=part,
+        index=index,
+        questions=question_views,
+        has_errors=bool(all_errors),
+        returning=returning,
     )
     return render(request, "workflows/apply/section.html", context, status=status)
 
