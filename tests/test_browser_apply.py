@@ -81,7 +81,7 @@ def test_alice_opens_a_restaurant_with_one_form_and_one_submission(page, demo, a
     assert page.get_by_text("What is still missing").count() == 0
     assert page.locator(".govuk-tag", has_text="From your vault").count() == 3
     assert_accessible(page)
-    page.get_by_role("button", name="Submit application").click()
+    page.get_by_role("button", name="Accept and submit").click()
     page.wait_for_load_state("networkidle")
 
     # The receipt: one submission, three applications, each with its due date.

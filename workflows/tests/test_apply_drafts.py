@@ -87,7 +87,7 @@ def test_the_review_page_lists_what_is_still_missing(client, alice, catalogue): 
         assert f"{label}: Not" in page
     assert "Business name: Not" not in page
     assert "Opening date: Not" not in page  # optional
-    assert "Submit application" not in page
+    assert "Accept and submit" not in page
 
 
 def test_submitting_an_incomplete_draft_answers_with_the_missing_list(client, alice, catalogue):  # noqa: F811
@@ -123,7 +123,7 @@ def test_a_stale_draft_offers_to_move_to_the_current_version_keeping_the_data(cl
     page = client.get(reverse("workflows:apply-review", args=[group.pk])).content.decode()
     assert "changed since you started it" in page
     assert "Move to the current version" in page
-    assert "Submit application" not in page
+    assert "Accept and submit" not in page
 
     client.post(reverse("workflows:apply-move-to-current", args=[group.pk]))
 
