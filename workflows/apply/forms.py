@@ -86,7 +86,8 @@ class QuestionView:
     def hint(self) -> str:
         hint = self.element.help_text
         if self.element.kind == Kind.DATE and not hint:
-            hint = _("For example, 2027-03-27")
+            # A date of birth is in the past; other dates (a wedding, an opening) may be ahead.
+            hint = _("For example, 1985-03-27") if "birth" in self.element.key else _("For example, 2027-03-27")
         return hint
 
     @property

@@ -104,8 +104,13 @@ def test_filing_for_a_walk_in_person_puts_the_application_in_their_account(clien
             "material__lease_contract": str(lease.pk),
             "submit": "1",
         },
-        follow=True,
     )
+    # First the answers, to read with the person; nothing is filed yet.
+    check = response.content.decode()
+    assert response.status_code == 200 and "Check the answers with them" in check
+    assert "Tea Corner" in check and "lease.pdf" in check
+    assert not Application.objects.filter(group=group).exists()
+    response = client.post(url_of(response), {"submit": "1", "confirmed": "1"}, follow=True)
     assert "Submitted" in response.content.decode()
     group.refresh_from_db()
     application = Application.objects.get(group=group)
@@ -255,6 +260,8 @@ def test_a_life_event_filed_at_the_counter_makes_one_application_per_service_in_
             "submit": "1",
         },
     )
+    assert response.status_code == 200 and "Check the answers with them" in response.content.decode()
+    response = client.post(url_of(response), {"submit": "1", "confirmed": "1"})
     assert response.status_code == 302, response.content.decode()
     assert response.url == reverse("workflows:workbench-counter-done", args=[group.pk])
     applications = Application.objects.filter(group=group)
@@ -318,6 +325,20 @@ def test_a_disguised_file_is_refused_at_its_document_and_the_typed_answers_are_k
     assert counter_draft.data["business.name"] == "Tea Corner"
     assert counter_draft.is_draft
     assert not Document.objects.exists() and not GroupDocument.objects.exists()
+
+
+def url_of(response) -> str:
+    return response.wsgi_request.path
+
+
+def test_what_is_missing_links_to_its_question(client, counter_clerk, walk_in, catalogue):
+    client.force_login(counter_clerk)
+    url = start(client, applies_for="life-event:open-a-restaurant").url
+    response = client.post(url, {**answers(**{"business.name": "Tea Corner"}), "submit": "1"})
+    page = response.content.decode()
+    assert response.status_code == 400 and "There is a problem" in page
+    assert '<a href="#id_business__floor_area_m2">' in page
+    assert '<a href="#answers">' not in page
 
 
 # --- Outsiders ------------------------------------------------------------------------------

@@ -102,6 +102,30 @@ def _material_views(
     ]
 
 
+def _check_page(
+    request: HttpRequest, *, clerk, group: ApplicationGroup, form: apply_selectors.MergedForm
+) -> HttpResponse:
+    """What will be filed, for the person to read (or take away printed) before it is."""
+    known = apply_selectors.known_values(user=group.applicant, keys=[spec.key for spec in form.fields])
+    context = {
+        "group": group,
+        "person": group.applicant,
+        "masked_id": selectors.masked_id_number(group.applicant.resident_id),
+        "service_names": join_names(
+            str(version.service.name)
+            for version in apply_selectors.ordered_versions(group.versions.all(), group.life_event)
+        ),
+        "questions": apply_forms.questions(
+            specs=form.shown_fields(group.data), data=group.data, known=known, flagged=group.changed_verified
+        ),
+        "materials": _material_views(group, form, {}, set()),
+    }
+    access.counter_filing_viewed(
+        accessor=clerk, group=group, department_id=selectors.counter_department_id(clerk=clerk)
+    )
+    return render(request, "workflows/workbench/counter_check.html", context)
+
+
 def _refusal(error: UploadRejected | apply_actions.AttachRefused) -> str:
     if isinstance(error, apply_actions.ApplyError):
         return error.message
@@ -166,16 +190,25 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
             material_errors, failed_uploads = _materials_save(request, group=group, form=form)
         except apply_actions.DraftAlreadySubmitted:
             return redirect("workflows:workbench-counter-done", group_id=group.pk)
-        if not errors and not material_errors and "submit" in request.POST:
+        if not errors and not material_errors and "submit" in request.POST and "confirmed" not in request.POST:
+            # Check-your-answers with the person before anything is filed.
+            missing = apply_selectors.group_missing(group)
+            if missing:
+                problems = [{"text": f"{item.label}: {item.reason}", "anchor": item.anchor} for item in missing]
+            else:
+                return _check_page(request, clerk=clerk, group=group, form=form)
+        elif not errors and not material_errors and "submit" in request.POST:
             try:
                 # The person is at the counter with their identity card: an in-person check is `high`.
                 apply_actions.group_submit(
                     applicant=person, group_id=group.pk, idempotency_key=f"counter-{group.pk}", assurance=Level.HIGH
                 )
             except apply_actions.DraftIncomplete as incomplete:
-                problems = [f"{item.label}: {item.reason}" for item in incomplete.missing]
+                problems = [
+                    {"text": f"{item.label}: {item.reason}", "anchor": item.anchor} for item in incomplete.missing
+                ]
             except apply_actions.ApplyError as refused:
-                problems = [refused.message]
+                problems = [{"text": refused.message, "anchor": ""}]
             else:
                 messages.success(
                     request, _("Submitted for %(name)s. It is in their account now.") % {"name": person.name}
