@@ -10,6 +10,7 @@ import time_machine
 
 from accounts.models import Department, Role
 from accounts.tests.factories import PASSWORD, MembershipFactory, UserFactory
+from workflows.clock import calendar_forget
 from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
 from workflows.models import CalendarYear
 
@@ -105,11 +106,16 @@ def working_calendar(request):
     if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
         request.fixturenames
     ):
+        yield
         return
     request.getfixturevalue("_django_db_helper")
     CalendarYear.objects.bulk_create(
         [CalendarYear(year=year, note="tests: weekends only") for year in TEST_CALENDAR_YEARS], ignore_conflicts=True
     )
+    # The calendar is cached per process; rows a test adds are rolled back without a commit to say so.
+    calendar_forget()
+    yield
+    calendar_forget()
 
 
 @pytest.fixture

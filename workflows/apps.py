@@ -19,4 +19,13 @@ class WorkflowsConfig(AppConfig):
         uses_finder_register(AttachmentUses())
         # Registers the tasks in this process too, so the embedded mode can run them in-process
         # (Celery's autodiscovery only runs when a worker starts).
+        # The working-day calendar is cached per process: any change to it is announced.
+        from django.db.models.signals import post_delete, post_save
+
         import workflows.tasks  # noqa: F401
+        from workflows.clock import on_calendar_row_change
+        from workflows.models import CalendarDay, CalendarYear, ClockStop
+
+        for model in (CalendarDay, CalendarYear, ClockStop):
+            for signal in (post_save, post_delete):
+                signal.connect(on_calendar_row_change, sender=model, dispatch_uid=f"calendar-{model.__name__}-{signal}")

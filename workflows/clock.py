@@ -19,10 +19,14 @@ Warning timers and "how long did this take" use working *seconds* (`working_seco
 All functions take and return aware datetimes.
 """
 
+import bisect
+import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import DateField, F, IntegerField, Value
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Case, CharField, DateField, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -34,6 +38,7 @@ DAY = timedelta(days=1)
 DAY_SECONDS = 86400
 STOPPED = "stopped"
 COMPLETE = "complete"
+PROVISIONAL = "provisional"
 
 
 class CalendarMissing(Refused):
@@ -62,90 +67,170 @@ class Coverage:
         return self.first is not None and self.last is not None and self.first <= year <= self.last
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """The whole working-day calendar as this process last read it (a few hundred rows)."""
+
+    days: dict[date, str]  # holidays and make-up working days
+    day_list: tuple[date, ...]  # the same days, sorted, to find a span's days by bisection
+    stops: tuple[tuple[date, date], ...]  # stopped periods, merged into disjoint spans, sorted
+    years: frozenset[int]  # years the calendar is complete for
+    provisional: frozenset[int]  # of those, the ones entered before the official announcement
+    version: object
+    loaded_at: float
+
+
+# The calendar is cached per process and read again when an administrator changes it
+# (`calendar_changed` bumps a version in the shared cache: Redis when configured) or, as a
+# safety net for processes that share no cache, after CALENDAR_MAX_AGE seconds.
+CALENDAR_VERSION_KEY = "workflows.calendar.version"
+CALENDAR_MAX_AGE = 60.0
+_snapshot: _Snapshot | None = None
+
+
+def _read_snapshot(version: object) -> _Snapshot:
+    no_date, no_year = Value(None, output_field=DateField()), Value(0, output_field=IntegerField())
+    # One round trip for the three tables: exceptions, stopped periods, years.
+    days = CalendarDay.objects.order_by().values_list("date", F("date"), "kind", no_year)
+    stops = ClockStop.objects.order_by().values_list("starts_on", "ends_on", Value(STOPPED), no_year)
+    provisional = Case(
+        When(provisional=True, then=Value(PROVISIONAL)), default=Value(COMPLETE), output_field=CharField()
+    )
+    years = CalendarYear.objects.order_by().values_list(no_date, no_date, provisional, "year")
+    exceptions: dict[date, str] = {}
+    stopped: list[tuple[date, date]] = []
+    complete: dict[int, bool] = {}
+    for start, end, kind, year in days.union(stops, years, all=True):
+        if year:
+            complete[year] = kind == PROVISIONAL
+        elif kind == STOPPED:
+            stopped.append((start, end))
+        else:
+            exceptions[start] = kind
+    merged: list[tuple[date, date]] = []
+    for start, end in sorted(stopped):
+        if merged and start <= merged[-1][1] + DAY:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return _Snapshot(
+        days=exceptions,
+        day_list=tuple(sorted(exceptions)),
+        stops=tuple(merged),
+        years=frozenset(complete),
+        provisional=frozenset(year for year, is_provisional in complete.items() if is_provisional),
+        version=version,
+        loaded_at=time_module.monotonic(),
+    )
+
+
+def calendar_snapshot() -> _Snapshot:
+    """The calendar, from this process's memory while it is current (no query)."""
+    global _snapshot
+    version = cache.get(CALENDAR_VERSION_KEY)
+    snapshot = _snapshot
+    if (
+        snapshot is None
+        or snapshot.version != version
+        or time_module.monotonic() - snapshot.loaded_at > CALENDAR_MAX_AGE
+    ):
+        snapshot = _snapshot = _read_snapshot(version)
+    return snapshot
+
+
+def calendar_changed() -> None:
+    """Called whenever holidays, make-up days, stopped periods or complete years change: this
+    process reads the calendar again at once, every other process when the change commits."""
+    global _snapshot
+    _snapshot = None
+
+    def bump() -> None:
+        global _snapshot
+        _snapshot = None
+        if cache.add(CALENDAR_VERSION_KEY, 1, timeout=None):
+            return
+        try:
+            cache.incr(CALENDAR_VERSION_KEY)
+        except ValueError:  # evicted between add and incr
+            cache.set(CALENDAR_VERSION_KEY, 1, timeout=None)
+
+    transaction.on_commit(bump)
+
+
+def calendar_forget() -> None:
+    """Drops this process's copy (tests, whose rolled-back rows no commit ever announces)."""
+    global _snapshot
+    _snapshot = None
+
+
+def on_calendar_row_change(**kwargs: object) -> None:
+    """Signal receiver for CalendarDay, CalendarYear and ClockStop saves and deletes."""
+    calendar_changed()
+
+
 class Calendar:
-    """The working-day calendar, loaded for a span of dates in one query.
+    """The working-day calendar, from the process's snapshot (`calendar_snapshot`).
 
     `strict` calendars (deadline computations) refuse a day of a year that is not complete;
-    others (counting days left on a page) count such a day as its weekday says.
+    others (counting days left on a page) count such a day as its weekday says. The span
+    arguments are kept for callers that say which days they will ask about; every day is known.
     """
 
-    def __init__(self, first: date, last: date, *, strict: bool = False) -> None:
+    def __init__(self, first: date | None = None, last: date | None = None, *, strict: bool = False) -> None:
         self.strict = strict
-        self._loaded: tuple[date, date] | None = None
-        self._exceptions: dict[date, str] = {}
-        self._years: set[int] = set()
-        self._load(first, last)
-
-    def _load(self, first: date, last: date) -> None:
-        if self._loaded and self._loaded[0] <= first and last <= self._loaded[1]:
-            return
-        if self._loaded:
-            first, last = min(first, self._loaded[0]), max(last, self._loaded[1])
-        no_date, no_year = Value(None, output_field=DateField()), Value(0, output_field=IntegerField())
-        # One round trip for the three tables: exceptions, stopped periods, complete years.
-        days = (
-            CalendarDay.objects.filter(date__gte=first, date__lte=last)
-            .order_by()
-            .values_list("date", F("date"), "kind", no_year)
-        )
-        stops = (
-            ClockStop.objects.filter(starts_on__lte=last, ends_on__gte=first)
-            .order_by()
-            .values_list("starts_on", "ends_on", Value(STOPPED), no_year)
-        )
-        years = CalendarYear.objects.order_by().values_list(no_date, no_date, Value(COMPLETE), "year")
-        rows = days.union(stops, years, all=True)
-        self._exceptions, self._years = {}, set()
-        stopped: list[tuple[date, date]] = []
-        for start, end, kind, year in rows:
-            if kind == COMPLETE:
-                self._years.add(year)
-            elif kind == STOPPED:
-                stopped.append((start, end))
-            else:
-                self._exceptions[start] = kind
-        for start, end in stopped:
-            day = max(start, first)
-            while day <= min(end, last):
-                self._exceptions[day] = STOPPED
-                day += DAY
-        self._loaded = (first, last)
+        snapshot = calendar_snapshot()
+        self._days = snapshot.days
+        self._day_list = snapshot.day_list
+        self._stops = snapshot.stops
+        self._years = snapshot.years
 
     def _check(self, day: date) -> None:
         if self.strict and day.year not in self._years:
             raise CalendarMissing(day.year)
 
+    def _stopped(self, day: date) -> bool:
+        index = bisect.bisect_right(self._stops, (day, date.max)) - 1
+        return index >= 0 and self._stops[index][0] <= day <= self._stops[index][1]
+
+    def _working_unless_stopped(self, day: date) -> bool:
+        kind = self._days.get(day)
+        if kind == CalendarDay.Kind.HOLIDAY:
+            return False
+        if kind == CalendarDay.Kind.WORKDAY:
+            return True
+        return day.weekday() < 5
+
     def working_days_in(self, first: date, last: date) -> int:
         """How many working days [first, last] holds: weekdays counted by arithmetic, then the
-        calendar's exceptions in the span (so a long span costs no more than a short one)."""
+        calendar's exceptions and stopped days in the span (a long span costs no more than a short one)."""
         if last < first:
             return 0
-        self._load(first, last)
         if self.strict:
             for year in range(first.year, last.year + 1):
                 self._check(date(year, 1, 1))
         weeks, rest = divmod((last - first).days + 1, 7)
         count = weeks * 5 + sum(1 for offset in range(rest) if (last - timedelta(days=offset)).weekday() < 5)
-        for day, kind in self._exceptions.items():
-            if first <= day <= last:
-                weekday = day.weekday() < 5
-                if kind in (CalendarDay.Kind.HOLIDAY, STOPPED) and weekday:
+        low, high = bisect.bisect_left(self._day_list, first), bisect.bisect_right(self._day_list, last)
+        for day in self._day_list[low:high]:
+            weekday = day.weekday() < 5
+            kind = self._days[day]
+            if kind == CalendarDay.Kind.HOLIDAY and weekday:
+                count -= 1
+            elif kind == CalendarDay.Kind.WORKDAY and not weekday:
+                count += 1
+        for start, end in self._stops:
+            if end < first or start > last:
+                continue
+            day = max(start, first)
+            while day <= min(end, last):
+                if self._working_unless_stopped(day):
                     count -= 1
-                elif kind == CalendarDay.Kind.WORKDAY and not weekday:
-                    count += 1
+                day += DAY
         return count
 
     def is_working_day(self, day: date) -> bool:
-        if self._loaded is None or not (self._loaded[0] <= day <= self._loaded[1]):
-            # Load ahead generously: deadlines walk forward in time.
-            self._load(day - timedelta(days=31), day + timedelta(days=366))
         self._check(day)
-        kind = self._exceptions.get(day)
-        if kind in (CalendarDay.Kind.HOLIDAY, STOPPED):
-            return False
-        if kind == CalendarDay.Kind.WORKDAY:
-            return True
-        return day.weekday() < 5
+        return not self._stopped(day) and self._working_unless_stopped(day)
 
     def next_working_days(self, after: date, count: int) -> date:
         """The `count`-th working day after the day `after` (which itself never counts)."""
@@ -184,8 +269,8 @@ def due_date(due_at: datetime) -> date:
 
 def coverage() -> Coverage:
     """The years the calendar is complete for, as one run ending at the first gap after today."""
-    rows = CalendarYear.objects.values_list("year", "provisional")
-    years = {year for year, _provisional in rows}
+    snapshot = calendar_snapshot()
+    years = snapshot.years
     this_year = timezone.localdate().year
     if this_year not in years:
         return Coverage(first=min(years) if years else None, last=None)
@@ -197,7 +282,7 @@ def coverage() -> Coverage:
     return Coverage(
         first=first,
         last=last,
-        provisional=tuple(sorted(y for y, provisional in rows if provisional and y >= this_year)),
+        provisional=tuple(sorted(y for y in snapshot.provisional if y >= this_year)),
     )
 
 
