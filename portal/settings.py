@@ -379,6 +379,7 @@ def demo_eid_signing_key(path: Path) -> str:
             pass
     return path.read_text()
 
+
 # The demo national eID (portal/demo_eid/, django-oauth-toolkit's OIDC mode) is mounted under
 # /demo-eid/ outside production; `check --deploy` refuses it in production.
 DEMO_EID = env.bool("DEMO_EID", default=not PRODUCTION)
@@ -399,18 +400,19 @@ if DEMO_EID:
         "ID_TOKEN_EXPIRE_SECONDS": 300,
         "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
     }
-# The provider; empty switches eID sign-in off. Outside production it defaults to the demo eID
-# on the served port.
-EID_ISSUER = env("EID_ISSUER", default=f"{PUBLIC_BASE_URL}/demo-eid" if DEMO_EID else "").rstrip("/")
+# The provider; empty switches eID sign-in off. In development it defaults to the demo eID on
+# the served port (runserver is threaded, so the portal can call its own /demo-eid/ over HTTP);
+# tests point it at the provider they start.
+EID_ISSUER = env(
+    "EID_ISSUER", default=f"{PUBLIC_BASE_URL}/demo-eid" if DEMO_EID and PORTAL_ENV != "test" else ""
+).rstrip("/")
 EID_ENABLED = env.bool("EID_ENABLED", default=bool(EID_ISSUER))
 EID_CLIENT_ID = env("EID_CLIENT_ID", default=DEMO_EID_CLIENT_ID if DEMO_EID else "")
 EID_CLIENT_SECRET = env("EID_CLIENT_SECRET", default=DEMO_EID_CLIENT_SECRET if DEMO_EID else "")
 # A PEM file: the client authenticates with `private_key_jwt` instead of `client_secret_basic`.
 EID_PRIVATE_KEY = env("EID_PRIVATE_KEY", default="")
 # The provider's `acr` values and the assurance level each asserts ("value=level,value=level").
-EID_ACR = env.dict(
-    "EID_ACR", default={"urn:onedoor:eid:substantial": "substantial", "urn:onedoor:eid:high": "high"}
-)
+EID_ACR = env.dict("EID_ACR", default={"urn:onedoor:eid:substantial": "substantial", "urn:onedoor:eid:high": "high"})
 # The ID token claim holding the resident ID number.
 EID_RESIDENT_ID_CLAIM = env("EID_RESIDENT_ID_CLAIM", default="resident_id")
 EID_SCOPE = env("EID_SCOPE", default="openid profile")

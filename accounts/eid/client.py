@@ -87,9 +87,7 @@ def _metadata() -> dict[str, Any]:
     if cached and time.monotonic() - cached[0] < METADATA_SECONDS:
         return dict(cached[1])
     try:
-        response = requests.get(
-            f"{issuer}/.well-known/openid-configuration", timeout=settings.EID_TIMEOUT_SECONDS
-        )
+        response = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=settings.EID_TIMEOUT_SECONDS)
         response.raise_for_status()
         metadata = response.json()
     except (requests.RequestException, ValueError) as error:

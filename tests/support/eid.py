@@ -280,4 +280,3 @@ def eid_sign_in(page, person_label: str, level: str = "substantial", *, start: b
     page.get_by_label(level.capitalize(), exact=True).check()
     page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state("networkidle")
-
