@@ -5,7 +5,15 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Department, Membership, MembershipChange, Organisation, User, VerifiedAttribute
+from accounts.models import (
+    Department,
+    EidIdentity,
+    Membership,
+    MembershipChange,
+    Organisation,
+    User,
+    VerifiedAttribute,
+)
 from accounts.staff import membership_change_record
 
 
@@ -78,3 +86,15 @@ class VerifiedAttributeAdmin(admin.ModelAdmin):
     list_display = ["user", "element_key", "source", "verified_at"]
     list_filter = ["source"]
     search_fields = ["user__username", "element_key"]
+
+
+@admin.register(EidIdentity)
+class EidIdentityAdmin(admin.ModelAdmin):
+    """Linked national eIDs: read here, made only by an eID sign-in."""
+
+    list_display = ["user", "issuer", "subject", "linked_at", "last_used_at"]
+    search_fields = ["user__username", "user__display_name", "subject"]
+    readonly_fields = ["user", "issuer", "subject", "linked_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

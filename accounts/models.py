@@ -136,6 +136,7 @@ class VerifiedAttribute(models.Model):
         IDENTITY = "identity", _("Identity verification")
         APPLICATION = "application", _("Approved application")
         COUNTER = "counter", _("Identity card checked at a counter")
+        EID = "eid", _("National eID")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verified_attributes")
     element_key = models.CharField(_("data element"), max_length=100)
@@ -151,6 +152,25 @@ class VerifiedAttribute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.element_key}"
+
+
+class EidIdentity(models.Model):
+    """A national eID person (the provider's `iss` and `sub`) linked to an account: their next
+    eID sign-in opens this account."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="eid_identities")
+    issuer = models.CharField(_("eID provider"), max_length=300)
+    subject = models.CharField(_("eID subject"), max_length=255)
+    linked_at = models.DateTimeField(_("linked"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="eid_identity_unique_subject")]
+        verbose_name = _("linked national eID")
+        verbose_name_plural = _("linked national eIDs")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.subject} @ {self.issuer}"
 
 
 class SignIn(models.Model):

@@ -2,11 +2,14 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from accounts import self_service, views
+from accounts.eid import views as eid_views
 
 app_name = "accounts"
 urlpatterns = [
     path("register/", views.register, name="register"),
     path("login/", views.SignInView.as_view(), name="login"),
+    path("eid/login/", eid_views.eid_login, name="eid-login"),
+    path("eid/callback/", eid_views.eid_callback, name="eid-callback"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("password/", self_service.PasswordChange.as_view(), name="password-change"),
     path("password/reset/", self_service.PasswordReset.as_view(), name="password-reset"),

@@ -7,18 +7,28 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import staff
 from accounts.actions import user_register
-from accounts.assurance import Method, assurance_record
+from accounts.assurance import Level, Method, assurance_record
+from accounts.eid.client import eid_enabled
 from accounts.email_verification import email_verification_send
 from accounts.forms import RegistrationForm, SignInForm
 from accounts.models import Department, Membership, MembershipChange, Role
 from accounts.requests import AuthenticatedRequest
 from accounts.selectors import identity_checked_in_person
 from accounts.sessions import sign_in_record
+
+
+def eid_login_url(next_url: str = "") -> str:
+    """Where "Sign in with national eID" goes (empty when no eID is configured)."""
+    if not eid_enabled():
+        return ""
+    query = {"level": Level.SUBSTANTIAL, "next": next_url} if next_url else {"level": Level.SUBSTANTIAL}
+    return reverse("accounts:eid-login") + "?" + urlencode(query)
 
 
 @require_http_methods(["GET", "POST"])
@@ -46,13 +56,19 @@ def register(request: HttpRequest) -> HttpResponse:
             % {"email": user.email},
         )
         return redirect("portal:home")
-    return render(request, "accounts/register.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "eid_login_url": eid_login_url()}
+    return render(request, "accounts/register.html", context, status=400 if form.errors else 200)
 
 
 class SignInView(LoginView):
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        context["eid_login_url"] = eid_login_url(self.get_redirect_url())
+        return context
 
     def get_default_redirect_url(self) -> str:
         """Without a `next`: staff start at their workbench (a counter clerk at the counter),

@@ -1,5 +1,6 @@
 """Composes every app's demo data for `manage.py seed_demo`."""
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, seed_accounts, seed_departments
@@ -36,4 +37,10 @@ def seed_demo() -> list[str]:
         f"Demo accounts (password for all: {DEMO_PASSWORD}):",
     ]
     lines += [f"  {username:<22} {role}" for username, role in accounts]
+    if settings.DEMO_EID:
+        # Imported here: django-oauth-toolkit is installed only where the demo eID runs.
+        from portal.demo_eid.application import demo_eid_application_ensure
+
+        application = demo_eid_application_ensure()
+        lines += ["", f"Demo national eID at {settings.EID_ISSUER}/ (callbacks: {application.redirect_uris})"]
     return lines

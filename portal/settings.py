@@ -197,7 +197,7 @@ CLAMD_HOST = env("CLAMD_HOST", default="")
 CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
 CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30)
 # Where the public /verify/<code> page lives; printed as a QR code on every certificate.
-PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}")
 DRAFT_PURGE_DAYS = env.int("DRAFT_PURGE_DAYS", default=30)
 DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=5)
 
@@ -360,3 +360,65 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
     if PRODUCTION
     else ["http://localhost:8000"],
 )
+
+# --- National eID over OpenID Connect (accounts/eid/) -------------------------------------
+
+
+def demo_eid_signing_key(path: Path) -> str:
+    """The demo eID's RS256 key: made on first use and kept under var/ (nothing is downloaded).
+    Created exclusively, so two processes starting at once end up with the same key."""
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("xb") as file:
+                file.write(pem)
+        except FileExistsError:
+            pass
+    return path.read_text()
+
+
+# The demo national eID (portal/demo_eid/, django-oauth-toolkit's OIDC mode) is mounted under
+# /demo-eid/ outside production; `check --deploy` refuses it in production.
+DEMO_EID = env.bool("DEMO_EID", default=not PRODUCTION)
+DEMO_EID_CLIENT_ID = "onedoor-portal"
+DEMO_EID_CLIENT_SECRET = "onedoor-demo-eid-secret-not-for-production"
+if DEMO_EID:
+    INSTALLED_APPS.append("oauth2_provider")
+    OAUTH2_PROVIDER = {
+        "OIDC_ENABLED": True,
+        # RS256 signing key, generated into var/ on first use (portal/demo_eid/signing_key.py).
+        "OIDC_RSA_PRIVATE_KEY": demo_eid_signing_key(VAR_DIR / "demo-eid-signing-key.pem"),
+        "PKCE_REQUIRED": True,
+        "SCOPES": {"openid": "Who you are", "profile": "Your name and resident ID number"},
+        "DEFAULT_SCOPES": ["openid"],
+        "OAUTH2_VALIDATOR_CLASS": "portal.demo_eid.validator.DemoEidValidator",
+        "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+        "ACCESS_TOKEN_EXPIRE_SECONDS": 300,
+        "ID_TOKEN_EXPIRE_SECONDS": 300,
+        "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    }
+# The provider; empty switches eID sign-in off. In development it defaults to the demo eID on
+# the served port (runserver is threaded, so the portal can call its own /demo-eid/ over HTTP);
+# tests point it at the provider they start.
+EID_ISSUER = env(
+    "EID_ISSUER", default=f"{PUBLIC_BASE_URL}/demo-eid" if DEMO_EID and PORTAL_ENV != "test" else ""
+).rstrip("/")
+EID_ENABLED = env.bool("EID_ENABLED", default=bool(EID_ISSUER))
+EID_CLIENT_ID = env("EID_CLIENT_ID", default=DEMO_EID_CLIENT_ID if DEMO_EID else "")
+EID_CLIENT_SECRET = env("EID_CLIENT_SECRET", default=DEMO_EID_CLIENT_SECRET if DEMO_EID else "")
+# A PEM file: the client authenticates with `private_key_jwt` instead of `client_secret_basic`.
+EID_PRIVATE_KEY = env("EID_PRIVATE_KEY", default="")
+# The provider's `acr` values and the assurance level each asserts ("value=level,value=level").
+EID_ACR = env.dict("EID_ACR", default={"urn:onedoor:eid:substantial": "substantial", "urn:onedoor:eid:high": "high"})
+# The ID token claim holding the resident ID number.
+EID_RESIDENT_ID_CLAIM = env("EID_RESIDENT_ID_CLAIM", default="resident_id")
+EID_SCOPE = env("EID_SCOPE", default="openid profile")
+# Seconds to wait for the provider (discovery, keys, token) before saying it is not answering.
+EID_TIMEOUT_SECONDS = env.float("EID_TIMEOUT_SECONDS", default=5.0)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+if settings.DEMO_EID:
+    # The demo national eID (portal/demo_eid/): outside production only.
+    urlpatterns.append(path("demo-eid/", include("portal.demo_eid.urls")))
 
 handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"

@@ -96,6 +96,18 @@ ROWS: list[Row] = [
     Row("accounts:register", signed_in(REDIRECT, anonymous=200)),
     Row("accounts:login", signed_in(REDIRECT, anonymous=200)),
     Row("accounts:logout", everyone(REDIRECT), method="POST"),
+    # National eID (accounts/eid/): switched off in the matrix's settings (no provider running),
+    # so sign-in says so; a callback with no sign-in started is refused for everyone.
+    Row("accounts:eid-login", everyone(NOT_FOUND)),
+    Row("accounts:eid-callback", everyone(400)),
+    # The demo national eID (portal/demo_eid/), mounted outside production: a provider answers
+    # everyone alike; a request naming no client is refused, the bearer-only endpoint says 401.
+    Row("oauth2_provider:authorize", everyone(400)),
+    Row("oauth2_provider:authorize", everyone(400), method="POST"),
+    Row("oauth2_provider:token", everyone(frozenset({400, 401})), method="POST"),
+    Row("oauth2_provider:oidc-connect-discovery-info", everyone(200)),
+    Row("oauth2_provider:jwks-info", everyone(200)),
+    Row("oauth2_provider:user-info", everyone(401)),
     Row("portal:account", signed_in(200)),
     Row("accounts:password-change", signed_in(200)),
     Row("accounts:password-reset", everyone(200)),

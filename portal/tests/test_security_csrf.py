@@ -19,8 +19,13 @@ from rest_framework.authentication import SessionAuthentication
 
 pytestmark = pytest.mark.django_db
 
-# path -> why it may accept a POST without a CSRF token. Empty: nothing is exempt.
-CSRF_EXEMPT: dict[str, str] = {}
+# path -> why it may accept a POST without a CSRF token.
+CSRF_EXEMPT: dict[str, str] = {
+    # The demo eID's OAuth token endpoint (outside production only): called server to server by
+    # a client authenticating with its own credentials, never with a browser's cookies.
+    "/demo-eid/token/": "OAuth token endpoint: client credentials, no cookies",
+    "/demo-eid/userinfo/": "OpenID Connect userinfo: a bearer access token, no cookies",
+}
 
 SAMPLES = ("1", "x", str(uuid.UUID(int=1)), "2026-01-01", "x/y")
 

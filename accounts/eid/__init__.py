@@ -1,0 +1,2 @@
+"""National eID sign-in over OpenID Connect: the client (`client`), which account a sign-in
+opens (`linking`) and the two pages (`views`)."""
