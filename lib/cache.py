@@ -9,7 +9,7 @@ from django.core.cache.backends.redis import RedisCache
 
 
 class PrefixedRedisCache(RedisCache):
-    def clear(self) -> bool:
+    def clear(self) -> None:
         client = self._cache.get_client(None, write=True)
         batch: list = []
         for key in client.scan_iter(match=f"{self.key_prefix}:*", count=500):
@@ -19,4 +19,3 @@ class PrefixedRedisCache(RedisCache):
                 batch.clear()
         if batch:
             client.delete(*batch)
-        return True
