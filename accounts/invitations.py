@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -228,7 +228,11 @@ def invitation_accept_new_account(*, token: str, username: str, password: str) -
         is_staff=True,
     )
     person.set_password(password)
-    person.save()
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError as error:  # the name or address was taken since the form was checked
+        raise InvitationRefused(_("This log-in name is taken. Choose another.")) from error
     _accept(invitation=invitation, person=person)
     return person
 
