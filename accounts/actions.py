@@ -19,7 +19,7 @@ def user_register(*, email: str, password: str, display_name: str, preferred_lan
 
 @transaction.atomic
 def membership_grant(*, user: User, department: Department, role: Role | str) -> Membership:
-    membership, _ = Membership.objects.get_or_create(user=user, department=department, role=role)
+    membership, _ = Membership.all_objects.get_or_create(user=user, department=department, role=role)
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])

@@ -62,3 +62,61 @@ class SignInForm(AuthenticationForm):
         "invalid_login": _("The log-in name or password is not right. Check them and try again."),
         "inactive": _("This account is disabled."),
     }
+
+
+class InvitationAccountForm(forms.Form):
+    """The account an invited person creates from the link (their address comes from the invitation)."""
+
+    username = forms.CharField(
+        label=_("Log-in name"),
+        max_length=150,
+        help_text=_("Letters, digits and @ . + - _ only."),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
+        error_messages={"required": _("Choose a log-in name.")},
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 12 characters. Avoid common passwords and words from your name or e-mail."),
+        error_messages={"required": _("Choose a password.")},
+    )
+    password_confirm = forms.CharField(
+        label=_("Confirm password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": _("Enter the password again.")},
+    )
+
+    def __init__(self, *args: object, email: str, name: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.email = email
+        self.name = name
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        try:
+            User.username_validator(username)
+        except ValidationError as error:
+            raise ValidationError(_("Use only letters, digits and @ . + - _ in a log-in name.")) from error
+        if (
+            User.objects.filter(username__iexact=username).exists()
+            or User.objects.filter(email__iexact=username).exists()
+        ):
+            raise ValidationError(_("This log-in name is taken. Choose another."))
+        return username
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password")
+        confirm = cleaned.get("password_confirm")
+        if password and confirm and password != confirm:
+            self.add_error("password_confirm", _("The two passwords do not match."))
+        if password:
+            probe = User(username=cleaned.get("username", ""), email=self.email, display_name=self.name)
+            probe.first_name = self.name
+            try:
+                password_validation.validate_password(password, probe)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return cleaned

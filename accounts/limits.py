@@ -1,8 +1,9 @@
 """How often something may happen: a counter per key in the cache, for a window of seconds.
 
-Used for e-mails a stranger could make us send (password resets, address confirmations). The
-cache is the process's own unless CACHES names a shared one (Redis), so with several processes
-each counts on its own.
+Used for e-mails a person could make us send (password resets, address confirmations, staff
+invitations). With REDIS_URL (or CACHE_URL) set, the cache is Redis, shared by every process, so
+a limit holds however many web processes answer; `add` and `incr` are atomic there. Without it
+(the embedded profile, one process) the cache is that process's memory.
 """
 
 from django.core.cache import cache

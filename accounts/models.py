@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -92,21 +93,46 @@ class Role(models.TextChoices):
     DEPARTMENT_ADMIN = "department_admin", _("Department administrator")
 
 
+class ActiveMembershipManager(models.Manager["Membership"]):
+    """Memberships that grant access: every role suspended in a department is left out."""
+
+    def get_queryset(self) -> models.QuerySet["Membership"]:
+        return super().get_queryset().filter(suspended_at__isnull=True)
+
+
 class Membership(models.Model):
-    """A staff member's role in one department. Queue access is filtered through these rows."""
+    """A staff member's role in one department. Queue access is filtered through these rows.
+
+    `objects` (the default manager, and so also `user.memberships` and `department.memberships`)
+    leaves out suspended rows, so every access check that asks through it honours a suspension
+    without having to know about it. Only staff management and the admin site read
+    `all_objects`. A join such as `filter(memberships__role=...)` does not go through a manager:
+    ask with a sub-select on `Membership.objects` instead (tests/test_membership_lookups.py).
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by a department administrator: every role of this person in this department grants
+    # nothing until resumed.
+    suspended_at = models.DateTimeField(_("suspended"), null=True, blank=True)
+
+    objects = ActiveMembershipManager()
+    all_objects = models.Manager()
 
     class Meta:
+        base_manager_name = "all_objects"
         constraints = [models.UniqueConstraint(fields=["user", "department", "role"], name="membership_unique_role")]
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} @ {self.department.code}"
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspended_at is not None
 
 
 class Organisation(models.Model):
@@ -187,19 +213,76 @@ class SignIn(models.Model):
         ordering = ["-created_at"]
 
 
+class Invitation(models.Model):
+    """A department administrator's invitation to someone (who may have no account yet) to take
+    a role in their department. The link's token is kept only as its SHA-256 hash; the link works
+    once, until `expires_at`, and not after it is withdrawn."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for an answer")
+        ACCEPTED = "accepted", _("Accepted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        EXPIRED = "expired", _("Expired")
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    email = models.EmailField(_("e-mail address"))
+    name = models.CharField(_("name"), max_length=150)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}> — {self.get_role_display()} @ {self.department.code}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.withdrawn_at is not None:
+            return self.Status.WITHDRAWN
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+
 class MembershipChange(models.Model):
-    """A role granted or revoked in a department, by whom: every change of staff access is kept."""
+    """A change of staff access in a department, by whom: roles given and taken away, access
+    suspended and resumed, invitations sent, withdrawn and accepted. Every change is kept."""
 
     class Action(models.TextChoices):
         GRANTED = "granted", _("Role given")
         REVOKED = "revoked", _("Role taken away")
+        SUSPENDED = "suspended", _("Access suspended")
+        RESUMED = "resumed", _("Access resumed")
+        INVITED = "invited", _("Invited")
+        INVITATION_WITHDRAWN = "invitation_withdrawn", _("Invitation withdrawn")
+        INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted, role given")
 
     actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="membership_changes")
+    # Empty for an invitation not yet accepted: the person may have no account.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, related_name="membership_changes")
+    invitation = models.ForeignKey(Invitation, on_delete=models.SET_NULL, null=True, related_name="changes")
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="membership_changes")
     role = models.CharField(max_length=20, choices=Role.choices)
-    action = models.CharField(max_length=20, choices=Action.choices)
+    action = models.CharField(max_length=32, choices=Action.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+
+    @property
+    def person_name(self) -> str:
+        """Who the change is about: the account, or the person invited before they have one."""
+        if self.user is not None:
+            return self.user.name
+        return self.invitation.name if self.invitation is not None else ""

@@ -4,7 +4,7 @@ Clerks reach work through membership-filtered SQL (department × role, DESIGN §
 asks these functions rather than spelling the role tuples again.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import Department, Membership, Role, User, VerifiedAttribute
 
@@ -18,6 +18,16 @@ STAFF_ROLES = tuple(Role.values)
 def department_ids(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet:
     """The ids of the departments where `user` holds one of `roles` (a lazy sub-select)."""
     return Membership.objects.filter(user_id=user.pk, role__in=roles).values("department_id")
+
+
+def members_of(*, department_id: int | None = None, roles: tuple[str, ...] = STAFF_ROLES) -> QuerySet:
+    """The ids of the people holding one of `roles` (in `department_id`, when given): a lazy
+    sub-select through `Membership.objects`, so suspended roles count for nothing. Use it instead
+    of a `memberships__` join, which would not leave suspended roles out."""
+    memberships = Membership.objects.filter(role__in=roles)
+    if department_id is not None:
+        memberships = memberships.filter(department_id=department_id)
+    return memberships.values("user_id")
 
 
 def has_role(user: User, roles: tuple[str, ...] = STAFF_ROLES, department_id: int | None = None) -> bool:
@@ -35,21 +45,15 @@ def supervised_department_ids(user: User) -> list[int] | None:
     if user.is_superuser:
         return None
     return list(
-        Department.objects.filter(memberships__user=user, memberships__role__in=SUPERVISOR_ROLES)
-        .values_list("pk", flat=True)
-        .distinct()
+        Department.objects.filter(pk__in=department_ids(user=user, roles=SUPERVISOR_ROLES)).values_list("pk", flat=True)
     )
 
 
 def department_supervisors(*, department_id: int) -> QuerySet[User]:
     """The active people who supervise a department (told of deadlines and escalations)."""
-    return (
-        User.objects.filter(
-            Q(memberships__department_id=department_id, memberships__role__in=SUPERVISOR_ROLES), is_active=True
-        )
-        .distinct()
-        .order_by("pk")
-    )
+    return User.objects.filter(
+        pk__in=members_of(department_id=department_id, roles=SUPERVISOR_ROLES), is_active=True
+    ).order_by("pk")
 
 
 def verified_value(*, user: User, element_key: str) -> object | None:

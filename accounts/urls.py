@@ -26,4 +26,23 @@ urlpatterns = [
     path("staff/", views.staff_list, name="staff"),
     path("staff/<slug:code>/grant/", views.staff_grant, name="staff-grant"),
     path("staff/roles/<int:membership_id>/revoke/", views.staff_revoke, name="staff-revoke"),
+    path("staff/<slug:code>/invite/", views.staff_invite, name="staff-invite"),
+    path(
+        "staff/invitations/<int:invitation_id>/withdraw/",
+        views.staff_invitation_withdraw,
+        name="staff-invitation-withdraw",
+    ),
+    path(
+        "staff/<slug:code>/people/<int:user_id>/suspend/",
+        views.staff_access,
+        {"verb": "suspend"},
+        name="staff-suspend",
+    ),
+    path(
+        "staff/<slug:code>/people/<int:user_id>/resume/",
+        views.staff_access,
+        {"verb": "resume"},
+        name="staff-resume",
+    ),
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
 ]

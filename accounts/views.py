@@ -1,3 +1,8 @@
+import logging
+from dataclasses import dataclass, field
+from typing import cast
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -7,20 +12,21 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import staff
+from accounts import invitations, staff
 from accounts.actions import user_register
 from accounts.assurance import Level, Method, assurance_record
 from accounts.eid.client import eid_enabled
 from accounts.email_verification import email_verification_send
-from accounts.forms import RegistrationForm, SignInForm
-from accounts.models import Department, Membership, MembershipChange, Role
+from accounts.forms import InvitationAccountForm, RegistrationForm, SignInForm
+from accounts.models import Department, Invitation, Membership, MembershipChange, Role, User
 from accounts.requests import AuthenticatedRequest
 from accounts.selectors import identity_checked_in_person
 from accounts.sessions import sign_in_record
+
+logger = logging.getLogger("accounts.security")
 
 
 def eid_login_url(next_url: str = "") -> str:
@@ -111,23 +117,42 @@ def _managed(request: AuthenticatedRequest) -> QuerySet[Department]:
     return departments
 
 
+@dataclass
+class StaffMember:
+    """One person's line on the staff page: their roles in one department, suspended or not."""
+
+    user: User
+    memberships: list[Membership] = field(default_factory=list)
+
+    @property
+    def suspended(self) -> bool:
+        return any(membership.suspended for membership in self.memberships)
+
+
 @login_required
 @require_GET
 def staff_list(request: AuthenticatedRequest) -> HttpResponse:
     departments = list(_managed(request))
+    # all_objects: the page shows suspended people too (and only this page and the admin do).
     memberships = (
-        Membership.objects.filter(department__in=departments)
+        Membership.all_objects.filter(department__in=departments)
         .select_related("user", "department")
         .order_by("department__code", "user__display_name", "user__username", "role")
     )
-    by_department: dict[int, list[Membership]] = {department.pk: [] for department in departments}
+    people: dict[int, dict[int, StaffMember]] = {department.pk: {} for department in departments}
     for membership in memberships:
-        by_department[membership.department_id].append(membership)
-    changes = MembershipChange.objects.filter(department__in=departments).select_related("actor", "user", "department")[
-        :50
-    ]
+        member = people[membership.department_id].setdefault(membership.user_id, StaffMember(user=membership.user))
+        member.memberships.append(membership)
+    pending: dict[int, list[Invitation]] = {department.pk: [] for department in departments}
+    for invitation in invitations.pending_invitations(departments=departments):
+        pending[invitation.department_id].append(invitation)
+    changes = MembershipChange.objects.filter(department__in=departments).select_related(
+        "actor", "user", "department", "invitation"
+    )[:50]
     context = {
-        "sections": [(department, by_department[department.pk]) for department in departments],
+        "sections": [
+            (department, list(people[department.pk].values()), pending[department.pk]) for department in departments
+        ],
         "roles": Role.choices,
         "changes": changes,
     }
@@ -162,9 +187,9 @@ def staff_revoke(request: AuthenticatedRequest, membership_id: int) -> HttpRespo
     _managed(request)
     try:
         membership = staff.staff_role_revoke(actor=request.user, membership_id=membership_id)
+    except staff.NotManaged as refused:
+        raise Http404 from refused  # not theirs to see
     except staff.StaffChangeRefused as refused:
-        if not Membership.objects.filter(pk=membership_id, department__in=_managed(request)).exists():
-            raise Http404 from refused  # not theirs to see
         messages.error(request, refused.message)
     else:
         messages.success(
@@ -177,3 +202,137 @@ def staff_revoke(request: AuthenticatedRequest, membership_id: int) -> HttpRespo
             },
         )
     return redirect("accounts:staff")
+
+
+@login_required
+@require_POST
+def staff_invite(request: AuthenticatedRequest, code: str) -> HttpResponse:
+    department = get_object_or_404(_managed(request), code=code)
+    try:
+        invitation = invitations.invitation_send(
+            actor=request.user,
+            department=department,
+            email=request.POST.get("email", ""),
+            name=request.POST.get("name", ""),
+            role=request.POST.get("role", ""),
+        )
+    except staff.NotManaged as refused:
+        raise Http404 from refused
+    except staff.StaffChangeRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request,
+            _("We have sent %(name)s an invitation to %(email)s. The link works for 7 days.")
+            % {"name": invitation.name, "email": invitation.email},
+        )
+    return redirect("accounts:staff")
+
+
+@login_required
+@require_POST
+def staff_invitation_withdraw(request: AuthenticatedRequest, invitation_id: int) -> HttpResponse:
+    _managed(request)
+    try:
+        invitation = invitations.invitation_withdraw(actor=request.user, invitation_id=invitation_id)
+    except staff.NotManaged as refused:
+        raise Http404 from refused
+    except staff.StaffChangeRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request,
+            _("The invitation to %(email)s is withdrawn: its link no longer works.") % {"email": invitation.email},
+        )
+    return redirect("accounts:staff")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_access(request: AuthenticatedRequest, code: str, user_id: int, verb: str) -> HttpResponse:
+    """Suspend or resume a person's access in a department: a page to confirm, then the POST."""
+    department = get_object_or_404(_managed(request), code=code)
+    try:
+        person = staff.staff_member(actor=request.user, department=department, user_id=user_id)
+    except staff.NotManaged as refused:
+        raise Http404 from refused
+    if request.method == "GET":
+        roles = Membership.all_objects.filter(user=person, department=department).order_by("role")
+        context = {"person": person, "department": department, "verb": verb, "roles": roles}
+        return render(request, "accounts/staff_access.html", context)
+    change = staff.staff_suspend if verb == "suspend" else staff.staff_resume
+    try:
+        change(actor=request.user, department=department, user_id=user_id)
+    except staff.StaffChangeRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        done = (
+            _("%(name)s's access in %(department)s is suspended.")
+            if verb == "suspend"
+            else _("%(name)s's access in %(department)s is resumed.")
+        )
+        messages.success(request, done % {"name": person.name, "department": department.name})
+    return redirect("accounts:staff")
+
+
+# --- An invitation's link -----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the e-mail. Only a POST accepts (mail scanners only GET)."""
+    try:
+        invitation = invitations.invitation_for_token(token)
+    except Invitation.DoesNotExist:
+        return render(request, "accounts/invitation_gone.html", {"message": None}, status=404)
+    except invitations.InvitationGone as gone:
+        return render(request, "accounts/invitation_gone.html", {"message": gone.message}, status=410)
+    context: dict = {"invitation": invitation}
+    if request.user.is_authenticated:
+        user = cast(User, request.user)
+        if user.email.lower() != invitation.email.lower():
+            logger.info("invitation opened by another account user=%s invitation=%s", user.pk, invitation.pk)
+            return render(request, "accounts/invitation.html", {**context, "mode": "other_account"}, status=403)
+        if request.method == "POST":
+            try:
+                membership = invitations.invitation_accept(token=token, user=user)
+            except invitations.InvitationGone as gone:
+                return render(request, "accounts/invitation_gone.html", {"message": gone.message}, status=410)
+            messages.success(
+                request,
+                _("You are now %(role)s in %(department)s.")
+                % {"role": membership.get_role_display(), "department": membership.department.name},
+            )
+            return redirect("workflows:workbench" if membership.role != Role.COUNTER_CLERK else "portal:home")
+        return render(request, "accounts/invitation.html", {**context, "mode": "accept"})
+    if invitations.account_for(invitation) is not None:
+        login_url = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
+        return render(request, "accounts/invitation.html", {**context, "mode": "sign_in", "login_url": login_url})
+    form = InvitationAccountForm(
+        request.POST if request.method == "POST" else None, email=invitation.email, name=invitation.name
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = invitations.invitation_accept_new_account(
+                token=token, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+            )
+        except invitations.InvitationGone as gone:
+            return render(request, "accounts/invitation_gone.html", {"message": gone.message}, status=410)
+        except invitations.InvitationRefused as refused:
+            messages.error(request, refused.message)
+            return redirect("accounts:invitation", token=token)
+        login(request, person, backend="accounts.backends.UsernameOrEmailBackend")
+        sign_in_record(request=request, user=person)
+        assurance_record(request, method=Method.PASSWORD)
+        messages.success(
+            request,
+            _("Your account has been created and you are signed in. You are now %(role)s in %(department)s.")
+            % {"role": invitation.get_role_display(), "department": invitation.department.name},
+        )
+        return redirect("portal:home")
+    return render(
+        request,
+        "accounts/invitation.html",
+        {**context, "mode": "new_account", "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -204,6 +204,21 @@ DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=5)
 # --- Celery (DESIGN §5) -------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The cache: with Redis, one for every process (web, worker), so rate limits (accounts/limits.py)
+# count across them; a key prefix keeps its keys apart from the broker's in the same database
+# (CACHE_URL may name another Redis). Without Redis, the embedded profile keeps the process's
+# own memory.
+CACHE_URL = env("CACHE_URL", default="") or REDIS_URL
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "lib.cache.PrefixedRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "onedoor-test" if PORTAL_ENV == "test" else "onedoor",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Without a broker the embedded mode runs every task in-process. Tests run tasks in-process
 # too unless they start a real worker (tests/conftest.py), which switches this off.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL or PORTAL_ENV == "test")

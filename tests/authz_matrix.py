@@ -86,6 +86,7 @@ ITEM = {"item_id": "submitted_item"}
 DRAFT = {"group_id": "draft"}
 SUBMITTED = {"number": "submitted"}
 API_DENIED = {"anonymous": DENIED}
+STAFF_MEMBER = {"code": "market", "user_id": "clerk_a_user"}
 
 ROWS: list[Row] = [
     # --- Public pages ------------------------------------------------------------------------
@@ -127,6 +128,38 @@ ROWS: list[Row] = [
         data={"person": "nobody", "role": "clerk"},
     ),
     Row("accounts:staff-revoke", _table(LOGIN, NOT_FOUND), method="POST", args={"membership_id": 999999}),
+    Row(
+        "accounts:staff-invite",
+        _table(LOGIN, NOT_FOUND, administrator=REDIRECT),
+        method="POST",
+        args={"code": "market"},
+        data={"name": "New Clerk", "email": "new.clerk@example.org", "role": "clerk"},
+    ),
+    Row(
+        "accounts:staff-invitation-withdraw",
+        _table(LOGIN, NOT_FOUND, administrator=REDIRECT),
+        method="POST",
+        args={"invitation_id": "invitation"},
+    ),
+    # Suspending and resuming: a page to confirm, then the POST; only for the department's managers.
+    Row("accounts:staff-suspend", _table(LOGIN, NOT_FOUND, administrator=200), args=STAFF_MEMBER),
+    Row(
+        "accounts:staff-suspend",
+        _table(LOGIN, NOT_FOUND, administrator=REDIRECT),
+        method="POST",
+        args=STAFF_MEMBER,
+    ),
+    Row("accounts:staff-resume", _table(LOGIN, NOT_FOUND, administrator=200), args=STAFF_MEMBER),
+    Row(
+        "accounts:staff-resume",
+        _table(LOGIN, NOT_FOUND, administrator=REDIRECT),
+        method="POST",
+        args=STAFF_MEMBER,
+    ),
+    # The invitation's link: the form to create an account for a stranger; any signed-in account
+    # (none uses the invited address) is refused, nothing granted.
+    Row("accounts:invitation", signed_in(403, anonymous=200), args={"token": "invitation_token"}),
+    Row("accounts:invitation", signed_in(403, anonymous=400), method="POST", args={"token": "invitation_token"}),
     Row("set_language", everyone(REDIRECT), method="POST", data={"language": "zh-hans", "next": "/"}),
     Row("services:catalogue", everyone(200)),
     Row("services:service", everyone(200), args={"code": "service"}),

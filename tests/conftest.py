@@ -154,3 +154,16 @@ def frozen_now(request, official_calendar):
     instant = INSTANTS[request.param]
     with time_machine.travel(instant, tick=True):
         yield instant
+
+
+# --- The cache ------------------------------------------------------------------------------
+# With Redis the cache outlives the process (rate-limit counters, portal/settings.py): each test
+# starts with it empty. Only the portal's keys go (lib/cache.py), never the broker's queues.
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

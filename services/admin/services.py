@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from guardian.shortcuts import get_users_with_perms
 
 from accounts.models import Role, User
+from accounts.selectors import members_of
 from services import actions
 from services.actions import CHANGE_SERVICE
 from services.admin.audit import AuditedAdmin, acting_user, editable_services, is_catalogue_staff
@@ -158,7 +159,7 @@ class ServiceAdmin(AuditedAdmin):
         if not request.user.is_superuser:
             raise Http404
         service = get_object_or_404(Service, pk=pk)
-        candidates = User.objects.filter(memberships__role=Role.DEPARTMENT_ADMIN, is_active=True).distinct()
+        candidates = User.objects.filter(pk__in=members_of(roles=(Role.DEPARTMENT_ADMIN,)), is_active=True)
         form = GrantForm(request.POST or None)
         cast(forms.ModelChoiceField, form.fields["user"]).queryset = candidates
         if request.method == "POST" and "revoke" in request.POST:

@@ -11,14 +11,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.tests.factories import MembershipFactory, UserFactory
+
+# The raw token of the seeded invitation's link (only its hash is stored).
+INVITATION_TOKEN = "seeded-invitation-token"
 
 ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator")
 
@@ -70,7 +75,8 @@ def _actors() -> dict[str, User | None]:
 
 def build_world() -> World:
     """Seeds everything; call inside a transaction that the caller rolls back."""
-    from accounts.models import Department
+    from accounts.invitations import token_hash
+    from accounts.models import Department, Invitation
     from documents.models import Certificate, Document
     from portal.demo import seed_demo
     from services.models import Service
@@ -136,6 +142,17 @@ def build_world() -> World:
         "alice_lease": alice_lease.pk if alice_lease else None,
         "bundle": submitted.group.number,
     }
+    # A pending invitation to Market Regulation for someone without an account.
+    invitation = Invitation.objects.create(
+        department=Department.objects.get(code="market"),
+        role=Role.CLERK,
+        email="invited@example.org",
+        name="Invited Person",
+        invited_by=users["administrator"],
+        token_hash=token_hash(INVITATION_TOKEN),
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    ids.update({"clerk_a_user": clerk_a.pk, "invitation": invitation.pk, "invitation_token": INVITATION_TOKEN})
     return World(users=users, ids=ids)
 
 

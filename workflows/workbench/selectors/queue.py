@@ -22,6 +22,7 @@ from accounts.selectors import (
     QUEUE_ROLES,
     SUPERVISOR_ROLES,
     department_ids,
+    members_of,
 )
 from services.elements import mask_value
 from services.models import DataElement, Service
@@ -117,10 +118,8 @@ def departments_for(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> Quer
 
 def colleagues(*, department_id: int) -> QuerySet[User]:
     """Staff who can take work of a department (for assignment)."""
-    return (
-        User.objects.filter(memberships__department_id=department_id, memberships__role__in=QUEUE_ROLES)
-        .distinct()
-        .order_by("display_name", "username")
+    return User.objects.filter(pk__in=members_of(department_id=department_id, roles=QUEUE_ROLES)).order_by(
+        "display_name", "username"
     )
 
 
