@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.assurance import session_assurance
+from accounts.assurance import Level, session_assurance, step_up_url
 from accounts.models import VerifiedAttribute
 from accounts.requests import AuthenticatedRequest
 from accounts.sessions import current_key_hash, sign_ins_alive
@@ -40,5 +40,7 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
         "organisations": list(user.organisations.order_by("name")),
         "devices": devices,
         "assurance": session_assurance(request),
+        "eid_links": list(user.eid_identities.order_by("linked_at")),
+        "eid_link_url": step_up_url(Level.SUBSTANTIAL, request.path),
     }
     return render(request, "portal/account.html", context)

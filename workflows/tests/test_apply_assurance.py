@@ -6,10 +6,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.assurance import Level, Method
-from services.models import ServiceVersion
 from workflows.apply.actions import AssuranceTooLow, draft_start, group_submit
 from workflows.models import Application
-from workflows.tests.test_apply_support import add_parts, build_catalogue, fill_everything, publish, verify_alice
+from workflows.tests.test_apply_support import build_catalogue, fill_everything, republish_at_level, verify_alice
 
 pytestmark = pytest.mark.django_db
 
@@ -21,18 +20,8 @@ def catalogue():
 
 @pytest.fixture
 def high_service(catalogue):
-    """The licence service, republished as version 2 needing `high`."""
-    service = catalogue.licence
-    old = catalogue.version(service)
-    version = ServiceVersion.objects.create(
-        service=service, number=2, time_limit_days=20, minimum_assurance=Level.HIGH, route=old.route
-    )
-    fields = [(f.element.key, f.section_en, f.required, f.when) for f in old.fields.select_related("element")]
-    materials = [(m.document_type, m.required, m.when) for m in old.materials.select_related("document_type")]
-    add_parts(version, fields, materials)
-    ServiceVersion.objects.filter(pk=old.pk).mark_retired(at=old.published_at)
-    publish(version)
-    return service
+    """The licence service, republished as a version needing `high`."""
+    return republish_at_level(catalogue.licence, Level.HIGH)
 
 
 def signed_in_at(client, user, *methods: Method) -> None:
@@ -133,3 +122,33 @@ def test_the_start_page_and_the_catalogue_say_what_a_service_needs(client, alice
     assert "National eID, confirmed with a second factor" in detail
     api = client.get(reverse("services-api:service-detail", args=[high_service.code])).json()
     assert api["current_version"]["minimum_assurance"] == "high"
+
+
+def test_my_account_says_how_this_sign_in_was_confirmed(client, alice):
+    signed_in_at(client, alice, Method.EID, Method.SECOND_FACTOR)
+    page = client.get(reverse("portal:account")).content.decode()
+    assert "High: national eID and a second factor" in page
+    assert "Confirmed by: National eID, Second factor" in page
+
+
+def test_notification_settings_offer_the_verified_phone_until_another_is_chosen(client, alice):
+    from accounts.models import VerifiedAttribute
+
+    VerifiedAttribute.objects.create(user=alice, element_key="person.phone", value="13900139000", source="identity")
+    client.force_login(alice)
+    url = reverse("workflows:progress-preferences")
+    assert 'value="13900139000"' in client.get(url).content.decode()
+    client.post(url, {"email": "on", "sms": "on", "phone": "13700137000"})
+    page = client.get(url).content.decode()
+    assert 'value="13700137000"' in page and 'value="13900139000"' not in page
+
+
+def test_my_account_shows_the_linked_eid_or_how_to_link_one(client, alice):
+    from accounts.models import EidIdentity
+
+    client.force_login(alice)
+    page = client.get(reverse("portal:account")).content.decode()
+    assert "not linked to a national eID yet" in page and "/accounts/eid/login/?level=substantial" in page
+    EidIdentity.objects.create(user=alice, issuer="https://eid.example", subject="s-1")
+    page = client.get(reverse("portal:account")).content.decode()
+    assert "Linked on" in page and "not linked" not in page

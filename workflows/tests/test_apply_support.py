@@ -94,6 +94,21 @@ def _service(
     return service
 
 
+def republish_at_level(service: Service, level: str) -> Service:
+    """Retires the service's published version and publishes a copy that needs sign-in `level`."""
+    old = service.versions.get(status="published")
+    version = ServiceVersion.objects.create(
+        service=service, number=old.number + 1, time_limit_days=old.time_limit_days, minimum_assurance=level,
+        route=old.route,
+    )  # fmt: skip
+    fields = [(f.element.key, f.section_en, f.required, f.when) for f in old.fields.select_related("element")]
+    materials = [(m.document_type, m.required, m.when) for m in old.materials.select_related("document_type")]
+    add_parts(version, fields, materials)
+    retire(old)
+    publish(version)
+    return service
+
+
 def add_parts(version: ServiceVersion, fields, materials) -> None:
     for order, (key, section, required, when) in enumerate(fields):
         FormField.objects.create(

@@ -178,7 +178,7 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     material_errors: dict[int, list[str]] = {}
     failed_uploads: set[int] = set()
-    problems: list[str] = []
+    problems: list[dict[str, str]] = []
     if request.method == "POST":
         try:
             # Answers first: a refused document never costs what was typed on the page.

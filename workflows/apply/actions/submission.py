@@ -129,10 +129,10 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str, assura
     stale = stale_versions(group)
     if stale:
         raise DraftStale(stale)
-    needed = needed_assurance(group.versions.all())
-    if not Level(assurance).covers(needed):
-        logger.info("submit refused group=%s needs=%s session=%s", group.pk, needed, assurance)
-        raise AssuranceTooLow(needed)
+    level_needed = needed_assurance(group.versions.all())
+    if not Level(assurance).covers(level_needed):
+        logger.info("submit refused group=%s needs=%s session=%s", group.pk, level_needed, assurance)
+        raise AssuranceTooLow(level_needed)
     form = group_form(group)
     attachments = attachments_by_type(group)
     # Identity elements are the applicant's verified values, whatever the draft holds (refused,
