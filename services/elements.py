@@ -67,6 +67,14 @@ def resident_id_birth_date(value: str) -> date | None:
     return _resident_id_birth_date(value.strip().upper()) if resident_id_is_valid(value) else None
 
 
+def resident_id_sex(value: str) -> str | None:
+    """ "male" or "female" from a checksum-valid resident ID number's 17th digit (odd: male), as
+    GB 11643-1999 assigns it; None for any other value."""
+    if not resident_id_is_valid(value):
+        return None
+    return "male" if int(value.strip()[16]) % 2 else "female"
+
+
 def resident_id_is_valid(value: str) -> bool:
     """An 18-character mainland resident ID number with a valid birth date and check character."""
     if not isinstance(value, str):

@@ -111,9 +111,18 @@ def test_the_html_form_shows_identity_as_read_only(client, bob, catalogue):
     assert 'value="Bob Li" readonly' in page
 
 
-def test_a_date_of_birth_is_read_from_a_verified_resident_id(bob):
+def test_a_date_of_birth_and_sex_are_read_from_a_verified_resident_id(bob, alice):
     VerifiedAttribute.objects.create(user=bob, element_key="person.id_number", value=BOB_ID, source="identity")
     assert verified_values(user=bob, keys=["person.date_of_birth"]) == {"person.date_of_birth": "1980-01-01"}
+    assert verified_values(user=bob, keys=["person.sex"]) == {"person.sex": "male"}  # 17th digit 1: odd
+    VerifiedAttribute.objects.create(user=alice, element_key="person.id_number", value=ALICE_ID, source="identity")
+    assert verified_values(user=alice, keys=["person.sex", "person.date_of_birth"]) == {
+        "person.sex": "female",  # 17th digit 2: even
+        "person.date_of_birth": "1949-12-31",
+    }
+    # Not from an ID whose check character is wrong.
+    VerifiedAttribute.objects.filter(user=bob).update(value=BOB_ID[:-1] + ("0" if BOB_ID[-1] != "0" else "1"))
+    assert verified_values(user=bob, keys=["person.sex", "person.date_of_birth"]) == {}
 
 
 def test_a_clerk_cannot_ask_for_identity_to_be_corrected(alice, clerk_a, django_capture_on_commit_callbacks):

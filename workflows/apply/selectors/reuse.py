@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Organisation, User, VerifiedAttribute
 from documents.models import Document
 from documents.selectors import reusable_documents
-from services.elements import resident_id_birth_date, validate_value
+from services.elements import resident_id_birth_date, resident_id_sex, validate_value
 from services.models import (
     DocumentType,
 )
@@ -125,18 +125,25 @@ def prefill_values(*, user: User, form: MergedForm, known: Mapping[str, Reuse] |
 
 ID_NUMBER_KEY = "person.id_number"
 DATE_OF_BIRTH_KEY = "person.date_of_birth"
+SEX_KEY = "person.sex"
 
 
 def verified_values(*, user: User, keys: Iterable[str], organisation: Organisation | None = None) -> dict[str, Any]:
     """What the state has verified about the person (and the organisation's register values).
-    A date of birth not verified on its own is read from a verified, checksum-valid resident ID."""
+    A date of birth or sex not verified on its own is read from a verified, checksum-valid resident ID."""
     keys = set(keys)
-    wanted = keys | ({ID_NUMBER_KEY} if DATE_OF_BIRTH_KEY in keys else set())
+    wanted = keys | ({ID_NUMBER_KEY} if keys & {DATE_OF_BIRTH_KEY, SEX_KEY} else set())
     found = {a.element_key: a.value for a in VerifiedAttribute.objects.filter(user=user, element_key__in=wanted)}
-    if DATE_OF_BIRTH_KEY in keys and DATE_OF_BIRTH_KEY not in found and found.get(ID_NUMBER_KEY):
-        born = resident_id_birth_date(str(found[ID_NUMBER_KEY]))
-        if born is not None:
-            found[DATE_OF_BIRTH_KEY] = born.isoformat()
+    if found.get(ID_NUMBER_KEY):
+        resident_id = str(found[ID_NUMBER_KEY])
+        if DATE_OF_BIRTH_KEY in keys and DATE_OF_BIRTH_KEY not in found:
+            born = resident_id_birth_date(resident_id)
+            if born is not None:
+                found[DATE_OF_BIRTH_KEY] = born.isoformat()
+        if SEX_KEY in keys and SEX_KEY not in found:
+            sex = resident_id_sex(resident_id)
+            if sex is not None:
+                found[SEX_KEY] = sex
     if ID_NUMBER_KEY not in keys:
         found.pop(ID_NUMBER_KEY, None)
     found.update({k: v for k, v in organisation_register_values(organisation).items() if k in keys})
