@@ -2,6 +2,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from accounts import self_service, views
+from accounts.second_factor import urls as second_factor_urls
 
 app_name = "accounts"
 urlpatterns = [
@@ -23,4 +24,5 @@ urlpatterns = [
     path("staff/", views.staff_list, name="staff"),
     path("staff/<slug:code>/grant/", views.staff_grant, name="staff-grant"),
     path("staff/roles/<int:membership_id>/revoke/", views.staff_revoke, name="staff-revoke"),
+    *second_factor_urls.urlpatterns,
 ]

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,6 +18,8 @@ from accounts.email_verification import email_verification_send
 from accounts.forms import RegistrationForm, SignInForm
 from accounts.models import Department, Membership, MembershipChange, Role
 from accounts.requests import AuthenticatedRequest
+from accounts.second_factor.gate import PENDING_KEY
+from accounts.second_factor.selectors import has_second_factor
 from accounts.selectors import identity_checked_in_person
 from accounts.sessions import sign_in_record
 
@@ -74,6 +77,10 @@ class SignInView(LoginView):
         assurance_record(self.request, method=Method.PASSWORD)
         if identity_checked_in_person(user=user):
             assurance_record(self.request, method=Method.COUNTER)
+        if has_second_factor(user=user):
+            # Signed in, but only the verification step opens until the factor is confirmed.
+            self.request.session[PENDING_KEY] = True
+            return redirect(f"{reverse('accounts:verify')}?{urlencode({'next': self.get_success_url()})}")
         return response
 
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import VerifiedAttribute
 from accounts.requests import AuthenticatedRequest
+from accounts.second_factor.selectors import second_factors
 from accounts.sessions import current_key_hash, sign_ins_alive
 from services.elements import mask_value
 from services.models import DataElement
@@ -34,5 +35,10 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
     ]
     here = current_key_hash(request)
     devices = [{"sign_in": s, "here": s.session_key_hash == here} for s in sign_ins_alive(user=user)]
-    context = {"verified": verified, "organisations": list(user.organisations.order_by("name")), "devices": devices}
+    context = {
+        "verified": verified,
+        "organisations": list(user.organisations.order_by("name")),
+        "devices": devices,
+        "factors": second_factors(user=user),
+    }
     return render(request, "portal/account.html", context)
