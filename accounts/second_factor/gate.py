@@ -4,7 +4,7 @@ Why a deny-list of staff areas rather than an allow-list of everything else: the
 other people's data to staff are few and sit under a handful of path prefixes, so a new page
 added under them is covered without anybody remembering the gate; an allow-list would have to
 grow with every public or citizen page (and forgetting one would lock citizens out, who are
-never forced). tests/test_second_factor_gate.py checks that every URL the authorisation matrix
+never forced). accounts/tests/test_second_factor_gate.py checks that every URL the authorisation matrix
 reserves for staff is under one of these prefixes, so a staff page added elsewhere fails a test.
 
 Two cases:
@@ -61,7 +61,7 @@ class SecondFactorGateMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if not user.is_authenticated or user.is_verified():  # type: ignore[union-attr]
+        if not user.is_authenticated or user.is_verified():  # type: ignore[union-attr,attr-defined]
             return self.get_response(request)
         path = request.path_info
         if request.session.get(PENDING_KEY) and not in_area(path, WHILE_PENDING):

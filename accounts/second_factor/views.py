@@ -75,8 +75,8 @@ def security(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 @require_POST
 def totp_start(request: AuthenticatedRequest) -> HttpResponse:
-    if refused := _unconfirmed_session(request):
-        return refused
+    if detour := _unconfirmed_session(request):
+        return detour
     actions.totp_device_start(user=request.user)
     return redirect(_with_next(reverse("accounts:security-app"), safe_next(request)))
 
@@ -85,8 +85,8 @@ def totp_start(request: AuthenticatedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @never_cache
 def totp_confirm(request: AuthenticatedRequest) -> HttpResponse:
-    if refused := _unconfirmed_session(request):
-        return refused
+    if detour := _unconfirmed_session(request):
+        return detour
     device = TOTPDevice.objects.filter(user=request.user, confirmed=False).order_by("-pk").first()
     if device is None:
         return redirect(_with_next(reverse("accounts:security"), safe_next(request)))
@@ -118,8 +118,8 @@ def totp_confirm(request: AuthenticatedRequest) -> HttpResponse:
 @require_POST
 @never_cache
 def recovery_codes(request: AuthenticatedRequest) -> HttpResponse:
-    if refused := _unconfirmed_session(request):
-        return refused
+    if detour := _unconfirmed_session(request):
+        return detour
     codes = actions.recovery_codes_create(user=request.user)
     response = render(request, "accounts/security_recovery_codes.html", {"codes": codes})
     response["Cache-Control"] = "no-store"
@@ -131,8 +131,8 @@ def recovery_codes(request: AuthenticatedRequest) -> HttpResponse:
 @never_cache
 def remove(request: AuthenticatedRequest, kind: str, device_id: int) -> HttpResponse:
     device = selectors.device_of(user=request.user, kind=kind, device_id=device_id)  # 404 unless theirs
-    if refused := _unconfirmed_session(request):
-        return refused
+    if detour := _unconfirmed_session(request):
+        return detour
     if request.method == "POST":
         actions.second_factor_remove(user=request.user, device=device)
         messages.success(request, _("%(name)s is removed.") % {"name": device.name or _("The second factor")})

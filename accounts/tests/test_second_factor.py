@@ -120,7 +120,7 @@ def test_recovery_codes_are_shown_once_and_each_works_once(client, alice, passwo
     client.force_login(alice)
     response = client.post(reverse("accounts:security-recovery-codes"))
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
-    codes = [c for c in StaticToken.objects.filter(device__user=alice).values_list("token", flat=True)]
+    codes = list(StaticToken.objects.filter(device__user=alice).values_list("token", flat=True))
     assert len(codes) == 10
     page = response.content.decode()
     assert all(code in page for code in codes)
