@@ -7,10 +7,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
 
@@ -175,6 +177,17 @@ def verify(request: AuthenticatedRequest) -> HttpResponse:
             form.add_error("code", refused.message)
         else:
             second_factor_confirmed(request, device)
+            if isinstance(device, StaticDevice):
+                left = device.token_set.count()
+                messages.warning(
+                    request,
+                    ngettext(
+                        "You used a recovery code. %(left)s is left: make new ones on your security page.",
+                        "You used a recovery code. %(left)s are left: make new ones on your security page.",
+                        left,
+                    )
+                    % {"left": left},
+                )
             return HttpResponseRedirect(next_url or default)
     context = {
         "form": form,
