@@ -286,3 +286,26 @@ class MembershipChange(models.Model):
         if self.user is not None:
             return self.user.name
         return self.invitation.name if self.invitation is not None else ""
+
+
+class SecondFactorChange(models.Model):
+    """A second factor added or removed, or recovery codes made: the person sees these on their
+    security page, so a factor added by someone who got hold of the password does not go unseen."""
+
+    class Kind(models.TextChoices):
+        APP = "app", _("Authenticator app")
+        PASSKEY = "passkey", _("Passkey")
+        RECOVERY_CODES = "recovery_codes", _("Recovery codes")
+
+    class Action(models.TextChoices):
+        ADDED = "added", _("Added")
+        REMOVED = "removed", _("Removed")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="second_factor_changes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]

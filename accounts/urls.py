@@ -3,6 +3,7 @@ from django.urls import path
 
 from accounts import self_service, views
 from accounts.eid import views as eid_views
+from accounts.second_factor import urls as second_factor_urls
 
 app_name = "accounts"
 urlpatterns = [
@@ -45,4 +46,5 @@ urlpatterns = [
         name="staff-resume",
     ),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    *second_factor_urls.urlpatterns,
 ]

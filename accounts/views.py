@@ -23,6 +23,8 @@ from accounts.email_verification import email_verification_send
 from accounts.forms import InvitationAccountForm, RegistrationForm, SignInForm
 from accounts.models import Department, Invitation, Membership, MembershipChange, Role, User
 from accounts.requests import AuthenticatedRequest
+from accounts.second_factor.gate import PENDING_KEY
+from accounts.second_factor.selectors import has_second_factor
 from accounts.selectors import identity_checked_in_person
 from accounts.sessions import sign_in_record
 
@@ -96,6 +98,10 @@ class SignInView(LoginView):
         assurance_record(self.request, method=Method.PASSWORD)
         if identity_checked_in_person(user=user):
             assurance_record(self.request, method=Method.COUNTER)
+        if has_second_factor(user=user):
+            # Signed in, but only the verification step opens until the factor is confirmed.
+            self.request.session[PENDING_KEY] = True
+            return redirect(f"{reverse('accounts:verify')}?{urlencode({'next': self.get_success_url()})}")
         return response
 
 

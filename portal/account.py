@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from accounts.assurance import Level, session_assurance, step_up_url
 from accounts.models import VerifiedAttribute
 from accounts.requests import AuthenticatedRequest
+from accounts.second_factor.selectors import second_factors
 from accounts.sessions import current_key_hash, sign_ins_alive
 from services.elements import mask_value
 from services.models import DataElement
@@ -42,5 +43,6 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
         "assurance": session_assurance(request),
         "eid_links": list(user.eid_identities.order_by("linked_at")),
         "eid_link_url": step_up_url(Level.SUBSTANTIAL, request.path),
+        "factors": second_factors(user=user),
     }
     return render(request, "portal/account.html", context)

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "portal.security.failures.FailedAuthorisationLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Staff areas need a second factor confirmed in this session (accounts/second_factor/gate.py).
+    "accounts.second_factor.gate.SecondFactorGateMiddleware",
     # Axes must come last: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -365,16 +367,23 @@ LOGGING = {
 
 # --- Second factors (accounts/second_factor/) ----------------------------------------------
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="One Door")
-# Passkeys belong to the portal's host name; the origins are where its pages are served from
-# (in production: HTTPS on every allowed host, unless set).
-OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", default=ALLOWED_HOSTS[0] if PRODUCTION else "localhost")
+# Passkeys belong to the portal's host name; the origins are where pages are served from. In
+# production both default to the first of ALLOWED_HOSTS (served over HTTPS); a passkey made for
+# one host name does not work on another, so set OTP_WEBAUTHN_RP_ID before people enrol.
+_PASSKEY_HOST = ALLOWED_HOSTS[0] if PRODUCTION and ALLOWED_HOSTS and ALLOWED_HOSTS[0] != "*" else "localhost"
+OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", default=_PASSKEY_HOST)
 OTP_WEBAUTHN_RP_NAME = env("OTP_WEBAUTHN_RP_NAME", default="One Door")
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
     "OTP_WEBAUTHN_ALLOWED_ORIGINS",
-    default=[f"https://{host}" for host in ALLOWED_HOSTS if not host.startswith(".")]
-    if PRODUCTION
-    else ["http://localhost:8000"],
+    default=[f"https://{_PASSKEY_HOST}"] if PRODUCTION else ["http://localhost:8000"],
 )
+# A passkey is a second factor here, never a way to sign in without the password.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# Wrong codes slow the next attempt down: 1, 2, 4, 8 … seconds (django-otp's throttling).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin never shows a TOTP secret or its QR code: an administrator cannot copy a clerk's factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- National eID over OpenID Connect (accounts/eid/) -------------------------------------
 

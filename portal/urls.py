@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.second_factor import passkeys
 from portal import account, views
 
 portal_patterns = (
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include(portal_patterns)),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/passkeys/", include((passkeys.urlpatterns, "otp_webauthn"))),
     path("", include("services.urls")),
     path("", include("documents.urls")),
     path("", include("workflows.urls")),

@@ -160,6 +160,37 @@ ROWS: list[Row] = [
     # (none uses the invited address) is refused, nothing granted.
     Row("accounts:invitation", signed_in(403, anonymous=200), args={"token": "invitation_token"}),
     Row("accounts:invitation", signed_in(403, anonymous=400), method="POST", args={"token": "invitation_token"}),
+    # --- Second factors ------------------------------------------------------------------------
+    Row("accounts:security", signed_in(200)),
+    # Nobody is adding an app: back to the security page.
+    Row("accounts:security-app", signed_in(REDIRECT)),
+    Row("accounts:security-app", signed_in(REDIRECT), method="POST", data={"code": "123456"}),
+    # Alice has an app but her session has not confirmed it: to the verification step first.
+    Row("accounts:security-app-start", signed_in(REDIRECT), method="POST"),
+    Row("accounts:security-recovery-codes", signed_in(200, alice=REDIRECT), method="POST"),
+    Row(
+        "accounts:security-remove",
+        alice_only(REDIRECT),
+        args={"kind": "app", "device_id": "alice_app"},
+    ),
+    Row(
+        "accounts:security-remove",
+        alice_only(REDIRECT),
+        method="POST",
+        args={"kind": "app", "device_id": "alice_app"},
+    ),
+    Row("accounts:security-remove", everyone(NOT_FOUND, anonymous=LOGIN), args={"kind": "other", "device_id": 1}),
+    # Only Alice has a factor to confirm; everyone else is sent on (to add one, or where they were going).
+    Row("accounts:verify", signed_in(REDIRECT, alice=200)),
+    Row("accounts:verify", signed_in(REDIRECT, alice=400), method="POST", data={"code": "000000"}),
+    # django-otp-webauthn's ceremonies (JSON): never for an anonymous caller (no passwordless
+    # sign-in); Alice must confirm her app before she adds a passkey.
+    Row("otp_webauthn:credential-registration-begin", signed_in(200, anonymous=403, alice=403), method="POST"),
+    # No ceremony was begun: 400 (the state is missing).
+    Row("otp_webauthn:credential-registration-complete", signed_in(400, anonymous=403, alice=403), method="POST"),
+    Row("otp_webauthn:credential-authentication-begin", signed_in(200, anonymous=403), method="POST"),
+    Row("otp_webauthn:credential-authentication-complete", signed_in(400, anonymous=403), method="POST"),
+    Row("otp_webauthn:js-i18n-catalog", everyone(200)),
     Row("set_language", everyone(REDIRECT), method="POST", data={"language": "zh-hans", "next": "/"}),
     Row("services:catalogue", everyone(200)),
     Row("services:service", everyone(200), args={"code": "service"}),

@@ -10,6 +10,7 @@ import time_machine
 
 from accounts.models import Department, Role
 from accounts.tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.support.second_factor import staff_device
 from workflows.clock import calendar_forget
 from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
 from workflows.models import CalendarYear
@@ -50,34 +51,42 @@ def bob(db):
 
 @pytest.fixture
 def clerk_a(department_a):
-    return MembershipFactory(
+    user = MembershipFactory(
         user=UserFactory(username="clerk.a", display_name="Clerk A", is_staff=True),
         department=department_a,
         role=Role.CLERK,
     ).user
+    staff_device(user)  # staff confirm a second factor at sign-in (tests/support/second_factor.py)
+    return user
 
 
 @pytest.fixture
 def clerk_b(department_b):
-    return MembershipFactory(
+    user = MembershipFactory(
         user=UserFactory(username="clerk.b", display_name="Clerk B", is_staff=True),
         department=department_b,
         role=Role.CLERK,
     ).user
+    staff_device(user)  # staff confirm a second factor at sign-in (tests/support/second_factor.py)
+    return user
 
 
 @pytest.fixture
 def supervisor(department_a):
-    return MembershipFactory(
+    user = MembershipFactory(
         user=UserFactory(username="supervisor.a", display_name="Supervisor A", is_staff=True),
         department=department_a,
         role=Role.SUPERVISOR,
     ).user
+    staff_device(user)  # staff confirm a second factor at sign-in (tests/support/second_factor.py)
+    return user
 
 
 @pytest.fixture
 def administrator(db):
-    return UserFactory(username="admin", display_name="Administrator", is_staff=True, is_superuser=True)
+    user = UserFactory(username="admin", display_name="Administrator", is_staff=True, is_superuser=True)
+    staff_device(user)
+    return user
 
 
 @pytest.fixture(autouse=True)

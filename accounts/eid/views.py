@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -29,6 +29,8 @@ from accounts.eid.client import (
 )
 from accounts.eid.linking import eid_identity_sign_in
 from accounts.models import User
+from accounts.second_factor.gate import PENDING_KEY
+from accounts.second_factor.selectors import has_second_factor
 from accounts.sessions import sign_in_record
 
 logger = logging.getLogger("accounts.eid")
@@ -133,4 +135,9 @@ def eid_callback(request: HttpRequest) -> HttpResponse:
     assurance_record(request, method=Method.EID, level=person.level)
     logger.info("eid sign-in: user %s at %s (%s)", user.pk, person.level, person.acr)
     messages.success(request, _("You are signed in with your national eID."))
-    return redirect(flow["next"] or settings.LOGIN_REDIRECT_URL)
+    target = flow["next"] or settings.LOGIN_REDIRECT_URL
+    if has_second_factor(user=user) and not getattr(request.user, "is_verified", lambda: False)():
+        # Someone who set up a second factor confirms it after an eID sign-in too.
+        request.session[PENDING_KEY] = True
+        return redirect(f"{reverse('accounts:verify')}?{urlencode({'next': target})}")
+    return redirect(target)

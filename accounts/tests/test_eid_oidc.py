@@ -90,6 +90,21 @@ def test_a_high_acr_gives_a_high_session(client, eid_mock):
     assert client.session[SESSION_ASSURANCE_KEY]["level"] == "high"
 
 
+@pytest.mark.second_factor_gate
+def test_someone_with_a_second_factor_confirms_it_after_an_eid_sign_in(client, eid_mock, chen):
+    from tests.support.second_factor import staff_device
+
+    client.get(callback_path(mock_authorize(eid_start(client), chen)))
+    user = User.objects.get(pk=client.session[SESSION_KEY])
+    staff_device(user)  # a confirmed authenticator app
+    client.post("/accounts/logout/")
+    response = client.get(callback_path(mock_authorize(eid_start(client, next_url="/services/"), chen)))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/verify/?next=%2Fservices%2F")
+    assert client.session[SESSION_KEY] == str(user.pk)
+    # Until the factor is confirmed, the rest of the portal waits.
+    assert client.get("/account/").status_code == 302
+
+
 def test_the_next_sign_in_opens_the_same_account(client, eid_mock, chen):
     client.get(callback_path(mock_authorize(eid_start(client), chen)))
     first = client.session[SESSION_KEY]

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
+from tests.support.second_factor import staff_device, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -68,12 +69,17 @@ def test_an_empty_form_names_each_field_and_the_title_says_error(client):
 
 
 def test_staff_land_on_their_workbench_and_counter_clerks_at_the_counter(client, clerk_a, alice, password):
-    assert sign_in(client, "clerk.a", password)["Location"] == reverse("workflows:workbench")
+    """After confirming their second factor (staff have one: tests/support/second_factor.py)."""
+    verify = reverse("accounts:verify")
+    assert sign_in(client, "clerk.a", password)["Location"] == f"{verify}?next=%2Fworkbench%2F"
     client.post(reverse("accounts:logout"))
     assert sign_in(client, "alice", password)["Location"] == reverse("portal:home")
     client.post(reverse("accounts:logout"))
     counter = MembershipFactory(user=UserFactory(username="counter.x", is_staff=True), role=Role.COUNTER_CLERK).user
+    device = staff_device(counter)
     response = sign_in(client, counter.username, password)
+    assert response["Location"] == f"{verify}?next=%2Fworkbench%2Fcounter%2F"
+    response = client.post(response["Location"], {"code": totp_code(device)})
     assert response["Location"] == reverse("workflows:workbench-counter")
     page = client.get(reverse("workflows:workbench-counter")).content.decode()
     assert 'href="/workbench/counter/"' in page and 'href="/workbench/">' not in page

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.tests.factories import MembershipFactory, UserFactory
+from tests.support.second_factor import session_confirm
 
 # The raw token of the seeded invitation's link (only its hash is stored).
 INVITATION_TOKEN = "seeded-invitation-token"
@@ -75,6 +76,8 @@ def _actors() -> dict[str, User | None]:
 
 def build_world() -> World:
     """Seeds everything; call inside a transaction that the caller rolls back."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     from accounts.invitations import token_hash
     from accounts.models import Department, Invitation
     from documents.models import Certificate, Document
@@ -118,6 +121,8 @@ def build_world() -> World:
     notification = notify(user=alice, event=Notification.Event.RECEIPT, context={}, application=submitted)
     documents = list(Document.objects.filter(owner=alice).order_by("pk").values_list("pk", flat=True))
     alice_lease = Document.objects.filter(owner=alice, document_type__code="lease-agreement").first()
+    # Alice protects her account with an authenticator app (a citizen's choice).
+    alice_app = TOTPDevice.objects.create(user=alice, name="Alice's phone", confirmed=True)
 
     ids: dict[str, object] = {
         "service": "business-licence",
@@ -141,6 +146,7 @@ def build_world() -> World:
         "documents": documents,
         "alice_lease": alice_lease.pk if alice_lease else None,
         "bundle": submitted.group.number,
+        "alice_app": alice_app.pk,
     }
     # A pending invitation to Market Regulation for someone without an account.
     invitation = Invitation.objects.create(
@@ -201,6 +207,8 @@ def signed_in(user: User) -> Credentials:
     store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrEmailBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store["last_seen"] = store["signed_in_at"] = int(time.time())
+    # Staff confirmed a second factor, as the staff gate requires (tests/support/second_factor.py).
+    session_confirm(store, user)
     store.create()
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     csrf = "".join(secrets.choice(alphabet) for _ in range(32))

@@ -5,6 +5,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.support.second_factor import TEST_DEVICE_NAME, totp_code
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -41,11 +44,19 @@ def page(browser, live_server) -> Iterator:
 
 
 def sign_in(page, username: str, password: str) -> None:
+    """Signs in with the password; staff (who have a test authenticator, see
+    tests/support/second_factor.py) then type its current code on the verification step."""
     page.goto("/accounts/login/")
     page.get_by_label("Log-in name or e-mail address").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state("networkidle")
+    if page.url.split("?")[0].endswith("/accounts/verify/"):
+        device = TOTPDevice.objects.filter(user__username=username, name=TEST_DEVICE_NAME).first()
+        if device is not None:
+            page.get_by_label("Code").fill(totp_code(device))
+            page.get_by_role("button", name="Continue").click()
+            page.wait_for_load_state("networkidle")
 
 
 def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
