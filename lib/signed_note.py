@@ -56,7 +56,7 @@ class Verifier:
     @classmethod
     def parse(cls, text: str) -> "Verifier":
         try:
-            name, hex_id, encoded = text.strip().split("+")
+            name, hex_id, encoded = text.strip().split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
         except ValueError as error:
             raise NoteError(f"not a verifier key (<name>+<id>+<key>): {text.strip()[:80]!r}") from error
@@ -98,7 +98,7 @@ class Signer:
 
     @classmethod
     def parse(cls, text: str) -> "Signer":
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("not a signer key (PRIVATE+KEY+<name>+<id>+<key>)")
         try:
