@@ -77,10 +77,11 @@ def build_world() -> World:
     from workflows.apply import actions as apply_actions
     from workflows.engine.actions import work_item_claim, work_item_decide
     from workflows.engine.automatic import automatic_step_run
-    from workflows.models import Incident, Notification, RatingFollowUp, TransferRequest, WorkItem
+    from workflows.models import DataAccessRecord, Incident, Notification, RatingFollowUp, TransferRequest, WorkItem
     from workflows.notifications.notify import notify
     from workflows.progress.actions import rating_submit
     from workflows.tests.test_workbench_support import attach_lease, routed_application, step, version_with
+    from workflows.transparency.sequencer import log_integrate
 
     users = _actors()
     seed_demo()
@@ -112,6 +113,12 @@ def build_world() -> World:
     notification = notify(user=alice, event=Notification.Event.RECEIPT, context={}, application=submitted)
     documents = list(Document.objects.filter(owner=alice).order_by("pk").values_list("pk", flat=True))
     alice_lease = Document.objects.filter(owner=alice, document_type__code="lease-agreement").first()
+    # Clerk A looked at Alice's application; the look is in the transparency log.
+    access_record = DataAccessRecord.objects.create(
+        accessor=clerk_a, department=item.department, applicant=alice, application=submitted, work_item=item,
+        what=DataAccessRecord.What.VIEW_APPLICATION,
+    )  # fmt: skip
+    log_integrate()
 
     ids: dict[str, object] = {
         "service": "business-licence",
@@ -135,6 +142,7 @@ def build_world() -> World:
         "documents": documents,
         "alice_lease": alice_lease.pk if alice_lease else None,
         "bundle": submitted.group.number,
+        "access_record": access_record.pk,
     }
     return World(users=users, ids=ids)
 
