@@ -1,4 +1,3 @@
-# ruff: noqa: S608 - fixed SQL over our own table names
 """The sequencer's integration rate: `python -m bench.sequencer [--rows N] [--batch B]`.
 
 Run it against a scratch PostgreSQL database (DATABASE_URL; it migrates it and adds rows that
