@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
@@ -256,3 +257,20 @@ def test_healthz_shows_the_sequencer_lag_and_a_stopped_sequencer_blocks_nothing(
     assert health["transparency_lag_seconds"] >= 90 and health["transparency_tree_size"] == size
     log_integrate()
     assert client.get("/healthz").json()["transparency_tree_size"] == size + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_witness_over_http_verifies_stores_and_refuses_an_unknown_key(live_server, alice, clerk_a, tmp_path, capsys):
+    application = application_submit(applicant=alice, version=published_version(), start=False)
+    looks(3, alice=alice, clerk_a=clerk_a, application=application)
+    log_integrate()
+    store = tmp_path / "witness"
+    call_command("witness", "--url", live_server.url, "--store", str(store), "--key", keys.log_signer().verifier.text)
+    looks(5, alice=alice, clerk_a=clerk_a, application=application)
+    log_integrate()
+    call_command("witness", "--url", live_server.url, "--store", str(store))  # consistency proof fetched over HTTP
+    assert "OK witnessed" in capsys.readouterr().out
+    assert len(list(store.glob("0*.checkpoint"))) == 2
+    stranger = Signer.generate(keys.log_origin()).verifier.text
+    with pytest.raises(CommandError, match="checkpoint refused: the note is not signed by a known key"):
+        call_command("witness", "--url", live_server.url, "--store", str(store), "--key", stranger)
