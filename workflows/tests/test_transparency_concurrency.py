@@ -146,7 +146,11 @@ def test_an_open_transaction_mid_event_holds_up_no_other_application_or_submit(a
         integrated = log_integrate()  # the sequencer skips what is not committed; it does not wait either
         elapsed = time.monotonic() - started
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pid, locktype, mode FROM pg_locks WHERE NOT granted")
+            # Only this database's sessions: the server may be running other databases' work.
+            cursor.execute(
+                "SELECT l.pid, l.locktype, l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE NOT l.granted AND a.datname = current_database()"
+            )
             waiting = cursor.fetchall()
             cursor.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory'", [holder_pid[0]])
             (advisory,) = cursor.fetchone()
