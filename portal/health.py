@@ -8,6 +8,7 @@ from portal.celery import app as celery_app
 from workflows import clock
 from workflows.models import Incident
 from workflows.outbox import oldest_unsent_age_seconds, over_warn_resends_count
+from workflows.transparency.sequencer import log_lag
 
 
 @dataclass
@@ -61,13 +62,16 @@ def check_engine() -> dict[str, object]:
     """The routing engine's backlog: the oldest outbox row not yet confirmed by its task
     (seconds; grows when the broker or the workers are down), the rows re-sent more than
     ENGINE_OUTBOX_WARN_RESENDS times without confirmation (a task that keeps failing, or a
-    queue nothing consumes; informational, like the rest) and the open incidents."""
+    queue nothing consumes; informational, like the rest), the open incidents, and the
+    transparency log's lag (the age of the oldest audit row not yet in the log; grows while the
+    sequencer is stopped, which never holds up a request) and size."""
     try:
         return {
             "outbox_oldest_unsent_seconds": oldest_unsent_age_seconds(),
             "outbox_over_warn_resends": over_warn_resends_count(),
             "open_incidents": Incident.objects.filter(status=Incident.Status.OPEN).count(),
             **check_calendar(),
+            **log_lag(),
         }
     except Exception as exc:  # noqa: BLE001 - the database check reports the cause
         return {"engine": f"error: {type(exc).__name__}"}

@@ -249,6 +249,31 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # Drafts untouched for DRAFT_PURGE_DAYS are deleted, with an e-mail DRAFT_REMINDER_DAYS before.
 CELERY_BEAT_SCHEDULE["drafts-purge"] = {"task": "workflows.apply.drafts_purge", "schedule": 3600.0}
 
+# --- Transparency log (docs/transparency.md) -------------------------------------------------
+# The sequencer adds committed events and access records to the log every few seconds, on its
+# own queue, and signs a checkpoint per batch.
+CELERY_BEAT_SCHEDULE["transparency-integrate"] = {
+    "task": "workflows.transparency.integrate",
+    "schedule": env.float("TRANSPARENCY_INTERVAL_SECONDS", default=3.0),
+    "options": {"queue": "transparency", "expires": 30},
+}
+CELERY_TASK_ROUTES = {"workflows.transparency.integrate": {"queue": "transparency"}}
+TRANSPARENCY_BATCH_SIZE = env.int("TRANSPARENCY_BATCH_SIZE", default=5000)
+# One task run integrates batches for at most this long (the next beat tick continues).
+TRANSPARENCY_MAX_RUN_SECONDS = env.float("TRANSPARENCY_MAX_RUN_SECONDS", default=20.0)
+# The log's name in its checkpoints (a schema-less URL, by convention where it is served).
+TRANSPARENCY_LOG_ORIGIN = env(
+    "TRANSPARENCY_LOG_ORIGIN", default=PUBLIC_BASE_URL.split("://", 1)[-1].rstrip("/") + "/transparency"
+)
+# The Ed25519 signer key (Go note format). Generated on first use outside production.
+TRANSPARENCY_SIGNING_KEY = env(
+    "TRANSPARENCY_SIGNING_KEY",
+    default=str(VAR_DIR / ("test-transparency" if PORTAL_ENV == "test" else "transparency") / "log-signing.key"),
+)
+TRANSPARENCY_GENERATE_KEY = env.bool("TRANSPARENCY_GENERATE_KEY", default=not PRODUCTION)
+# Earlier verifier keys (<name>+<id>+<key>) still published and accepted after a rotation.
+TRANSPARENCY_VERIFIER_KEYS = env.list("TRANSPARENCY_VERIFIER_KEYS", default=[])
+
 # --- Routing engine -----------------------------------------------------------------------
 # An outbox row not confirmed by its task this many seconds after sending is sent again.
 ENGINE_OUTBOX_RESEND_SECONDS = env.int("ENGINE_OUTBOX_RESEND_SECONDS", default=60)

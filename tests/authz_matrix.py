@@ -199,6 +199,12 @@ ROWS: list[Row] = [
     Row("services:life_event_eligibility", everyone(200), args={"code": "life_event"}),
     Row("documents:verify_start", everyone(200)),
     Row("documents:verify", everyone(200), args={"code": "verification_code"}),
+    # The transparency log is public: anyone may check it (hashes and signed checkpoints only).
+    Row("workflows:transparency", everyone(200)),
+    Row("workflows:transparency-checkpoint", everyone(200)),
+    Row("workflows:transparency-history", everyone(200)),
+    Row("workflows:transparency-inclusion", everyone(400)),  # without ?index=
+    Row("workflows:transparency-consistency", everyone(400)),  # without ?first=
     Row("api-schema", everyone(200)),
     Row("api-docs", everyone(200)),
     # --- The vault -----------------------------------------------------------------------------
@@ -229,6 +235,8 @@ ROWS: list[Row] = [
     Row("workflows:progress-message", alice_only(200), args={"notification_id": "notification"}),
     Row("workflows:progress-preferences", signed_in(200)),
     Row("workflows:progress-access-log", signed_in(200)),
+    # A record's proof (its content, leaf and audit path) is only for the person it is about.
+    Row("workflows:progress-access-proof", alice_only(200), args={"record_id": "access_record"}),
     # The supervision figures: supervisors for their departments; the administrator for all.
     Row("workflows:progress-supervision", supervisor_only(200, administrator=200)),
     Row("workflows:progress-follow-up", supervisor_only(200, administrator=200), args={"follow_up_id": "follow_up"}),

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("workflows.engine.urls")),
     path("", include("workflows.workbench.urls")),
     path("", include("workflows.progress.urls")),
+    path("", include("workflows.transparency.urls")),
 ]

@@ -86,10 +86,11 @@ def build_world() -> World:
     from workflows.apply import actions as apply_actions
     from workflows.engine.actions import work_item_claim, work_item_decide
     from workflows.engine.automatic import automatic_step_run
-    from workflows.models import Incident, Notification, RatingFollowUp, TransferRequest, WorkItem
+    from workflows.models import DataAccessRecord, Incident, Notification, RatingFollowUp, TransferRequest, WorkItem
     from workflows.notifications.notify import notify
     from workflows.progress.actions import rating_submit
     from workflows.tests.test_workbench_support import attach_lease, routed_application, step, version_with
+    from workflows.transparency.sequencer import log_integrate
 
     users = _actors()
     seed_demo()
@@ -124,6 +125,13 @@ def build_world() -> World:
     # Alice protects her account with an authenticator app (a citizen's choice).
     alice_app = TOTPDevice.objects.create(user=alice, name="Alice's phone", confirmed=True)
 
+    # Clerk A looked at Alice's application; the look is in the transparency log.
+    access_record = DataAccessRecord.objects.create(
+        accessor=clerk_a, department=item.department, applicant=alice, application=submitted, work_item=item,
+        what=DataAccessRecord.What.VIEW_APPLICATION,
+    )  # fmt: skip
+    log_integrate()
+
     ids: dict[str, object] = {
         "service": "business-licence",
         "life_event": "open-a-restaurant",
@@ -147,6 +155,7 @@ def build_world() -> World:
         "alice_lease": alice_lease.pk if alice_lease else None,
         "bundle": submitted.group.number,
         "alice_app": alice_app.pk,
+        "access_record": access_record.pk,
     }
     # A pending invitation to Market Regulation for someone without an account.
     invitation = Invitation.objects.create(

@@ -4,10 +4,9 @@ A work item's status change writes an event naming the work item; an application
 change writes an event without one. So the citizen's timeline and the audit trail are two
 views of the same rows, and each row says who, what, when, from → to and why.
 
-The rows are append-only and chained by hash across the whole table; the chain is written
-by the model and the database (workflows.models.AuditChainedModel, migration 0007), so callers only
-create rows — and should do so after taking their row locks (the chain lock is held until
-commit).
+The rows are append-only; each becomes a leaf of the transparency log after it commits (the
+sequencer in workflows/transparency/ adds it). Inserting one takes no lock beyond the row: no
+global lock, no read of "the last row".
 """
 
 from typing import Any

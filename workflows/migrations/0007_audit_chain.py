@@ -14,9 +14,12 @@ On SQLite the model chains rows in Python (workflows.models.AuditChainedModel._d
 Existing rows are chained here, in id order, before the refusal trigger exists.
 """
 
-from django.db import migrations
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
 
-import workflows.models
+from django.db import migrations, models
 
 LOCK = "88200, 1"  # pg_advisory_xact_lock(int, int): the audit trail's one lock
 
@@ -132,6 +135,40 @@ DROP FUNCTION IF EXISTS {table}_audit_body({table});
 """
 
 
+# The chain's canonical text, as it was when this migration was written (the chain was replaced
+# by the transparency log in 0017_transparency_log; these copies keep this migration runnable).
+AUDIT_FIELDS = {
+    "ApplicationEvent": [name for name, _ in BODIES["workflows_applicationevent"]],
+    "DataAccessRecord": [name for name, _ in BODIES["workflows_dataaccessrecord"]],
+}
+
+
+def audit_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_json_text(value[k])}" for k in keys) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_json_text(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def audit_hash(previous_hash: str, fields: list[tuple[str, str | None]]) -> str:
+    body = "".join(f"{name}=~\n" if text is None else f"{name}={len(text.encode())}:{text}\n" for name, text in fields)
+    return hashlib.sha256(f"{previous_hash}\n{body}".encode()).hexdigest()
+
+
 def install(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(COMMON, None)
@@ -141,11 +178,10 @@ def install(apps, schema_editor):
     # SQLite: chain the rows already there, in Python, as the model does for new rows.
     for model_name in ("ApplicationEvent", "DataAccessRecord"):
         model = apps.get_model("workflows", model_name)
-        audit_fields = getattr(workflows.models, model_name).AUDIT_FIELDS
         previous = ""
         for row in model.objects.order_by("id"):
-            fields = [(name, workflows.models.audit_text(getattr(row, name))) for name in audit_fields]
-            digest = workflows.models.audit_hash(previous, fields)
+            fields = [(name, audit_text(getattr(row, name))) for name in AUDIT_FIELDS[model_name]]
+            digest = audit_hash(previous, fields)
             model.objects.filter(pk=row.pk).update(previous_hash=previous, hash=digest)
             previous = digest
 
@@ -170,22 +206,22 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="applicationevent",
             name="hash",
-            field=workflows.models.ChainHashField(blank=True, max_length=64),
+            field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AlterField(
             model_name="applicationevent",
             name="previous_hash",
-            field=workflows.models.ChainHashField(blank=True, max_length=64),
+            field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AlterField(
             model_name="dataaccessrecord",
             name="hash",
-            field=workflows.models.ChainHashField(blank=True, max_length=64),
+            field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AlterField(
             model_name="dataaccessrecord",
             name="previous_hash",
-            field=workflows.models.ChainHashField(blank=True, max_length=64),
+            field=models.CharField(blank=True, max_length=64),
         ),
         migrations.RunPython(install, uninstall),
     ]

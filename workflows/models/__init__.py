@@ -8,34 +8,37 @@ outbox rows together. Everything is re-exported here: `from workflows.models imp
 from workflows.models.applications import Application, ApplicationGroup, GroupDocument, NumberSequence, TaxpayerNumber
 from workflows.models.audit import (
     AppendOnlyError,
+    AppendOnlyModel,
     AppendOnlyQuerySet,
     ApplicationEvent,
-    AuditChainedModel,
-    ChainHashField,
     DataAccessRecord,
-    audit_hash,
-    audit_text,
 )
 from workflows.models.calendar import CalendarDay, CalendarYear, ClockStop
 from workflows.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from workflows.models.outbox import OutboxMessage
 from workflows.models.ratings import Rating, RatingFollowUp
+from workflows.models.transparency import Checkpoint, LogHead, LogLeaf, LogNode, LogPending, LogSource
 from workflows.models.work import Incident, Note, Timer, TransferRequest, WorkItem
 
 __all__ = [
     "AppendOnlyError",
+    "AppendOnlyModel",
     "AppendOnlyQuerySet",
     "Application",
     "ApplicationEvent",
     "ApplicationGroup",
-    "AuditChainedModel",
     "CalendarDay",
     "CalendarYear",
-    "ChainHashField",
+    "Checkpoint",
     "ClockStop",
     "DataAccessRecord",
     "GroupDocument",
     "Incident",
+    "LogHead",
+    "LogLeaf",
+    "LogNode",
+    "LogPending",
+    "LogSource",
     "Note",
     "Notification",
     "NotificationDelivery",
@@ -48,6 +51,4 @@ __all__ = [
     "Timer",
     "TransferRequest",
     "WorkItem",
-    "audit_hash",
-    "audit_text",
 ]

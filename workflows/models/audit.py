@@ -1,14 +1,12 @@
-"""Append-only, hash-chained records: application events (the timeline and the audit trail) and
-data-access records (who looked at whose data).
+"""Append-only records: application events (the timeline and the audit trail) and data-access
+records (who looked at whose data). Each row becomes a leaf of the transparency log
+(workflows.models.transparency; docs/transparency.md) after it commits.
 """
 
-import hashlib
-import json
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from django.db import connections, models, transaction
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, User
@@ -19,38 +17,6 @@ from workflows.models.work import WorkItem
 
 class AppendOnlyError(Exception):
     """An audit row was about to be changed or removed through the application."""
-
-
-def audit_text(value: Any) -> str | None:
-    """One field's value as canonical text (None stays None: it is hashed as "~")."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return _json_text(value)
-
-
-def _json_text(value: Any) -> str:
-    """PostgreSQL's jsonb text form: keys by length, then bytes; ", " and ": " separators."""
-    if isinstance(value, dict):
-        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
-        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_json_text(value[k])}" for k in keys) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_json_text(item) for item in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
-
-
-def audit_hash(previous_hash: str, fields: Sequence[tuple[str, str | None]]) -> str:
-    """sha256 over the previous hash and "name=<byte length>:<text>" (or "name=~") per field.
-
-    The length prefix makes the body unambiguous whatever the text contains; the same
-    bytes are built by the PL/pgSQL function audit_field() in migration 0007_audit_chain."""
-    body = "".join(f"{name}=~\n" if text is None else f"{name}={len(text.encode())}:{text}\n" for name, text in fields)
-    return hashlib.sha256(f"{previous_hash}\n{body}".encode()).hexdigest()
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -66,39 +32,20 @@ class AppendOnlyQuerySet(models.QuerySet):
     def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None) -> int:
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only: they cannot be updated.")
 
-    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
-        if connections[self.db].vendor == "postgresql":
-            return super().bulk_create(objs, *args, **kwargs)  # the insert trigger chains each row
-        objs = list(objs)
-        with transaction.atomic(using=self.db):
-            for obj in objs:
-                obj.save(using=self.db)
-        return objs
 
+class AppendOnlyModel(models.Model):
+    """Rows are inserted, never changed or removed: save() of an existing row, delete() and
+    the queryset's update()/delete() raise AppendOnlyError, and the database refuses UPDATE and
+    DELETE by trigger (migration 0007_audit_chain, kept by 0017_transparency_log). Inserting
+    takes no lock beyond the row itself; the sequencer adds the row to the log afterwards."""
 
-class ChainHashField(models.CharField):
-    """A hash written by the database's insert trigger and read back with RETURNING."""
-
-    db_returning = True
-
-
-class AuditChainedModel(models.Model):
-    # (canonical name, attribute) of the content the hash covers, in order; the migration's
-    # PL/pgSQL body function lists the same fields in the same order.
-    AUDIT_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # The row's content a leaf of the transparency log covers (besides the table and the id).
+    LOG_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
-
-    def audit_fields(self, **rendered: str | None) -> list[tuple[str, str | None]]:
-        """The hashed content of this row; `rendered` overrides a field's text (the database's
-        own jsonb text, when verifying on PostgreSQL)."""
-        return [
-            (name, rendered[name] if name in rendered else audit_text(getattr(self, name)))
-            for name in self.AUDIT_FIELDS
-        ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -108,24 +55,8 @@ class AuditChainedModel(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError(f"{type(self).__name__} rows are append-only: they cannot be deleted.")
 
-    def _do_insert(self, manager: Any, using: str, fields: Any, returning_fields: Any, raw: bool) -> Any:
-        if connections[using].vendor == "postgresql":
-            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
-        # Embedded SQLite: writers are serialised by BEGIN IMMEDIATE, so the last row read here
-        # is still the last row at insert time. Values are fixed first (created_at) and inserted
-        # as they are (raw), so the hash covers exactly what is stored.
-        with transaction.atomic(using=using):
-            for field in fields:
-                setattr(self, field.attname, field.pre_save(self, True))
-            self.previous_hash = (
-                type(self)._base_manager.using(using).order_by("-id").values_list("hash", flat=True).first()  # type: ignore[misc]
-                or ""
-            )
-            self.hash = audit_hash(self.previous_hash, self.audit_fields())
-            return super()._do_insert(manager, using, fields, returning_fields, True)  # type: ignore[misc]
 
-
-class ApplicationEvent(AuditChainedModel):
+class ApplicationEvent(AppendOnlyModel):
     """Append-only: who did what, when, from which state to which, and why. The citizen's
     timeline and the audit trail are both views of these rows."""
 
@@ -180,12 +111,8 @@ class ApplicationEvent(AuditChainedModel):
     reason = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # Hash chain (tamper evidence): sha256 over the previous row's hash and this row's content.
-    # Set by the database on insert (see AuditChainedModel); whatever a caller passes is replaced.
-    previous_hash = ChainHashField(max_length=64, blank=True)
-    hash = ChainHashField(max_length=64, blank=True)
 
-    AUDIT_FIELDS = (
+    LOG_FIELDS = (
         "application_id", "work_item_id", "actor_id", "kind", "from_status", "to_status", "reason", "payload",
         "created_at",
     )  # fmt: skip
@@ -194,7 +121,7 @@ class ApplicationEvent(AuditChainedModel):
         ordering = ["created_at", "id"]
 
 
-class DataAccessRecord(AuditChainedModel):
+class DataAccessRecord(AppendOnlyModel):
     """Every look by staff at an applicant's data: the citizen sees these ("who looked")."""
 
     class What(models.TextChoices):
@@ -213,10 +140,8 @@ class DataAccessRecord(AuditChainedModel):
     what = models.CharField(max_length=30, choices=What.choices)
     field_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    previous_hash = ChainHashField(max_length=64, blank=True)
-    hash = ChainHashField(max_length=64, blank=True)
 
-    AUDIT_FIELDS = (
+    LOG_FIELDS = (
         "accessor_id", "department_id", "applicant_id", "application_id", "work_item_id", "document_id", "what",
         "field_key", "created_at",
     )  # fmt: skip

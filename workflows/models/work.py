@@ -137,15 +137,12 @@ class Incident(models.Model):
     resolution_note = models.TextField(blank=True)
 
 
-# --- Audit rows: append-only and chained by hash (tamper evidence) ---------------------------
-# ApplicationEvent and DataAccessRecord rows are never changed or removed through the
-# application: save() of an existing row, delete(), QuerySet.update()/delete() raise
-# AppendOnlyError, and on PostgreSQL a trigger refuses UPDATE and DELETE (migration
-# 0007_audit_chain). Each row's hash = sha256(previous row's hash + "\n" + canonical body),
-# one chain per table ordered by id. On PostgreSQL a BEFORE INSERT trigger computes it under
-# an advisory lock, whatever way the row is inserted; on SQLite (embedded mode, writers are
-# serialised) _do_insert computes it. Create rows as usual: Model.objects.create(...).
-# `manage.py verify_audit` (portal/security/audit.py) walks both chains.
+# --- Audit rows: append-only, each a leaf of the transparency log ---------------------------
+# ApplicationEvent and DataAccessRecord (workflows/models/audit.py) are never changed or removed
+# through the application, and the database refuses UPDATE and DELETE by trigger. An insert
+# trigger queues each new row (LogPending) in the inserting transaction; the sequencer
+# (workflows/transparency/) adds committed rows to an RFC 9162 Merkle tree in batches and signs
+# a checkpoint. `manage.py verify_audit` recomputes the tree from the rows.
 
 
 class Note(models.Model):

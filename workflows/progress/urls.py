@@ -14,6 +14,7 @@ urlpatterns = [
     path("inbox/<int:notification_id>/", inbox.message, name="progress-message"),
     path("account/notifications/", inbox.preferences, name="progress-preferences"),
     path("account/access-log/", access_log.access_log, name="progress-access-log"),
+    path("account/access-log/<int:record_id>/proof.json", access_log.record_proof, name="progress-access-proof"),
     path("supervision/", supervision.dashboard, name="progress-supervision"),
     path("supervision/follow-ups/<int:follow_up_id>/", supervision.follow_up, name="progress-follow-up"),
 ]

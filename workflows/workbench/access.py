@@ -4,8 +4,8 @@ Viewing a work item's page, revealing a protected field and opening a document e
 `DataAccessRecord` (who, for which department, whose data, which application and step, what,
 when). The citizen reads these rows as "who looked at my data".
 
-The rows are append-only; their tamper-evident hash chain is the model's business (written on
-insert), not the caller's.
+The rows are append-only; inserting one takes no lock beyond the row, and the sequencer adds it
+to the transparency log afterwards (workflows/transparency/), not the caller.
 """
 
 from django.db import transaction

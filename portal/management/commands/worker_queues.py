@@ -7,5 +7,5 @@ class Command(BaseCommand):
     help = "Prints the comma-separated Celery queues a worker serving every department listens on."
 
     def handle(self, *args: object, **options: object) -> None:
-        queues = ["default", *(d.queue for d in Department.objects.order_by("code"))]
+        queues = ["default", "transparency", *(d.queue for d in Department.objects.order_by("code"))]
         self.stdout.write(",".join(queues))

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import Http404, HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from workflows.models import DataAccessRecord
 from workflows.progress import selectors
 from workflows.progress.views import me
+from workflows.transparency.proofs import record_proof_document
 
 PAGE_SIZE = 50
 
@@ -75,3 +76,29 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
         "workflows/progress/access_log.html",
         {"page": page, "numbers": numbers, "selected": number},
     )
+
+
+@login_required
+@require_GET
+def record_proof(request: HttpRequest, record_id: int) -> JsonResponse:
+    """ "Prove it": the record's entry in the transparency log, its inclusion proof and the signed
+    checkpoint it leads to, as a JSON file the person can check themselves (docs/transparency.md).
+    Only the person the record is about gets it; anyone else 404."""
+    record = selectors.access_records_for_applicant(user=me(request)).filter(pk=record_id).first()
+    if record is None:
+        raise Http404
+    document = record_proof_document(record)
+    if document is None:
+        return JsonResponse(
+            {
+                "status": "pending",
+                "detail": _(
+                    "This record is not in the public log yet; it is added within a few seconds. Try again soon."
+                ),
+            },
+            status=202,
+            headers={"Retry-After": "5"},
+        )
+    response = JsonResponse({"status": "included", **document}, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Content-Disposition"] = f'attachment; filename="access-record-{record.pk}-proof.json"'
+    return response
