@@ -123,6 +123,9 @@ ROWS: list[Row] = [
     Row("services:life_event_eligibility", everyone(200), args={"code": "life_event"}),
     Row("documents:verify_start", everyone(200)),
     Row("documents:verify", everyone(200), args={"code": "verification_code"}),
+    # Anyone may check a certificate file (no file: a clear 400) and fetch our revocation lists.
+    Row("documents:verify_upload", everyone(400), method="POST"),
+    Row("documents:revocation_list", everyone(200), args={"label": "issuing"}),
     Row("api-schema", everyone(200)),
     Row("api-docs", everyone(200)),
     # --- The vault -----------------------------------------------------------------------------

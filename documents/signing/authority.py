@@ -160,10 +160,9 @@ class Authority:
         return {"root": self.local.root_crl(at).dump()}
 
 
-def _local_authority() -> Authority:
-    pki = local_pki(
-        Path(settings.SIGNING_LOCAL_PKI_DIR), url_prefix=settings.PUBLIC_BASE_URL.rstrip("/") + "/verify/pki"
-    )
+def local_authority(directory: Path) -> Authority:
+    """The local test PKI in `directory` (built there on first use)."""
+    pki = local_pki(directory, url_prefix=settings.PUBLIC_BASE_URL.rstrip("/") + "/verify/pki")
     issuer_key = serialization.load_pem_private_key(pki.key_pem("issuing"), password=None)
     root, issuing, tsa = pki.cert("root"), pki.cert("issuing"), pki.cert("tsa")
     return Authority(
@@ -205,4 +204,4 @@ def authority() -> Authority:
         return _configured_authority()
     if not settings.SIGNING_LOCAL_PKI:
         raise SigningUnavailable("no issuing CA is configured (SIGNING_ISSUER_BUNDLE)")
-    return _local_authority()
+    return local_authority(Path(settings.SIGNING_LOCAL_PKI_DIR))

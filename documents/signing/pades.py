@@ -9,9 +9,13 @@ lists as they are now (a document revoked after issue shows as revoked), and its
 analysis: anything appended after the signature other than validation data is a change.
 """
 
+import asyncio
 import datetime
 import io
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from django.utils import timezone
@@ -35,6 +39,18 @@ from documents.validation import UploadRejected
 logger = logging.getLogger(__name__)
 
 FIELD_NAME = "OneDoorSeal"
+T = TypeVar("T")
+
+
+def _outside_event_loop(call: Callable[[], T]) -> T:
+    """pyHanko's blocking calls start their own event loop; where one is already running in
+    this thread (an async caller, Playwright's sync API in a test) they run on a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def _name_part(cert: asn1_x509.Certificate, key: str) -> str:
@@ -91,12 +107,11 @@ class PadesSigner:
                 use_pades_lta=False,
                 validation_context=self._context(),
             )
-            output = signers.PdfSigner(metadata, signer=signer, timestamper=current.timestamper).sign_pdf(
-                IncrementalPdfFileWriter(io.BytesIO(pdf))
-            )
+            pdf_signer = signers.PdfSigner(metadata, signer=signer, timestamper=current.timestamper)
+            output = _outside_event_loop(lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))))
         except SigningUnavailable:
             raise
-        except Exception as error:  # noqa: BLE001 - a TSA, key or revocation failure: the issue step retries
+        except Exception as error:  # a TSA, key or revocation failure: the issue step retries
             logger.warning("certificate signing failed reference=%s error=%r", reference, error)
             raise SigningUnavailable(str(error)) from error
         return Signed(content=output.getvalue(), serial=leaf.serial)
@@ -113,7 +128,10 @@ class PadesSigner:
             ) from error
         if encrypted:
             raise UploadRejected(
-                _("The PDF is protected with a password, so its signature cannot be checked. Upload the file as issued."),
+                _(
+                    "The PDF is protected with a password, so its signature cannot be checked. "
+                    "Upload the file as it was issued."
+                ),
                 code="encrypted",
             )
         if not signatures:
@@ -121,7 +139,8 @@ class PadesSigner:
         # We sign once; a signature added later by someone else is an update after ours.
         embedded = signatures[0]
         try:
-            status = validate_pdf_signature(embedded, signer_validation_context=self._context())
+            context = self._context()
+            status = _outside_event_loop(lambda: validate_pdf_signature(embedded, signer_validation_context=context))
         except Exception as error:  # noqa: BLE001 - a signature that cannot be parsed proves nothing
             return Verdict(Finding.CHANGED, detail=f"signature unreadable: {error!r}"[:300])
         cert = status.signing_cert
