@@ -30,6 +30,7 @@ from django.utils import timezone
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from accounts.models import Department
 from documents.signing import SigningUnavailable
@@ -171,7 +172,9 @@ def local_authority(directory: Path) -> Authority:
         trust_roots=[root],
         chain=[issuing, root],
         # An RFC 3161 timestamp from the local TSA, made in-process: nothing to serve or reach.
-        timestamper=DummyTimeStamper(tsa_cert=tsa, tsa_key=pki.private_key("tsa"), certs_to_embed=[root]),
+        timestamper=DummyTimeStamper(
+            tsa_cert=tsa, tsa_key=pki.private_key("tsa"), certs_to_embed=SimpleCertificateStore.from_certs([root])
+        ),
         local=pki,
     )
 
@@ -182,7 +185,7 @@ def _configured_authority() -> Authority:
     key, cert, extra = pkcs12.load_key_and_certificates(bundle.read_bytes(), passphrase)
     if key is None or cert is None:
         raise SigningUnavailable(f"{bundle} holds no key and certificate")
-    roots = []
+    roots: list[asn1_x509.Certificate] = []
     for path in settings.SIGNING_TRUST_ROOTS:
         roots.extend(to_asn1(c) for c in x509.load_pem_x509_certificates(Path(path).read_bytes()))
     if not roots or not settings.SIGNING_TSA_URL:

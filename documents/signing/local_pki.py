@@ -17,7 +17,7 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
-from certomancer.registry import CertomancerConfig, PKIArchitecture
+from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, KeyLabel, PKIArchitecture, ServiceLabel
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -36,19 +36,19 @@ class LocalPki:
         config = CertomancerConfig.from_file(
             str(CONFIG), key_search_dir=str(self.directory / "keys"), external_url_prefix=self.url_prefix
         )
-        return config.get_pki_arch(ARCH)
+        return config.get_pki_arch(ArchLabel(ARCH))
 
     def cert(self, label: str) -> asn1_x509.Certificate:
-        return self.arch.get_cert(label)
+        return self.arch.get_cert(CertLabel(label))
 
     def private_key(self, label: str) -> asn1_keys.PrivateKeyInfo:
-        return self.arch.key_set.get_private_key(label)
+        return self.arch.key_set.get_private_key(KeyLabel(label))
 
     def key_pem(self, label: str) -> bytes:
         return (self.directory / "keys" / f"{label}.key.pem").read_bytes()
 
     def root_crl(self, at_time: datetime.datetime) -> asn1_crl.CertificateList:
-        return self.arch.service_registry.get_crl("root", at_time=at_time)
+        return self.arch.service_registry.get_crl(ServiceLabel("root"), at_time=at_time)
 
 
 def _write_keys(keys_dir: Path) -> None:

@@ -148,13 +148,16 @@ class PadesSigner:
         signer = _name_part(cert, "common_name")
         timestamp = status.timestamp_validity
         signed_at = timestamp.timestamp if timestamp and timestamp.intact and timestamp.valid else None
-        common = {"signer": signer, "serial": serial, "signed_at": signed_at}
+
+        def verdict(finding: Finding, detail: str = "") -> Verdict:
+            return Verdict(finding, signer=signer, signed_at=signed_at, serial=serial, detail=detail)
+
         if not status.intact or not status.valid:
-            return Verdict(Finding.CHANGED, detail="signed bytes do not match the signature", **common)
+            return verdict(Finding.CHANGED, "signed bytes do not match the signature")
         if status.revoked:
-            return Verdict(Finding.REVOKED, detail="certificate revoked", **common)
+            return verdict(Finding.REVOKED, "certificate revoked")
         if not status.trusted or not (timestamp and timestamp.trusted):
-            return Verdict(Finding.NOT_OURS, detail="not issued under our trust roots", **common)
+            return verdict(Finding.NOT_OURS, "not issued under our trust roots")
         unchanged = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
             status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
             and status.modification_level is not None
@@ -162,5 +165,5 @@ class PadesSigner:
         )
         if not unchanged:
             level = status.modification_level.name if status.modification_level else "unknown"
-            return Verdict(Finding.CHANGED, detail=f"updated after signing ({level})", **common)
-        return Verdict(Finding.VALID, **common)
+            return verdict(Finding.CHANGED, f"updated after signing ({level})")
+        return verdict(Finding.VALID)
