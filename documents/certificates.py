@@ -4,6 +4,11 @@
 idempotent per (application number, document type), backed by a unique constraint.
 Anyone can check a certificate at /verify/<code>; the page shows only validity, type,
 issuing department, issue date and the holder's name masked.
+
+The PDF is signed (PAdES B-LT, `documents.signing`) before anything is stored: when signing
+fails (the timestamp authority is down), nothing is stored and the exception goes up to the
+issue step, which retries with backoff and then opens an incident a supervisor can retry. The
+approval that led to the issue step is already recorded; only the certificate waits.
 """
 
 import datetime
@@ -28,6 +33,7 @@ from reportlab.pdfgen import canvas
 from accounts.models import Department, Organisation, User
 from documents.actions import document_issue
 from documents.models import Certificate
+from documents.signing import certificate_signer
 from documents.storage import private_storage
 from services.models import DocumentType
 
@@ -165,7 +171,7 @@ def certificate_issue(
     if valid_until is None and document_type.validity_days:
         valid_until = timezone.localdate() + datetime.timedelta(days=document_type.validity_days)
     code = new_verification_code()
-    content = render_certificate_pdf(
+    unsigned = render_certificate_pdf(
         document_type=document_type,
         department=department,
         holder_name=holder_name,
@@ -176,13 +182,14 @@ def certificate_issue(
         issued_at=issued_at,
         valid_until=valid_until,
     )
+    signed = certificate_signer().sign(pdf=unsigned, department=department, reference=format_code(code))
     stored_name: str | None = None
     try:
         with transaction.atomic():
             document = document_issue(
                 owner=owner,
                 document_type=document_type,
-                content=content,
+                content=signed.content,
                 display_name=f"{document_type.name_en} {application_number}.pdf",
                 valid_until=valid_until,
                 organisation=organisation,
@@ -197,6 +204,7 @@ def certificate_issue(
                 application_number=application_number,
                 title=title[:200],
                 issued_at=issued_at,
+                signing_serial=signed.serial,
             )
     except IntegrityError:
         # A concurrent retry won the race: ours is rolled back, theirs is the certificate.

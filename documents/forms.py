@@ -39,3 +39,17 @@ class VerifyForm(forms.Form):
         max_length=40,
         error_messages={"required": _("Enter the verification code")},
     )
+
+
+class VerifyUploadForm(forms.Form):
+    """Only the shape of the input; what the file is gets decided by documents.validation."""
+
+    file = forms.FileField(
+        label=_("Certificate file"),
+        help_text=_("The PDF file of the certificate, as you downloaded or received it."),
+        error_messages={
+            "required": _("Choose the certificate's PDF file"),
+            "empty": _("The selected file is empty. Choose a file that has content."),
+            "invalid": _("Choose the certificate's PDF file"),
+        },
+    )

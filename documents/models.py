@@ -83,6 +83,9 @@ class Certificate(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     revocation_reason = models.CharField(max_length=500, blank=True)
+    # The serial (hex) of the one-document certificate its PDF is signed with
+    # (documents/signing/authority.py); the issuing CA's revocation list names it once revoked.
+    signing_serial = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         constraints = [

@@ -202,3 +202,28 @@ def check_upload(*, uploaded_file: UploadedFile, document_type: DocumentType) ->
     uploaded_file.seek(0)
     content = uploaded_file.read(limit + 1)
     return check_content(content=content, claimed_name=uploaded_file.name or "", document_type=document_type)
+
+
+def read_pdf_upload(uploaded_file: UploadedFile) -> bytes:
+    """The bytes of an uploaded PDF checked for size and content (used by the public
+    certificate check, where no document type applies); UploadRejected otherwise."""
+    limit = settings.UPLOAD_MAX_BYTES
+    if uploaded_file.size is not None and uploaded_file.size > limit:
+        raise UploadRejected(
+            _("The file must be smaller than %(limit)s.") % {"limit": filesizeformat(limit)}, code="too_big"
+        )
+    uploaded_file.seek(0)
+    content = uploaded_file.read(limit + 1)
+    if not content:
+        raise UploadRejected(_("The selected file is empty. Choose a file that has content."), code="empty")
+    if len(content) > limit:
+        raise UploadRejected(
+            _("The file must be smaller than %(limit)s.") % {"limit": filesizeformat(limit)}, code="too_big"
+        )
+    if detect_content_type(content) != "application/pdf":
+        raise UploadRejected(
+            _("The file must be a PDF. Certificates are issued as PDF files; choose the file you downloaded."),
+            code="wrong_type",
+        )
+    _check_pdf(content)
+    return content

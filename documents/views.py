@@ -1,24 +1,27 @@
 """The vault pages (signed-in citizens) and the public certificate check."""
 
 import datetime
+import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.limits import over_limit
 from accounts.requests import AuthenticatedRequest
 from documents.actions import DeletionRefused, document_delete, document_upload
 from documents.certificates import format_code, mask_name
 from documents.delivery import file_response
-from documents.forms import UploadForm, VerifyForm
+from documents.forms import UploadForm, VerifyForm, VerifyUploadForm
 from documents.models import Document
 from documents.selectors import (
     applications_using,
@@ -27,8 +30,12 @@ from documents.selectors import (
     documents_for_user,
     is_attached_to_draft,
 )
+from documents.signing import certificate_signer
 from documents.uses import uses_attach
 from documents.validation import UploadRejected
+from documents.verification import certificate_file_check
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
 EXPIRES_SOON_DAYS = 30
@@ -125,7 +132,54 @@ def verify_start(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         code = "".join(ch for ch in form.cleaned_data["code"].upper() if ch.isalnum())
         return redirect("documents:verify", code=code or "-")
-    return render(request, "documents/verify_start.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "upload_form": VerifyUploadForm()}
+    return render(request, "documents/verify_start.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def verify_upload(request: HttpRequest) -> HttpResponse:
+    """Checks an uploaded certificate file: signature, timestamp, revocation, unchanged."""
+    form = VerifyUploadForm(request.POST, request.FILES)
+    status = 400
+    address = request.META.get("REMOTE_ADDR", "")
+    if over_limit(f"verify-upload:{address}", limit=settings.VERIFY_UPLOADS_PER_HOUR, window=3600):
+        logger.warning("certificate file check refused: too many uploads address=%s", address)
+        form.is_valid()
+        form.errors.clear()  # the file is not looked at
+        form.add_error(None, _("You have checked many files in a short time. Wait an hour and try again."))
+        status = 429
+    elif form.is_valid():
+        try:
+            check = certificate_file_check(uploaded_file=form.cleaned_data["file"])
+        except UploadRejected as rejected:
+            form.add_error("file", rejected.messages[0])
+        else:
+            certificate = check.certificate
+            context = {
+                "check": check,
+                "finding": str(check.finding),
+                "verdict": check.verdict,
+                "certificate": certificate,
+                "code": format_code(certificate.verification_code) if certificate else "",
+                "document_type": (certificate.document_type or certificate.document.document_type)
+                if certificate
+                else None,
+                "upload_form": VerifyUploadForm(),
+            }
+            return render(request, "documents/verify_file.html", context)
+    context = {"form": VerifyForm(), "upload_form": form}
+    return render(request, "documents/verify_start.html", context, status=status)
+
+
+@require_GET
+def revocation_list(request: HttpRequest, label: str) -> HttpResponse:
+    """The current revocation list (DER) of a CA we publish, named in our signing certificates."""
+    crl = certificate_signer().revocation_list(label)
+    if crl is None:
+        raise Http404
+    response = HttpResponse(crl, content_type="application/pkix-crl")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @require_GET

@@ -200,6 +200,27 @@ CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
 CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30)
 # Where the public /verify/<code> page lives; printed as a QR code on every certificate.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}")
+
+# --- Signed certificates (documents/signing, docs/certificates.md) --------------------------
+# The signature backend: PAdES B-LT with pyHanko unless a national profile is configured.
+CERTIFICATE_SIGNER = env("CERTIFICATE_SIGNER", default="documents.signing.pades.PadesSigner")
+# Production: the issuing CA (PKCS#12 with its chain), the roots validators trust (PEM files)
+# and an RFC 3161 timestamp authority. Without a bundle, development and tests use the local
+# test PKI built under var/ (never trusted anywhere else); production then refuses to sign, so
+# issue steps wait (retry, then an incident) until it is configured.
+SIGNING_ISSUER_BUNDLE = env("SIGNING_ISSUER_BUNDLE", default="")
+SIGNING_ISSUER_PASSPHRASE = env("SIGNING_ISSUER_PASSPHRASE", default="")
+SIGNING_TRUST_ROOTS = env.list("SIGNING_TRUST_ROOTS", default=[])
+SIGNING_TSA_URL = env("SIGNING_TSA_URL", default="")
+SIGNING_TSA_TIMEOUT = env.int("SIGNING_TSA_TIMEOUT", default=10)
+SIGNING_ORGANISATION = env("SIGNING_ORGANISATION", default="One Door")
+SIGNING_LOCAL_PKI = env.bool("SIGNING_LOCAL_PKI", default=not PRODUCTION)
+SIGNING_LOCAL_PKI_DIR = Path(
+    env("SIGNING_LOCAL_PKI_DIR", default=str(VAR_DIR / ("test-pki" if PORTAL_ENV == "test" else "pki")))
+)
+# Uploads to /verify/ a stranger may make per address and hour (each costs a signature check).
+VERIFY_UPLOADS_PER_HOUR = env.int("VERIFY_UPLOADS_PER_HOUR", default=60)
+
 DRAFT_PURGE_DAYS = env.int("DRAFT_PURGE_DAYS", default=30)
 DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=5)
 

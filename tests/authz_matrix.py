@@ -205,6 +205,9 @@ ROWS: list[Row] = [
     Row("workflows:transparency-history", everyone(200)),
     Row("workflows:transparency-inclusion", everyone(400)),  # without ?index=
     Row("workflows:transparency-consistency", everyone(400)),  # without ?first=
+    # Anyone may check a certificate file (no file: a clear 400) and fetch our revocation lists.
+    Row("documents:verify_upload", everyone(400), method="POST"),
+    Row("documents:revocation_list", everyone(200), args={"label": "issuing"}),
     Row("api-schema", everyone(200)),
     Row("api-docs", everyone(200)),
     # --- The vault -----------------------------------------------------------------------------

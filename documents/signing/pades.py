@@ -1,0 +1,169 @@
+"""PAdES B-LT signatures with pyHanko: the default `CertificateSigner`.
+
+Signing: a one-document certificate from the issuing CA (`authority.Authority.issue_leaf`), an
+RFC 3161 timestamp, and the chain and revocation lists embedded in the document security store
+(DSS), so the signature can be checked years later without reaching us.
+
+Checking: pyHanko's `validate_pdf_signature` against our trust roots, with the revocation
+lists as they are now (a document revoked after issue shows as revoked), and its difference
+analysis: anything appended after the signature other than validation data is a change.
+"""
+
+import asyncio
+import datetime
+import io
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from asn1crypto import x509 as asn1_x509
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from accounts.models import Department
+from documents.models import Certificate
+from documents.signing import Finding, Signed, SigningUnavailable, Verdict
+from documents.signing.authority import ISSUING_CRL, Authority, authority
+from documents.validation import UploadRejected
+
+logger = logging.getLogger(__name__)
+
+FIELD_NAME = "OneDoorSeal"
+T = TypeVar("T")
+
+
+def _outside_event_loop(call: Callable[[], T]) -> T:
+    """pyHanko's blocking calls start their own event loop; where one is already running in
+    this thread (an async caller, Playwright's sync API in a test) they run on a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
+def _name_part(cert: asn1_x509.Certificate, key: str) -> str:
+    return str(cert.subject.native.get(key, "") or "")
+
+
+class PadesSigner:
+    def __init__(self, authority_: Authority | None = None) -> None:
+        self._authority = authority_
+
+    @property
+    def authority(self) -> Authority:
+        return self._authority or authority()
+
+    def _revoked(self) -> list[tuple[str, datetime.datetime]]:
+        rows = Certificate.objects.filter(revoked_at__isnull=False).exclude(signing_serial="")
+        return [(serial, when) for serial, when in rows.values_list("signing_serial", "revoked_at") if when]
+
+    def _crls(self, at: datetime.datetime) -> list[bytes]:
+        issuing = self.authority.issuing_crl(self._revoked(), at=at)
+        return [issuing, *self.authority.other_crls(at=at).values()]
+
+    def _context(self) -> ValidationContext:
+        current = self.authority
+        return ValidationContext(
+            trust_roots=current.trust_roots,
+            other_certs=current.chain,
+            crls=self._crls(timezone.now()),
+            allow_fetching=current.allow_fetching,
+            revocation_mode="hard-fail",
+        )
+
+    def revocation_list(self, label: str) -> bytes | None:
+        now = timezone.now()
+        if label == ISSUING_CRL:
+            return self.authority.issuing_crl(self._revoked(), at=now)
+        return self.authority.other_crls(at=now).get(label)
+
+    def sign(self, *, pdf: bytes, department: Department, reference: str) -> Signed:
+        try:
+            current = self.authority
+            leaf = current.issue_leaf(department=department, reference=reference)
+            signer = signers.SimpleSigner(
+                signing_cert=leaf.cert,
+                signing_key=leaf.key,
+                cert_registry=SimpleCertificateStore.from_certs(current.chain),
+            )
+            metadata = signers.PdfSignatureMetadata(
+                field_name=FIELD_NAME,
+                name=department.name_en,
+                reason=f"Issued by {department.name_en} ({department.name_zh}) through One Door",
+                subfilter=fields.SigSeedSubFilter.PADES,
+                embed_validation_info=True,
+                use_pades_lta=False,
+                validation_context=self._context(),
+            )
+            pdf_signer = signers.PdfSigner(metadata, signer=signer, timestamper=current.timestamper)
+            output = _outside_event_loop(lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))))
+        except SigningUnavailable:
+            raise
+        except Exception as error:  # a TSA, key or revocation failure: the issue step retries
+            logger.warning("certificate signing failed reference=%s error=%r", reference, error)
+            raise SigningUnavailable(str(error)) from error
+        return Signed(content=output.getvalue(), serial=leaf.serial)
+
+    def validate(self, *, pdf: bytes) -> Verdict:
+        try:
+            reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+            encrypted = reader.encrypted
+            signatures = [] if encrypted else reader.embedded_signatures
+        except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+            raise UploadRejected(
+                _("The file could not be read as a PDF. It may be damaged; download the certificate again."),
+                code="unreadable",
+            ) from error
+        if encrypted:
+            raise UploadRejected(
+                _(
+                    "The PDF is protected with a password, so its signature cannot be checked. "
+                    "Upload the file as it was issued."
+                ),
+                code="encrypted",
+            )
+        if not signatures:
+            return Verdict(Finding.NOT_SIGNED)
+        # We sign once; a signature added later by someone else is an update after ours.
+        embedded = signatures[0]
+        try:
+            context = self._context()
+            status = _outside_event_loop(lambda: validate_pdf_signature(embedded, signer_validation_context=context))
+        except Exception as error:  # noqa: BLE001 - a signature that cannot be parsed proves nothing
+            return Verdict(Finding.CHANGED, detail=f"signature unreadable: {error!r}"[:300])
+        cert = status.signing_cert
+        serial = format(cert.serial_number, "x")
+        signer = _name_part(cert, "common_name")
+        timestamp = status.timestamp_validity
+        signed_at = timestamp.timestamp if timestamp and timestamp.intact and timestamp.valid else None
+
+        def verdict(finding: Finding, detail: str = "") -> Verdict:
+            return Verdict(finding, signer=signer, signed_at=signed_at, serial=serial, detail=detail)
+
+        if not status.intact or not status.valid:
+            return verdict(Finding.CHANGED, "signed bytes do not match the signature")
+        if status.revoked:
+            return verdict(Finding.REVOKED, "certificate revoked")
+        if not status.trusted or not (timestamp and timestamp.trusted):
+            return verdict(Finding.NOT_OURS, "not issued under our trust roots")
+        unchanged = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+            status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+            and status.modification_level is not None
+            and status.modification_level <= ModificationLevel.LTA_UPDATES
+        )
+        if not unchanged:
+            level = status.modification_level.name if status.modification_level else "unknown"
+            return verdict(Finding.CHANGED, f"updated after signing ({level})")
+        return verdict(Finding.VALID)

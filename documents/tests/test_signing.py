@@ -1,0 +1,254 @@
+"""Signed certificates: PAdES B-LT as pyHanko sees it, and what /verify/ says of an uploaded file."""
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from django.conf import settings
+from django.core.cache import cache
+from django.urls import reverse
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko_certvalidator import ValidationContext
+from reportlab.pdfgen import canvas
+
+from documents.certificates import certificate_issue, certificate_revoke, format_code
+from documents.models import Certificate, Document
+from documents.signing import Finding, SigningUnavailable, certificate_signer
+from documents.signing.authority import authority, local_authority
+from documents.signing.pades import PadesSigner
+from documents.storage import private_storage
+from documents.tests.conftest import make_pdf, make_png, upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_upload_counts():
+    cache.clear()  # uploads are counted per address (127.0.0.1 for every test)
+
+
+@pytest.fixture
+def certificate(alice, certificate_type, department_a) -> Certificate:
+    return certificate_issue(
+        owner=alice,
+        document_type=certificate_type,
+        department=department_a,
+        holder_name="王小明",
+        application_number="2026-MKT-000321",
+        title="Food business licence",
+        details={"Business name": "Golden Dumpling"},
+    )
+
+
+def signed_bytes(certificate: Certificate) -> bytes:
+    with private_storage.open(certificate.document.file.name, "rb") as handle:
+        return handle.read()
+
+
+def our_root() -> asn1_x509.Certificate:
+    armored = (Path(settings.SIGNING_LOCAL_PKI_DIR) / "root.cert.pem").read_bytes()
+    return asn1_x509.Certificate.load(pem.unarmor(armored)[2])
+
+
+def check_file(client, content: bytes, name: str = "certificate.pdf"):
+    return client.post(reverse("documents:verify_upload"), {"file": upload(name, content)})
+
+
+def test_an_issued_certificate_is_pades_b_lt_with_a_trusted_timestamp(certificate, department_a):
+    """Checked by pyHanko alone, from the trust root and what the file embeds (no network, no
+    revocation data of ours): that is what B-LT promises a validator years from now."""
+    reader = PdfFileReader(io.BytesIO(signed_bytes(certificate)))
+    [signature] = reader.embedded_signatures
+    assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    assert reader.xrefs.total_revisions == 3  # the rendered certificate, the signature, the DSS
+    dss = reader.root["/DSS"]
+    assert len(dss["/Certs"]) >= 3 and len(dss["/CRLs"]) >= 2
+    embedded_only = DocumentSecurityStore.read_dss(reader).as_validation_context(
+        {"trust_roots": [our_root()], "allow_fetching": False, "revocation_mode": "hard-fail"}
+    )
+    status = validate_pdf_signature(signature, signer_validation_context=embedded_only)
+    assert status.bottom_line and status.intact and status.valid and status.trusted and not status.revoked
+    assert status.modification_level == ModificationLevel.LTA_UPDATES  # only the DSS follows the signature
+    timestamp = status.timestamp_validity
+    assert timestamp is not None and timestamp.intact and timestamp.valid and timestamp.trusted
+    assert abs((timestamp.timestamp - certificate.issued_at).total_seconds()) < 60
+    subject = status.signing_cert.subject.native
+    assert subject["common_name"] == department_a.name_en
+    assert subject["serial_number"] == format_code(certificate.verification_code)
+    assert certificate.signing_serial == format(status.signing_cert.serial_number, "x")
+
+
+def test_the_file_as_issued_is_genuine_on_verify(client, certificate):
+    response = check_file(client, signed_bytes(certificate))
+    assert response.status_code == 200
+    text = response.text
+    assert "This certificate file is genuine" in text
+    assert "Market Regulation" in text and "Unchanged since it was signed" in text
+    assert "Valid, not revoked" in text and "According to the trusted timestamp" in text
+    assert format_code(certificate.verification_code) in text and "Food business licence" in text
+    assert "王小明" not in text and "Golden Dumpling" not in text
+
+
+def test_one_changed_byte_is_refused(client, certificate):
+    content = bytearray(signed_bytes(certificate))
+    position = content.index(b"2026-MKT-000321")
+    content[position + len("2026-MKT-00032")] = ord("9")  # the application number in the document's title
+    response = check_file(client, bytes(content))
+    assert response.status_code == 200
+    assert "This file was changed after it was signed" in response.text
+    assert "This certificate file is genuine" not in response.text
+    assert certificate_signer().validate(pdf=bytes(content)).finding == Finding.CHANGED
+
+
+def test_an_update_appended_after_signing_is_reported_as_changed(client, certificate):
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed_bytes(certificate)))
+    writer.set_info(generic.DictionaryObject({generic.NameObject("/Title"): generic.TextStringObject("Forged")}))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page[generic.NameObject("/Rotate")] = generic.NumberObject(90)
+    writer.update_container(page)
+    appended = io.BytesIO()
+    writer.write(appended)
+    updated = appended.getvalue()
+    assert updated.startswith(signed_bytes(certificate))  # the signed bytes are intact: only an update follows
+
+    status = validate_pdf_signature(
+        PdfFileReader(io.BytesIO(updated)).embedded_signatures[0],
+        signer_validation_context=ValidationContext(trust_roots=[our_root()]),
+    )
+    assert status.intact and status.modification_level > ModificationLevel.LTA_UPDATES
+    response = check_file(client, updated)
+    assert "This file was changed after it was signed" in response.text
+    assert "Changed after signing" in response.text
+
+
+def test_a_revoked_certificate_is_revoked_on_verify_and_in_the_published_list(client, certificate, clerk_a):
+    certificate_revoke(certificate=certificate, actor=clerk_a, reason="Premises closed after inspection")
+    content = signed_bytes(certificate)
+
+    response = check_file(client, content)
+    assert "This certificate has been revoked" in response.text
+    assert "Premises closed after inspection" in response.text
+    lookup = client.get(reverse("documents:verify", args=[certificate.verification_code]))
+    assert "This certificate has been revoked" in lookup.text
+
+    # An offline validator: the trust root, the file, and the revocation list we publish.
+    published = client.get(reverse("documents:revocation_list", args=["issuing"]))
+    assert published.status_code == 200 and published["Content-Type"] == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(published.content)
+    assert crl.get_revoked_certificate_by_serial_number(int(certificate.signing_serial, 16)) is not None
+    reader = PdfFileReader(io.BytesIO(content))
+    context = ValidationContext(
+        trust_roots=[our_root()],
+        other_certs=list(DocumentSecurityStore.read_dss(reader).load_certs()),
+        crls=[published.content, client.get(reverse("documents:revocation_list", args=["root"])).content],
+        revocation_mode="hard-fail",
+    )
+    status = validate_pdf_signature(reader.embedded_signatures[0], signer_validation_context=context)
+    assert status.revoked and not status.bottom_line
+
+
+def test_the_published_lists_name_nothing_before_a_revocation_and_unknown_lists_are_404(client, certificate):
+    crl = x509.load_der_x509_crl(client.get(reverse("documents:revocation_list", args=["issuing"])).content)
+    assert len(list(crl)) == 0
+    assert client.get(reverse("documents:revocation_list", args=["nope"])).status_code == 404
+
+
+def test_a_pdf_signed_under_another_ca_is_not_ours(client, tmp_path, department_a):
+    stranger = PadesSigner(local_authority(tmp_path / "another-pki"))
+    signed = stranger.sign(pdf=make_pdf("Food business licence"), department=department_a, reference="AAAA-BBBB")
+    response = check_file(client, signed.content)
+    assert response.status_code == 200
+    assert "This file was not signed by One Door" in response.text
+    assert "Market Regulation" not in response.text  # a look-alike's claimed name is not repeated
+
+
+def test_an_unsigned_pdf_has_no_signature(client):
+    response = check_file(client, make_pdf("Food business licence"))
+    assert response.status_code == 200 and "This file has no digital signature" in response.text
+
+
+def encrypted_pdf() -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, encrypt="secret")
+    pdf.drawString(72, 720, "Food business licence")
+    pdf.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("photo.pdf", make_png(), "The file must be a PDF"),
+        ("certificate.pdf", b"%PDF-1.7\n1 0 obj <<>> endobj\n", "not a complete PDF"),
+        ("certificate.pdf", encrypted_pdf(), "protected with a password"),
+        ("certificate.pdf", b"%PDF-1.4\ngarbage garbage\n%%EOF\n", "could not be read as a PDF"),
+    ],
+)
+def test_bad_files_get_a_clear_message_never_a_500(client, name, content, message):
+    response = check_file(client, content, name)
+    assert response.status_code == 400
+    assert message in response.text and "There is a problem" in response.text
+
+
+def test_an_empty_or_missing_or_too_big_file_is_refused(client, settings):
+    assert "Choose the certificate" in client.post(reverse("documents:verify_upload")).text
+    settings.UPLOAD_MAX_BYTES = 1000
+    response = check_file(client, make_pdf() + b" " * 2000)
+    assert response.status_code == 400 and "smaller than" in response.text
+
+
+def test_uploads_are_limited_per_address(client, settings):
+    settings.VERIFY_UPLOADS_PER_HOUR = 2
+    content = make_pdf()
+    for _ in range(2):
+        assert check_file(client, content).status_code == 200
+    refused = check_file(client, content)
+    assert refused.status_code == 429 and "Wait an hour" in refused.text
+
+
+def test_the_check_page_is_get_only_for_the_code_and_post_for_files(client):
+    assert client.get(reverse("documents:verify_upload")).status_code == 405
+    page = client.get(reverse("documents:verify_start"))
+    assert "Check a certificate file" in page.text and 'enctype="multipart/form-data"' in page.text
+
+
+def test_when_the_timestamp_authority_is_down_nothing_is_issued_and_a_retry_succeeds(
+    alice, certificate_type, department_a
+):
+    current = authority()
+    working = current.timestamper
+    current.timestamper = RequestsHTTPTimeStamper("http://127.0.0.1:9/", timeout=2)  # nothing listens there
+    try:
+        with pytest.raises(SigningUnavailable):
+            certificate_issue(
+                owner=alice,
+                document_type=certificate_type,
+                department=department_a,
+                holder_name="Alice Wang",
+                application_number="2026-MKT-000999",
+                title="Food business licence",
+                details={},
+            )
+        assert not Certificate.objects.exists() and not Document.objects.exists()
+    finally:
+        current.timestamper = working
+    issued = certificate_issue(
+        owner=alice,
+        document_type=certificate_type,
+        department=department_a,
+        holder_name="Alice Wang",
+        application_number="2026-MKT-000999",
+        title="Food business licence",
+        details={},
+    )
+    assert issued.signing_serial and re.fullmatch(r"[0-9a-f]+", issued.signing_serial)
