@@ -2,6 +2,8 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actions import membership_grant, verified_attribute_set
 from accounts.models import Department, Organisation, Role, User, VerifiedAttribute
@@ -54,6 +56,25 @@ def _user(username: str, display_name: str, email: str, **flags: bool) -> User:
     return user
 
 
+DEMO_AUTHENTICATOR = "Demo authenticator"
+
+
+def demo_authenticator(user: User) -> TOTPDevice:
+    """The demo staff's authenticator app (staff confirm a second factor before any page with
+    personal data); `manage.py demo_code <log-in>` shows its current code."""
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name=DEMO_AUTHENTICATOR, defaults={"confirmed": True})
+    return device
+
+
+def demo_authenticator_code(device: TOTPDevice) -> str:
+    """The code the demo authenticator accepts next (after one was used in this 30-second step,
+    the next step's, which the device's one-step tolerance accepts)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if totp.t() <= device.last_t:
+        totp.drift += device.last_t + 1 - totp.t()
+    return f"{totp.token():0{device.digits}d}"
+
+
 @transaction.atomic
 def seed_accounts() -> list[tuple[str, str]]:
     """Creates the demo people; returns (log-in name, what they are) for the welcome text."""
@@ -85,4 +106,7 @@ def seed_accounts() -> list[tuple[str, str]]:
     accounts.append(("counter", "counter clerk, all departments"))
     _user("admin", "Administrator", "admin@example.org", is_staff=True, is_superuser=True)
     accounts.append(("admin", "administrator"))
+    for username, _role in accounts:
+        if username not in ("alice", "bob"):
+            demo_authenticator(User.objects.get(username=username))
     return accounts

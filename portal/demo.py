@@ -37,6 +37,10 @@ def seed_demo() -> list[str]:
         f"Demo accounts (password for all: {DEMO_PASSWORD}):",
     ]
     lines += [f"  {username:<22} {role}" for username, role in accounts]
+    lines += [
+        "Staff confirm a second factor at sign-in: `python manage.py demo_code <log-in>` prints the code",
+        "of their demo authenticator app (or add a passkey on http://localhost, not 127.0.0.1).",
+    ]
     if settings.DEMO_EID:
         # Imported here: django-oauth-toolkit is installed only where the demo eID runs.
         from portal.demo_eid.application import demo_eid_application_ensure
