@@ -7,6 +7,7 @@ urlpatterns = [
     path("vault/", views.vault, name="vault"),
     path("vault/<int:document_id>/delete/", views.delete, name="delete"),
     path("vault/<int:document_id>/download/", views.download, name="download"),
+    path("vault/<int:document_id>/preview.png", views.preview, name="preview"),
     path("verify/", views.verify_start, name="verify_start"),
     path("verify/<str:code>/", views.verify, name="verify"),
 ]
