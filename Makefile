@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-run run test check fmt bench soak fuzz chromium static clean messages
+.PHONY: help install install-run run test check fmt bench soak fuzz hostile-files chromium static clean messages
 
 help:
 	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  - benchmarks on the real stack (not part of make test); see docs/benchmarks.md"
 	@echo "make fuzz   - deeper API fuzzing (FUZZ_EXAMPLES per operation and actor, default 50)"
 	@echo "make soak   - chaos soak on a throwaway stack (SOAK_SECONDS, default 600); see docs/hardening.md"
+	@echo "make hostile-files - the hostile upload corpus against the clamd test peer (or CLAMD_SOCKET/CLAMD_HOST)"
 	@echo "make messages - refresh the Chinese catalogue from the code and compile it (commit .po and .mo)"
 
 $(VENV)/bin/activate:
@@ -76,7 +77,8 @@ check: install
 	$(VENV)/bin/mypy lib accounts services documents workflows portal
 	$(PY) manage.py makemigrations --check --dry-run
 	PORTAL_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=onedoor.example DATABASE_URL=$(TEST_DATABASE_URL) \
+	  ALLOWED_HOSTS=onedoor.example DATABASE_URL=$(TEST_DATABASE_URL) CLAMD_HOST=clamav \
+	  DOCUMENT_ORIGINALS_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 
 # The real stack (PostgreSQL, Redis, gunicorn, Celery worker + beat) started and stopped by
@@ -116,6 +118,13 @@ soak: $(VENV)/.dev-installed
 	@command -v redis-server >/dev/null 2>&1 || { echo "Installing redis-server"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m soak.run
+
+# The hostile upload corpus (tests/corpus/) through the vault API, scanned by the clamd test peer
+# that speaks clamd's INSTREAM protocol, or by a real clamd when CLAMD_SOCKET or CLAMD_HOST is set.
+hostile-files: $(VENV)/.dev-installed
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m tests.preflight
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) PORTAL_ENV=test \
+	  $(PY) -m pytest tests/corpus documents/tests/test_antivirus.py -v $(PYTEST_ARGS)
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .

@@ -45,8 +45,10 @@ def multipart(document_type: str, filename: str, content: bytes) -> bytes:
 
 
 def unique_pdf(template: bytes) -> bytes:
-    """The template PDF with a unique comment after %%EOF: new bytes, still a complete PDF."""
-    return template + f"%bench {uuid.uuid4().hex}\n".encode()
+    """The template PDF with a unique comment before its last %%EOF: new bytes, still a complete
+    PDF (nothing may follow %%EOF: the vault refuses that as a polyglot)."""
+    end = template.rindex(b"%%EOF")
+    return template[:end] + f"%bench {uuid.uuid4().hex}\n".encode() + template[end:]
 
 
 def id_card_of(call: Call) -> int:

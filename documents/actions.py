@@ -12,11 +12,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
 from documents.models import Document
-from documents.scanning import ScanOutcome, scan_bytes
+from documents.originals import original_seal
+from documents.scanning import Scanner, ScanOutcome, scan_bytes
 from documents.selectors import document_for_user
 from documents.storage import private_storage
 from documents.uses import uses_of, uses_release
-from documents.validation import CheckedUpload, UploadRejected, check_content, check_upload
+from documents.validation import CheckedUpload, UploadRejected, UploadUnavailable, check_content, check_upload
 from services.models import DocumentType
 
 logger = logging.getLogger(__name__)
@@ -39,13 +40,26 @@ def _owned_by(*, owner: User, organisation: Organisation | None) -> dict:
 
 
 def _store(
-    *, checked: CheckedUpload, document_type: DocumentType, ownership: dict, scan_status: str, source: str, **extra
+    *,
+    checked: CheckedUpload,
+    document_type: DocumentType,
+    ownership: dict,
+    scan_status: str,
+    source: str,
+    served: bytes,
+    seal_original: bool,
+    **extra,
 ) -> Document:
-    """Creates the row and writes the file once; the same bytes for the same owner return the existing row."""
+    """Creates the row and writes the files once; the same bytes for the same owner return the existing row.
+
+    `served` is what staff and the owner will download (the rendition); with `seal_original`
+    the upload as it came is kept sealed beside it, for evidence only.
+    """
     existing = Document.objects.filter(**ownership, document_type=document_type, sha256=checked.sha256).first()
     if existing is not None:
         return existing
-    stored_name = private_storage.save(checked.stored_name, ContentFile(checked.content))
+    stored_name = private_storage.save(checked.stored_name, ContentFile(served))
+    original_name = original_seal(checked.content) if seal_original else ""
     today = timezone.localdate()
     try:
         # A savepoint: a concurrent upload of the same bytes hits the unique constraint.
@@ -54,9 +68,11 @@ def _store(
                 **ownership,
                 document_type=document_type,
                 file=stored_name,
+                original=original_name,
                 display_name=checked.display_name,
                 sha256=checked.sha256,
                 size=checked.size,
+                served_size=len(served),
                 content_type=checked.content_type,
                 scan_status=scan_status,
                 source=source,
@@ -64,11 +80,17 @@ def _store(
                 valid_until=extra.pop("valid_until", _validity(document_type, today)),
             )
     except IntegrityError:
-        private_storage.delete(stored_name)
+        _delete_files(stored_name, original_name)
         return Document.objects.get(**ownership, document_type=document_type, sha256=checked.sha256)
-    # If an outer transaction rolls back later, the file stays as an orphan without a row;
-    # harmless (unreachable: no row points at it) and left for a periodic sweep.
+    # If an outer transaction rolls back later, the files stay as orphans without a row;
+    # harmless (unreachable: no row points at them) and left for a periodic sweep.
     return document
+
+
+def _delete_files(*names: str) -> None:
+    for name in names:
+        if name:
+            private_storage.delete(name)
 
 
 def document_upload(
@@ -78,25 +100,30 @@ def document_upload(
     uploaded_file: UploadedFile,
     organisation: Organisation | None = None,
     source: str = Document.Source.UPLOADED,
+    fallback_scanner: Scanner | None = None,
 ) -> Document:
     """Checks, scans and stores an upload in the owner's (or organisation's) vault.
 
     `source` says how it came in: uploaded by the owner, or scanned at the counter for them.
+    `fallback_scanner` is asked only where no scanner is configured and none is required (the
+    demo seed vouches for the PDFs it made itself); see documents.scanning.
 
-    Raises UploadRejected with one clear sentence when the file is refused. The scan runs
-    before the transaction so no database lock is held while clamd reads the bytes; when the
-    scanner is configured but unreachable the upload is refused (fail closed).
+    Raises UploadRejected with one clear sentence when the file is refused, UploadUnavailable
+    when it cannot be scanned now (scanner down, or required and not configured: fail closed).
+    The scan runs before the transaction so no database lock is held while clamd reads the
+    bytes. Without a scanner (development, test) the document is stored as `not_scanned`.
     """
     ownership = _owned_by(owner=owner, organisation=organisation)
     checked = check_upload(uploaded_file=uploaded_file, document_type=document_type)
     existing = Document.objects.filter(**ownership, document_type=document_type, sha256=checked.sha256).first()
     if existing is not None:
         return existing
-    result = scan_bytes(checked.content)
+    result = scan_bytes(checked.content, fallback=fallback_scanner)
     if result.outcome == ScanOutcome.INFECTED:
+        logger.warning("upload refused: virus scanner found %s", result.detail)
         raise UploadRejected(_("The virus scanner found a threat in this file. It has not been stored."), code="virus")
-    if result.outcome != ScanOutcome.CLEAN:
-        raise UploadRejected(
+    if result.outcome not in (ScanOutcome.CLEAN, ScanOutcome.NOT_SCANNED):
+        raise UploadUnavailable(
             _("We could not check this file for viruses just now, so it has not been stored. Try again later."),
             code="scan_error",
         )
@@ -105,8 +132,10 @@ def document_upload(
             checked=checked,
             document_type=document_type,
             ownership=ownership,
-            scan_status=Document.ScanStatus.CLEAN,
+            scan_status=Document.ScanStatus(result.outcome.value),
             source=source,
+            served=checked.rendition,
+            seal_original=True,
         )
 
 
@@ -138,6 +167,9 @@ def document_issue(
             ),
             scan_status=Document.ScanStatus.CLEAN,
             source=Document.Source.ISSUED,
+            # Our own bytes, served as made: a rewrite would break a signature on them.
+            served=checked.content,
+            seal_original=False,
             valid_from=today,
             valid_until=valid_until if valid_until is not None else _validity(document_type, today),
         )
@@ -165,6 +197,7 @@ def document_delete(*, document: Document, actor: User) -> None:
                 code="in_use",
             )
         uses_release(document)
-        stored_name = document.file.name
+        names = (document.file.name or "", document.original.name or "")
         document.delete()
-        transaction.on_commit(lambda: private_storage.delete(stored_name))
+        # The sealed original goes with the document: kept while the document is, no longer.
+        transaction.on_commit(lambda: _delete_files(*names))

@@ -64,7 +64,12 @@ class VaultListApi(APIView):
     @extend_schema(
         operation_id="vault_upload",
         request={"multipart/form-data": UploadInput},
-        responses={201: DocumentOutput, 200: DocumentOutput, 400: OpenApiResponse(description="The file was refused.")},
+        responses={
+            201: DocumentOutput,
+            200: DocumentOutput,
+            400: OpenApiResponse(description="The file was refused; `file` says which rule it broke."),
+            503: OpenApiResponse(description="The file cannot be checked for viruses now; nothing was stored."),
+        },
         tags=["documents"],
         description="Uploads a document. The same bytes uploaded again for the same type return the existing "
         "document (200) instead of storing a copy.",
@@ -80,7 +85,8 @@ class VaultListApi(APIView):
                 uploaded_file=data.validated_data["file"],
             )
         except UploadRejected as rejected:
-            return Response({"file": rejected.messages}, status=status.HTTP_400_BAD_REQUEST)
+            # 503 (try again later) when the scanner is missing or down; 400 when the file is refused.
+            return Response({"file": rejected.messages}, status=rejected.status_code)
         created = document.created_at >= started  # an identical earlier upload is returned as it is
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(DocumentOutput(document).data, status=code)

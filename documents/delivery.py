@@ -42,6 +42,7 @@ def content_disposition(name: str, *, inline: bool) -> str:
 
 
 def file_response(document: Document, *, inline: bool) -> HttpResponseBase:
+    """Serves `document.file`: the rendition (or an issued document as made), never the original."""
     inline = inline and document.content_type in INLINE_TYPES
     mode = settings.PRIVATE_DOWNLOAD_MODE
     response: HttpResponseBase
@@ -53,7 +54,7 @@ def file_response(document: Document, *, inline: bool) -> HttpResponseBase:
         response["X-Sendfile"] = private_storage.path(document.file.name)
     else:
         response = FileResponse(private_storage.open(document.file.name, "rb"), content_type=document.content_type)
-        response["Content-Length"] = str(document.size)
+        response["Content-Length"] = str(document.served_size or document.size)
     response["Content-Disposition"] = content_disposition(document.display_name, inline=inline)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

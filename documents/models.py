@@ -18,6 +18,8 @@ class Document(models.Model):
         CLEAN = "clean", _("Clean")
         INFECTED = "infected", _("Infected")
         ERROR = "error", _("Could not be scanned")
+        # Development and test without a scanner: stored, never called clean, never opened by staff.
+        NOT_SCANNED = "not_scanned", _("Not yet checked for viruses")
 
     class Source(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
@@ -29,11 +31,18 @@ class Document(models.Model):
         Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="documents"
     )
     document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="documents")
+    # What is served: the rendition rewritten by documents.disarm (an issued document: itself).
     # Stored under a server-generated name; the original name is kept only as display text.
     file = models.FileField(storage=_private_storage, max_length=255)
+    # The upload as it came, sealed (documents.originals): evidence, never served by any URL.
+    # Empty for documents the portal issued itself.
+    original = models.FileField(storage=_private_storage, max_length=255, blank=True)
     display_name = models.CharField(_("file name"), max_length=255)
+    # SHA-256 and size of the bytes as uploaded (the same bytes twice are stored once).
     sha256 = models.CharField(max_length=64, db_index=True)
     size = models.PositiveIntegerField()
+    # Size of `file`, the bytes served.
+    served_size = models.PositiveIntegerField(null=True, blank=True)
     content_type = models.CharField(max_length=100)
     scan_status = models.CharField(max_length=20, choices=ScanStatus.choices, default=ScanStatus.PENDING)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.UPLOADED)
@@ -66,6 +75,16 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def may_be_opened_by_staff(self) -> bool:
+        """Staff open only what a virus scanner passed (or a department issued)."""
+        return self.scan_status == self.ScanStatus.CLEAN
+
+
+# The owner may attach these to applications: clean, or stored unscanned where no scanner runs
+# (development and test; production refuses uploads instead, so it never has such documents).
+USABLE_SCAN_STATUSES = (Document.ScanStatus.CLEAN, Document.ScanStatus.NOT_SCANNED)
 
 
 class Certificate(models.Model):

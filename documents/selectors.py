@@ -7,7 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from documents.models import Certificate, Document
+from documents.models import USABLE_SCAN_STATUSES, Certificate, Document
 from documents.uses import uses_of
 from services.models import DocumentType
 
@@ -48,10 +48,11 @@ def document_for_user(*, user: User, document_id: int | str, for_update: bool = 
 def reusable_documents(
     *, user: User, document_type: DocumentType, on_date: datetime.date | None = None
 ) -> QuerySet[Document]:
-    """Documents of this type the user may attach instead of uploading again: clean and valid on the date."""
+    """Documents of this type the user may attach instead of uploading again: valid on the date,
+    and clean (or stored unscanned where no scanner runs: staff still cannot open those)."""
     on_date = on_date or timezone.localdate()
     return (
-        Document.objects.filter(_visible_to(user), document_type=document_type, scan_status=Document.ScanStatus.CLEAN)
+        Document.objects.filter(_visible_to(user), document_type=document_type, scan_status__in=USABLE_SCAN_STATUSES)
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_date))
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on_date))
         .exclude(certificate__revoked_at__isnull=False)

@@ -1,17 +1,16 @@
 """Upload checks: what a file *is* is decided by its bytes, never by its name or the browser.
 
 `check_upload` reads an uploaded file once, refuses anything empty, too big, of a type the
-document type does not allow, disguised (a name whose extension disagrees with the content)
-or malformed, and returns what the vault needs to store it: the bytes, the detected type,
-a harmless display name and a server-generated stored name.
+document type does not allow, disguised (a name whose extension disagrees with the content),
+malformed or active (documents.disarm: JavaScript in a PDF, a decompression bomb…), and returns
+what the vault needs to store it: the bytes as uploaded, their safe rendition (the only bytes
+ever served), the detected type, a harmless display name and a server-generated stored name.
 """
 
 import hashlib
-import io
 import re
 import unicodedata
 import uuid
-import warnings
 from dataclasses import dataclass
 
 import filetype
@@ -20,7 +19,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from documents.disarm import Limits, Refusal, rendition_of
 from services.models import DocumentType
 
 # Content types we can recognise and check structurally, with the extensions that may claim them.
@@ -49,14 +50,24 @@ _MARKUP = re.compile(rb"^\s*(<\?xml|<!doctype|<html|<head|<body|<script|<svg|<if
 class UploadRejected(ValidationError):
     """The file was refused; `messages` holds one sentence the uploader can act on."""
 
+    status_code = 400
+
+
+class UploadUnavailable(UploadRejected):
+    """Nothing is wrong with the file, but it cannot be checked now (no virus scanner, or it is
+    down): nothing was stored, and the person should try again later. APIs answer 503."""
+
+    status_code = 503
+
 
 @dataclass(frozen=True)
 class CheckedUpload:
-    content: bytes
+    content: bytes  # as uploaded: kept sealed for evidence, never served
     content_type: str
     display_name: str
     stored_name: str
-    sha256: str
+    sha256: str  # of `content`: the same bytes uploaded twice are stored once
+    rendition: bytes = b""  # rewritten by documents.disarm: the only bytes ever served
 
     @property
     def size(self) -> int:
@@ -130,36 +141,45 @@ def allowed_types_text(document_type: DocumentType) -> str:
     return ", ".join(_type_label(t) for t in document_type.allowed_content_types)
 
 
-def _check_pdf(content: bytes) -> None:
-    if not content.startswith(b"%PDF-") or b"%%EOF" not in content[-2048:]:
-        raise UploadRejected(_("The file is not a complete PDF. Save or scan it again and upload the new file."))
+def limits_for(document_type: DocumentType) -> Limits:
+    """What a file of this type may be: the document type's own limits within the portal's."""
+    return Limits(
+        type_name=str(document_type.name),
+        max_pages=min(document_type.max_pages or settings.PDF_MAX_PAGES, settings.PDF_MAX_PAGES),
+        max_unpacked_bytes=settings.PDF_MAX_UNPACKED_BYTES,
+        max_image_side=min(document_type.max_image_side or settings.IMAGE_MAX_SIDE, settings.IMAGE_MAX_SIDE),
+        max_image_pixels=settings.IMAGE_MAX_PIXELS,
+    )
 
 
-def _check_image(content: bytes, content_type: str) -> None:
-    from PIL import Image
+def max_bytes_for(document_type: DocumentType) -> int:
+    return min(document_type.max_bytes or settings.UPLOAD_MAX_BYTES, settings.UPLOAD_MAX_BYTES)
 
-    try:
-        with warnings.catch_warnings():
-            # A decompression bomb is refused, not just warned about.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                image_format = image.format
-                image.verify()
-            with Image.open(io.BytesIO(content)) as image:
-                image.load()
-    except Exception as error:  # Pillow raises many kinds of error for broken files
-        raise UploadRejected(
-            _("The image could not be read. It may be damaged; take or save it again and upload the new file.")
-        ) from error
-    if image_format != IMAGE_FORMATS[content_type]:
-        raise UploadRejected(_("The image could not be read. It may be damaged; take or save it again."))
+
+def limits_text(document_type: DocumentType) -> str:
+    """The rules a file of this type must meet, in one or two sentences, for the upload pages."""
+    limits = limits_for(document_type)
+    allowed = [t for t in document_type.allowed_content_types or [] if t in EXTENSIONS]
+    parts = [
+        _("%(types)s, smaller than %(size)s.")
+        % {"types": allowed_types_text(document_type), "size": filesizeformat(max_bytes_for(document_type))}
+    ]
+    if "application/pdf" in allowed:
+        parts.append(
+            ngettext("A PDF may have %(pages)s page", "A PDF may have up to %(pages)s pages", limits.max_pages)
+            % {"pages": f"{limits.max_pages:,}"}
+            + _(", without scripts, attachments or a password.")
+        )
+    if any(t in IMAGE_FORMATS for t in allowed):
+        parts.append(_("An image may be up to %(side)s pixels wide and high.") % {"side": f"{limits.max_image_side:,}"})
+    return " ".join(str(part) for part in parts)
 
 
 def check_content(*, content: bytes, claimed_name: str, document_type: DocumentType) -> CheckedUpload:
     """Every check on bytes already in memory (used for uploads and for issued documents)."""
     if not content:
         raise UploadRejected(_("The selected file is empty. Choose a file that has content."), code="empty")
-    limit = min(document_type.max_bytes or settings.UPLOAD_MAX_BYTES, settings.UPLOAD_MAX_BYTES)
+    limit = max_bytes_for(document_type)
     if len(content) > limit:
         raise UploadRejected(
             _("The file must be smaller than %(limit)s.") % {"limit": filesizeformat(limit)}, code="too_big"
@@ -179,22 +199,23 @@ def check_content(*, content: bytes, claimed_name: str, document_type: DocumentT
             % {"claimed": claimed[:10], "actual": _type_label(content_type)},
             code="extension_mismatch",
         )
-    if content_type == "application/pdf":
-        _check_pdf(content)
-    elif content_type in IMAGE_FORMATS:
-        _check_image(content, content_type)
+    try:
+        rendition = rendition_of(content, content_type, limits_for(document_type))
+    except Refusal as refusal:
+        raise UploadRejected(refusal.messages[0], code=refusal.code) from None
     return CheckedUpload(
         content=content,
         content_type=content_type,
         display_name=sanitise_display_name(claimed_name, fallback_extension=EXTENSIONS[content_type][0]),
         stored_name=stored_name_for(content_type),
         sha256=hashlib.sha256(content).hexdigest(),
+        rendition=rendition,
     )
 
 
 def check_upload(*, uploaded_file: UploadedFile, document_type: DocumentType) -> CheckedUpload:
     """Reads the upload (never more than the limit plus one byte) and checks it."""
-    limit = min(document_type.max_bytes or settings.UPLOAD_MAX_BYTES, settings.UPLOAD_MAX_BYTES)
+    limit = max_bytes_for(document_type)
     if uploaded_file.size is not None and uploaded_file.size > limit:
         raise UploadRejected(
             _("The file must be smaller than %(limit)s.") % {"limit": filesizeformat(limit)}, code="too_big"
@@ -225,5 +246,8 @@ def read_pdf_upload(uploaded_file: UploadedFile) -> bytes:
             _("The file must be a PDF. Certificates are issued as PDF files; choose the file you downloaded."),
             code="wrong_type",
         )
-    _check_pdf(content)
+    # Only whole-file structure here: a signed certificate carries incremental updates and is read,
+    # never stored or served, so the upload rules of documents.disarm do not apply to it.
+    if not content.startswith(b"%PDF-") or b"%%EOF" not in content[-2048:]:
+        raise UploadRejected(_("The file is not a complete PDF. Save or scan it again and upload the new file."))
     return content

@@ -2,11 +2,13 @@
 
 import datetime
 import logging
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +25,7 @@ from documents.certificates import format_code, mask_name
 from documents.delivery import file_response
 from documents.forms import UploadForm, VerifyForm, VerifyUploadForm
 from documents.models import Document
+from documents.previews import preview_image_response
 from documents.selectors import (
     applications_using,
     certificate_by_code,
@@ -32,7 +35,7 @@ from documents.selectors import (
 )
 from documents.signing import certificate_signer
 from documents.uses import uses_attach
-from documents.validation import UploadRejected
+from documents.validation import UploadRejected, limits_text
 from documents.verification import certificate_file_check
 
 logger = logging.getLogger(__name__)
@@ -71,7 +74,11 @@ def _vault_page(request: AuthenticatedRequest, form: UploadForm, status: int = 2
                 "in_draft": is_attached_to_draft(document),
             }
         )
-    return render(request, "documents/vault.html", {"form": form, "page": page, "rows": rows}, status=status)
+    # What each type of document may be, said before anything is uploaded.
+    choices = cast(ModelChoiceField, form.fields["document_type"]).queryset
+    type_limits = [(choice.name, limits_text(choice)) for choice in choices or []]
+    context = {"form": form, "page": page, "rows": rows, "type_limits": type_limits}
+    return render(request, "documents/vault.html", context, status=status)
 
 
 @login_required
@@ -81,6 +88,7 @@ def vault(request: AuthenticatedRequest) -> HttpResponse:
     if request.method != "POST":
         return _vault_page(request, UploadForm())
     form = UploadForm(request.POST, request.FILES)
+    status = 400
     if form.is_valid():
         try:
             document = document_upload(
@@ -90,10 +98,11 @@ def vault(request: AuthenticatedRequest) -> HttpResponse:
             )
         except UploadRejected as rejected:
             form.add_error("file", rejected.messages[0])
+            status = rejected.status_code
         else:
             messages.success(request, _("“%(name)s” is in your document vault.") % {"name": document.display_name})
             return redirect("documents:vault")
-    return _vault_page(request, form, status=400)
+    return _vault_page(request, form, status=status)
 
 
 @login_required
@@ -124,6 +133,14 @@ def delete(request: AuthenticatedRequest, document_id: int) -> HttpResponse:
 def download(request: AuthenticatedRequest, document_id: int) -> HttpResponseBase:
     document = document_for_user(user=request.user, document_id=document_id)
     return file_response(document, inline=request.GET.get("view") == "1")
+
+
+@login_required
+@require_GET
+def preview(request: AuthenticatedRequest, document_id: int) -> HttpResponseBase:
+    """The first page of one of my documents as an image, drawn from the rendition."""
+    document = document_for_user(user=request.user, document_id=document_id)
+    return preview_image_response(document)
 
 
 @require_http_methods(["GET"])

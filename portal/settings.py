@@ -198,6 +198,20 @@ CLAMD_SOCKET = env("CLAMD_SOCKET", default="")
 CLAMD_HOST = env("CLAMD_HOST", default="")
 CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
 CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30)
+# Uploads fail closed: where scanning is required (production) and no scanner is configured,
+# uploads are refused (503) and `check --deploy` reports documents.E001. Elsewhere files are
+# stored as "not yet checked for viruses" and staff cannot open them (docs/hardening.md §4).
+DOCUMENT_SCAN_REQUIRED = env.bool("DOCUMENT_SCAN_REQUIRED", default=PRODUCTION)
+# Content disarm (documents/disarm/): the portal-wide ceilings; each document type may set lower ones.
+PDF_MAX_PAGES = env.int("PDF_MAX_PAGES", default=500)
+PDF_MAX_UNPACKED_BYTES = env.int("PDF_MAX_UNPACKED_BYTES", default=50 * 1024 * 1024)
+IMAGE_MAX_SIDE = env.int("IMAGE_MAX_SIDE", default=10_000)
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+# The originals as uploaded are kept sealed (Fernet) for evidence and never served. Production:
+# a key from `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`;
+# several, comma-separated, to rotate (the first seals, all open). Elsewhere a key is made under var/.
+DOCUMENT_ORIGINALS_KEYS = env.list("DOCUMENT_ORIGINALS_KEYS", default=[])
+DOCUMENT_ORIGINALS_KEY_FILE = Path(env("DOCUMENT_ORIGINALS_KEY_FILE", default=str(VAR_DIR / "originals.key")))
 # Where the public /verify/<code> page lives; printed as a QR code on every certificate.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}")
 
@@ -408,6 +422,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # pikepdf announces its log bridge at INFO in every process that reads a PDF.
+        "pikepdf": {"level": "WARNING"},
     },
 }
 

@@ -42,7 +42,16 @@ class DataElementOutput(serializers.ModelSerializer):
 class DocumentTypeOutput(serializers.ModelSerializer):
     class Meta:
         model = DocumentType
-        fields = ("code", "name_en", "name_zh", "allowed_content_types", "max_bytes", "validity_days")
+        fields = (
+            "code",
+            "name_en",
+            "name_zh",
+            "allowed_content_types",
+            "max_bytes",
+            "max_pages",
+            "max_image_side",
+            "validity_days",
+        )
 
 
 class FormFieldOutput(serializers.ModelSerializer):

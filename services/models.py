@@ -1,7 +1,7 @@
 """The catalogue: data dictionary, document types, services and their versions, life events."""
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -88,6 +88,12 @@ class DocumentType(models.Model):
         _("allowed content types"), default=list, help_text=_('e.g. ["application/pdf", "image/jpeg"]')
     )
     max_bytes = models.PositiveIntegerField(_("maximum size in bytes"), default=5 * 1024 * 1024)
+    # Within the portal's ceilings (PDF_MAX_PAGES, IMAGE_MAX_SIDE); checked before anything is
+    # stored and stated on every upload page (documents.validation.limits_text).
+    max_pages = models.PositiveIntegerField(_("maximum pages of a PDF"), default=100, validators=[MinValueValidator(1)])
+    max_image_side = models.PositiveIntegerField(
+        _("maximum width or height of an image, in pixels"), default=8000, validators=[MinValueValidator(16)]
+    )
     validity_days = models.PositiveIntegerField(
         _("validity in days"), null=True, blank=True, help_text=_("Empty: valid until withdrawn.")
     )

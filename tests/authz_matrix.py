@@ -214,6 +214,7 @@ ROWS: list[Row] = [
     Row("documents:vault", signed_in(200)),
     Row("documents:delete", alice_only(200), args={"document_id": "document"}),
     Row("documents:download", alice_only(200), args={"document_id": "document"}),
+    Row("documents:preview", alice_only(200), args={"document_id": "document"}),
     # --- Apply once ----------------------------------------------------------------------------
     Row("workflows:apply-start-service", signed_in(200), args={"code": "service"}),
     Row("workflows:apply-start-life-event", signed_in(200), args={"code": "life_event"}),
@@ -251,6 +252,9 @@ ROWS: list[Row] = [
     Row("workflows:workbench-release", department_a(REDIRECT), method="POST", args=ITEM),
     Row("workflows:workbench-reveal", department_a(200), method="POST", args=ITEM, data={"field": "person.id_number"}),
     Row("workflows:workbench-document", department_a(200), args={**ITEM, "document_id": "lease"}),
+    # The sandboxed first-page preview: staff of the department whose application holds it.
+    Row("workflows:workbench-document-preview", department_a(200), args={**ITEM, "document_id": "lease"}),
+    Row("workflows:workbench-document-preview-image", department_a(200), args={**ITEM, "document_id": "lease"}),
     # An empty form: the item page again with the errors (400), nothing decided.
     Row("workflows:workbench-decide", department_a(400), method="POST", args=ITEM),
     Row("workflows:workbench-correction", department_a(400), method="POST", args=ITEM),

@@ -7,9 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.test import override_settings
 
 from accounts.models import Department, Role
 from accounts.tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.support.clamd import ClamdTestPeer
 from tests.support.second_factor import staff_device
 from workflows.clock import calendar_forget
 from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
@@ -97,6 +100,25 @@ def english_by_default():
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+# --- The virus scanner ----------------------------------------------------------------------
+# Uploads made by tests are scanned through clamd's real INSTREAM protocol by one session-wide
+# test peer (tests/support/clamd.py), so a test document is `clean` only because a scanner
+# said so. A run started with CLAMD_SOCKET or CLAMD_HOST set (a real ClamAV) keeps that one.
+# Tests of the unscanned path override CLAMD_SOCKET/CLAMD_HOST to "".
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clamd_peer():
+    """Session-wide, so module-scoped worlds (the matrix, the fuzzer) are scanned too."""
+    if settings.CLAMD_SOCKET or settings.CLAMD_HOST:
+        yield None
+        return
+    peer = ClamdTestPeer()
+    with override_settings(CLAMD_SOCKET=str(peer.path), CLAMD_HOST="", CLAMD_TIMEOUT=5):
+        yield peer
+    peer.close()
 
 
 # --- Time -----------------------------------------------------------------------------------

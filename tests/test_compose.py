@@ -55,3 +55,11 @@ def test_the_web_service_loads_the_holiday_calendar_after_migrating():
     from django.core.management import get_commands
 
     assert get_commands()["load_holidays"] == "workflows"
+
+
+def test_uploads_are_scanned_by_the_clamav_service():
+    assert "clamav" in COMPOSE["services"]
+    for name in ("web", "worker"):
+        env = COMPOSE["services"][name]["environment"]
+        assert env["CLAMD_HOST"] == "clamav"
+        assert "clamav" in COMPOSE["services"][name]["depends_on"]

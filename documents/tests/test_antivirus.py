@@ -1,75 +1,27 @@
-"""The antivirus hook speaks clamd's INSTREAM protocol and fails closed when clamd is unreachable."""
+"""The antivirus hook speaks clamd's INSTREAM protocol and fails closed: unreachable, garbled
+or (where required) missing, the upload is refused; without a scanner in development and test
+the file is stored as "not yet checked", never as clean."""
 
 import socket
-import struct
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from documents.actions import document_upload
 from documents.models import Document
-from documents.scanning import ScanOutcome, scan_bytes
+from documents.scanning import KnownContentScanner, ScanOutcome, scan_bytes
 from documents.selectors import reusable_documents
 from documents.tests.conftest import make_pdf, upload
-from documents.validation import UploadRejected
+from documents.validation import UploadRejected, UploadUnavailable
+from tests.support.clamd import EICAR, EICAR_MARKER
+from tests.support.clamd import ClamdTestPeer as FakeClamd
 
-EICAR_MARKER = b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"
-
-
-class FakeClamd:
-    """A tiny clamd on a unix socket: reads a real INSTREAM exchange and answers like clamd does."""
-
-    def __init__(self, path: Path, reply_with: str | None = None) -> None:
-        self.path = path
-        self.reply_with = reply_with
-        self.received: list[bytes] = []
-        self.commands: list[bytes] = []
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen(4)
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def _read_exactly(self, connection: socket.socket, size: int) -> bytes:
-        data = b""
-        while len(data) < size:
-            chunk = connection.recv(size - len(data))
-            if not chunk:
-                raise ConnectionError("client went away")
-            data += chunk
-        return data
-
-    def serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            with connection:
-                command = b""
-                while not command.endswith(b"\0"):
-                    command += self._read_exactly(connection, 1)
-                self.commands.append(command)
-                content = b""
-                while True:
-                    (length,) = struct.unpack("!L", self._read_exactly(connection, 4))
-                    if length == 0:
-                        break
-                    content += self._read_exactly(connection, length)
-                self.received.append(content)
-                if self.reply_with is not None:
-                    reply = self.reply_with
-                elif EICAR_MARKER in content:
-                    reply = "stream: Eicar-Test-Signature FOUND"
-                else:
-                    reply = "stream: OK"
-                connection.sendall(reply.encode() + b"\0")
-
-    def close(self) -> None:
-        self.server.close()
+PDF = make_pdf()
+NO_SCANNER = override_settings(CLAMD_SOCKET="", CLAMD_HOST="", DOCUMENT_SCAN_REQUIRED=False)
+NO_SCANNER_IN_PRODUCTION = override_settings(CLAMD_SOCKET="", CLAMD_HOST="", DOCUMENT_SCAN_REQUIRED=True)
 
 
 @pytest.fixture
@@ -88,9 +40,28 @@ def fake_clamd(socket_dir) -> Iterator[FakeClamd]:
     server.close()
 
 
-def test_without_a_scanner_configured_files_count_as_clean():
-    with override_settings(CLAMD_SOCKET="", CLAMD_HOST=""):
-        assert scan_bytes(b"anything").outcome == ScanOutcome.CLEAN
+def test_without_a_scanner_files_are_not_scanned_never_clean():
+    with NO_SCANNER:
+        assert scan_bytes(b"anything").outcome == ScanOutcome.NOT_SCANNED
+
+
+def test_without_a_scanner_where_scanning_is_required_the_result_is_an_error():
+    with NO_SCANNER_IN_PRODUCTION:
+        assert scan_bytes(b"anything").outcome == ScanOutcome.ERROR
+
+
+def test_a_known_content_scanner_passes_only_the_bytes_it_was_given():
+    made_here = KnownContentScanner([b"seed pdf"], vouched_by="a test")
+    with NO_SCANNER:
+        assert scan_bytes(b"seed pdf", fallback=made_here).outcome == ScanOutcome.CLEAN
+        assert scan_bytes(b"other pdf", fallback=made_here).outcome == ScanOutcome.NOT_SCANNED
+    with NO_SCANNER_IN_PRODUCTION:  # never instead of a required scanner
+        assert scan_bytes(b"seed pdf", fallback=made_here).outcome == ScanOutcome.ERROR
+
+
+def test_a_configured_scanner_is_asked_even_when_a_fallback_is_given(fake_clamd):
+    made_here = KnownContentScanner([b"x " + EICAR], vouched_by="a test")
+    assert scan_bytes(b"x " + EICAR, fallback=made_here).outcome == ScanOutcome.INFECTED
 
 
 def test_a_clean_file_is_sent_in_chunks_and_accepted(fake_clamd):
@@ -151,3 +122,54 @@ def test_an_upload_while_the_scanner_is_down_is_refused_and_never_reusable(socke
         document_upload(owner=alice, document_type=lease_type, uploaded_file=upload("lease.pdf", make_pdf()))
     assert not Document.objects.exists()
     assert not reusable_documents(user=alice, document_type=lease_type).exists()
+
+
+@pytest.mark.django_db
+def test_without_a_scanner_an_upload_is_stored_as_not_scanned_and_still_usable_by_its_owner(alice, lease_type):
+    with NO_SCANNER:
+        document = document_upload(owner=alice, document_type=lease_type, uploaded_file=upload("lease.pdf", make_pdf()))
+    assert document.scan_status == Document.ScanStatus.NOT_SCANNED
+    assert document.get_scan_status_display() == "Not yet checked for viruses"
+    assert not document.may_be_opened_by_staff
+    assert list(reusable_documents(user=alice, document_type=lease_type)) == [document]
+
+
+@pytest.mark.django_db
+def test_without_a_scanner_in_production_an_upload_is_refused_as_unavailable(alice, lease_type):
+    with NO_SCANNER_IN_PRODUCTION, pytest.raises(UploadUnavailable, match="Try again later"):
+        document_upload(owner=alice, document_type=lease_type, uploaded_file=upload("lease.pdf", make_pdf()))
+    assert not Document.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_api_answers_503_while_no_scanner_is_configured_in_production(alice, lease_type):
+    api = APIClient()
+    api.force_authenticate(alice)
+    with NO_SCANNER_IN_PRODUCTION:
+        response = api.post("/api/vault/documents/", {"document_type": "test-lease", "file": upload("a.pdf", PDF)})
+    assert response.status_code == 503
+    assert "could not check this file for viruses just now" in " ".join(response.json()["file"])
+    assert not Document.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_api_answers_503_while_the_scanner_is_down(socket_dir, alice, lease_type):
+    api = APIClient()
+    api.force_authenticate(alice)
+    with override_settings(CLAMD_SOCKET=str(socket_dir / "nobody-listens.sock"), CLAMD_TIMEOUT=2):
+        response = api.post("/api/vault/documents/", {"document_type": "test-lease", "file": upload("a.pdf", PDF)})
+    assert response.status_code == 503
+    assert not Document.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_vault_page_keeps_the_chosen_type_and_says_to_try_later_while_the_scanner_is_down(
+    client, alice, lease_type
+):
+    client.force_login(alice)
+    with NO_SCANNER_IN_PRODUCTION:
+        response = client.post("/vault/", {"document_type": lease_type.pk, "file": upload("a.pdf", make_pdf())})
+    assert response.status_code == 503
+    assert "Try again later" in response.text
+    assert f'value="{lease_type.pk}" selected' in response.text
+    assert not Document.objects.exists()

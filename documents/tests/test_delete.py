@@ -28,12 +28,16 @@ def attach(document: Document, *, submitted: bool) -> ApplicationGroup:
     return group
 
 
-def test_deleting_removes_the_row_and_the_file(alice, lease, django_capture_on_commit_callbacks):
-    name = lease.file.name
+def test_deleting_removes_the_row_the_rendition_and_the_sealed_original(
+    alice, lease, django_capture_on_commit_callbacks
+):
+    name, original = lease.file.name, lease.original.name
+    assert private_storage.exists(original)
     with django_capture_on_commit_callbacks(execute=True):
         document_delete(document=lease, actor=alice)
     assert not Document.objects.filter(pk=lease.pk).exists()
     assert not private_storage.exists(name)
+    assert not private_storage.exists(original)
 
 
 def test_a_document_of_a_submitted_application_cannot_be_deleted(alice, lease):

@@ -7,6 +7,7 @@ from django.test import override_settings
 
 from documents.actions import document_upload
 from documents.models import Document
+from documents.originals import original_open
 from documents.storage import private_storage
 from documents.tests.conftest import make_jpeg, make_pdf, make_png, upload
 from documents.validation import UploadRejected, detect_content_type, sanitise_display_name
@@ -39,7 +40,11 @@ def test_a_good_pdf_is_stored_under_a_server_generated_name(alice, lease_type):
     assert document.scan_status == Document.ScanStatus.CLEAN
     assert document.valid_until is not None and (document.valid_until - document.valid_from).days == 365
     with private_storage.open(document.file.name, "rb") as stored:
-        assert stored.read() == content
+        served = stored.read()
+    assert served != content and served.startswith(b"%PDF-")  # the rewritten rendition is what is served
+    assert document.served_size == len(served)
+    assert original_open(document.original.name) == content  # the upload, sealed for evidence
+    assert document.original.name.startswith("originals/") and document.original.name.endswith(".sealed")
 
 
 def test_an_empty_file_is_refused(alice, lease_type):

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.urls import reverse
 
@@ -30,6 +31,10 @@ def production_env() -> dict[str, str]:
         ALLOWED_HOSTS="onedoor.example,testserver",
         DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         DJANGO_SETTINGS_MODULE="portal.settings",
+        # A configured clamd (not contacted by the checks); without one check --deploy fails.
+        CLAMD_HOST="clamav",
+        # The key that seals the originals of uploads (documents.E003 without it).
+        DOCUMENT_ORIGINALS_KEYS=Fernet.generate_key().decode(),
     )
     return env
 
@@ -119,3 +124,25 @@ def test_check_deploy_is_clean_in_production():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_fails_in_production_without_a_virus_scanner():
+    env = {key: value for key, value in production_env().items() if not key.startswith("CLAMD_")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "documents.E001" in result.stderr and "No virus scanner is configured" in result.stderr
+
+
+def test_check_deploy_fails_in_production_without_a_key_for_the_originals():
+    env = {key: value for key, value in production_env().items() if key != "DOCUMENT_ORIGINALS_KEYS"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "documents.E003" in result.stderr

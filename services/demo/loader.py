@@ -64,7 +64,9 @@ SHAPES = {
         choices=[],
         bound=False,
     ),
-    "document_type": _shape("code name_en name_zh allowed_content_types", validity_days=None),
+    "document_type": _shape(
+        "code name_en name_zh allowed_content_types", validity_days=None, max_pages=100, max_image_side=8000
+    ),
     "service": _shape(
         "code department category name_en name_zh summary_en summary_zh tags version", online=True, at_counter=True
     ),

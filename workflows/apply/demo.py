@@ -1,8 +1,10 @@
 """Alice's demo document vault: what a citizen who has dealt with the state before already has.
 
 Used by seed_demo (portal/demo.py), the once-only report and the browser test. Each document
-is a small real PDF, stored through the vault's own upload action (checked by content,
-scanned when a scanner is configured), so nothing here bypasses the vault's rules.
+is a small real PDF, stored through the vault's own upload action (checked by content, scanned
+when a scanner is configured), so nothing here bypasses the vault's rules. Where no scanner runs
+(`make run`), the seed vouches for exactly the PDFs it has just made (a KnownContentScanner), so
+clerks can open Alice's demo documents; anything else uploaded there stays "not yet checked".
 Idempotent: the same bytes for the same owner are stored once.
 """
 
@@ -15,6 +17,7 @@ from reportlab.pdfgen import canvas
 from accounts.models import User
 from documents.actions import document_upload
 from documents.models import Document
+from documents.scanning import KnownContentScanner
 from services.models import DocumentType
 
 # Document type code → the file name Alice once uploaded. Deliberately not everything: a
@@ -46,9 +49,15 @@ def demo_pdf(title: str, holder: str) -> bytes:
 def seed_demo_vault(user: User | None = None) -> list[Document]:
     """Stores Alice's demo documents in her vault (types missing from the catalogue are skipped)."""
     user = user or User.objects.get(username="alice")
+    document_types = list(DocumentType.objects.filter(code__in=ALICE_DOCUMENTS).order_by("code"))
+    contents = {document_type.pk: demo_pdf(document_type.name_en, user.name) for document_type in document_types}
+    made_here = KnownContentScanner(contents.values(), vouched_by="the demo seed")
     documents = []
-    for document_type in DocumentType.objects.filter(code__in=ALICE_DOCUMENTS).order_by("code"):
-        content = demo_pdf(document_type.name_en, user.name)
-        upload = SimpleUploadedFile(ALICE_DOCUMENTS[document_type.code], content, content_type="application/pdf")
-        documents.append(document_upload(owner=user, document_type=document_type, uploaded_file=upload))
+    for document_type in document_types:
+        upload = SimpleUploadedFile(
+            ALICE_DOCUMENTS[document_type.code], contents[document_type.pk], content_type="application/pdf"
+        )
+        documents.append(
+            document_upload(owner=user, document_type=document_type, uploaded_file=upload, fallback_scanner=made_here)
+        )
     return documents

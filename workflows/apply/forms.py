@@ -13,6 +13,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from documents.models import Document
+from documents.validation import limits_text
 from lib.text import in_language, join_names
 from services.elements import display_value
 from services.models import DataElement
@@ -215,6 +216,11 @@ class MaterialView:
     @property
     def services(self) -> str:
         return join_names(s.name for s in self.spec.services)
+
+    @property
+    def limits(self) -> str:
+        """What a new file must be (type, size, pages, pixels), said before it is uploaded."""
+        return limits_text(self.spec.document_type)
 
     @property
     def selected(self) -> str:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.assurance import Level, session_assurance, step_up_url
 from accounts.requests import AuthenticatedRequest
-from documents.validation import UploadRejected
+from documents.validation import UploadRejected, UploadUnavailable
 from lib.text import join_names
 from services.models import LifeEvent, Service
 from services.selectors import current_version, life_event_versions
@@ -278,6 +278,7 @@ def materials(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
     form = selectors.group_form(group)
     shown = form.shown_materials(group.data)
     errors: dict[int, list[str]] = {}
+    status = 400
     if request.method == "POST":
         for spec in shown:
             document_type = spec.document_type
@@ -302,6 +303,8 @@ def materials(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
                     errors[document_type.pk] = [_("Choose a file to upload.")]
             except (UploadRejected, actions.AttachRefused) as error:
                 errors[document_type.pk] = [_refusal(error)]
+                if isinstance(error, UploadUnavailable):
+                    status = 503  # the scanner is missing or down: the draft keeps its place
             except actions.DraftAlreadySubmitted:
                 return redirect("workflows:apply-receipt", group.pk)
         if not errors:
@@ -326,7 +329,7 @@ def materials(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
         for spec in shown
     ]
     context = _context(group, form, "materials", materials=views, has_errors=bool(errors))
-    return render(request, "workflows/apply/materials.html", context, status=400 if errors else 200)
+    return render(request, "workflows/apply/materials.html", context, status=status if errors else 200)
 
 
 def _refusal(error: UploadRejected | actions.AttachRefused) -> str:

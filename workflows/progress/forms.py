@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document
+from documents.validation import limits_text
 from lib.text import in_language
 from services.elements import validate_value
 from services.models import DataElement, DocumentType
@@ -143,7 +144,9 @@ class CorrectionForm(forms.Form):
                 required=False,
             )
             self.fields[f"upload-{document_type.code}"] = forms.FileField(
-                label=_("%(document)s: or upload a new file") % {"document": document_type.name}, required=False
+                label=_("%(document)s: or upload a new file") % {"document": document_type.name},
+                help_text=limits_text(document_type),
+                required=False,
             )
 
     def clean(self) -> dict[str, Any]:

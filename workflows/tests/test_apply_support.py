@@ -2,12 +2,14 @@
 as a life event, sharing data elements and one material, with a conditional field and a
 conditional material — enough to prove "each element asked once" without the demo seed."""
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from reportlab.pdfgen import canvas
 
 from accounts.actions import verified_attribute_set
 from accounts.models import Department, User
@@ -25,11 +27,18 @@ from services.models import (
 )
 
 ALICE_ID = "11010519491231002X"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def pdf_bytes(marker: str = "") -> bytes:
-    return PDF + f"% {marker}\n".encode()
+    """A real one-page PDF; the same marker always gives the same bytes."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, invariant=True)
+    pdf.drawString(72, 720, f"Supporting document {marker}")
+    pdf.save()
+    return buffer.getvalue()
+
+
+PDF = pdf_bytes()
 
 
 def pdf_upload(name: str = "lease.pdf", marker: str = "") -> SimpleUploadedFile:

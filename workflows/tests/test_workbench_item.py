@@ -2,13 +2,15 @@
 documents, the route picture, the history, notes and the statutory clock."""
 
 import pytest
+from django.test import override_settings
 from django.utils.formats import date_format
 
 from documents.actions import document_issue
+from documents.models import Document
 from services.models import DocumentType
 from workflows import clock
 from workflows.engine.actions import work_item_claim
-from workflows.models import ApplicationGroup, GroupDocument, Note
+from workflows.models import ApplicationGroup, DataAccessRecord, GroupDocument, Note
 from workflows.tests.factories import VALID_ID
 from workflows.tests.test_workbench_support import attach_lease, make_pdf, routed_application, step, version_with
 
@@ -81,6 +83,26 @@ def test_documents_open_in_the_browser(client, page, application, item):
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("inline")
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_a_document_not_yet_checked_for_viruses_is_named_but_offers_nothing_to_open(client, page, application, item):
+    with override_settings(CLAMD_SOCKET="", CLAMD_HOST="", DOCUMENT_SCAN_REQUIRED=False):
+        document = attach_lease(application, "Unscanned lease")
+    assert document.scan_status == Document.ScanStatus.NOT_SCANNED
+    body = page()
+    assert "lease.pdf" in body and "Not yet checked" in body
+    assert "Virus check: Not yet checked for viruses." in body
+    assert f"/documents/{document.pk}/" not in body  # no link, no preview
+    assert client.get(f"/workbench/items/{item.pk}/documents/{document.pk}/").status_code == 404
+    assert not DataAccessRecord.objects.filter(document=document).exists()
+
+
+@pytest.mark.parametrize("status", ["pending", "infected", "error"])
+def test_a_document_in_any_state_but_clean_is_not_served(client, page, application, item, status):
+    document = attach_lease(application)
+    Document.objects.filter(pk=document.pk).update(scan_status=status)
+    page()
+    assert client.get(f"/workbench/items/{item.pk}/documents/{document.pk}/").status_code == 404
 
 
 def test_a_document_not_attached_to_this_application_is_404(client, page, alice, bob, item, department_a):

@@ -10,6 +10,16 @@ urlpatterns = [
     path("workbench/items/<int:item_id>/release/", views.release, name="workbench-release"),
     path("workbench/items/<int:item_id>/reveal/", views.reveal, name="workbench-reveal"),
     path("workbench/items/<int:item_id>/documents/<int:document_id>/", views.document, name="workbench-document"),
+    path(
+        "workbench/items/<int:item_id>/documents/<int:document_id>/preview/",
+        views.document_preview,
+        name="workbench-document-preview",
+    ),
+    path(
+        "workbench/items/<int:item_id>/documents/<int:document_id>/preview.png",
+        views.document_preview_image,
+        name="workbench-document-preview-image",
+    ),
     path("workbench/items/<int:item_id>/decide/", views.decide, name="workbench-decide"),
     path("workbench/items/<int:item_id>/correction/", views.correction, name="workbench-correction"),
     path("workbench/items/<int:item_id>/notes/", views.note, name="workbench-note"),

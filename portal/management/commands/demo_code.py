@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.demo import DEMO_AUTHENTICATOR, demo_authenticator_code
 from accounts.models import User
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("There are no demo authenticators in production.")
         user = User.objects.filter(username=options["username"]).first()
-        device = user.totpdevice_set.filter(name=DEMO_AUTHENTICATOR).first() if user else None
+        device = TOTPDevice.objects.filter(user=user, name=DEMO_AUTHENTICATOR).first() if user else None
         if device is None:
             raise CommandError(f"{options['username']} has no demo authenticator (run manage.py seed_demo).")
         self.stdout.write(demo_authenticator_code(device))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from documents.models import Document
+from documents.models import USABLE_SCAN_STATUSES, Document
 from services.elements import validate_value
 from services.models import (
     ServiceVersion,
@@ -75,7 +75,7 @@ def missing_items(
 def document_is_usable(document: Document, on_date: datetime.date) -> bool:
     """The same test as the vault's `reusable_documents`, on a document already loaded."""
     return (
-        document.scan_status == Document.ScanStatus.CLEAN
+        document.scan_status in USABLE_SCAN_STATUSES
         and (document.valid_from is None or document.valid_from <= on_date)
         and (document.valid_until is None or document.valid_until >= on_date)
     )

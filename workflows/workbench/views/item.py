@@ -1,21 +1,25 @@
 """The work item page and what a clerk does on it: reveal, decide, request a correction, note,
 transfer, assign, revoke a certificate."""
 
+import logging
 from typing import Any
 
+from csp.decorators import csp
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.requests import AuthenticatedRequest
 from accounts.selectors import QUEUE_ROLES, SUPERVISOR_ROLES, has_role
 from documents.certificates import certificate_revoke
 from documents.delivery import file_response
-from documents.models import Certificate
+from documents.models import Certificate, Document
+from documents.previews import PREVIEW_PAGE_CSP, preview_image_response, preview_page_response
 from lib.refusals import Refused
 from services.diagram import route_svg
 from services.routes import parse_route
@@ -36,6 +40,8 @@ from workflows.workbench.forms import (
     TransferForm,
 )
 from workflows.workbench.views.staff import _back, _item, staff_only, staff_user
+
+logger = logging.getLogger(__name__)
 
 # --- The work item page -----------------------------------------------------------------------
 
@@ -131,13 +137,53 @@ def reveal(request: AuthenticatedRequest, item_id: int) -> HttpResponse:
     return _item_page(request, item, revealed=frozenset([key]))
 
 
+def _openable_document(request: HttpRequest, item: WorkItem, document_id: int) -> Document:
+    """A document this application holds that a virus scanner passed; 404 otherwise."""
+    attachment = selectors.application_document(item.application, document_id)
+    if not attachment.document.may_be_opened_by_staff:
+        # Not passed by a virus scanner: the page says "not yet checked" and links nothing.
+        logger.warning(
+            "document %s not served to user %s: scan status %s",
+            attachment.document_id,
+            request.user.pk,
+            attachment.document.scan_status,
+        )
+        raise Http404
+    return attachment.document
+
+
 @staff_only(QUEUE_ROLES)
 @require_GET
 def document(request: HttpRequest, item_id: int, document_id: int) -> HttpResponseBase:
     item = _item(request, item_id)
-    attachment = selectors.application_document(item.application, document_id)
-    access.document_opened(accessor=staff_user(request), work_item=item, document=attachment.document)
-    return file_response(attachment.document, inline=True)
+    opened = _openable_document(request, item, document_id)
+    access.document_opened(accessor=staff_user(request), work_item=item, document=opened)
+    # The rendition rewritten at upload; the original is never served.
+    return file_response(opened, inline=True)
+
+
+@staff_only(QUEUE_ROLES)
+@require_GET
+@xframe_options_sameorigin
+@csp(PREVIEW_PAGE_CSP)  # type: ignore[arg-type]  # django-csp types views as taking only the request
+def document_preview(request: HttpRequest, item_id: int, document_id: int) -> HttpResponse:
+    """The page of the sandboxed frame on the work item page: the first page as one image."""
+    item = _item(request, item_id)
+    shown = _openable_document(request, item, document_id)
+    image_url = reverse("workflows:workbench-document-preview-image", args=[item.pk, shown.pk])
+    alt = _("First page of %(name)s") % {"name": shown.display_name}
+    return preview_page_response(shown, image_url=image_url, alt=alt)
+
+
+@staff_only(QUEUE_ROLES)
+@require_GET
+def document_preview_image(request: HttpRequest, item_id: int, document_id: int) -> HttpResponse:
+    item = _item(request, item_id)
+    shown = _openable_document(request, item, document_id)
+    response = preview_image_response(shown)
+    # Seeing the first page is a look at the document: recorded like opening it.
+    access.document_opened(accessor=staff_user(request), work_item=item, document=shown)
+    return response
 
 
 def _refused(request: HttpRequest, item_id: int, message: str, forms: dict[str, Any] | None = None) -> HttpResponse:
