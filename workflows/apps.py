@@ -23,8 +23,8 @@ class WorkflowsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         import workflows.tasks  # noqa: F401
-        from workflows.clock import on_calendar_row_change
         from workflows.models import CalendarDay, CalendarYear, ClockStop
+        from workflows.models.calendar import on_calendar_row_change
 
         for model in (CalendarDay, CalendarYear, ClockStop):
             for signal in (post_save, post_delete):

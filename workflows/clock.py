@@ -24,8 +24,6 @@ import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Case, CharField, DateField, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -33,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from lib.refusals import Refused
 from workflows.models import CalendarDay, CalendarYear, ClockStop
+from workflows.models.calendar import calendar_version
 
 DAY = timedelta(days=1)
 DAY_SECONDS = 86400
@@ -80,10 +79,10 @@ class _Snapshot:
     loaded_at: float
 
 
-# The calendar is cached per process and read again when an administrator changes it
-# (`calendar_changed` bumps a version in the shared cache: Redis when configured) or, as a
-# safety net for processes that share no cache, after CALENDAR_MAX_AGE seconds.
-CALENDAR_VERSION_KEY = "workflows.calendar.version"
+# The calendar is cached per process and read again when it changes (`calendar_version`: a
+# version in the shared cache, Redis when configured, bumped on commit by `calendar_changed`, plus
+# this process's own count of changes) or, as a safety net for processes that share no cache,
+# after CALENDAR_MAX_AGE seconds.
 CALENDAR_MAX_AGE = 60.0
 _snapshot: _Snapshot | None = None
 
@@ -127,7 +126,7 @@ def _read_snapshot(version: object) -> _Snapshot:
 def calendar_snapshot() -> _Snapshot:
     """The calendar, from this process's memory while it is current (no query)."""
     global _snapshot
-    version = cache.get(CALENDAR_VERSION_KEY)
+    version = calendar_version()
     snapshot = _snapshot
     if (
         snapshot is None
@@ -138,34 +137,10 @@ def calendar_snapshot() -> _Snapshot:
     return snapshot
 
 
-def calendar_changed() -> None:
-    """Called whenever holidays, make-up days, stopped periods or complete years change: this
-    process reads the calendar again at once, every other process when the change commits."""
-    global _snapshot
-    _snapshot = None
-
-    def bump() -> None:
-        global _snapshot
-        _snapshot = None
-        if cache.add(CALENDAR_VERSION_KEY, 1, timeout=None):
-            return
-        try:
-            cache.incr(CALENDAR_VERSION_KEY)
-        except ValueError:  # evicted between add and incr
-            cache.set(CALENDAR_VERSION_KEY, 1, timeout=None)
-
-    transaction.on_commit(bump)
-
-
 def calendar_forget() -> None:
     """Drops this process's copy (tests, whose rolled-back rows no commit ever announces)."""
     global _snapshot
     _snapshot = None
-
-
-def on_calendar_row_change(**kwargs: object) -> None:
-    """Signal receiver for CalendarDay, CalendarYear and ClockStop saves and deletes."""
-    calendar_changed()
 
 
 class Calendar:

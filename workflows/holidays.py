@@ -16,7 +16,7 @@ from chinese_calendar import constants
 from django.db import transaction
 
 from workflows.models import CalendarDay, CalendarYear
-from workflows.models.calendar import CalendarSource
+from workflows.models.calendar import CalendarSource, calendar_changed
 
 logger = logging.getLogger("workflows.engine")
 
@@ -90,6 +90,7 @@ def holidays_load_official(*, years: list[int] | None = None) -> HolidaysLoaded:
                 # else: an administrator's entry for the day wins
             CalendarDay.objects.bulk_create(created)
             CalendarDay.objects.bulk_update(changed, ["kind", "name"])
+            calendar_changed()  # bulk writes send no signals
             CalendarYear.objects.update_or_create(
                 year=year, defaults={"source": CalendarSource.OFFICIAL, "note": result.source}
             )

@@ -11,8 +11,9 @@ Monday to Friday are working days, except:
 deadline that reaches a year without one rather than count weekends only.
 """
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -106,3 +107,40 @@ class ClockStop(models.Model):
                     _("This period overlaps another stopped period (%(period)s). Change or extend that one instead.")
                     % {"period": str(other)}
                 )
+
+
+# --- Announcing changes (the clock keeps the calendar in each process's memory) --------------
+
+CALENDAR_VERSION_KEY = "workflows.calendar.version"
+_local_changes = 0
+
+
+def calendar_version() -> tuple[object, int]:
+    """What the calendar's copy in memory is checked against: the version all processes share
+    (moved when a change commits) and this process's own count of changes (moved at once)."""
+    return cache.get(CALENDAR_VERSION_KEY), _local_changes
+
+
+def calendar_changed() -> None:
+    """Announces that holidays, make-up days, stopped periods or complete years changed. Saves
+    and deletes of the three models call it (signals, `workflows.apps`); bulk writes call it
+    themselves, as they send no signals."""
+    global _local_changes
+    _local_changes += 1
+
+    def bump() -> None:
+        global _local_changes
+        _local_changes += 1
+        if cache.add(CALENDAR_VERSION_KEY, 1, timeout=None):
+            return
+        try:
+            cache.incr(CALENDAR_VERSION_KEY)
+        except ValueError:  # evicted between add and incr
+            cache.set(CALENDAR_VERSION_KEY, 1, timeout=None)
+
+    transaction.on_commit(bump)
+
+
+def on_calendar_row_change(**kwargs: object) -> None:
+    """Signal receiver for CalendarDay, CalendarYear and ClockStop saves and deletes."""
+    calendar_changed()
