@@ -77,7 +77,7 @@ check: install
 	$(VENV)/bin/mypy lib accounts services documents workflows portal
 	$(PY) manage.py makemigrations --check --dry-run
 	PORTAL_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=onedoor.example DATABASE_URL=$(TEST_DATABASE_URL) CLAMD_HOST=clamav \
+	  ALLOWED_HOSTS=onedoor.example DATABASE_URL=$(TEST_DATABASE_URL) CLAMD_HOST=clamav TRANSPARENCY_GENERATE_KEY=true \
 	  DOCUMENT_ORIGINALS_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	  $(PY) manage.py check --deploy --fail-level WARNING
 

@@ -22,7 +22,8 @@ class WorkflowsConfig(AppConfig):
         # The working-day calendar is cached per process: any change to it is announced.
         from django.db.models.signals import post_delete, post_save
 
-        import workflows.tasks  # noqa: F401
+        import workflows.tasks
+        import workflows.transparency.checks  # noqa: F401  (deployment check of the signing key)
         from workflows.models import CalendarDay, CalendarYear, ClockStop
         from workflows.models.calendar import on_calendar_row_change
 

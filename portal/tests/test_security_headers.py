@@ -35,6 +35,8 @@ def production_env() -> dict[str, str]:
         CLAMD_HOST="clamav",
         # The key that seals the originals of uploads (documents.E003 without it).
         DOCUMENT_ORIGINALS_KEYS=Fernet.generate_key().decode(),
+        # The transparency log's signing key, made on first use (workflows.E101 without any).
+        TRANSPARENCY_GENERATE_KEY="true",
     )
     return env
 
@@ -146,3 +148,12 @@ def test_check_deploy_fails_in_production_without_a_key_for_the_originals():
         [sys.executable, "manage.py", "check", "--deploy"], cwd=BASE_DIR, env=env, capture_output=True, text=True
     )
     assert result.returncode != 0 and "documents.E003" in result.stderr
+
+
+def test_check_deploy_fails_in_production_without_a_transparency_signing_key(tmp_path):
+    env = {key: value for key, value in production_env().items() if key != "TRANSPARENCY_GENERATE_KEY"}
+    env["TRANSPARENCY_SIGNING_KEY"] = str(tmp_path / "missing.key")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "workflows.E101" in result.stderr
