@@ -166,6 +166,7 @@ class ServiceListApi(generics.ListAPIView):
 
     def get_queryset(self):
         query = self.request.query_params.get("q", "").strip()[:100]
+        # A search is a list, best match first; without one, the catalogue's order.
         return selectors.search_services(query) if query else selectors.published_services()
 
 

@@ -442,3 +442,33 @@ class CatalogueChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.object_repr}"
+
+
+class SearchSynonym(models.Model):
+    """A word people search with, and the words the catalogue uses for it (开饭店 → 餐饮, 营业执照).
+
+    Kept in the admin, so that a search that finds nothing can be fixed the day it is noticed.
+    """
+
+    term = models.CharField(
+        _("people search for"),
+        max_length=100,
+        unique=True,
+        help_text=_(
+            "A word or phrase as people type it, in English or Chinese, for example 开饭店 or open a restaurant."
+        ),
+    )
+    meanings = models.CharField(
+        _("find what mentions"),
+        max_length=500,
+        help_text=_("The catalogue's words for it, separated by commas, for example 餐饮, 营业执照."),
+    )
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        ordering = ["term"]
+        verbose_name = _("search synonym")
+        verbose_name_plural = _("search synonyms")
+
+    def __str__(self) -> str:
+        return f"{self.term} → {self.meanings}"

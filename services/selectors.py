@@ -1,9 +1,13 @@
 """Reads of the catalogue, shaped for the pages and APIs that use them."""
 
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from services.models import FormField, LifeEvent, LifeEventService, Service, ServiceVersion
-from services.search import matching
+from django.db.models import Count, Max, Prefetch, QuerySet
+
+from services import search
+from services.models import FormField, LifeEvent, LifeEventService, SearchSynonym, Service, ServiceVersion
 
 PUBLISHED = ServiceVersion.Status.PUBLISHED
 
@@ -49,23 +53,52 @@ def published_services() -> QuerySet[Service]:
     )
 
 
-SERVICE_SEARCH_FIELDS = (
-    "name_en", "name_zh", "summary_en", "summary_zh", "code", "life_situations",
-    "lead_department__name_en", "lead_department__name_zh",
-)  # fmt: skip
-LIFE_EVENT_SEARCH_FIELDS = ("name_en", "name_zh", "summary_en", "summary_zh", "code")
+@dataclass(frozen=True)
+class CatalogueSearch:
+    """What a search found, best first, and for a search that found nothing a word to try."""
+
+    hits: list[search.Hit]
+    suggestion: str | None = None
 
 
-def search_services(query: str, queryset: QuerySet[Service] | None = None) -> QuerySet[Service]:
-    """Published services whose names, summary, code, tags or department match every word
-    (`services.search`: synonyms and, in Chinese, two-character pieces). Plain `icontains`, so
-    it works on SQLite (embedded mode) and PostgreSQL alike."""
-    queryset = published_services() if queryset is None else queryset
-    return queryset.filter(matching(query, SERVICE_SEARCH_FIELDS))
+# The synonyms, read once per process and again only when the admin has changed them.
+_synonyms: tuple[tuple[int, Any], search.Synonyms] | None = None
 
 
-def search_life_events(query: str) -> QuerySet[LifeEvent]:
-    return LifeEvent.objects.filter(matching(query, LIFE_EVENT_SEARCH_FIELDS))
+def search_synonyms() -> search.Synonyms:
+    """The admin's synonyms, cached in this process. One small query tells whether they changed
+    (a row added, changed or deleted changes the count or the latest change), so an edit in the
+    admin takes effect on the next search in every process."""
+    global _synonyms
+    stamp = SearchSynonym.objects.aggregate(count=Count("pk"), changed=Max("updated_at"))
+    key = (stamp["count"], stamp["changed"])
+    if _synonyms is None or _synonyms[0] != key:
+        _synonyms = (key, search.synonyms_parse(SearchSynonym.objects.values_list("term", "meanings")))
+    return _synonyms[1]
+
+
+def search_catalogue(
+    query: str, *, services: Iterable[Service] | None = None, events: Iterable[LifeEvent] | None = None
+) -> CatalogueSearch:
+    """Published services and life events ranked for `query` (`services.search`), with a "did you
+    mean" when nothing matches. `services` and `events` default to the published catalogue; pass
+    them when they are loaded already (as `published_services()` and `life_events()` load them)."""
+    services = published_services() if services is None else services
+    events = life_events() if events is None else events
+    documents = [
+        *(search.Document.of_life_event(event, [entry.service for entry in event.entries.all()]) for event in events),
+        *(search.Document.of_service(service) for service in services),
+    ]
+    synonyms = search_synonyms()
+    hits = search.search(query, documents, synonyms)
+    return CatalogueSearch(hits, None if hits else search.suggestion(query, documents, synonyms))
+
+
+def search_services(query: str, queryset: QuerySet[Service] | None = None) -> list[Service]:
+    """Published services for `query`, best first (life events left out)."""
+    services = published_services() if queryset is None else queryset
+    documents = [search.Document.of_service(service) for service in services]
+    return [hit.item for hit in search.search(query, documents, search_synonyms())]
 
 
 def service_by_code(code: str) -> Service | None:

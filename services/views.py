@@ -41,9 +41,13 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     chosen_department = departments.get(department_code)
     chosen_category = category if category in Category.values else ""
 
+    hits: list[Any] = []
+    suggestion = None
     if query:
-        shown = list(selectors.search_services(query, services))
-        life_events = list(selectors.search_life_events(query).prefetch_related("entries"))
+        found = selectors.search_catalogue(query, services=all_services, events=selectors.life_events())
+        hits, suggestion = found.hits, found.suggestion
+        shown = [hit.item for hit in hits if hit.kind == "service"]
+        life_events = [hit.item for hit in hits if hit.kind == "life_event"]
     else:
         shown = [
             service
@@ -63,6 +67,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         {
             "query": query,
             "results": shown,
+            "hits": hits,
+            "suggestion": suggestion,
             "groups": groups,
             "life_events": life_events,
             "departments": list(departments.values()),

@@ -4,7 +4,7 @@ Department administrators (accounts.Role.DEPARTMENT_ADMIN) edit only the service
 granted them (django-guardian object permission services.change_service). Every save here
 writes a CatalogueChange (who, when, what changed). Published versions are shown read-only.
 
-The admin is split by what it administers (audit, dictionary, services, versions); importing
+The admin is split by what it administers (audit, dictionary, search, services, versions); importing
 each module here is what registers its pages, and keeps the names importable from services.admin.
 """
 
@@ -16,6 +16,7 @@ from services.admin.audit import (
     is_catalogue_staff,
 )
 from services.admin.dictionary import CatalogueChangeAdmin, DataElementAdmin, DocumentTypeAdmin, LifeEventAdmin
+from services.admin.search import SearchSynonymAdmin
 from services.admin.services import GrantForm, ServiceAdmin
 from services.admin.versions import ServiceVersionAdmin, VersionForm
 
@@ -27,6 +28,7 @@ __all__ = [
     "DocumentTypeAdmin",
     "GrantForm",
     "LifeEventAdmin",
+    "SearchSynonymAdmin",
     "ServiceAdmin",
     "ServiceVersionAdmin",
     "VersionForm",

@@ -31,6 +31,7 @@ from services.models import (
     LifeEvent,
     LifeEventService,
     MaterialRequirement,
+    SearchSynonym,
     Service,
     ServiceVersion,
 )
@@ -38,6 +39,7 @@ from services.routes import RouteStep
 
 # Read from the package directory, so it is found wherever the code is installed.
 CATALOGUE = Path(__file__).parent / "catalogue.yaml"
+SYNONYMS = Path(__file__).parent / "synonyms.yaml"
 
 Entry = dict[str, Any]
 REQUIRED = object()
@@ -81,6 +83,7 @@ SHAPES = {
         for f in fields(RouteStep)
     },
     "life_event": _shape("code name_en name_zh summary_en summary_zh services"),
+    "synonym": _shape("term means"),
 }
 # The parts of a version, and the shape of each of their entries.
 PARTS = {"fields": "field", "materials": "material", "fees": "fee", "eligibility": "rule", "route": "step"}
@@ -248,7 +251,20 @@ def seed_catalogue() -> list[str]:
             LifeEventService.objects.update_or_create(
                 life_event=life_event, service=services[code], defaults={"order": order}
             )
+    synonyms = _seed_synonyms()
     return [
         f"Catalogue: {len(services)} services, {len(catalogue['life_events'])} life events, "
-        f"{len(elements)} data elements, {len(types)} document types"
+        f"{len(elements)} data elements, {len(types)} document types, {synonyms} search synonyms"
     ]
+
+
+def _seed_synonyms(path: Path = SYNONYMS) -> int:
+    """The demo's search synonyms; one an administrator has changed since is left as it is."""
+    entries = _entries(yaml.safe_load(path.read_text(encoding="utf-8"))["synonyms"], "synonym", path.name)
+    for entry in entries:
+        if not isinstance(entry["means"], list) or not entry["means"]:
+            raise CatalogueError(f"{path.name}: {entry['term']!r} needs a list of words under means")
+        SearchSynonym.objects.get_or_create(
+            term=str(entry["term"]), defaults={"meanings": ", ".join(map(str, entry["means"]))}
+        )
+    return len(entries)
