@@ -155,3 +155,23 @@ def test_the_catalogue_in_chinese_is_accessible(page, catalogue, assert_accessib
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
     expect(page.get_by_role("heading", name="生孩子", exact=True)).to_be_visible()
     assert_accessible(page)
+
+
+def test_a_misspelt_search_offers_the_closest_word_and_everyday_chinese_finds_the_life_event(
+    page, catalogue, assert_accessible
+):
+    page.goto("/services/")
+    page.get_by_label("Search services").fill("resturant")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("No service matches your search")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="restaurant", exact=True).click()
+    expect(page.get_by_role("heading", name="3 results")).to_be_visible()
+    first = page.locator("ol.govuk-list > li").first
+    expect(first.get_by_role("link")).to_have_text("Open a restaurant")
+    assert_accessible(page)
+
+    page.get_by_label("Search services").fill("开饭店")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("ol.govuk-list > li").first.get_by_role("link")).to_have_text("Open a restaurant")
+    assert_accessible(page)
