@@ -119,6 +119,51 @@ def service_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _once_each(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a life event asks, each question and each document once, with the services that use it.
+
+    A document that a service of the same life event issues (the business licence the food licence
+    needs) is not asked for: it is listed as issued along the way.
+    """
+    issued: dict[str, Service] = {}
+    for part in parts:
+        for step in parse_route(part["version"].route):
+            if step.kind == "issue" and step.document_type:
+                issued.setdefault(step.document_type, part["version"].service)
+    sections: OrderedDict[str, OrderedDict[str, dict[str, Any]]] = OrderedDict()
+    documents: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for part in parts:
+        service = part["version"].service
+        for section, fields in part["sections"].items():
+            for form_field in fields:
+                key = form_field.element.key
+                known = next((questions[key] for questions in sections.values() if key in questions), None)
+                if known is None:
+                    known = sections.setdefault(section, OrderedDict())[key] = {
+                        "element": form_field.element,
+                        "required": False,
+                        "services": [],
+                    }
+                known["required"] = known["required"] or form_field.required
+                known["services"].append(service)
+        for item in part["materials"]:
+            document_type = item["material"].document_type
+            entry = documents.setdefault(
+                document_type.code,
+                {"document_type": document_type, "required": False, "uses": [], "issued_by": None},
+            )
+            entry["required"] = entry["required"] or item["material"].required
+            entry["uses"].append({"service": service, "condition": item["condition"]})
+            maker = issued.get(document_type.code)
+            if maker is not None and maker != service:
+                entry["issued_by"] = maker
+    return {
+        "questions": OrderedDict((section, list(questions.values())) for section, questions in sections.items()),
+        "documents": [entry for entry in documents.values() if entry["issued_by"] is None],
+        "issued_documents": [entry for entry in documents.values() if entry["issued_by"] is not None],
+    }
+
+
 @require_GET
 def life_event_detail(request: HttpRequest, code: str) -> HttpResponse:
     life_event = selectors.life_event_by_code(code)
@@ -128,12 +173,14 @@ def life_event_detail(request: HttpRequest, code: str) -> HttpResponse:
     if not versions:
         raise Http404
     has_rules = any(version.eligibility for version in versions)
+    parts = [_version_facts(version) for version in versions]
     return render(
         request,
         "services/life_event_detail.html",
         {
             "life_event": life_event,
-            "parts": [_version_facts(version) for version in versions],
+            "parts": parts,
+            **_once_each(parts),
             "total_days": max(version.time_limit_days for version in versions),
             "departments": sorted({version.service.lead_department.name for version in versions}),
             "has_rules": has_rules,
