@@ -105,7 +105,8 @@ def assert_fixed(
 @pytest.mark.parametrize(
     ("url", "budget"),
     [("/", 3), ("/services/", 6), ("/services/business-licence/", 12), ("/api/services/", 5),
-     ("/api/services/business-licence/", 8), ("/life-events/open-a-restaurant/", 16)],
+     ("/api/services/business-licence/", 8), ("/life-events/open-a-restaurant/", 16),
+     ("/services/?q=开饭店", 6), ("/services/?q=resturant", 6)],
 )  # fmt: skip
 def test_public_catalogue_pages_have_a_fixed_budget(client, demo, url, budget, django_assert_max_num_queries):
     def more_services() -> None:
