@@ -42,6 +42,7 @@ def result_links(client, query: str) -> list[str]:
         ("我想开一家饭店", "/life-events/open-a-restaurant/"),
         ("上户口", "/services/newborn-household-registration/"),
         ("have a baby", "/life-events/have-a-baby/"),
+        ("ＲＥＳＴＡＵＲＡＮＴＳ", "/life-events/open-a-restaurant/"),  # full-width, as some keyboards type
     ],
 )
 def test_plain_words_find_the_right_life_event_or_service_first(client, catalogue, query, first):
