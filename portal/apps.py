@@ -15,4 +15,5 @@ class PortalConfig(AppConfig):
         # by outcome (portal/metrics.py), in the web process and in every worker.
         signals.before_task_publish.connect(request_context.add_request_id_header, weak=False)
         signals.task_prerun.connect(request_context.enter_task, weak=False)
+        signals.task_postrun.connect(request_context.leave_task, weak=False)
         signals.task_postrun.connect(metrics.count_task, weak=False)

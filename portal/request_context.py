@@ -14,7 +14,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
@@ -55,13 +55,24 @@ class RequestContextMiddleware:
         request_id = safe_request_id(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
         tokens = [request_id_var.set(request_id), user_id_var.set(None), application_var.set(None)]
+
+        def reset() -> None:
+            for var, token in zip((request_id_var, user_id_var, application_var), tokens, strict=True):
+                try:
+                    var.reset(token)
+                except ValueError:  # closed in another context (a streamed response)
+                    pass
+
         try:
             response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            return response
-        finally:
-            for var, token in zip((request_id_var, user_id_var, application_var), tokens, strict=True):
-                var.reset(token)
+        except BaseException:
+            reset()
+            raise
+        response[REQUEST_ID_HEADER] = request_id
+        # Reset when the response is closed, after Django's own log line for a 4xx/5xx (written
+        # above every middleware), so that line has the request id too.
+        response._resource_closers.append(reset)
+        return response
 
     def process_view(self, request: HttpRequest, view_func: Callable, view_args: Any, view_kwargs: dict) -> None:
         # After the session and authentication middleware; the session's user id costs no query
@@ -93,19 +104,31 @@ def add_request_id_header(headers: dict | None = None, **_: object) -> None:
         headers[TASK_HEADER] = request_id
 
 
-def enter_task(task: Any = None, kwargs: dict | None = None, **_: object) -> None:
-    """task_prerun: the task's log lines carry the request id of the request that sent it (a
-    new one for a task the beat sent) and the application it works on. A worker process's
-    previous task leaves nothing behind; an eager task runs inside its request and keeps it."""
+# task id → the context variables' tokens, reset when the task ends (worker or eager alike).
+_task_tokens: dict[str, list[tuple[ContextVar, Token]]] = {}
+
+
+def enter_task(task_id: str | None = None, task: Any = None, kwargs: dict | None = None, **_: object) -> None:
+    """task_prerun: the task's log lines carry the request id of the request that sent it (its
+    own request's when run eagerly inside it; a new one for a task the beat sent) and the
+    application it works on."""
     request = getattr(task, "request", None)
-    if not getattr(request, "is_eager", False):
-        user_id_var.set(None)
-        application_var.set(None)
-        request_id_var.set(None)
     sent_by = getattr(request, TASK_HEADER, None) if request is not None else None
     if sent_by is None and request is not None:
         sent_by = (getattr(request, "headers", None) or {}).get(TASK_HEADER)
-    request_id_var.set(safe_request_id(sent_by or request_id_var.get()))
     application = (kwargs or {}).get("application_id")
+    tokens = [(request_id_var, request_id_var.set(safe_request_id(sent_by or request_id_var.get())))]
     if application is not None:
-        application_var.set(safe_application(application))
+        tokens.append((application_var, application_var.set(safe_application(application))))
+    if task_id is not None:
+        _task_tokens[task_id] = tokens
+
+
+def leave_task(task_id: str | None = None, **_: object) -> None:
+    """task_postrun: the next task (or the rest of the request, for an eager one) starts from
+    the context it had before."""
+    for var, token in reversed(_task_tokens.pop(task_id or "", [])):
+        try:
+            var.reset(token)
+        except ValueError:  # set in another context (a task that ran in another thread)
+            pass
