@@ -14,6 +14,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -58,10 +59,8 @@ class RequestContextMiddleware:
 
         def reset() -> None:
             for var, token in zip((request_id_var, user_id_var, application_var), tokens, strict=True):
-                try:
+                with suppress(ValueError):  # closed in another context (a streamed response)
                     var.reset(token)
-                except ValueError:  # closed in another context (a streamed response)
-                    pass
 
         try:
             response = self.get_response(request)
@@ -128,7 +127,5 @@ def leave_task(task_id: str | None = None, **_: object) -> None:
     """task_postrun: the next task (or the rest of the request, for an eager one) starts from
     the context it had before."""
     for var, token in reversed(_task_tokens.pop(task_id or "", [])):
-        try:
+        with suppress(ValueError):  # set in another context (a task that ran in another thread)
             var.reset(token)
-        except ValueError:  # set in another context (a task that ran in another thread)
-            pass
