@@ -50,7 +50,9 @@ def is_redis_down(error: BaseException | None) -> TypeGuard[RedisConnectionError
     return isinstance(error, RedisConnectionError | RedisTimeoutError)
 
 
-def is_dependency_down(error: BaseException | None) -> bool:
+def is_dependency_down(
+    error: BaseException | None,
+) -> TypeGuard[OperationalError | InterfaceError | RedisConnectionError | RedisTimeoutError]:
     return is_database_down(error) or is_redis_down(error)
 
 

@@ -217,7 +217,7 @@ class ClusterCollector(Collector):
         if store is not None:
             try:
                 for field, value in (store.hgetall(tasks_key()) or {}).items():
-                    name, queue, outcome = field.decode().split("|", 2)
+                    name, queue, outcome = (field.decode() if isinstance(field, bytes) else field).split("|", 2)
                     tasks.add_metric([name, queue, outcome], int(value))
             except (redis.RedisError, ValueError):
                 pass

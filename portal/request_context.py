@@ -55,10 +55,14 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = safe_request_id(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
-        tokens = [request_id_var.set(request_id), user_id_var.set(None), application_var.set(None)]
+        tokens: list[tuple[ContextVar[Any], Token[Any]]] = [
+            (request_id_var, request_id_var.set(request_id)),
+            (user_id_var, user_id_var.set(None)),
+            (application_var, application_var.set(None)),
+        ]
 
         def reset() -> None:
-            for var, token in zip((request_id_var, user_id_var, application_var), tokens, strict=True):
+            for var, token in tokens:
                 with suppress(ValueError):  # closed in another context (a streamed response)
                     var.reset(token)
 
@@ -70,7 +74,7 @@ class RequestContextMiddleware:
         response[REQUEST_ID_HEADER] = request_id
         # Reset when the response is closed, after Django's own log line for a 4xx/5xx (written
         # above every middleware), so that line has the request id too.
-        response._resource_closers.append(reset)
+        response._resource_closers.append(reset)  # type: ignore[attr-defined]
         return response
 
     def process_view(self, request: HttpRequest, view_func: Callable, view_args: Any, view_kwargs: dict) -> None:
@@ -104,7 +108,7 @@ def add_request_id_header(headers: dict | None = None, **_: object) -> None:
 
 
 # task id → the context variables' tokens, reset when the task ends (worker or eager alike).
-_task_tokens: dict[str, list[tuple[ContextVar, Token]]] = {}
+_task_tokens: dict[str, list[tuple[ContextVar[Any], Token[Any]]]] = {}
 
 
 def enter_task(task_id: str | None = None, task: Any = None, kwargs: dict | None = None, **_: object) -> None:
@@ -116,7 +120,9 @@ def enter_task(task_id: str | None = None, task: Any = None, kwargs: dict | None
     if sent_by is None and request is not None:
         sent_by = (getattr(request, "headers", None) or {}).get(TASK_HEADER)
     application = (kwargs or {}).get("application_id")
-    tokens = [(request_id_var, request_id_var.set(safe_request_id(sent_by or request_id_var.get())))]
+    tokens: list[tuple[ContextVar[Any], Token[Any]]] = [
+        (request_id_var, request_id_var.set(safe_request_id(sent_by or request_id_var.get())))
+    ]
     if application is not None:
         tokens.append((application_var, application_var.set(safe_application(application))))
     if task_id is not None:
