@@ -58,7 +58,8 @@ def drafts(page) -> list[str]:
 def test_answers_typed_before_an_outage_come_back_and_are_saved_later(page, business_page, assert_accessible):
     outage(page)
     page.get_by_label("Business name").fill("Alice's Noodles")
-    page.get_by_label("Number of seats").fill("40")
+    page.get_by_label("Individual business").check()
+    page.get_by_label("Business premises address").fill("8 Gulou Street, Dongcheng District, Beijing")
     page.get_by_role("button", name="Save and continue").click()
     page.wait_for_load_state("networkidle")
     assert page.get_by_role("heading", name="Sorry, the service is briefly unavailable").is_visible()
@@ -66,7 +67,8 @@ def test_answers_typed_before_an_outage_come_back_and_are_saved_later(page, busi
     page.unroute(SECTION)
     page.goto(business_page)  # she comes back to the question page
     assert page.get_by_label("Business name").input_value() == "Alice's Noodles"
-    assert page.get_by_label("Number of seats").input_value() == "40"
+    assert page.get_by_label("Individual business").is_checked()
+    assert page.get_by_label("Business premises address").input_value() == "8 Gulou Street, Dongcheng District, Beijing"
     assert page.get_by_role("status").filter(has_text=RESTORED).is_visible()
     assert_accessible(page)
 
