@@ -120,3 +120,34 @@ def test_a_worker_runs_the_task_under_the_id_it_was_sent_with():
     assert report.apply(headers={"request_id": "req-from-web"}).get() == "req-from-web"
     assert len(report.apply().get()) == 32  # the beat's tasks get an id of their own
     assert report.apply(headers={"request_id": "bad id\nforged"}).get() != "bad id\nforged"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submissions_tasks_log_its_request_id_in_a_real_worker(client, worker_factory, alice, tmp_path):
+    """web → outbox → broker → worker: the worker's JSON lines for the routing carry the id the
+    submit request was answered with, and the tasks those tasks send carry it on."""
+    from tests.support.processes import wait_until
+    from workflows.tests.test_apply_submission import _ready_draft
+    from workflows.tests.test_apply_support import build_catalogue
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    worker = worker_factory(extra_env={"LOG_FORMAT": "json"})
+    group = _ready_draft(alice, build_catalogue())
+    client.force_login(alice)
+    review = client.get(f"/applications/{group.pk}/review/").content.decode()
+    token = review.split('name="token" value="')[1].split('"')[0]
+    response = client.post(
+        f"/applications/{group.pk}/submit/", {"token": token}, headers={"X-Request-ID": "submit-e2e-42"}
+    )
+    assert response.status_code == 302 and response["X-Request-ID"] == "submit-e2e-42"
+
+    def lines_of_the_submit() -> list[dict]:
+        records = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+        return [record for record in records if record.get("request_id") == "submit-e2e-42"]
+
+    def step_ran() -> bool:  # the second hop: a task sent by the task the submit sent
+        return any("workflows.step_run" in record["message"] for record in lines_of_the_submit())
+
+    wait_until(step_ran, 60, message="the issue step ran under the submit's request id")
+    started = [record for record in lines_of_the_submit() if "routing_started" in record["message"]]
+    assert len(started) == 3 and all(record["application"] for record in started)
