@@ -284,7 +284,15 @@ def process_registry() -> CollectorRegistry:
 
 @cache
 def allowed_networks(addresses: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(address, strict=False) for address in addresses)
+    """The allowed list as networks; an entry that is not an address or network (a host name, a
+    typo) admits nobody and is logged once, instead of failing every scrape."""
+    networks = []
+    for address in addresses:
+        try:
+            networks.append(ipaddress.ip_network(address.strip(), strict=False))
+        except ValueError:
+            logger.warning("METRICS_ALLOWED_IPS: ignoring %r, not an address or network", address[:64])
+    return tuple(networks)
 
 
 def may_scrape(request: HttpRequest) -> bool:

@@ -65,6 +65,13 @@ def test_a_network_in_the_list_admits_its_addresses(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.2.0.1").status_code == 404
 
 
+def test_a_host_name_in_the_list_admits_nobody_and_never_breaks_the_scrape(client, settings, caplog):
+    settings.METRICS_ALLOWED_IPS = ["localhost", "127.0.0.1"]
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.10").status_code == 404
+    assert "ignoring 'localhost'" in caplog.text
+
+
 def test_the_token_admits_any_address_and_a_wrong_token_or_none_gets_404(client, settings, token):
     settings.METRICS_ALLOWED_IPS = []
     outside = {"REMOTE_ADDR": "192.0.2.10"}
