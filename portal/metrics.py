@@ -246,6 +246,11 @@ class ClusterCollector(Collector):
                 "Unconfirmed outbox rows re-sent more than ENGINE_OUTBOX_WARN_RESENDS times.",
                 figures.outbox_over_warn_resends,
             ),
+            (
+                "outbox_unconfirmed_resends",
+                "Re-sends so far of the outbox rows still unconfirmed (the first send not counted).",
+                figures.outbox_unconfirmed_resends,
+            ),
             ("open_incidents", "Automatic steps out of retries, waiting for a supervisor.", figures.open_incidents),
             (
                 "transparency_lag_seconds",

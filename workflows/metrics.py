@@ -4,7 +4,7 @@ queries, each on an index, run at scrape time. docs/operations.md says what each
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Department
@@ -19,6 +19,7 @@ class EngineFigures:
     outbox_unconfirmed: int
     outbox_oldest_unconfirmed_seconds: float  # 0 when the outbox is empty
     outbox_over_warn_resends: int
+    outbox_unconfirmed_resends: int  # re-sends so far of the rows still unconfirmed
     open_incidents: int
     overdue_steps: dict[str, int]  # department code → live steps past their statutory due time
     transparency_lag_seconds: float
@@ -51,12 +52,14 @@ def engine_figures() -> EngineFigures:
         unconfirmed=Count("id"),
         oldest=Min("created_at"),
         over_warn=Count("id", filter=Q(attempts__gt=settings.ENGINE_OUTBOX_WARN_RESENDS + 1)),
+        resends=Sum(F("attempts") - 1, filter=Q(attempts__gt=1)),
     )
     oldest = outbox["oldest"]
     return EngineFigures(
         outbox_unconfirmed=outbox["unconfirmed"],
         outbox_oldest_unconfirmed_seconds=0.0 if oldest is None else (timezone.now() - oldest).total_seconds(),
         outbox_over_warn_resends=outbox["over_warn"],
+        outbox_unconfirmed_resends=outbox["resends"] or 0,
         open_incidents=Incident.objects.filter(status=Incident.Status.OPEN).count(),
         overdue_steps=overdue_steps_by_department(),
         transparency_lag_seconds=float(lag["transparency_lag_seconds"]),  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ requests by view name, database queries, tasks by outcome, queue lengths and the
 figures, read in well under the scrape budget."""
 
 import time
+from datetime import timedelta
 
 import pytest
 import redis
@@ -159,11 +160,14 @@ def test_the_engine_figures_are_read_at_scrape_time(client):
     assert value(found, "onedoor_database_up") == 1
     assert value(found, "onedoor_outbox_unconfirmed") == 0
     assert value(found, "onedoor_outbox_oldest_unconfirmed_age_seconds") == 0
-    OutboxMessage.objects.create(task="workflows.outbox_relay", kwargs={}, created_at=timezone.now())
-    OutboxMessage.objects.filter().update(created_at=timezone.now() - timezone.timedelta(minutes=5))
+    OutboxMessage.objects.create(task="workflows.outbox_relay", kwargs={}, attempts=4)
+    OutboxMessage.objects.create(task="workflows.outbox_relay", kwargs={}, attempts=1)
+    OutboxMessage.objects.create(task="workflows.outbox_relay", kwargs={}, attempts=9, confirmed_at=timezone.now())
+    OutboxMessage.objects.update(created_at=timezone.now() - timedelta(minutes=5))
     found = scrape(client)
-    assert value(found, "onedoor_outbox_unconfirmed") == 1
+    assert value(found, "onedoor_outbox_unconfirmed") == 2
     assert value(found, "onedoor_outbox_oldest_unconfirmed_age_seconds") >= 299
+    assert value(found, "onedoor_outbox_unconfirmed_resends") == 3
     for name in (
         "onedoor_open_incidents",
         "onedoor_outbox_over_warn_resends",
