@@ -122,3 +122,10 @@ def test_a_whole_journey_logs_no_name_no_resident_id_and_no_document_content(jso
     assert approved_line["request_id"] and str(approved_line["user_id"]) == str(clerk_a.pk)
     failed_line = next(record for record in records if record["message"].startswith("login_failed"))
     assert failed_line["request_id"] and failed_line["user_id"] is None
+
+
+def test_a_failed_sign_in_with_an_e_mail_address_logs_a_digest_of_it(client, caplog):
+    client.post(reverse("accounts:login"), {"username": "Someone@Example.org", "password": "wrong"})
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("login_failed"))
+    assert "someone" not in line.lower()
+    assert re.search(r"username=email:[0-9a-f]{12} ", line)
