@@ -4,6 +4,10 @@ Used for e-mails a person could make us send (password resets, address confirmat
 invitations). With REDIS_URL (or CACHE_URL) set, the cache is Redis, shared by every process, so
 a limit holds however many web processes answer; `add` and `incr` are atomic there. Without it
 (the embedded profile, one process) the cache is that process's memory.
+
+When Redis cannot be reached the limit fails closed: the error propagates before anything is
+sent, and the request is answered 503 "try again in a minute" (portal/database_down.py), never
+a 500 and never an e-mail nobody counted.
 """
 
 from django.core.cache import cache

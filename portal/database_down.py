@@ -13,6 +13,11 @@ below it. Two hooks therefore share one answer, `database_down_response`:
 Only connection failures count (OperationalError, InterfaceError). IntegrityError,
 ProgrammingError and DataError are bugs in our code and stay 500s.
 
+Redis that cannot be reached gets the same answer where a request needs it: a cache read is a
+miss (lib/cache.py), but a rate limit that cannot count (accounts/limits.py) refuses to send the
+e-mail and the person is asked to try again in a minute. Sending tasks never needs the broker
+during a request: the outbox row commits with the change and is sent later (workflows/outbox.py).
+
 The answer never touches the database: no session, no user, no context processors.
 """
 
@@ -26,6 +31,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from portal.health import Health
 
@@ -39,10 +46,21 @@ def is_database_down(error: BaseException | None) -> TypeGuard[OperationalError 
     return isinstance(error, OperationalError | InterfaceError)
 
 
+def is_redis_down(error: BaseException | None) -> TypeGuard[RedisConnectionError | RedisTimeoutError]:
+    return isinstance(error, RedisConnectionError | RedisTimeoutError)
+
+
+def is_dependency_down(
+    error: BaseException | None,
+) -> TypeGuard[OperationalError | InterfaceError | RedisConnectionError | RedisTimeoutError]:
+    return is_database_down(error) or is_redis_down(error)
+
+
 def database_down_response(request: HttpRequest, error: BaseException) -> HttpResponse:
     message = str(error).strip().splitlines()
     logger.warning(
-        "database_unavailable method=%s path=%s error=%s message=%s",
+        "%s method=%s path=%s error=%s message=%s",
+        "cache_unavailable" if is_redis_down(error) else "database_unavailable",
         request.method,
         request.path,
         type(error).__name__,
@@ -55,7 +73,7 @@ def database_down_response(request: HttpRequest, error: BaseException) -> HttpRe
             "Please try again in a minute."
         )
         response = JsonResponse({"detail": detail}, status=503)
-    elif request.path == reverse("healthz"):
+    elif request.path == reverse("healthz") and is_database_down(error):
         # The monitor's shape, when a session cookie made the middleware fail before the check ran.
         response = JsonResponse(Health(database=f"error: {type(error).__name__}").as_dict(), status=503)
     else:
@@ -77,6 +95,6 @@ class DatabaseDownMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if is_database_down(exception):
+        if is_dependency_down(exception):
             return database_down_response(request, exception)
         return None

@@ -59,6 +59,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line has the request id, every response its X-Request-ID; then the
+    # request metrics (portal/metrics.py), which time everything below.
+    "portal.request_context.RequestContextMiddleware",
+    "portal.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Above everything that may query: a response made when a middleware below fails (the 503
@@ -408,16 +412,33 @@ CELERY_BEAT_SCHEDULE["rating-follow-ups-remind"] = {
 }
 
 # --- Logging: one readable line per event; newlines in messages cannot forge lines --------
+# --- Metrics (portal/metrics.py, docs/operations.md) -------------------------------------------
+# /metrics answers these addresses or networks, and callers with "Authorization: Bearer
+# <METRICS_TOKEN>" (when set); everyone else gets 404.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
+# JSON lines in production (LOG_FORMAT=json), one plain line per event in development; both
+# carry the request id, the user's id and the application (portal/request_context.py).
+LOG_FORMAT = env("LOG_FORMAT", default="json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "portal.request_context.RequestContextFilter"}},
     "formatters": {
-        "line": {
+        "plain": {
             "()": "portal.logging.SingleLineFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s user=%(user_id)s] %(message)s",
+        },
+        "json": {"()": "portal.logging.JsonLineFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

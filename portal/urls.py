@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.second_factor import passkeys
-from portal import account, views
+from portal import account, metrics, views
 
 portal_patterns = (
     [
@@ -19,6 +19,7 @@ portal_patterns = (
 urlpatterns = [
     path("", include(portal_patterns)),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("accounts/passkeys/", include((passkeys.urlpatterns, "otp_webauthn"))),
     path("", include("services.urls")),

@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.database_down import database_down_response, is_database_down
+from portal.database_down import database_down_response, is_dependency_down
 from portal.health import current_health
 
 
@@ -35,7 +35,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # Django calls this while it handles the exception, wherever it was raised (a middleware
     # loading the session, a view, a template): a database that went away is a 503.
     error = sys.exc_info()[1]
-    if is_database_down(error):
+    if is_dependency_down(error):
         return database_down_response(request, error)
     # No request: RequestContext would run the context processors, which load the user, and a
     # failing database must not make the error page fail too.

@@ -146,6 +146,14 @@ def describe(expected: Expect) -> str:
     return str(expected)
 
 
+@pytest.fixture(autouse=True)
+def metrics_only_for_another_address(settings):
+    """The test client's REMOTE_ADDR (127.0.0.1) is on the default metrics allowed list; the
+    matrix holds what a person who is not the monitoring host gets."""
+    settings.METRICS_ALLOWED_IPS = ["192.0.2.1"]
+    settings.METRICS_TOKEN = ""
+
+
 @pytest.mark.parametrize("actor", ACTORS)
 def test_the_matrix(actor, world, sessions, db):
     """Each row for one actor; every mismatch is listed, not just the first."""
