@@ -136,6 +136,8 @@ def reveal(request: AuthenticatedRequest, item_id: int) -> HttpResponse:
 def document(request: HttpRequest, item_id: int, document_id: int) -> HttpResponseBase:
     item = _item(request, item_id)
     attachment = selectors.application_document(item.application, document_id)
+    if attachment.document.erased_at is not None:
+        raise Http404  # removed when the application's retention ended
     access.document_opened(accessor=staff_user(request), work_item=item, document=attachment.document)
     return file_response(attachment.document, inline=True)
 
