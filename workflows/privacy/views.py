@@ -74,7 +74,7 @@ def export_download(request: HttpRequest, export_id: int) -> HttpResponseBase:
 def profile(request: HttpRequest) -> HttpResponse:
     user = me(request)
     initial = {"display_name": user.display_name, "preferred_language": user.preferred_language, "email": user.email}
-    form = ProfileForm(request.POST or None, initial=initial)
+    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             changed = profile_correct(
@@ -104,7 +104,7 @@ def erase(request: HttpRequest) -> HttpResponse:
     if user.is_staff:
         # Staff accounts are closed by their department's administrator, with their memberships.
         raise Http404
-    form = ErasureForm(request.POST or None)
+    form = ErasureForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         record = account_erase(user=user)
         logger.info("account erased user=%s kept=%s", user.pk, len(record.kept))

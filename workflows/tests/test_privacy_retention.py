@@ -128,3 +128,26 @@ def test_the_management_command_sweeps(decided, capsys, django_capture_on_commit
 def test_the_beat_runs_the_sweep_daily(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["retention-sweep"]
     assert entry["task"] == "workflows.privacy.retention_sweep" and entry["schedule"] == 86400.0
+
+
+def test_the_applicant_is_told_in_the_timeline(client, alice, decided, django_capture_on_commit_callbacks):
+    sweep(decided.decided_at + timedelta(days=31), django_capture_on_commit_callbacks)
+    client.force_login(alice)
+    page = client.get(f"/applications/{decided.number}/").content.decode()
+    assert "Your answers and documents were removed" in page
+
+
+def test_the_admin_shows_what_falls_due_in_the_next_30_days(client, administrator, clerk_a, decided):
+    url = "/admin/workflows/retentionrecord/falling-due/"
+    with time_machine.travel(decided.decided_at + timedelta(days=5), tick=False):
+        client.force_login(administrator)
+        page = client.get(url).content.decode()
+        assert decided.number in page
+        assert "Noodle House" not in page and "Alice" not in page  # numbers and dates only
+    with time_machine.travel(decided.decided_at - timedelta(days=1), tick=False):
+        client.force_login(administrator)
+        assert "Nothing falls due in the next 30 days." in client.get(url).content.decode()
+    client.force_login(administrator)
+    assert "Falling due in the next 30 days" in client.get("/admin/workflows/retentionrecord/").content.decode()
+    client.force_login(clerk_a)
+    assert client.get(url).status_code == 403

@@ -68,7 +68,7 @@ def tracked_application(*, number: str, id_last4: str, date_of_birth: datetime.d
 
 @require_http_methods(["GET", "POST"])
 def track(request: HttpRequest) -> HttpResponse:
-    form = TrackForm(request.POST or None, initial={"number": request.GET.get("number", "")[:32]})
+    form = TrackForm(request.POST if request.method == "POST" else None, initial={"number": request.GET.get("number", "")[:32]})
     context: dict[str, object] = {"form": form, "application": None, "refused": ""}
     status = 200
     if request.method == "POST" and form.is_valid():
