@@ -33,7 +33,7 @@ def test_alice_downloads_her_data(page, password, alice, bob, department_a, depa
         link.click()
     download = info.value
     assert download.suggested_filename.startswith("one-door-my-data-")
-    archive = zipfile.ZipFile(io.BytesIO(open(download.path(), "rb").read()))
+    archive = zipfile.ZipFile(io.BytesIO(download.path().read_bytes()))
     applications = json.loads(archive.read("applications.json"))
     assert [a["number"] for a in applications] == [mine.number]
     assert applications[0]["answers"]["business.name"] == "Alice's Noodles"

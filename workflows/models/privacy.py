@@ -16,7 +16,7 @@ def _private_storage():
 
 
 class DataExport(models.Model):
-    """"Download everything we hold about you": built in the background into a ZIP that only its
+    """ "Download everything we hold about you": built in the background into a ZIP that only its
     owner can download, for seven days."""
 
     class Status(models.TextChoices):

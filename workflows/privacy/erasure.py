@@ -116,9 +116,10 @@ def account_erase(*, user: User) -> ErasureRequest:
         notifications = Notification.objects.filter(user=user).count()
         Notification.objects.filter(user=user).delete()
         NotificationPreference.objects.filter(user=user).delete()
-        for export in DataExport.objects.filter(user=user).exclude(file=""):
-            name = export.file.name
-            transaction.on_commit(lambda name=name: private_storage.delete(name))
+        stored = [
+            str(name) for name in DataExport.objects.filter(user=user).exclude(file="").values_list("file", flat=True)
+        ]
+        transaction.on_commit(lambda: [private_storage.delete(name) for name in stored])
         DataExport.objects.filter(user=user).delete()
         SignIn.objects.filter(user=user).delete()
         EidIdentity.objects.filter(user=user).delete()

@@ -1,4 +1,4 @@
-""""Download everything we hold about you": a ZIP with one JSON file per kind of data and a
+""" "Download everything we hold about you": a ZIP with one JSON file per kind of data and a
 readable HTML summary, built in the background (a Celery task; in-process in the embedded mode).
 
 Only the person's own rows go in: their profile, verified attributes, drafts and applications
@@ -237,7 +237,9 @@ def data_export_build(*, export_id: int) -> str:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, content in sections.items():
-                archive.writestr(f"{name}.json", json.dumps(content, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
+                archive.writestr(
+                    f"{name}.json", json.dumps(content, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+                )
             for document, row in zip(documents, sections["documents"], strict=True):
                 try:
                     with private_storage.open(document.file.name, "rb") as stored:

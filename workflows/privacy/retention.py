@@ -92,7 +92,8 @@ def application_retention_end(*, application_id: int, now: datetime.datetime) ->
         if application is None or RetentionRecord.objects.filter(application=application).exists():
             return None
         ends_at = retention_ends_at(application)
-        if application.status not in Application.FINISHED or ends_at is None or ends_at > now:
+        finished_at = application.decided_at
+        if application.status not in Application.FINISHED or finished_at is None or ends_at is None or ends_at > now:
             return None
         answers = len(application.data or {})
         application.data = {}
@@ -113,7 +114,7 @@ def application_retention_end(*, application_id: int, now: datetime.datetime) ->
         RetentionRecord.objects.create(
             application=application,
             service=application.service,
-            finished_at=application.decided_at,
+            finished_at=finished_at,
             retention_days=application.service.retention_days,
             answers_removed=answers,
             documents_removed=documents,
@@ -126,9 +127,7 @@ def application_retention_end(*, application_id: int, now: datetime.datetime) ->
             reason="retention ended",
             payload={"answers_removed": answers, "documents_removed": documents},
         )
-    logger.info(
-        "retention ended application=%s answers=%s documents=%s", application.number, answers, documents
-    )
+    logger.info("retention ended application=%s answers=%s documents=%s", application.number, answers, documents)
     return documents
 
 

@@ -37,8 +37,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
     export = DataExport.objects.filter(user=user).first()
     context = {
         "export": export,
-        "preparing": export is not None
-        and export.status in (DataExport.Status.PENDING, DataExport.Status.BUILDING),
+        "preparing": export is not None and export.status in (DataExport.Status.PENDING, DataExport.Status.BUILDING),
         "downloadable": export is not None and export_for_owner(user=user, export_id=export.pk) is not None,
     }
     if request.headers.get("HX-Request"):

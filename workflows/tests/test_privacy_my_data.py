@@ -151,7 +151,12 @@ def test_alice_corrects_her_name_and_language_but_not_her_verified_identity(clie
     client.force_login(alice)
     response = client.post(
         "/account/data/profile/",
-        {"display_name": "  Ally   Wang ", "preferred_language": "zh-hans", "email": alice.email, "person.full_name": "X"},
+        {
+            "display_name": "  Ally   Wang ",
+            "preferred_language": "zh-hans",
+            "email": alice.email,
+            "person.full_name": "X",
+        },
     )
     assert response.status_code == 302
     alice.refresh_from_db()
@@ -161,7 +166,9 @@ def test_alice_corrects_her_name_and_language_but_not_her_verified_identity(clie
 
 def test_a_new_email_address_is_unconfirmed_until_its_link_is_followed(client, alice, mailoutbox):
     client.force_login(alice)
-    client.post("/account/data/profile/", {"display_name": "Alice", "preferred_language": "en", "email": "new@example.org"})
+    client.post(
+        "/account/data/profile/", {"display_name": "Alice", "preferred_language": "en", "email": "new@example.org"}
+    )
     alice.refresh_from_db()
     assert alice.email == "new@example.org" and alice.email_verified_at is None
     assert mailoutbox and mailoutbox[-1].to == ["new@example.org"]
@@ -183,7 +190,9 @@ def test_bad_corrections_are_explained(client, alice, data, message):
 
 def test_another_persons_email_address_is_refused(client, alice, bob):
     client.force_login(alice)
-    response = client.post("/account/data/profile/", {"display_name": "A", "preferred_language": "en", "email": bob.email.upper()})
+    response = client.post(
+        "/account/data/profile/", {"display_name": "A", "preferred_language": "en", "email": bob.email.upper()}
+    )
     assert response.status_code == 400 and "Another account uses this e-mail address." in response.content.decode()
 
 

@@ -92,7 +92,11 @@ def _walk_in_record(*, clerk: User, resident_id: str, full_name: str) -> User:
     reference = f"counter clerk {clerk.pk}"
     for key, value in (("person.full_name", full_name), ("person.id_number", resident_id)):
         verified_attribute_set(
-            user=person, element_key=key, value=value, source=VerifiedAttribute.Source.COUNTER, source_reference=reference
+            user=person,
+            element_key=key,
+            value=value,
+            source=VerifiedAttribute.Source.COUNTER,
+            source_reference=reference,
         )
     DataAccessRecord.objects.create(
         accessor=clerk,
