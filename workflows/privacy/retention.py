@@ -105,7 +105,8 @@ def application_retention_end(*, application_id: int, now: datetime.datetime) ->
             # The last application of its group: the group's answers and documents go too.
             group.data = {}
             group.changed_verified = []
-            group.save(update_fields=["data", "changed_verified", "updated_at"])
+            group.identity_document_number = ""  # the counter's check: that it happened stays
+            group.save(update_fields=["data", "changed_verified", "identity_document_number", "updated_at"])
             for attachment in group.documents.select_related("document"):
                 document = attachment.document
                 if document.source == Document.Source.ISSUED or _still_needed(document, group_id=group.pk):
