@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.actions import EmailTaken, profile_correct
 from accounts.email_verification import email_verification_send
+from accounts.limits import over_limit
 from documents.storage import private_storage
 from workflows.models import DataExport
 from workflows.privacy.erasure import account_erase, erasure_plan
@@ -25,14 +26,21 @@ from workflows.progress.views import me
 
 logger = logging.getLogger("workflows.privacy")
 
+# Each download is built from scratch: a few a day is plenty.
+EXPORTS_PER_DAY = 5
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def my_data(request: HttpRequest) -> HttpResponse:
     user = me(request)
     if request.method == "POST":
-        data_export_request(user=user)
-        messages.success(request, _("We are preparing your data. This page shows when it is ready."))
+        if over_limit(f"data-export:{user.pk}", limit=EXPORTS_PER_DAY, window=24 * 3600):
+            logger.warning("data export refused: more than %s today (user %s)", EXPORTS_PER_DAY, user.pk)
+            messages.error(request, _("You have asked for your data several times today. Try again tomorrow."))
+        else:
+            data_export_request(user=user)
+            messages.success(request, _("We are preparing your data. This page shows when it is ready."))
         return redirect("workflows:privacy-data")
     export = DataExport.objects.filter(user=user).first()
     context = {

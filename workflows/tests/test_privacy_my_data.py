@@ -259,3 +259,20 @@ def test_staff_accounts_are_not_erased_here(client, clerk_a):
     assert client.get("/account/data/erase/").status_code == 404
     assert client.post("/account/data/erase/", {"confirm": "on"}).status_code == 404
     assert User.objects.get(pk=clerk_a.pk).is_active
+
+
+def test_asking_again_and_again_is_limited(client, alice, bob, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    cache.clear()
+    client.force_login(alice)
+    for _ in range(5):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(URL)
+    response = client.post(URL, follow=True)
+    assert "Try again tomorrow." in response.content.decode()
+    assert DataExport.objects.filter(user=alice).count() == 5
+    client.force_login(bob)  # the limit is Alice's alone
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(URL)
+    assert DataExport.objects.filter(user=bob).count() == 1
