@@ -36,3 +36,33 @@ def verified_attribute_set(
         defaults={"value": value, "source": source, "source_reference": source_reference},
     )
     return attribute
+
+
+class EmailTaken(Exception):
+    """Another account uses this e-mail address."""
+
+
+@transaction.atomic
+def profile_correct(*, user: User, display_name: str, preferred_language: str, email: str) -> list[str]:
+    """The person corrects what they typed themselves: their name as shown, language and e-mail
+    address for messages. Verified attributes are never changed here. Returns the fields changed;
+    a new e-mail address is unconfirmed until its link is followed."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    email = User.objects.normalize_email(email.strip()) if email else ""
+    if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise EmailTaken(email)
+    changed = []
+    for name, value in (
+        ("display_name", " ".join(display_name.split())),
+        ("preferred_language", preferred_language),
+        ("email", email),
+    ):
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changed.append(name)
+    if "email" in changed:
+        user.email_verified_at = None
+        changed.append("email_verified_at")
+    if changed:
+        user.save(update_fields=changed)
+    return changed

@@ -49,6 +49,9 @@ class Document(models.Model):
     valid_from = models.DateField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Removed when its retention ended or its owner asked: the file is gone and the vault no
+    # longer lists it; the row stays because the access records name it.
+    erased_at = models.DateTimeField(_("removed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

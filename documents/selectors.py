@@ -13,8 +13,9 @@ from services.models import DocumentType
 
 
 def _visible_to(user: User) -> Q:
-    # The person's own documents and those of organisations they represent.
-    return Q(owner=user) | Q(owner_organisation__in=user.organisations.values("pk"))
+    # The person's own documents and those of organisations they represent; not those removed
+    # when their retention ended or their owner asked.
+    return (Q(owner=user) | Q(owner_organisation__in=user.organisations.values("pk"))) & Q(erased_at__isnull=True)
 
 
 def documents_for_user(*, user: User) -> QuerySet[Document]:

@@ -287,6 +287,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 # Drafts untouched for DRAFT_PURGE_DAYS are deleted, with an e-mail DRAFT_REMINDER_DAYS before.
 CELERY_BEAT_SCHEDULE["drafts-purge"] = {"task": "workflows.apply.drafts_purge", "schedule": 3600.0}
+# Retention (docs/privacy.md): once a day, finished applications past their service's retention
+# lose their answers and documents; downloads of "my data" older than seven days are deleted.
+CELERY_BEAT_SCHEDULE["retention-sweep"] = {
+    "task": "workflows.privacy.retention_sweep",
+    "schedule": 86400.0,
+}
+CELERY_BEAT_SCHEDULE["data-exports-expire"] = {"task": "workflows.privacy.exports_expire", "schedule": 3600.0}
 
 # --- Transparency log (docs/transparency.md) -------------------------------------------------
 # The sequencer adds committed events and access records to the log every few seconds, on its

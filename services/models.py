@@ -135,6 +135,13 @@ class Service(models.Model):
     life_situations = models.JSONField(_("life-situation tags"), default=list, blank=True)
     online = models.BooleanField(_("available online"), default=True)
     at_counter = models.BooleanField(_("available at the counter"), default=True)
+    # How long an application's answers and documents are kept after it finishes (approved,
+    # rejected or withdrawn); then the retention sweep (workflows.privacy.retention) removes them.
+    retention_days = models.PositiveIntegerField(
+        _("retention after the application finishes (days)"),
+        default=3650,
+        help_text=_("Answers and documents are removed this many days after the application is decided."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

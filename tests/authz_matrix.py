@@ -243,6 +243,18 @@ ROWS: list[Row] = [
     Row("workflows:progress-message", alice_only(200), args={"notification_id": "notification"}),
     Row("workflows:progress-preferences", signed_in(200)),
     Row("workflows:progress-access-log", signed_in(200)),
+    # Following an application without an account: public, and bad input is a 400 with a message.
+    Row("workflows:track", everyone(200)),
+    Row("workflows:track", everyone(400), method="POST", data={"number": "", "id_last4": "", "date_of_birth": ""}),
+    # My data: each person's own; a download of another person's data is 404.
+    Row("workflows:privacy-data", signed_in(200)),
+    Row("workflows:privacy-data", signed_in(REDIRECT), method="POST"),
+    Row("workflows:privacy-export-download", alice_only(200), args={"export_id": "alice_export"}),
+    Row("workflows:privacy-profile", signed_in(200)),
+    Row("workflows:privacy-profile", signed_in(400), method="POST", data={"display_name": ""}),
+    # Erasure is for citizens; staff accounts are closed by their administrators.
+    Row("workflows:privacy-erase", _table(LOGIN, NOT_FOUND, alice=200, bob=200)),
+    Row("workflows:privacy-erase", _table(LOGIN, NOT_FOUND, alice=400, bob=400), method="POST"),
     # A record's proof (its content, leaf and audit path) is only for the person it is about.
     Row("workflows:progress-access-proof", alice_only(200), args={"record_id": "access_record"}),
     # The supervision figures: supervisors for their departments; the administrator for all.

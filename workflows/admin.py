@@ -1,15 +1,21 @@
 """The working-day calendar in the admin: local holidays, make-up days, stopped periods, and
 which years are complete. Official holidays come from `manage.py load_holidays`."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from workflows.models import CalendarDay, CalendarYear, ClockStop
+from workflows.models import CalendarDay, CalendarYear, ClockStop, RetentionRecord
 from workflows.models.calendar import CalendarSource
+from workflows.privacy.retention import applications_due, retention_ends_at
 
 
 @admin.register(CalendarDay)
@@ -62,3 +68,65 @@ class CalendarYearAdmin(admin.ModelAdmin):
         if not change:
             obj.source = CalendarSource.LOCAL
         super().save_model(request, obj, form, change)
+
+
+# --- Retention (workflows.privacy.retention) ------------------------------------------------
+
+
+class FallsDueFilter(admin.SimpleListFilter):
+    """Records of what the sweep removed, by when; the "coming up" view lists what it will remove."""
+
+    title = _("removed")
+    parameter_name = "removed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("30", _("In the last 30 days"))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "30":
+            return queryset.filter(removed_at__gte=timezone.now() - timedelta(days=30))
+        return queryset
+
+
+@admin.register(RetentionRecord)
+class RetentionRecordAdmin(admin.ModelAdmin):
+    """What the retention sweep removed and when; and, at /falling-due/, what falls due in the
+    next 30 days. Application numbers and dates only: no one's data is shown."""
+
+    list_display = ["application", "service", "finished_at", "retention_days", "removed_at", "answers_removed",
+                    "documents_removed"]  # fmt: skip
+    list_filter = [FallsDueFilter, "service"]
+    list_select_related = ["application", "service"]
+    search_fields = ["application__number"]
+    change_list_template = "admin/workflows/retentionrecord/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.falling_due_view)
+        return [path("falling-due/", view, name="workflows_retentionrecord_falling_due"), *super().get_urls()]
+
+    def falling_due_view(self, request: HttpRequest) -> TemplateResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        applications = (
+            applications_due(now=now, within=timedelta(days=30))
+            .select_related("service")
+            .order_by("decided_at", "pk")[:500]
+        )
+        rows = [{"application": a, "ends_at": retention_ends_at(a)} for a in applications]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Retention: falling due in the next 30 days"),
+            "opts": self.model._meta,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "admin/workflows/retentionrecord/falling_due.html", context)

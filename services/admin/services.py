@@ -44,6 +44,7 @@ class ServiceAdmin(AuditedAdmin):
         (None, {"fields": ("code", "lead_department", "category")}),
         (gettext_lazy("Names"), {"fields": ("name_en", "name_zh", "summary_en", "summary_zh", "life_situations")}),
         (gettext_lazy("Channels"), {"fields": ("online", "at_counter")}),
+        (gettext_lazy("Retention"), {"fields": ("retention_days",)}),
         (gettext_lazy("Versions and editors"), {"fields": ("versions_overview", "editors")}),
     )
 

@@ -89,6 +89,7 @@ def test_admin_saves_are_recorded_with_what_changed(client, administrator, depar
         "life_situations": "[]",
         "online": "on",
         "at_counter": "on",
+        "retention_days": "3650",
     }
     assert client.post(reverse("admin:services_service_add"), data).status_code == 302
     service = Service.objects.get(code="pet-licence")
@@ -180,3 +181,19 @@ def test_the_superuser_grants_through_the_admin(client, administrator, market_ad
     assert client.post(grant, {"user": market_admin.pk}).status_code == 302
     assert market_admin.has_perm("services.change_service", service)
     assert "market.admin" in client.get(grant).content.decode()
+
+
+def test_a_service_declares_its_retention_in_the_admin(client, administrator, departments):
+    client.force_login(administrator)
+    data = {
+        "code": "pet-licence",
+        "lead_department": departments["civil"].pk,
+        "category": "social",
+        "name_en": "Licence a dog",
+        "name_zh": "养犬登记",
+        "life_situations": "[]",
+        "retention_days": "-1",
+    }
+    assert client.post(reverse("admin:services_service_add"), data).status_code == 200  # refused, explained
+    assert client.post(reverse("admin:services_service_add"), {**data, "retention_days": "1825"}).status_code == 302
+    assert Service.objects.get(code="pet-licence").retention_days == 1825

@@ -132,6 +132,12 @@ def build_world() -> World:
     )  # fmt: skip
     log_integrate()
 
+    # Alice's data, downloaded: a ready export only she can fetch.
+    from workflows.privacy.export import data_export_build, data_export_request
+
+    export = data_export_request(user=alice)
+    data_export_build(export_id=export.pk)
+
     ids: dict[str, object] = {
         "service": "business-licence",
         "life_event": "open-a-restaurant",
@@ -156,6 +162,7 @@ def build_world() -> World:
         "bundle": submitted.group.number,
         "alice_app": alice_app.pk,
         "access_record": access_record.pk,
+        "alice_export": export.pk,
     }
     # A pending invitation to Market Regulation for someone without an account.
     invitation = Invitation.objects.create(

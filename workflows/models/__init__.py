@@ -16,6 +16,7 @@ from workflows.models.audit import (
 from workflows.models.calendar import CalendarDay, CalendarYear, ClockStop
 from workflows.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from workflows.models.outbox import OutboxMessage
+from workflows.models.privacy import DataExport, ErasureRequest, RetentionRecord
 from workflows.models.ratings import Rating, RatingFollowUp
 from workflows.models.transparency import Checkpoint, LogHead, LogLeaf, LogNode, LogPending, LogSource
 from workflows.models.work import Incident, Note, Timer, TransferRequest, WorkItem
@@ -32,6 +33,8 @@ __all__ = [
     "Checkpoint",
     "ClockStop",
     "DataAccessRecord",
+    "DataExport",
+    "ErasureRequest",
     "GroupDocument",
     "Incident",
     "LogHead",
@@ -47,6 +50,7 @@ __all__ = [
     "OutboxMessage",
     "Rating",
     "RatingFollowUp",
+    "RetentionRecord",
     "TaxpayerNumber",
     "Timer",
     "TransferRequest",

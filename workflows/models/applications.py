@@ -22,6 +22,10 @@ class ApplicationGroup(models.Model):
     # A counter clerk filing for a walk-in person, with that person's recorded consent.
     filed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    # The counter's in-person identity check for this visit: no check, no filing.
+    identity_document = models.CharField(max_length=30, blank=True)
+    identity_document_number = models.CharField(max_length=40, blank=True)
+    identity_checked_at = models.DateTimeField(null=True, blank=True)
     life_event = models.ForeignKey(LifeEvent, on_delete=models.PROTECT, null=True, blank=True)
     # The versions the draft was started against; each application keeps its own forever.
     versions = models.ManyToManyField(ServiceVersion, related_name="+")

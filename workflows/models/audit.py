@@ -91,6 +91,9 @@ class ApplicationEvent(AppendOnlyModel):
         APPLICATION_APPROVED = "application_approved", _("Application approved")
         APPLICATION_REJECTED = "application_rejected", _("Application rejected")
         APPLICATION_WITHDRAWN = "application_withdrawn", _("Withdrawn by the applicant")
+        # Its retention ended: the answers and documents were removed (the event records that,
+        # never the data).
+        DATA_REMOVED = "data_removed", _("Answers and documents removed: retention ended")
         # A step still open when the application finished (`<finishing kind>_cancelled`).
         STEP_CANCELLED_ON_APPROVAL = "application_approved_cancelled", _("Step cancelled: the application was approved")
         STEP_CANCELLED_ON_REJECTION = (

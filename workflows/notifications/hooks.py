@@ -85,6 +85,16 @@ def _work_item_link(item: WorkItem) -> str:
     return ""
 
 
+def _track_link(application: Application) -> str:
+    """The tracking page, for a person filed for at the counter who has never signed in."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return f"{reverse('workflows:track')}?number={application.number}"
+    except NoReverseMatch:
+        return ""
+
+
 def _receipt(event: ApplicationEvent, application: Application) -> None:
     for user in _followers(application):
         notify(
@@ -92,6 +102,7 @@ def _receipt(event: ApplicationEvent, application: Application) -> None:
             event=Event.RECEIPT,
             context={"due": clock.due_date(application.statutory_due_at) if application.statutory_due_at else None},
             application=application,
+            link=_track_link(application) if user.last_login is None and not user.has_usable_password() else "",
             dedupe_key=f"receipt:{application.pk}",
         )
 

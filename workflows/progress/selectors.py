@@ -307,6 +307,7 @@ def _event_title(event: ApplicationEvent, step_label: str) -> str | None:
         "step_failed": _("Delayed — being handled: %(step)s"),
         "step_retried": _("Being handled again: %(step)s"),
         "step_rejected": _("Refused: %(step)s"),
+        "data_removed": _("Your answers and documents were removed: the time they are kept for ended"),
     }
     if kind in by_kind:
         return str(by_kind[kind]) % {"step": step_label} if "%(step)s" in str(by_kind[kind]) else str(by_kind[kind])

@@ -15,9 +15,11 @@ from workflows.models import Application, ApplicationGroup, DataAccessRecord, Gr
 from workflows.tests.factories import VALID_ID, supporting_type
 from workflows.tests.test_apply_support import GOOD_ANSWERS, Catalogue, build_catalogue, pdf_upload, vault_document
 from workflows.tests.test_workbench_support import attach_lease, routed_application, version_with
-from workflows.workbench.actions import counter_draft_start
+from workflows.workbench.actions import CounterIdentity, counter_draft_start
 
 pytestmark = pytest.mark.django_db
+
+CHECKED = CounterIdentity(document="resident_id_card", number=VALID_ID, checked_in_person=True)
 
 
 @pytest.fixture
@@ -47,8 +49,20 @@ def catalogue(db) -> Catalogue:
     return build_catalogue()
 
 
+# The identity document the clerk checks in person at every visit.
+IDENTITY_CHECK = {
+    "identity_document": "resident_id_card",
+    "identity_document_number": VALID_ID,
+    "identity_checked": "on",
+}
+
+
 def start(client, version=None, resident_id=VALID_ID, consent=True, applies_for=None):
-    data = {"resident_id": resident_id, "applies_for": applies_for or f"service:{version.service.code}"}
+    data = {
+        "resident_id": resident_id,
+        "applies_for": applies_for or f"service:{version.service.code}",
+        **IDENTITY_CHECK,
+    }
     if consent:
         data["consent"] = "on"
     return client.post("/workbench/counter/", data)
@@ -189,7 +203,9 @@ def test_a_life_event_is_not_offered_when_one_of_its_services_is_not_at_the_coun
 
 def test_choosing_nothing_is_refused_with_a_message_linked_to_the_list(client, counter_clerk, walk_in, version):
     client.force_login(counter_clerk)
-    response = client.post("/workbench/counter/", {"resident_id": VALID_ID, "applies_for": "", "consent": "on"})
+    response = client.post(
+        "/workbench/counter/", {"resident_id": VALID_ID, "applies_for": "", "consent": "on", **IDENTITY_CHECK}
+    )
     page = response.content.decode()
     assert response.status_code == 400
     assert '<a href="#id_applies_for">Choose the service or life event the person applies for.</a>' in page
@@ -223,7 +239,7 @@ def test_a_service_not_offered_at_the_counter_is_refused(client, counter_clerk, 
     # The action refuses it too, whoever calls it.
     service = Service.objects.get(pk=version.service.pk)
     with pytest.raises(ServiceUnavailable, match="not offered at the counter"):
-        counter_draft_start(clerk=counter_clerk, resident_id=VALID_ID, consent=True, service=service)
+        counter_draft_start(clerk=counter_clerk, resident_id=VALID_ID, consent=True, identity=CHECKED, service=service)
     assert not ApplicationGroup.objects.exists()
 
 
@@ -401,7 +417,12 @@ def test_the_counter_files_for_an_organisation_the_person_represents(client, cou
     stranger = Organisation.objects.create(name="Someone Else Ltd.", registration_number="91110105MA01XX0001")
     company.representatives.add(walk_in)
     client.force_login(counter_clerk)
-    data = {"resident_id": VALID_ID, "applies_for": f"service:{version.service.code}", "consent": "on"}
+    data = {
+        "resident_id": VALID_ID,
+        "applies_for": f"service:{version.service.code}",
+        "consent": "on",
+        **IDENTITY_CHECK,
+    }
     refused = client.post("/workbench/counter/", {**data, "organisation": stranger.registration_number})
     assert refused.status_code == 400
     body = refused.content.decode()

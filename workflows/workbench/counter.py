@@ -9,11 +9,13 @@ started a counter draft can open it, and every view of the form is a data-access
 person sees.
 """
 
+import logging
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -26,11 +28,19 @@ from lib.text import join_names
 from workflows.apply import actions as apply_actions
 from workflows.apply import forms as apply_forms
 from workflows.apply import selectors as apply_selectors
-from workflows.models import ApplicationGroup
+from workflows.models import ApplicationGroup, NotificationPreference
+from workflows.notifications.sms import mask_phone
 from workflows.workbench import access, selectors
-from workflows.workbench.actions import counter_draft_start, identity_check_at_counter
+from workflows.workbench.actions import (
+    IdentityNotChecked,
+    counter_draft_start,
+    counter_filing_allowed,
+    identity_check_at_counter,
+)
 from workflows.workbench.forms import CounterIdentifyForm, CounterIdentityCheckForm
 from workflows.workbench.views.staff import staff_only, staff_user
+
+logger = logging.getLogger("workflows.workbench.counter")
 
 
 @staff_only(COUNTER_ROLES)
@@ -46,10 +56,16 @@ def start(request: HttpRequest) -> HttpResponse:
                 clerk=staff_user(request),
                 resident_id=form.cleaned_data["resident_id"],
                 consent=form.cleaned_data["consent"],
+                identity=form.identity(),
                 service=service,
                 life_event=life_event,
                 organisation_code=form.cleaned_data["organisation"],
+                full_name=form.cleaned_data["full_name"],
+                phone=form.cleaned_data["phone"],
             )
+        except IdentityNotChecked as refused:
+            logger.info("counter filing refused clerk=%s reason=no identity check", request.user.pk)
+            form.add_error("identity_checked", refused.message)
         except Refused as refused:
             form.add_error("resident_id", refused.message)
         except apply_actions.NotARepresentative as refused:
@@ -199,6 +215,7 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
                 return _check_page(request, clerk=clerk, group=group, form=form)
         elif not errors and not material_errors and "submit" in request.POST:
             try:
+                counter_filing_allowed(group=group)
                 # The person is at the counter with their identity card: an in-person check is `high`.
                 apply_actions.group_submit(
                     applicant=person, group_id=group.pk, idempotency_key=f"counter-{group.pk}", assurance=Level.HIGH
@@ -208,6 +225,9 @@ def fill(request: HttpRequest, group_id: int) -> HttpResponse:
                     {"text": f"{item.label}: {item.reason}", "anchor": item.anchor} for item in incomplete.missing
                 ]
             except apply_actions.ApplyError as refused:
+                problems = [{"text": refused.message, "anchor": ""}]
+            except IdentityNotChecked as refused:
+                logger.info("counter filing refused clerk=%s group=%s reason=no identity check", clerk.pk, group.pk)
                 problems = [{"text": refused.message, "anchor": ""}]
             else:
                 messages.success(
@@ -253,10 +273,16 @@ def done(request: HttpRequest, group_id: int) -> HttpResponse:
     group = selectors.counter_draft(clerk=staff_user(request), group_id=group_id)
     if group.is_draft:
         return redirect("workflows:workbench-counter-form", group_id=group.pk)
+    person = group.applicant
+    preference = NotificationPreference.objects.filter(user=person, sms=True).exclude(phone="").first()
     context = {
         "group": group,
         "applications": list(group.applications.select_related("service").order_by("number")),
-        "masked_id": selectors.masked_id_number(group.applicant.resident_id),
+        "masked_id": selectors.masked_id_number(person.resident_id),
+        # A person who has never signed in follows progress on the tracking page (and by SMS).
+        "walk_in": person.last_login is None and not person.has_usable_password(),
+        "track_url": request.build_absolute_uri(reverse("workflows:track")),
+        "sms_to": mask_phone(preference.phone) if preference else "",
     }
     return render(request, "workflows/workbench/counter_done.html", context)
 

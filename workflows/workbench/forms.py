@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, User
 from services.models import LifeEvent, Service
 from workflows.models import WorkItem
+from workflows.workbench.actions import IDENTITY_DOCUMENTS, CounterIdentity
 from workflows.workbench.selectors import QueueFilters
 
 STATUS_CHOICES = [
@@ -222,6 +223,37 @@ class CounterIdentifyForm(forms.Form):
             "invalid_choice": _("Choose a service or life event from the list."),
         },
     )
+    identity_document = forms.ChoiceField(
+        label=_("Identity document shown"),
+        choices=[("", _("Choose the document")), *IDENTITY_DOCUMENTS],
+        error_messages={
+            "required": _("Choose the identity document the person showed."),
+            "invalid_choice": _("Choose an identity document from the list."),
+        },
+    )
+    identity_document_number = forms.CharField(
+        label=_("Number of the identity document"),
+        max_length=40,
+        error_messages={"required": _("Enter the number of the identity document.")},
+    )
+    identity_checked = forms.BooleanField(
+        label=_("I have checked the identity document in person, and the person is the one in its photo"),
+        required=False,
+    )
+    full_name = forms.CharField(
+        label=_("Full name, as on the identity document (for a person with no account)"),
+        help_text=_("Needed only when no account has this resident ID: the person's record is created from it."),
+        required=False,
+        max_length=100,
+    )
+    phone = forms.RegexField(
+        label=_("Mobile phone number for text messages (optional)"),
+        help_text=_("For a person with no account: we text them the reference and each step of the application."),
+        regex=r"^\+?[0-9 ]{6,20}$",
+        required=False,
+        max_length=20,
+        error_messages={"invalid": _("Enter a phone number of digits only, like 13800138000.")},
+    )
     consent = forms.BooleanField(
         label=_("The person has agreed that I file this application for them"),
         error_messages={"required": _("Record the person's consent before filing for them.")},
@@ -246,6 +278,19 @@ class CounterIdentifyForm(forms.Form):
 
     def clean_organisation(self) -> str:
         return self.cleaned_data["organisation"].strip().upper()
+
+    def clean_identity_document_number(self) -> str:
+        return self.cleaned_data["identity_document_number"].strip().upper()
+
+    def clean_phone(self) -> str:
+        return "".join(self.cleaned_data["phone"].split())
+
+    def identity(self) -> CounterIdentity:
+        return CounterIdentity(
+            document=self.cleaned_data["identity_document"],
+            number=self.cleaned_data["identity_document_number"],
+            checked_in_person=self.cleaned_data["identity_checked"],
+        )
 
     def chosen(self) -> tuple[Service | None, LifeEvent | None]:
         """(service, None) or (None, life event): what the valid form chose."""

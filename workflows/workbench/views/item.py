@@ -140,6 +140,8 @@ def reveal(request: AuthenticatedRequest, item_id: int) -> HttpResponse:
 def _openable_document(request: HttpRequest, item: WorkItem, document_id: int) -> Document:
     """A document this application holds that a virus scanner passed; 404 otherwise."""
     attachment = selectors.application_document(item.application, document_id)
+    if attachment.document.erased_at is not None:
+        raise Http404  # removed when the application's retention ended
     if not attachment.document.may_be_opened_by_staff:
         # Not passed by a virus scanner: the page says "not yet checked" and links nothing.
         logger.warning(
