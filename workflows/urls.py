@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("workflows.engine.urls")),
     path("", include("workflows.workbench.urls")),
     path("", include("workflows.progress.urls")),
+    path("", include("workflows.delegation.urls")),
     path("", include("workflows.transparency.urls")),
 ]

@@ -26,7 +26,9 @@ from tests.support.second_factor import session_confirm
 # The raw token of the seeded invitation's link (only its hash is stored).
 INVITATION_TOKEN = "seeded-invitation-token"
 
-ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator")
+# `delegate`: Carol, to whom Alice gave a mandate (prepare only, the business licence only); her
+# session acts for Alice.
+ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator", "delegate")
 
 # A market review whose approval issues a certificate into the applicant's vault.
 REVIEW_AND_ISSUE = {
@@ -62,6 +64,7 @@ def _actors() -> dict[str, User | None]:
         "alice": UserFactory(username="alice", display_name="Alice Wang", email="alice@example.org"),
         "bob": UserFactory(username="bob", display_name="Bob Li", email="bob@example.org"),
         "administrator": UserFactory(username="admin", display_name="Administrator", is_staff=True, is_superuser=True),
+        "delegate": UserFactory(username="carol", display_name="Carol Wang", email="carol@example.org"),
     }
     for name, username, department, role in (
         ("clerk_a", "clerk.a", "market", Role.CLERK),
@@ -132,7 +135,11 @@ def build_world() -> World:
     )  # fmt: skip
     log_integrate()
 
+    # Alice gives Carol a mandate for the business licence (prepare only); Carol accepted it.
+    mandate = _mandate(alice, users["delegate"])
+
     ids: dict[str, object] = {
+        "mandate": mandate.pk,
         "service": "business-licence",
         "life_event": "open-a-restaurant",
         "data_element": "person.full_name",
@@ -169,6 +176,29 @@ def build_world() -> World:
     )
     ids.update({"clerk_a_user": clerk_a.pk, "invitation": invitation.pk, "invitation_token": INVITATION_TOKEN})
     return World(users=users, ids=ids)
+
+
+def _mandate(principal: User, delegate: User | None):
+    from accounts.models import VerifiedAttribute
+    from services.models import Service
+    from workflows.delegation.actions import mandate_accept, mandate_grant
+
+    assert delegate is not None
+    for user, resident_id in ((principal, "11010519491231002X"), (delegate, "110105197001010011")):
+        VerifiedAttribute.objects.update_or_create(
+            user=user, element_key="person.id_number", defaults={"value": resident_id, "source": "counter"}
+        )
+    today = timezone.localdate()
+    mandate = mandate_grant(
+        principal=principal,
+        delegate_login=delegate.username,
+        delegate_resident_id="110105197001010011",
+        valid_from=today,
+        valid_until=today + timedelta(days=30),
+        may_submit=False,
+        services=[Service.objects.get(code="business-licence")],
+    )
+    return mandate_accept(delegate=delegate, mandate_id=mandate.pk)
 
 
 @contextmanager
@@ -208,10 +238,11 @@ class Credentials:
         return {"X-CSRFToken": self.csrftoken}
 
 
-def signed_in(user: User) -> Credentials:
-    """A server-side session for `user`, as a login leaves it, and a CSRF secret sent as both
-    cookie and header (what a browser or API client does)."""
+def signed_in(user: User, **session_values: object) -> Credentials:
+    """A server-side session for `user`, as a login leaves it (plus `session_values`), and a CSRF
+    secret sent as both cookie and header (what a browser or API client does)."""
     store = SessionStore()
+    store.update(session_values)
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrEmailBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()

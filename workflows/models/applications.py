@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organisation, User
 from documents.models import Document
 from services.models import DocumentType, LifeEvent, Service, ServiceVersion
+from workflows.models.mandates import Mandate
 
 
 class ApplicationGroup(models.Model):
@@ -22,6 +23,8 @@ class ApplicationGroup(models.Model):
     # A counter clerk filing for a walk-in person, with that person's recorded consent.
     filed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    # A delegate preparing it for the applicant under this mandate (the applicant is the principal).
+    mandate = models.ForeignKey(Mandate, on_delete=models.PROTECT, null=True, blank=True, related_name="groups")
     life_event = models.ForeignKey(LifeEvent, on_delete=models.PROTECT, null=True, blank=True)
     # The versions the draft was started against; each application keeps its own forever.
     versions = models.ManyToManyField(ServiceVersion, related_name="+")
