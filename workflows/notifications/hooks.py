@@ -126,7 +126,6 @@ def _decision(event: ApplicationEvent, application: Application) -> None:
             context={
                 "decision": "approved" if approved else "rejected",
                 "reasons": [] if approved else list((event.payload or {}).get("reasons") or []),
-                "note": "" if approved or (event.payload or {}).get("reasons") else event.reason,
             },
             application=application,
             dedupe_key=f"decision:{application.pk}",
