@@ -17,7 +17,7 @@ from workflows.delegation.actions import MandateRefused, mandate_accept, mandate
 from workflows.engine.actions import application_withdraw, correction_request, correction_submit, work_item_claim
 from workflows.engine.errors import TransitionRefused
 from workflows.models import Application, ApplicationGroup, DataAccessRecord, Mandate, Notification
-from workflows.tests.test_apply_support import catalogue, vault_document, verify_alice  # noqa: F401
+from workflows.tests.test_apply_support import Catalogue, build_catalogue, vault_document, verify_alice
 from workflows.tests.test_workbench_support import routed_application, step, version_with
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +25,11 @@ pytestmark = pytest.mark.django_db
 FATHER_ID = "110105195501010015"
 ALICE_ID = "11010519491231002X"
 TODAY = timezone.localdate
+
+
+@pytest.fixture
+def catalogue(db) -> Catalogue:
+    return build_catalogue()
 
 
 @pytest.fixture
