@@ -253,6 +253,8 @@ def on_event(event: ApplicationEvent) -> None:
     handler = HANDLERS.get(event.kind)
     if handler is None:
         return
+    if event.kind in _ACTED_FOR and event.actor_id in (None, event.application.applicant_id):
+        return  # the applicant acted themselves: nothing to tell, not even a savepoint
     try:
         with transaction.atomic():  # a savepoint: a failure here leaves the transition intact
             handler(event, event.application)
