@@ -70,5 +70,6 @@ class GrantForm(forms.Form):
         self.fields["life_events"].queryset = LifeEvent.objects.order_by("name_en")  # type: ignore[attr-defined]
         if not self.is_bound:
             today = timezone.localdate()
-            self.initial.setdefault("valid_from", today)
-            self.initial.setdefault("valid_until", today + datetime.timedelta(days=365))
+            # As the date input sends them (the page's template prints the value as it is).
+            self.initial.setdefault("valid_from", today.isoformat())
+            self.initial.setdefault("valid_until", (today + datetime.timedelta(days=365)).isoformat())

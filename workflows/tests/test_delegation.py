@@ -22,7 +22,7 @@ from workflows.tests.test_workbench_support import routed_application, step, ver
 
 pytestmark = pytest.mark.django_db
 
-FATHER_ID = "110105195501010015"
+FATHER_ID = "110105195501010019"
 ALICE_ID = "11010519491231002X"
 TODAY = timezone.localdate
 
