@@ -25,7 +25,7 @@ def acting_mandate(request: HttpRequest) -> Mandate | None:
     session = getattr(request, "session", None)
     user = getattr(request, "user", None)
     mandate_id = session.get(SESSION_KEY) if session is not None else None
-    if mandate_id and user is not None and user.is_authenticated:
+    if session is not None and mandate_id and user is not None and user.is_authenticated:
         mandate = Mandate.objects.active().filter(pk=mandate_id, delegate=user).select_related("principal").first()
         if mandate is None:
             session.pop(SESSION_KEY, None)  # ended or expired: back to acting for oneself

@@ -208,7 +208,7 @@ def _statutory(event: ApplicationEvent, application: Application, *, overdue: bo
         )
 
 
-_ACTED_FOR = {
+_ACTED_FOR: dict[str, str] = {
     Kind.APPLICATION_SUBMITTED: "submitted",
     Kind.CORRECTION_SUBMITTED: "corrected",
     Kind.APPLICATION_WITHDRAWN: "withdrawn",
