@@ -267,8 +267,9 @@ def test_the_delegate_submits_for_him_and_he_is_told(
     # She follows his application, and her look is in his access log as a look under his mandate.
     page = client.get(reverse("workflows:progress-application", args=[application.number]))
     assert page.status_code == 200
+    assert client.get(f"/api/my/applications/{application.number}/").status_code == 200
     look = DataAccessRecord.objects.filter(applicant=father, accessor=verified_alice, application=application)
-    assert look.filter(what=DataAccessRecord.What.DELEGATE_VIEW).exists()
+    assert look.filter(what=DataAccessRecord.What.DELEGATE_VIEW).count() == 2  # the page and the API
     client.force_login(father)
     log = client.get(reverse("workflows:progress-access-log")).content.decode()
     assert "Alice Wang" in log and "under your mandate" in log
