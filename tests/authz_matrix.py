@@ -163,6 +163,22 @@ ROWS: list[Row] = [
     # (none uses the invited address) is refused, nothing granted.
     Row("accounts:invitation", signed_in(403, anonymous=200), args={"token": "invitation_token"}),
     Row("accounts:invitation", signed_in(403, anonymous=400), method="POST", args={"token": "invitation_token"}),
+    # The legal representative of an organisation (Alice, by the business register) manages its
+    # representatives; nobody else learns it exists. An empty form: the page again with errors.
+    Row("accounts:organisation-representatives", alice_only(200), args={"organisation_id": "tea_house"}),
+    Row(
+        "accounts:organisation-representatives",
+        alice_only(400),
+        method="POST",
+        args={"organisation_id": "tea_house"},
+        data={},
+    ),
+    Row(
+        "accounts:organisation-representative-remove",
+        alice_only(REDIRECT),
+        method="POST",
+        args={"organisation_id": "tea_house", "user_id": "delegate_user"},
+    ),
     # --- Second factors ------------------------------------------------------------------------
     Row("accounts:security", signed_in(200)),
     # Nobody is adding an app: back to the security page.

@@ -82,7 +82,7 @@ def build_world() -> World:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.invitations import token_hash
-    from accounts.models import Department, Invitation
+    from accounts.models import Department, Invitation, Organisation
     from documents.models import Certificate, Document
     from portal.demo import seed_demo
     from services.models import Service
@@ -137,9 +137,17 @@ def build_world() -> World:
 
     # Alice gives Carol a mandate for the business licence (prepare only); Carol accepted it.
     mandate = _mandate(alice, users["delegate"])
+    # Alice is the legal representative of a tea house in the business register; Carol represents it.
+    tea_house = Organisation.objects.create(
+        name="Wang Family Tea House", registration_number="91110105MA01TEA001",
+        legal_representative_id_number="11010519491231002X",
+    )  # fmt: skip
+    tea_house.representatives.add(users["delegate"])
 
     ids: dict[str, object] = {
         "mandate": mandate.pk,
+        "tea_house": tea_house.pk,
+        "delegate_user": users["delegate"].pk,
         "service": "business-licence",
         "life_event": "open-a-restaurant",
         "data_element": "person.full_name",

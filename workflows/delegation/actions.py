@@ -9,40 +9,19 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User, VerifiedAttribute
+from accounts.models import User
+from accounts.people import verified_id_number, verified_person_find
 from lib.refusals import Refused
 from services.models import LifeEvent, Service
 from workflows.models import Mandate
 
 logger = logging.getLogger(__name__)
 
-ID_NUMBER_KEY = "person.id_number"
 LONGEST = datetime.timedelta(days=5 * 366)
 
 
 class MandateRefused(Refused):
     pass
-
-
-def verified_id_number(user: User) -> str | None:
-    """The person's verified resident ID number, or None when their identity is not verified."""
-    value = (
-        VerifiedAttribute.objects.filter(user=user, element_key=ID_NUMBER_KEY).values_list("value", flat=True).first()
-    )
-    return str(value).strip().upper() if value not in (None, "") else None
-
-
-def delegate_find(*, login: str, resident_id: str) -> User | None:
-    """The verified person whose e-mail address or log-in name is `login` and whose verified
-    resident ID number is `resident_id`; both must match, so a guessed address finds nobody."""
-    login, resident_id = login.strip(), resident_id.strip().upper()
-    if not login or not resident_id:
-        return None
-    candidates = User.objects.filter(Q(email__iexact=login) | Q(username=login), is_active=True)
-    for candidate in candidates[:2]:
-        if verified_id_number(candidate) == resident_id:
-            return candidate
-    return None
 
 
 def mandate_grant(
@@ -64,7 +43,7 @@ def mandate_grant(
         raise MandateRefused(
             _("Only a person with a verified identity can give a mandate. Sign in with national eID first.")
         )
-    delegate = delegate_find(login=delegate_login, resident_id=delegate_resident_id)
+    delegate = verified_person_find(login=delegate_login, resident_id=delegate_resident_id)
     if delegate is not None and delegate.pk == principal.pk:
         raise MandateRefused(_("You cannot give a mandate to yourself."))
     if delegate is None:

@@ -11,9 +11,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.people import verified_id_number
 from accounts.requests import AuthenticatedRequest
 from workflows.delegation import acting, selectors
-from workflows.delegation.actions import MandateRefused, mandate_accept, mandate_end, mandate_grant, verified_id_number
+from workflows.delegation.actions import MandateRefused, mandate_accept, mandate_end, mandate_grant
 from workflows.delegation.forms import GrantForm
 from workflows.models import Mandate
 
