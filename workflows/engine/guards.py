@@ -44,6 +44,21 @@ def acts_for(user: User, application: Application) -> bool:
     ).exists()
 
 
+def refuse_unless_acts_for(user: User, application: Application) -> None:
+    """Refuses a person who may not act on the application as its applicant. A delegate whose
+    mandate only lets them prepare is told so; anyone else hears that it does not exist."""
+    if acts_for(user, application):
+        return
+    if Application.objects.filter(delegated_to(user), pk=application.pk).exists():
+        raise TransitionRefused(
+            _(
+                "Your mandate lets you follow this application and prepare drafts, not answer or withdraw for "
+                "the applicant. They can do it themselves."
+            )
+        )
+    raise TransitionRefused(_("This application does not exist."))
+
+
 def refuse_if_finished(application: Application) -> None:
     if application.is_finished:
         raise TransitionRefused(

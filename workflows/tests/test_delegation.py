@@ -377,5 +377,5 @@ def test_corrections_and_withdrawals_for_him_tell_him_and_need_may_submit(
     mandate_end(user=verified_alice, mandate_id=mandate.pk)
     grant(father, verified_alice, may_submit=False)
     Mandate.objects.filter(accepted_at__isnull=True).update(accepted_at=timezone.now())
-    with pytest.raises(TransitionRefused):
+    with pytest.raises(TransitionRefused, match="lets you follow this application and prepare drafts"):
         application_withdraw(application_id=other.pk, applicant=verified_alice)
