@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -13,7 +14,8 @@ from accounts.models import User
 from accounts.people import verified_id_number, verified_person_find
 from lib.refusals import Refused
 from services.models import LifeEvent, Service
-from workflows.models import Mandate
+from workflows.models import Mandate, Notification
+from workflows.notifications.notify import notify
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,14 @@ def mandate_grant(
         if not all_services:
             mandate.services.set(services)
             mandate.life_events.set(life_events)
+        # The delegate learns of it in their inbox (and by e-mail), where they accept it.
+        notify(
+            user=delegate,
+            event=Notification.Event.MANDATE_OFFERED,
+            context={"principal": principal.name, "may_submit": may_submit},
+            link=reverse("workflows:mandate-list"),
+            dedupe_key=f"mandate-offered:{mandate.pk}",
+        )
     logger.info("mandate granted id=%s principal=%s delegate=%s", mandate.pk, principal.pk, delegate.pk)
     return mandate
 

@@ -170,6 +170,9 @@ def test_the_grant_page_offers_a_mandate_the_delegate_then_accepts(client, fathe
     assert "Mandate offered to Alice Wang" in response.content.decode()
     mandate = Mandate.objects.get()
     assert mandate.state == Mandate.State.WAITING and not mandate.may_submit
+    offered = Notification.objects.get(user=verified_alice, event=Notification.Event.MANDATE_OFFERED)
+    assert offered.subject == "Wang Jianguo asks you to act for them"
+    assert "prepare applications for them" in offered.body and offered.link == "/account/mandates/"
     assert list(mandate.services.all()) == [catalogue.fire]
     client.force_login(verified_alice)
     assert "Wang Jianguo" in client.get(reverse("workflows:mandate-list")).content.decode()
