@@ -382,3 +382,23 @@ def test_corrections_and_withdrawals_for_him_tell_him_and_need_may_submit(
     Mandate.objects.filter(accepted_at__isnull=True).update(accepted_at=timezone.now())
     with pytest.raises(TransitionRefused, match="lets you follow this application and prepare drafts"):
         application_withdraw(application_id=other.pk, applicant=verified_alice)
+
+
+def test_the_delegate_follows_only_the_applications_the_mandate_covers_while_it_lasts(
+    client, father, verified_alice, department_a, department_b, catalogue
+):
+    covered = routed_application(applicant=father, version=version_with())
+    other = routed_application(applicant=father, version=version_with())
+    mandate = mandate_accept(
+        delegate=verified_alice,
+        mandate_id=grant(father, verified_alice, all_services=False, services=[covered.service]).pk,
+    )
+    client.force_login(verified_alice)
+    page = reverse("workflows:progress-application", args=[covered.number])
+    assert client.get(page).status_code == 200
+    assert client.get(reverse("workflows:progress-application", args=[other.number])).status_code == 404
+    listed = client.get("/api/my/applications/").content.decode()
+    assert covered.number in listed and other.number not in listed
+    mandate_end(user=father, mandate_id=mandate.pk)
+    assert client.get(page).status_code == 404
+    assert client.get(f"/api/my/applications/{covered.number}/").status_code == 404
