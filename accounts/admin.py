@@ -117,7 +117,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "registration_number"]
+    list_display = ["name", "registration_number", "legal_representative_id_number"]
     search_fields = ["name", "registration_number"]
     filter_horizontal = ["representatives"]
 

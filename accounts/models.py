@@ -141,6 +141,11 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     registration_number = models.CharField(_("unified social credit code"), max_length=18, unique=True)
     representatives = models.ManyToManyField(User, related_name="organisations", blank=True)
+    # From the business register: the resident ID number of its legal representative, who
+    # manages its representatives themselves (accounts/organisations.py).
+    legal_representative_id_number = models.CharField(
+        _("legal representative's resident ID number (business register)"), max_length=18, blank=True, db_index=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

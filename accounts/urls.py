@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from accounts import self_service, views
+from accounts import organisation_views, self_service, views
 from accounts.eid import views as eid_views
 from accounts.second_factor import urls as second_factor_urls
 
@@ -24,6 +24,16 @@ urlpatterns = [
     path("email/confirm/<str:token>/", self_service.email_verify_page, name="email-verify"),
     path("email/send/", self_service.email_verification_resend, name="email-verification-send"),
     path("sessions/end-others/", self_service.sessions_end_others, name="sessions-end-others"),
+    path(
+        "organisations/<int:organisation_id>/representatives/",
+        organisation_views.representatives,
+        name="organisation-representatives",
+    ),
+    path(
+        "organisations/<int:organisation_id>/representatives/<int:user_id>/remove/",
+        organisation_views.representative_remove,
+        name="organisation-representative-remove",
+    ),
     path("staff/", views.staff_list, name="staff"),
     path("staff/<slug:code>/grant/", views.staff_grant, name="staff-grant"),
     path("staff/roles/<int:membership_id>/revoke/", views.staff_revoke, name="staff-revoke"),

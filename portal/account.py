@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.assurance import Level, session_assurance, step_up_url
 from accounts.models import VerifiedAttribute
+from accounts.organisations import organisations_led_by
 from accounts.requests import AuthenticatedRequest
 from accounts.second_factor.selectors import second_factors
 from accounts.sessions import current_key_hash, sign_ins_alive
@@ -39,6 +40,7 @@ def account(request: AuthenticatedRequest) -> HttpResponse:
     context = {
         "verified": verified,
         "organisations": list(user.organisations.order_by("name")),
+        "led": list(organisations_led_by(user=user)),
         "devices": devices,
         "assurance": session_assurance(request),
         "eid_links": list(user.eid_identities.order_by("linked_at")),

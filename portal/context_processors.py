@@ -1,6 +1,7 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from workflows.delegation.acting import SESSION_KEY, acting_mandate
 from workflows.models import Notification
 
 
@@ -20,3 +21,12 @@ def inbox(request: HttpRequest) -> dict[str, object]:
     return {
         "inbox_unread": SimpleLazyObject(lambda: Notification.objects.filter(user=user, read_at__isnull=True).count())
     }
+
+
+def acting_for(request: HttpRequest) -> dict[str, object]:
+    """The "Acting for <name>" banner: the mandate this session acts under, read lazily (one
+    query, only on pages of a signed-in person whose session has chosen to act for someone)."""
+    session = getattr(request, "session", None)
+    if session is None or not session.get(SESSION_KEY):
+        return {}
+    return {"acting_mandate": SimpleLazyObject(lambda: acting_mandate(request))}

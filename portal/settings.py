@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
                 "portal.context_processors.inbox",
+                "portal.context_processors.acting_for",
             ],
         },
     },

@@ -17,7 +17,9 @@ Bob and the other department's clerk get 404.
 
 from dataclasses import dataclass, field
 
-ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator")
+# `delegate`: Carol, acting for Alice under Alice's mandate (prepare only, for the service of
+# Alice's draft); she reaches that draft and nothing else of Alice's.
+ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator", "delegate")
 SIGNED_IN = ACTORS[1:]
 CLERKS = ("clerk_a", "clerk_b", "supervisor")  # department members (supervisor: department A)
 
@@ -85,6 +87,7 @@ class Row:
 ITEM = {"item_id": "submitted_item"}
 DRAFT = {"group_id": "draft"}
 SUBMITTED = {"number": "submitted"}
+MANDATE = {"mandate_id": "mandate"}
 API_DENIED = {"anonymous": DENIED}
 STAFF_MEMBER = {"code": "market", "user_id": "clerk_a_user"}
 
@@ -164,6 +167,22 @@ ROWS: list[Row] = [
     # (none uses the invited address) is refused, nothing granted.
     Row("accounts:invitation", signed_in(403, anonymous=200), args={"token": "invitation_token"}),
     Row("accounts:invitation", signed_in(403, anonymous=400), method="POST", args={"token": "invitation_token"}),
+    # The legal representative of an organisation (Alice, by the business register) manages its
+    # representatives; nobody else learns it exists. An empty form: the page again with errors.
+    Row("accounts:organisation-representatives", alice_only(200), args={"organisation_id": "tea_house"}),
+    Row(
+        "accounts:organisation-representatives",
+        alice_only(400),
+        method="POST",
+        args={"organisation_id": "tea_house"},
+        data={},
+    ),
+    Row(
+        "accounts:organisation-representative-remove",
+        alice_only(REDIRECT),
+        method="POST",
+        args={"organisation_id": "tea_house", "user_id": "delegate_user"},
+    ),
     # --- Second factors ------------------------------------------------------------------------
     Row("accounts:security", signed_in(200)),
     # Nobody is adding an app: back to the security page.
@@ -223,14 +242,33 @@ ROWS: list[Row] = [
     Row("workflows:apply-start-service", signed_in(200), args={"code": "service"}),
     Row("workflows:apply-start-life-event", signed_in(200), args={"code": "life_event"}),
     Row("workflows:apply-list", signed_in(200)),
-    Row("workflows:apply-resume", alice_only(REDIRECT), args=DRAFT),
-    Row("workflows:apply-section", alice_only(200), args={**DRAFT, "index": 1}),
-    Row("workflows:apply-materials", alice_only(200), args=DRAFT),
-    Row("workflows:apply-review", alice_only(200), args=DRAFT),
-    # Alice's draft is incomplete: the review page again, with what is missing (400).
-    Row("workflows:apply-submit", alice_only(400), method="POST", args=DRAFT, data={"token": "matrix"}),
-    Row("workflows:apply-move-to-current", alice_only(REDIRECT), method="POST", args=DRAFT),
+    # The delegate acting for Alice works on her draft (its service is in the mandate's scope).
+    Row("workflows:apply-resume", alice_only(REDIRECT, delegate=REDIRECT), args=DRAFT),
+    Row("workflows:apply-section", alice_only(200, delegate=200), args={**DRAFT, "index": 1}),
+    Row("workflows:apply-materials", alice_only(200, delegate=200), args=DRAFT),
+    Row("workflows:apply-review", alice_only(200, delegate=200), args=DRAFT),
+    # Alice's draft is incomplete: the review page again, with what is missing (400). The
+    # delegate may only prepare: sent back to the review page with the refusal.
+    Row(
+        "workflows:apply-submit",
+        alice_only(400, delegate=REDIRECT),
+        method="POST",
+        args=DRAFT,
+        data={"token": "matrix"},
+    ),
+    Row("workflows:apply-move-to-current", alice_only(REDIRECT, delegate=REDIRECT), method="POST", args=DRAFT),
     Row("workflows:apply-receipt", alice_only(200), args={"group_id": "submitted_group"}),
+    # --- Mandates: Alice gave one to the delegate, who accepted it --------------------------------
+    Row("workflows:mandate-list", signed_in(200)),
+    Row("workflows:mandate-new", signed_in(200)),
+    # Nothing filled in: the form again with its errors, for everyone.
+    Row("workflows:mandate-new", signed_in(400), method="POST", data={}),
+    Row("workflows:mandate-detail", alice_only(200, delegate=200), args=MANDATE),
+    # Already accepted: back to the list; only the delegate can accept.
+    Row("workflows:mandate-accept", alice_only(NOT_FOUND, delegate=REDIRECT), method="POST", args=MANDATE),
+    Row("workflows:mandate-end", alice_only(REDIRECT, delegate=REDIRECT), method="POST", args=MANDATE),
+    Row("workflows:mandate-act", alice_only(NOT_FOUND, delegate=REDIRECT), method="POST", args=MANDATE),
+    Row("workflows:mandate-act-as-myself", signed_in(REDIRECT), method="POST"),
     # --- Progress: my applications, inbox, ratings, access log -------------------------------
     Row("workflows:progress-group", alice_only(200), args={"number": "bundle"}),
     Row("workflows:progress-application", alice_only(200), args=SUBMITTED),

@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.authz_matrix import ACTORS, ADMIN_PREFIX, DENIED, LOGIN, ROWS, Expect, Row
 from tests.fuzz.world import Credentials, World, signed_in, world_in_transaction
+from workflows.delegation.acting import SESSION_KEY
 
 API_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -96,7 +97,12 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
 @pytest.fixture(scope="module")
 def sessions(world, django_db_blocker) -> dict[str, Credentials | None]:
     with django_db_blocker.unblock():
-        return {actor: (signed_in(user) if user else None) for actor, user in world.users.items()}
+        sessions = {actor: (signed_in(user) if user else None) for actor, user in world.users.items()}
+        # The delegate acts for Alice under her mandate (workflows/delegation/acting.py).
+        delegate = world.users["delegate"]
+        assert delegate is not None
+        sessions["delegate"] = signed_in(delegate, **{SESSION_KEY: world["mandate"]})
+        return sessions
 
 
 def resolve_value(world: World, value):

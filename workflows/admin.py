@@ -1,5 +1,7 @@
-"""The working-day calendar in the admin: local holidays, make-up days, stopped periods, and
-which years are complete. Official holidays come from `manage.py load_holidays`."""
+"""The admin of workflows: the working-day calendar (local holidays, make-up days, stopped
+periods, and which years are complete; official holidays come from `manage.py load_holidays`),
+applications and mandates read-only; and the record of every administrator's look at a person
+or an application (the person sees it in "Who looked at my data")."""
 
 from datetime import timedelta
 from typing import Any
@@ -13,9 +15,21 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from workflows.models import CalendarDay, CalendarYear, ClockStop, RetentionRecord
+from accounts.admin import UserAdmin
+from accounts.admin import VerifiedAttributeAdmin as AccountsVerifiedAttributeAdmin
+from accounts.models import User, VerifiedAttribute
+from workflows.models import (
+    Application,
+    ApplicationGroup,
+    CalendarDay,
+    CalendarYear,
+    ClockStop,
+    Mandate,
+    RetentionRecord,
+)
 from workflows.models.calendar import CalendarSource
 from workflows.privacy.retention import applications_due, retention_ends_at
+from workflows.workbench.access import admin_viewed
 
 
 @admin.register(CalendarDay)
@@ -100,6 +114,47 @@ class RetentionRecordAdmin(admin.ModelAdmin):
     search_fields = ["application__number"]
     change_list_template = "admin/workflows/retentionrecord/change_list.html"
 
+
+# --- Looks at a person's data are recorded -----------------------------------------------------
+
+
+class RecordsLooks(admin.ModelAdmin):
+    """Opening one object's page (GET) records an access to the person it is about."""
+
+    def person_of(self, obj: Any) -> tuple[int | None, int | None]:
+        """(the person's id, the application's id or None)."""
+        raise NotImplementedError
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and getattr(response, "status_code", 200) == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                person_id, application_id = self.person_of(obj)
+                if person_id is not None and person_id != request.user.pk:
+                    admin_viewed(accessor=request.user, person_id=person_id, application_id=application_id)  # type: ignore[arg-type]
+        return response
+
+
+class PersonAdmin(RecordsLooks, UserAdmin):
+    def person_of(self, obj: User) -> tuple[int | None, int | None]:
+        return obj.pk, None
+
+
+class PersonAttributeAdmin(RecordsLooks, AccountsVerifiedAttributeAdmin):
+    def person_of(self, obj: VerifiedAttribute) -> tuple[int | None, int | None]:
+        return obj.user_id, None
+
+
+# The accounts app registers these; here the same pages also record each look (accounts cannot
+# know about data-access records: they live in workflows).
+admin.site.unregister(User)
+admin.site.register(User, PersonAdmin)
+admin.site.unregister(VerifiedAttribute)
+admin.site.register(VerifiedAttribute, PersonAttributeAdmin)
+
+
+class ReadOnly(RecordsLooks):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -130,3 +185,33 @@ class RetentionRecordAdmin(admin.ModelAdmin):
             "rows": rows,
         }
         return TemplateResponse(request, "admin/workflows/retentionrecord/falling_due.html", context)
+
+
+@admin.register(Application)
+class ApplicationAdmin(ReadOnly):
+    list_display = ["number", "service", "status", "submitted_at"]
+    list_filter = ["status"]
+    search_fields = ["number"]
+    list_select_related = ["service"]
+    exclude = ["data"]  # answers are read on the clerk's page, where sensitive values are masked
+
+    def person_of(self, obj: Application) -> tuple[int | None, int | None]:
+        return obj.applicant_id, obj.pk
+
+
+@admin.register(ApplicationGroup)
+class ApplicationGroupAdmin(ReadOnly):
+    list_display = ["__str__", "life_event", "submitted_at", "updated_at"]
+    search_fields = ["number"]
+    exclude = ["data", "changed_verified", "field_revisions"]
+
+    def person_of(self, obj: ApplicationGroup) -> tuple[int | None, int | None]:
+        return obj.applicant_id, None
+
+
+@admin.register(Mandate)
+class MandateAdmin(ReadOnly):
+    list_display = ["pk", "valid_from", "valid_until", "may_submit", "accepted_at", "ended_at"]
+
+    def person_of(self, obj: Mandate) -> tuple[int | None, int | None]:
+        return obj.principal_id, None

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("workflows.workbench.urls")),
     path("", include("workflows.progress.urls")),
     path("", include("workflows.privacy.urls")),
+    path("", include("workflows.delegation.urls")),
     path("", include("workflows.transparency.urls")),
 ]

@@ -26,7 +26,9 @@ from tests.support.second_factor import session_confirm
 # The raw token of the seeded invitation's link (only its hash is stored).
 INVITATION_TOKEN = "seeded-invitation-token"
 
-ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator")
+# `delegate`: Carol, to whom Alice gave a mandate (prepare only, the business licence only); her
+# session acts for Alice.
+ACTORS = ("anonymous", "alice", "bob", "clerk_a", "clerk_b", "supervisor", "administrator", "delegate")
 
 # A market review whose approval issues a certificate into the applicant's vault.
 REVIEW_AND_ISSUE = {
@@ -62,6 +64,7 @@ def _actors() -> dict[str, User | None]:
         "alice": UserFactory(username="alice", display_name="Alice Wang", email="alice@example.org"),
         "bob": UserFactory(username="bob", display_name="Bob Li", email="bob@example.org"),
         "administrator": UserFactory(username="admin", display_name="Administrator", is_staff=True, is_superuser=True),
+        "delegate": UserFactory(username="carol", display_name="Carol Wang", email="carol@example.org"),
     }
     for name, username, department, role in (
         ("clerk_a", "clerk.a", "market", Role.CLERK),
@@ -79,7 +82,7 @@ def build_world() -> World:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.invitations import token_hash
-    from accounts.models import Department, Invitation
+    from accounts.models import Department, Invitation, Organisation
     from documents.models import Certificate, Document
     from portal.demo import seed_demo
     from services.models import Service
@@ -138,7 +141,19 @@ def build_world() -> World:
     export = data_export_request(user=alice)
     data_export_build(export_id=export.pk)
 
+    # Alice gives Carol a mandate for the business licence (prepare only); Carol accepted it.
+    mandate = _mandate(alice, users["delegate"])
+    # Alice is the legal representative of a tea house in the business register; Carol represents it.
+    tea_house = Organisation.objects.create(
+        name="Wang Family Tea House", registration_number="91110105MA01TEA001",
+        legal_representative_id_number="11010519491231002X",
+    )  # fmt: skip
+    tea_house.representatives.add(users["delegate"])
+
     ids: dict[str, object] = {
+        "mandate": mandate.pk,
+        "tea_house": tea_house.pk,
+        "delegate_user": users["delegate"].pk,
         "service": "business-licence",
         "life_event": "open-a-restaurant",
         "data_element": "person.full_name",
@@ -178,6 +193,29 @@ def build_world() -> World:
     return World(users=users, ids=ids)
 
 
+def _mandate(principal: User, delegate: User | None):
+    from accounts.models import VerifiedAttribute
+    from services.models import Service
+    from workflows.delegation.actions import mandate_accept, mandate_grant
+
+    assert delegate is not None
+    for user, resident_id in ((principal, "11010519491231002X"), (delegate, "110105197001010011")):
+        VerifiedAttribute.objects.update_or_create(
+            user=user, element_key="person.id_number", defaults={"value": resident_id, "source": "counter"}
+        )
+    today = timezone.localdate()
+    mandate = mandate_grant(
+        principal=principal,
+        delegate_login=delegate.username,
+        delegate_resident_id="110105197001010011",
+        valid_from=today,
+        valid_until=today + timedelta(days=30),
+        may_submit=False,
+        services=[Service.objects.get(code="business-licence")],
+    )
+    return mandate_accept(delegate=delegate, mandate_id=mandate.pk)
+
+
 @contextmanager
 def world_in_transaction(django_db_blocker) -> Iterator[World]:
     """Builds the world in an outer atomic block and rolls everything back afterwards."""
@@ -215,10 +253,11 @@ class Credentials:
         return {"X-CSRFToken": self.csrftoken}
 
 
-def signed_in(user: User) -> Credentials:
-    """A server-side session for `user`, as a login leaves it, and a CSRF secret sent as both
-    cookie and header (what a browser or API client does)."""
+def signed_in(user: User, **session_values: object) -> Credentials:
+    """A server-side session for `user`, as a login leaves it (plus `session_values`), and a CSRF
+    secret sent as both cookie and header (what a browser or API client does)."""
     store = SessionStore()
+    store.update(session_values)
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrEmailBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()

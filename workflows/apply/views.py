@@ -1,6 +1,7 @@
 """HTML pages for applying once: start, the steps of the merged form, documents, review,
 submit, receipt, and "My applications". Thin: parse, call one action or selector, render."""
 
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.assurance import Level, session_assurance, step_up_url
+from accounts.models import User
 from accounts.requests import AuthenticatedRequest
 from documents.validation import UploadRejected, UploadUnavailable
 from lib.text import join_names
@@ -20,7 +22,10 @@ from services.models import LifeEvent, Service
 from services.selectors import current_version, life_event_versions
 from workflows.apply import actions, forms, selectors
 from workflows.apply.actions.identity import bound_values
+from workflows.delegation import acting
 from workflows.models import ApplicationGroup
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,21 @@ def _context(group: ApplicationGroup, form: selectors.MergedForm, current: str, 
     }
 
 
+def _applicant(request: AuthenticatedRequest) -> User:
+    """Whose drafts these pages work on: the principal while acting under a mandate, else oneself."""
+    return acting.applicant_of(request)
+
+
 def _draft(request: AuthenticatedRequest, group_id: int) -> ApplicationGroup:
-    group = selectors.group_for_user(user=request.user, group_id=group_id)
+    """The draft, scoped to the applicant; while acting, only one the mandate covers (404 otherwise).
+    A delegate's look at the principal's draft is recorded in the principal's access log."""
+    group = selectors.group_for_user(user=_applicant(request), group_id=group_id)
+    mandate = acting.acting_mandate(request)
+    if mandate is not None:
+        if not acting.covers_group(mandate, group):
+            raise Http404
+        if request.method == "GET":
+            acting.delegate_viewed(mandate=mandate, group=group)
     return group
 
 
@@ -77,14 +95,25 @@ def _draft(request: AuthenticatedRequest, group_id: int) -> ApplicationGroup:
 
 
 def _start_page(request: AuthenticatedRequest, *, service: Service | None, life_event: LifeEvent | None, versions):
+    applicant = _applicant(request)
+    mandate = acting.acting_mandate(request)
     form = selectors.merged_form(versions)
-    known = selectors.known_values(user=request.user, keys=[spec.key for spec in form.fields])
+    known = selectors.known_values(user=applicant, keys=[spec.key for spec in form.fields])
     vault = selectors.reusable_documents_by_type(
-        user=request.user,
+        user=applicant,
         document_types=[m.document_type for m in form.materials],
     )
-    organisations = list(request.user.organisations.order_by("name"))
+    # Acting for a person: for that person only (their organisations are theirs to act for).
+    organisations = [] if mandate is not None else list(request.user.organisations.order_by("name"))
     on_behalf_error = ""
+    not_covered = mandate is not None and not acting.covers_services(mandate, [v.service_id for v in versions])
+    if not_covered and request.method == "POST":
+        messages.error(
+            request,
+            _("Your mandate from %(name)s does not cover this service. Switch back to yourself to apply for yourself.")
+            % {"name": mandate.principal.name},  # type: ignore[union-attr]
+        )
+        return redirect(request.path)
     if request.method == "POST":
         on_behalf = request.POST.get("on_behalf", "")
         organisation = next((o for o in organisations if str(o.pk) == on_behalf), None)
@@ -93,10 +122,11 @@ def _start_page(request: AuthenticatedRequest, *, service: Service | None, life_
         else:
             try:
                 group = actions.draft_start(
-                    applicant=request.user,
+                    applicant=applicant,
                     service=service,
                     life_event=life_event,
                     organisation=organisation,
+                    mandate=mandate,
                 )
             except actions.ServiceUnavailable as error:
                 messages.error(request, error.message)
@@ -123,7 +153,8 @@ def _start_page(request: AuthenticatedRequest, *, service: Service | None, life_
             "known_count": len(known),
             "field_count": len(form.fields),
             "materials": [(m, vault.get(m.document_type.pk, [])) for m in form.materials],
-            "existing": selectors.open_draft_for(user=request.user, service=service, life_event=life_event),
+            "existing": selectors.open_draft_for(user=applicant, service=service, life_event=life_event),
+            "not_covered": not_covered,
             "organisations": organisations,
             "on_behalf": request.POST.get("on_behalf", "") if request.method == "POST" else "",
             "on_behalf_error": on_behalf_error,
@@ -155,14 +186,20 @@ def start_life_event(request: AuthenticatedRequest, code: str) -> HttpResponse:
 
 @login_required
 def application_list(request: AuthenticatedRequest) -> HttpResponse:
-    groups = list(selectors.groups_for_user(user=request.user))
+    mandate = acting.acting_mandate(request)
+    groups = list(selectors.groups_for_user(user=_applicant(request)))
+    if mandate is not None:
+        # Acting for a person: only what the mandate covers.
+        groups = [g for g in groups if acting.covers_group(mandate, g)]
     return render(
         request,
         "workflows/apply/list.html",
         {
             "drafts": [g for g in groups if g.is_draft],
             "submitted": [g for g in groups if not g.is_draft],
-            "colleagues": list(selectors.organisation_groups_for_user(user=request.user)),
+            "colleagues": []
+            if mandate is not None
+            else list(selectors.organisation_groups_for_user(user=request.user)),
         },
     )
 
@@ -208,7 +245,7 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
             base_revision = None
         try:
             result = actions.draft_save(
-                applicant=request.user,
+                applicant=_applicant(request),
                 group_id=group.pk,
                 values=values,
                 base_revision=base_revision,
@@ -240,7 +277,7 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
         if result.ok and not errors:
             messages.info(request, _("Your answers need a few more details. The new questions are below."))
     known = selectors.known_values(
-        user=request.user,
+        user=_applicant(request),
         keys=[spec.key for spec in part.fields],
         organisation=group.organisation,
     )
@@ -287,14 +324,14 @@ def materials(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
             try:
                 if upload is not None:
                     actions.draft_upload_document(
-                        applicant=request.user,
+                        applicant=_applicant(request),
                         group_id=group.pk,
                         document_type=document_type,
                         uploaded_file=upload,
                     )
                 elif choice and choice != "new":
                     actions.draft_attach_document(
-                        applicant=request.user,
+                        applicant=_applicant(request),
                         group_id=group.pk,
                         document_type=document_type,
                         document_id=choice,
@@ -315,7 +352,7 @@ def materials(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
         group = _draft(request, group.pk)
     attachments = selectors.attachments_by_type(group)
     vault = selectors.reusable_documents_by_type(
-        user=request.user,
+        user=_applicant(request),
         document_types=[m.document_type for m in shown],
     )
     views = [
@@ -383,28 +420,45 @@ def review(request: AuthenticatedRequest, group_id: int, *, missing=None, status
         group,
         form,
         "review",
-        sections=_review_rows(group, form, request.user),
+        sections=_review_rows(group, form, _applicant(request)),
         documents=[(m, attachments.get(m.document_type.pk)) for m in form.shown_materials(group.data)],
         missing=[(item, step_urls.get(item.step, "")) for item in missing],
         token=uuid.uuid4().hex,
         step_up=_step_up(request, group, form),
+        prepare_only=_prepare_only(request),
     )
     return render(request, "workflows/apply/review.html", context, status=status)
+
+
+def _prepare_only(request: AuthenticatedRequest) -> bool:
+    mandate = acting.acting_mandate(request)
+    return mandate is not None and not mandate.may_submit
 
 
 @login_required
 @require_POST
 def submit(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
+    if acting.acting_mandate(request) is not None:
+        group = _draft(request, group_id)  # 404 outside the mandate's scope
+    if _prepare_only(request):
+        logger.info("submit refused group=%s delegate=%s reason=prepare-only", group.pk, request.user.pk)
+        messages.error(
+            request,
+            _("Your mandate lets you prepare this application, not submit it. %(name)s can submit it themselves.")
+            % {"name": group.applicant.name},
+        )
+        return redirect("workflows:apply-review", group.pk)
     token = request.POST.get("token", "").strip()
     if not token:
         messages.error(request, _("Your submission could not be confirmed. Check your answers and submit again."))
         return redirect("workflows:apply-review", group_id)
     try:
         outcome = actions.group_submit(
-            applicant=request.user,
+            applicant=_applicant(request),
             group_id=group_id,
             idempotency_key=f"html-{token}",
             assurance=session_assurance(request).level,
+            actor=request.user,
         )
     except actions.DraftIncomplete as error:
         return review(request, group_id, missing=error.missing, status=400)
@@ -424,7 +478,9 @@ def submit(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
 @require_POST
 def move_to_current(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
     try:
-        actions.draft_move_to_current(applicant=request.user, group_id=group_id)
+        if acting.acting_mandate(request) is not None:
+            _draft(request, group_id)  # 404 outside the mandate's scope
+        actions.draft_move_to_current(applicant=_applicant(request), group_id=group_id)
     except (actions.ServiceUnavailable, actions.DraftAlreadySubmitted) as error:
         messages.error(request, error.message)
         return redirect("workflows:apply-list")

@@ -1,12 +1,13 @@
 """Rules every transition of the engine shares: the lock order, who acts for an applicant, and
 the refusals that end a transition before it changes anything."""
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
-from workflows.engine.selectors import followed_by
+from workflows.engine.selectors import delegated_to
 from workflows.models import Application, Timer, WorkItem
 
 DEADLINE_TIMERS = (Timer.Kind.DEADLINE_WARNING, Timer.Kind.ESCALATION)
@@ -32,11 +33,30 @@ def locked_item(work_item_id: int) -> tuple[Application, WorkItem]:
 
 
 def acts_for(user: User, application: Application) -> bool:
-    """Whether `user` may act on the application as its applicant: they made it, or it was made
-    on behalf of an organisation they represent (every representative follows its applications)."""
+    """Whether `user` may act on the application as its applicant: they made it, it was made on
+    behalf of an organisation they represent (every representative follows its applications),
+    or its applicant gave them an active mandate for its service that lets them submit."""
     if application.applicant_id == user.pk:
         return True
-    return Application.objects.filter(followed_by(user), pk=application.pk).exists()
+    return Application.objects.filter(
+        Q(group__organisation__in=user.organisations.values("pk")) | Q(delegated_to(user, may_submit=True)),
+        pk=application.pk,
+    ).exists()
+
+
+def refuse_unless_acts_for(user: User, application: Application) -> None:
+    """Refuses a person who may not act on the application as its applicant. A delegate whose
+    mandate only lets them prepare is told so; anyone else hears that it does not exist."""
+    if acts_for(user, application):
+        return
+    if Application.objects.filter(delegated_to(user), pk=application.pk).exists():
+        raise TransitionRefused(
+            _(
+                "Your mandate lets you follow this application and prepare drafts, not answer or withdraw for "
+                "the applicant. They can do it themselves."
+            )
+        )
+    raise TransitionRefused(_("This application does not exist."))
 
 
 def refuse_if_finished(application: Application) -> None:

@@ -328,7 +328,8 @@ def advance_locked(application: Application, *, actor: User | None = None) -> No
                 application,
                 Application.Status.REJECTED,
                 kind=ApplicationEvent.Kind.APPLICATION_REJECTED,
-                reason="; ".join(reasons) or item.decision_note,
+                # The applicant reads this reason: the clerk's internal remark never goes here.
+                reason="; ".join(reasons),
                 payload={"step": key, "reasons": reasons},
             )
             return

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -10,15 +10,25 @@ from accounts.models import Department, User
 from services.routes import parse_route, topological_order
 from workflows import clock
 from workflows.engine import routing
-from workflows.models import Application, WorkItem
+from workflows.models import Application, Mandate, WorkItem
 
 PENDING = "pending"
 
 
 def followed_by(user: User) -> Q:
-    """The applications a person follows and may act on as the applicant: their own, and those
-    made for an organisation they represent (every representative follows its applications)."""
-    return Q(applicant=user) | Q(group__organisation__in=user.organisations.values("pk"))
+    """The applications a person follows: their own, those made for an organisation they
+    represent (every representative follows its applications), and those of a person who gave
+    them an active mandate covering the application's service."""
+    return Q(applicant=user) | Q(group__organisation__in=user.organisations.values("pk")) | Q(delegated_to(user))
+
+
+def delegated_to(user: User, *, may_submit: bool = False) -> Exists:
+    """Applications whose applicant gave `user` an active mandate covering their service
+    (`may_submit`: one that lets them submit, answer corrections and withdraw)."""
+    mandates = Mandate.objects.active().filter(delegate_id=user.pk, principal=OuterRef("applicant"))
+    if may_submit:
+        mandates = mandates.filter(may_submit=True)
+    return Exists(mandates.covering(OuterRef(OuterRef("service"))))
 
 
 def application_route_state(application: Application) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from workflows.models.audit import (
     DataAccessRecord,
 )
 from workflows.models.calendar import CalendarDay, CalendarYear, ClockStop
+from workflows.models.mandates import Mandate
 from workflows.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from workflows.models.outbox import OutboxMessage
 from workflows.models.privacy import DataExport, ErasureRequest, RetentionRecord
@@ -42,6 +43,7 @@ __all__ = [
     "LogNode",
     "LogPending",
     "LogSource",
+    "Mandate",
     "Note",
     "Notification",
     "NotificationDelivery",

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organisation, User
 from documents.models import Document
 from services.models import DocumentType, LifeEvent, Service, ServiceVersion
+from workflows.models.mandates import Mandate
 
 
 class ApplicationGroup(models.Model):
@@ -26,6 +27,9 @@ class ApplicationGroup(models.Model):
     identity_document = models.CharField(max_length=30, blank=True)
     identity_document_number = models.CharField(max_length=40, blank=True)
     identity_checked_at = models.DateTimeField(null=True, blank=True)
+
+    # A delegate preparing it for the applicant under this mandate (the applicant is the principal).
+    mandate = models.ForeignKey(Mandate, on_delete=models.PROTECT, null=True, blank=True, related_name="groups")
     life_event = models.ForeignKey(LifeEvent, on_delete=models.PROTECT, null=True, blank=True)
     # The versions the draft was started against; each application keeps its own forever.
     versions = models.ManyToManyField(ServiceVersion, related_name="+")

@@ -133,6 +133,9 @@ class DataAccessRecord(AppendOnlyModel):
         OPEN_DOCUMENT = "open_document", _("Opened a document")
         COUNTER_FILING = "counter_filing", _("Saw your details and documents to file for you at the counter")
         IDENTITY_CHECK = "identity_check", _("Checked your identity card at the counter")
+        DELEGATE_VIEW = "delegate_view", _("Looked at your application, acting for you under your mandate")
+        ADMIN_VIEW = "admin_view", _("Opened your record in the administration site")
+        LISTED = "listed", _("Saw your name in a list or search of applications")
 
     accessor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+")

@@ -26,6 +26,8 @@ class Notification(models.Model):
         RATING_INVITATION = "rating_invitation", _("Rate the service")
         FOLLOW_UP_OUTCOME = "follow_up_outcome", _("Follow-up of your rating")
         FOLLOW_UP_DUE = "follow_up_due", _("Poor rating follow-up due")
+        ACTED_FOR = "acted_for", _("Someone acted for you under your mandate")
+        MANDATE_OFFERED = "mandate_offered", _("A mandate was offered to you")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     application = models.ForeignKey(

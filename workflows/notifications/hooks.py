@@ -17,6 +17,9 @@ deadline_warning            statutory deadline approaching → the step's clerk 
                             nobody has claimed it, the department's supervisors)
 step_escalated              statutory deadline passed → the department's supervisors and
                             the step's clerk
+application_submitted,      acted for → the applicant, when a delegate did it under the
+correction_submitted,       applicant's mandate
+application_withdrawn
 ==========================  =============================================================
 
 The followers are the applicant and, for an application made on behalf of an organisation,
@@ -34,7 +37,7 @@ from accounts.models import User
 from accounts.selectors import department_supervisors
 from documents.models import Certificate
 from workflows import clock
-from workflows.models import Application, ApplicationEvent, ApplicationGroup, Notification, WorkItem
+from workflows.models import Application, ApplicationEvent, ApplicationGroup, Mandate, Notification, WorkItem
 from workflows.notifications.notify import notify
 
 logger = logging.getLogger(__name__)
@@ -134,7 +137,6 @@ def _decision(event: ApplicationEvent, application: Application) -> None:
             context={
                 "decision": "approved" if approved else "rejected",
                 "reasons": [] if approved else list((event.payload or {}).get("reasons") or []),
-                "note": "" if approved or (event.payload or {}).get("reasons") else event.reason,
             },
             application=application,
             dedupe_key=f"decision:{application.pk}",
@@ -217,7 +219,34 @@ def _statutory(event: ApplicationEvent, application: Application, *, overdue: bo
         )
 
 
+_ACTED_FOR: dict[str, str] = {
+    Kind.APPLICATION_SUBMITTED: "submitted",
+    Kind.CORRECTION_SUBMITTED: "corrected",
+    Kind.APPLICATION_WITHDRAWN: "withdrawn",
+}
+
+
+def _acted_for(event: ApplicationEvent, application: Application) -> None:
+    """A delegate submitted, corrected or withdrew for the person who gave them a mandate: that
+    person is told, whoever else follows the application."""
+    if event.actor_id is None or event.actor_id == application.applicant_id:
+        return
+    if not Mandate.objects.filter(principal_id=application.applicant_id, delegate_id=event.actor_id).exists():
+        return  # another representative of the organisation, or a counter clerk: told otherwise
+    action = _ACTED_FOR[event.kind]
+    notify(
+        user=application.applicant,
+        event=Event.ACTED_FOR,
+        context={"delegate": event.actor.name if event.actor else "", "action": action},
+        application=application,
+        dedupe_key=f"acted-for:{event.pk}",
+    )
+
+
 HANDLERS: dict[str, Callable[[ApplicationEvent, Application], None]] = {
+    Kind.APPLICATION_SUBMITTED: _acted_for,
+    Kind.CORRECTION_SUBMITTED: _acted_for,
+    Kind.APPLICATION_WITHDRAWN: _acted_for,
     Kind.ROUTING_STARTED: _receipt,
     Kind.CORRECTION_REQUESTED: _correction,
     Kind.APPLICATION_APPROVED: _decision,
@@ -235,6 +264,8 @@ def on_event(event: ApplicationEvent) -> None:
     handler = HANDLERS.get(event.kind)
     if handler is None:
         return
+    if event.kind in _ACTED_FOR and event.actor_id in (None, event.application.applicant_id):
+        return  # the applicant acted themselves: nothing to tell, not even a savepoint
     try:
         with transaction.atomic():  # a savepoint: a failure here leaves the transition intact
             handler(event, event.application)

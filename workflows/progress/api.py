@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from workflows.delegation import acting
 from workflows.models import Application, DataAccessRecord, Notification, Rating
 from workflows.progress import selectors
 from workflows.progress.actions import (
@@ -88,6 +89,7 @@ class MyApplicationDetailApi(APIView):
             application = selectors.application_for_applicant(user=me(request), number=number)
         except Application.DoesNotExist as exc:
             raise Http404 from exc
+        acting.application_looked_at(user=me(request), application=application)
         steps = selectors.application_steps(application, now=timezone.now())
         application.steps = [step.as_dict() for step in steps]  # type: ignore[attr-defined]
         application.timeline = selectors.application_timeline(application, steps)  # type: ignore[attr-defined]

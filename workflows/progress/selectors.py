@@ -387,3 +387,78 @@ def access_records_for_applicant(*, user: User, application_number: str | None =
     if application_number:
         records = records.filter(application__number=application_number)
     return records.order_by("-created_at", "-id")
+
+
+# Kinds of look, grouped for the person reading their access log.
+ACCESS_GROUPS: list[tuple[str, tuple[str, ...]]] = [
+    ("handling", ("view_application", "reveal_field", "open_document")),
+    ("listed", ("listed",)),
+    ("counter", ("counter_filing", "identity_check")),
+    ("delegate", ("delegate_view",)),
+    ("admin", ("admin_view",)),
+]
+
+
+@dataclass
+class AccessGroupRow:
+    accessor: User
+    department: Department | None
+    times: int
+    first: datetime
+    last: datetime
+
+
+@dataclass
+class AccessGroup:
+    key: str
+    title: str
+    rows: list[AccessGroupRow] = field(default_factory=list)
+
+
+def access_summary(*, user: User, application_number: str | None = None) -> list[AccessGroup]:
+    """The access log at a glance: per kind of look, who looked, how often, first and last time
+    (one aggregate query, plus one for the people and departments it names)."""
+    from django.db.models import Count, Max, Min
+
+    records = DataAccessRecord.objects.filter(applicant=user)
+    if application_number:
+        records = records.filter(application__number=application_number)
+    counted = list(
+        records.values("what", "accessor_id", "department_id")
+        .annotate(times=Count("id"), first=Min("created_at"), last=Max("created_at"))
+        .order_by()
+    )
+    people = {u.pk: u for u in User.objects.filter(pk__in={row["accessor_id"] for row in counted})}
+    departments = {
+        d.pk: d for d in Department.objects.filter(pk__in={row["department_id"] for row in counted} - {None})
+    }
+    titles = {
+        "handling": _("Staff handling your applications"),
+        "listed": _("Staff who saw your name in their queue or a search"),
+        "counter": _("Counter clerks"),
+        "delegate": _("People acting for you under your mandate"),
+        "admin": _("Administrators of the portal"),
+    }
+    groups = []
+    for key, kinds in ACCESS_GROUPS:
+        merged: dict[tuple[int, int | None], AccessGroupRow] = {}
+        for row in counted:
+            if row["what"] not in kinds:
+                continue
+            slot = (row["accessor_id"], row["department_id"])
+            found = merged.get(slot)
+            if found is None:
+                merged[slot] = AccessGroupRow(
+                    accessor=people[row["accessor_id"]],
+                    department=departments.get(row["department_id"]),
+                    times=row["times"],
+                    first=row["first"],
+                    last=row["last"],
+                )
+            else:
+                found.times += row["times"]
+                found.first, found.last = min(found.first, row["first"]), max(found.last, row["last"])
+        if merged:
+            rows = sorted(merged.values(), key=lambda r: r.last, reverse=True)
+            groups.append(AccessGroup(key=key, title=str(titles[key]), rows=rows))
+    return groups

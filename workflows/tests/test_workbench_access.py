@@ -44,10 +44,19 @@ def test_opening_a_document_is_recorded_with_the_document(client, clerk_a, appli
     assert (record.what, record.document) == (DataAccessRecord.What.OPEN_DOCUMENT, document)
 
 
-def test_the_queue_alone_records_nothing(client, clerk_a, item):
+def test_the_queue_records_who_was_shown_and_nothing_more(client, clerk_a, item):
     client.force_login(clerk_a)
     client.get("/workbench/")
-    assert not DataAccessRecord.objects.exists()
+    record = DataAccessRecord.objects.get()
+    assert record.what == DataAccessRecord.What.LISTED
+    assert (record.accessor, record.applicant_id, record.application_id) == (
+        clerk_a,
+        item.application.applicant_id,
+        item.application_id,
+    )
+    # The API's queue is a list that shows names too.
+    client.get("/api/workbench/items/")
+    assert DataAccessRecord.objects.filter(what=DataAccessRecord.What.LISTED).count() == 2
 
 
 def test_refused_looks_record_nothing(client, clerk_b, bob, application, item):

@@ -1,12 +1,16 @@
 """Data-access records (DESIGN §6): every time staff look at an applicant's data.
 
 Viewing a work item's page, revealing a protected field and opening a document each write one
-`DataAccessRecord` (who, for which department, whose data, which application and step, what,
+`DataAccessRecord`; a queue page or search that shows applicants' names writes one per
+application shown (in one INSERT); an administrator opening a person or an application in the
+admin site writes one (who, for which department, whose data, which application and step, what,
 when). The citizen reads these rows as "who looked at my data".
 
 The rows are append-only; inserting one takes no lock beyond the row, and the sequencer adds it
 to the transparency log afterwards (workflows/transparency/), not the caller.
 """
+
+from collections.abc import Iterable
 
 from django.db import transaction
 
@@ -66,3 +70,37 @@ def counter_filing_viewed(*, accessor: User, group: ApplicationGroup, department
             applicant_id=group.applicant_id,
             what=DataAccessRecord.What.COUNTER_FILING,
         )
+
+
+def queue_listed(*, accessor: User, items: Iterable[WorkItem]) -> int:
+    """A clerk's list or search showed these work items with their applicants' names: one
+    record per application shown, all written in one INSERT (the page's cost does not grow with
+    the rows beyond that one statement). Returns how many were written."""
+    seen: dict[int, WorkItem] = {}
+    for item in items:
+        seen.setdefault(item.application_id, item)
+    if not seen:
+        return 0
+    records = [
+        DataAccessRecord(
+            accessor=accessor,
+            department_id=item.department_id,
+            applicant_id=item.application.applicant_id,
+            application_id=item.application_id,
+            work_item=item,
+            what=DataAccessRecord.What.LISTED,
+        )
+        for item in seen.values()
+    ]
+    DataAccessRecord.objects.bulk_create(records)
+    return len(records)
+
+
+def admin_viewed(*, accessor: User, person_id: int, application_id: int | None = None) -> DataAccessRecord:
+    """An administrator opened a person's record (or one of their applications) in the admin site."""
+    return DataAccessRecord.objects.create(
+        accessor=accessor,
+        applicant_id=person_id,
+        application_id=application_id,
+        what=DataAccessRecord.What.ADMIN_VIEW,
+    )

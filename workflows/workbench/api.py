@@ -18,7 +18,7 @@ from accounts.selectors import QUEUE_ROLES, SUPERVISOR_ROLES, has_role
 from workflows.engine import actions as engine
 from workflows.engine.actions import work_item_claim, work_item_release
 from workflows.models import TransferRequest, WorkItem
-from workflows.workbench import selectors
+from workflows.workbench import access, selectors
 from workflows.workbench.selectors import QueueFilters, Tab
 
 
@@ -127,6 +127,7 @@ class QueueApi(APIView):
             )
         except selectors.BadCursor:
             raise ValidationError({"after": ["This cursor is not valid; start from the first page."]}) from None
+        access.queue_listed(accessor=clerk, items=page.items)
         return Response(
             {
                 "tab": page.tab,

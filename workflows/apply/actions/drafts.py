@@ -42,7 +42,7 @@ from workflows.apply.selectors import (
     ordered_versions,
     prefill_values,
 )
-from workflows.models import ApplicationGroup, GroupDocument
+from workflows.models import ApplicationGroup, GroupDocument, Mandate
 
 # --- Starting a draft ---------------------------------------------------------------------
 
@@ -53,6 +53,7 @@ def draft_start(
     service: Service | None = None,
     life_event: LifeEvent | None = None,
     organisation: Organisation | None = None,
+    mandate: Mandate | None = None,
 ) -> ApplicationGroup:
     """A new server-side draft for one service or every service of a life event, made by the
     applicant for themselves or on behalf of an organisation they represent.
@@ -83,6 +84,7 @@ def draft_start(
             applicant=applicant,
             life_event=life_event,
             organisation=organisation,
+            mandate=mandate,
             data=data,
             field_revisions=dict.fromkeys(data, 0),
         )

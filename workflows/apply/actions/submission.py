@@ -86,7 +86,12 @@ def _applications_of(group: ApplicationGroup) -> list[Application]:
 
 
 def group_submit(
-    *, applicant: User, group_id: int | str, idempotency_key: str, assurance: Level = Level.LOW
+    *,
+    applicant: User,
+    group_id: int | str,
+    idempotency_key: str,
+    assurance: Level = Level.LOW,
+    actor: User | None = None,
 ) -> SubmitOutcome:
     """Submits a draft once: one Application per pinned version, numbered, pinned, `submitted`,
     and the engine's start recorded in the outbox in the same transaction.
@@ -94,6 +99,9 @@ def group_submit(
     `assurance` is how sure we are of who is submitting (the session's level; the counter's
     in-person identity check is `high`). Below what a pinned version needs, the submission is
     refused (AssuranceTooLow) and the draft kept, so the person can step up and come back.
+
+    `actor` is who pressed submit when it is not the applicant (a delegate acting under a
+    mandate): the event records them, and the applicant is told.
 
     Idempotent: the same key, or a second submit of an already submitted draft (double
     click, network retry, two tabs), returns the group submitted the first time.
@@ -111,7 +119,9 @@ def group_submit(
             if not group.is_draft:
                 # Submitted meanwhile (the other click, the other tab): the same answer.
                 return SubmitOutcome(group, created=False, applications=list(group.applications.all()))
-            applications = _submit_locked(applicant=applicant, group=group, key=key, assurance=assurance)
+            applications = _submit_locked(
+                applicant=applicant, group=group, key=key, assurance=assurance, actor=actor or applicant
+            )
     except IntegrityError:
         # The same key, submitted at the same moment for another draft of this applicant.
         existing = _submitted_by_key(applicant, key, group_id)
@@ -125,7 +135,9 @@ def group_submit(
     return SubmitOutcome(group, created=True, applications=sorted(applications, key=lambda a: a.number))
 
 
-def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str, assurance: Level) -> list[Application]:
+def _submit_locked(
+    *, applicant: User, group: ApplicationGroup, key: str, assurance: Level, actor: User
+) -> list[Application]:
     stale = stale_versions(group)
     if stale:
         raise DraftStale(stale)
@@ -187,7 +199,7 @@ def _submit_locked(*, applicant: User, group: ApplicationGroup, key: str, assura
             kind=ApplicationEvent.Kind.APPLICATION_SUBMITTED,
             from_status="draft",
             to_status=Application.Status.SUBMITTED,
-            actor=applicant,
+            actor=actor,
             payload={"changed_verified": flagged} if flagged else {},
         )
     logger.info("submitted group=%s applications=%s", group.number, ",".join(a.number for a in applications))

@@ -5,10 +5,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from workflows.engine import routing
-from workflows.engine.errors import TransitionRefused
 from workflows.engine.guards import (
-    acts_for,
     refuse_if_finished,
+    refuse_unless_acts_for,
 )
 from workflows.models import Application, ApplicationEvent
 from workflows.outbox import outbox_confirm
@@ -42,8 +41,7 @@ def application_withdraw(*, application_id: int, applicant: User) -> Application
     """The applicant withdraws before a decision: open work and timers are cancelled."""
     with transaction.atomic():
         application = routing.application_lock(application_id)
-        if not acts_for(applicant, application):
-            raise TransitionRefused(_("This application does not exist."))
+        refuse_unless_acts_for(applicant, application)
         refuse_if_finished(application)
         routing.application_finish(
             application,

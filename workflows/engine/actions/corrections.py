@@ -22,9 +22,9 @@ from workflows.engine.errors import TransitionRefused
 from workflows.engine.guards import (
     CORRECTION_TIMERS,
     DEADLINE_TIMERS,
-    acts_for,
     locked_item,
     refuse_if_finished,
+    refuse_unless_acts_for,
     refuse_unless_assignee,
 )
 from workflows.models import Application, ApplicationEvent, GroupDocument, Timer, WorkItem
@@ -138,8 +138,7 @@ def correction_submit(
     working time the clock was stopped."""
     with transaction.atomic():
         application = routing.application_lock(application_id)
-        if not acts_for(applicant, application):
-            raise TransitionRefused(_("This application does not exist."))
+        refuse_unless_acts_for(applicant, application)
         refuse_if_finished(application)
         pending = _pending_corrections(application)
         if application.status != Application.Status.AWAITING_APPLICANT or not pending:

@@ -74,7 +74,12 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
     return render(
         request,
         "workflows/progress/access_log.html",
-        {"page": page, "numbers": numbers, "selected": number},
+        {
+            "page": page,
+            "numbers": numbers,
+            "selected": number,
+            "summary": selectors.access_summary(user=me(request), application_number=number or None),
+        },
     )
 
 

@@ -15,6 +15,7 @@ from documents.selectors import reusable_documents
 from documents.validation import UploadRejected
 from lib.refusals import Refused
 from services.models import DataElement, DocumentType
+from workflows.delegation import acting
 from workflows.engine.actions import application_withdraw, correction_submit
 from workflows.models import Application, ApplicationGroup, Rating, WorkItem
 from workflows.progress import selectors
@@ -62,6 +63,7 @@ def application_context(application: Application) -> dict:
 @require_GET
 def application_detail(request: HttpRequest, number: str) -> HttpResponse:
     application = _own_application(request, number)
+    acting.application_looked_at(user=me(request), application=application)
     return render(request, "workflows/progress/application_detail.html", application_context(application))
 
 

@@ -18,7 +18,7 @@ from workflows.engine.actions import (
     work_items_assign,
     work_items_claim,
 )
-from workflows.workbench import selectors
+from workflows.workbench import access, selectors
 from workflows.workbench.forms import (
     QueueFilterForm,
 )
@@ -47,6 +47,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         )
     except selectors.BadCursor:
         page = selectors.work_items_for_clerk(clerk=staff_user(request), tab=tab, filters=filters, scope=scope)
+    # Every applicant whose name this page shows is told in their access log.
+    access.queue_listed(accessor=staff_user(request), items=page.items)
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("tab", None)
