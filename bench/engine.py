@@ -76,6 +76,7 @@ class Meter:
         self.tally = Tally()
         self.on = False
         self._wrote = False
+        self.trace: list[str] | None = [] if os.environ.get("ENGINE_BENCH_TRACE") else None
 
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
@@ -83,6 +84,8 @@ class Meter:
             return result
         tally = self.tally
         tally.statements += 1
+        if self.trace is not None:
+            self.trace.append(("A " if self.connection.get_autocommit() else "T ") + sql[:160])
         head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
         if head in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
             tally.savepoints += head == "SAVEPOINT"
@@ -106,6 +109,8 @@ class Meter:
 
         def commit() -> None:
             if self.on:
+                if self.trace is not None:
+                    self.trace.append("COMMIT")
                 self.tally.commits += 1
                 self.tally.durable_commits += self._wrote
             self._wrote = False
@@ -120,6 +125,10 @@ class Meter:
 
     def take(self) -> Tally:
         tally, self.tally = self.tally, Tally()
+        if self.trace is not None:
+            with open(os.environ["ENGINE_BENCH_TRACE"], "w") as out:
+                out.write("\n".join(self.trace))
+            self.trace = []
         return tally
 
 

@@ -22,7 +22,7 @@ from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record
 from workflows.engine.guards import (
     lock_application_of_item,
-    locked_item,
+    locked_items,
     refuse_if_finished,
     refuse_unless_assignee,
 )
@@ -171,7 +171,7 @@ def work_item_decide(
     """The assignee approves or rejects their step; the route moves on in the same transaction."""
     reasons = [str(reason).strip() for reason in (reasons or []) if str(reason).strip()]
     with transaction.atomic():
-        application, item = locked_item(work_item_id)
+        application, item, current = locked_items(work_item_id)
         refuse_if_finished(application)
         refuse_unless_assignee(item, actor)
         if decision not in (WorkItem.Decision.APPROVED, WorkItem.Decision.REJECTED):
@@ -193,5 +193,5 @@ def work_item_decide(
             payload={"decision": decision, "reasons": item.decision_reasons},
             fields=["decision", "decision_reasons", "decision_note"],
         )
-        routing.advance_locked(application, actor=actor)
+        routing.advance_locked(application, actor=actor, items=current)
         return item
