@@ -9,8 +9,8 @@ notifications, e-mail deliveries) run in-process after its commit, as the embedd
 Per application it counts, through Django's `execute_wrapper` on the one connection:
 
 - `statements`: every SQL statement sent (savepoints included, BEGIN/COMMIT not);
-- `durable_transactions`: commits of transactions that wrote, plus writes in autocommit
-  (each is a WAL flush the database waits for);
+- `durable_transactions`: commits of transactions that changed a row, plus statements in
+  autocommit that changed one (each is a WAL flush the database waits for);
 - `rows_written`: rows inserted, updated or deleted;
 - `ms`: wall time; `python_cpu_ms` and `postgres_cpu_ms` (the server process of this
   connection, read from /proc when the server runs on this machine).
@@ -95,9 +95,10 @@ class Meter:
             tally.rows_written += max(rowcount, 0)
             if rowcount:
                 tally.by_table[_table(sql, head)] += rowcount
-            if self.connection.get_autocommit():
+            # A statement that changed no row writes no commit record: nothing to flush.
+            if rowcount and self.connection.get_autocommit():
                 tally.autocommit_writes += 1
-            else:
+            elif rowcount:
                 self._wrote = True
         tally.by_table[f"{head.lower()} statements"] += 1
         return result
