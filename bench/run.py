@@ -60,6 +60,7 @@ def main() -> int:
         # In process, before the stack starts: the engine's own cost on a quiet database.
         from bench import engine
 
+        engine.calendar_load()
         log(f"engine: {config.engine_applications} applications through the route, in process")
         try:
             results["engine"] = engine.run(applications=config.engine_applications)

@@ -85,7 +85,12 @@ class _Snapshot:
 # safety net for processes that share no cache, after CALENDAR_MAX_AGE seconds.
 CALENDAR_VERSION_KEY = "workflows.calendar.version"
 CALENDAR_MAX_AGE = 60.0
+# The shared version is asked at most this often: a transition computes several deadlines, and
+# each would otherwise cost a round trip to the cache. Changes made in this process are seen at
+# once (`calendar_changed` drops the snapshot); other processes see them within this time.
+CALENDAR_VERSION_CHECK = 1.0
 _snapshot: _Snapshot | None = None
+_version_checked_at = 0.0
 
 
 def _read_snapshot(version: object) -> _Snapshot:
@@ -126,9 +131,13 @@ def _read_snapshot(version: object) -> _Snapshot:
 
 def calendar_snapshot() -> _Snapshot:
     """The calendar, from this process's memory while it is current (no query)."""
-    global _snapshot
-    version = cache.get(CALENDAR_VERSION_KEY)
+    global _snapshot, _version_checked_at
     snapshot = _snapshot
+    now = time_module.monotonic()
+    if snapshot is not None and now - _version_checked_at < CALENDAR_VERSION_CHECK:
+        return snapshot
+    version = cache.get(CALENDAR_VERSION_KEY)
+    _version_checked_at = now
     if (
         snapshot is None
         or snapshot.version != version
