@@ -1,6 +1,7 @@
 """Rules every transition of the engine shares: the lock order, who acts for an applicant, and
 the refusals that end a transition before it changes anything."""
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -19,6 +20,24 @@ def lock_application_of_item(work_item_id: int) -> Application:
     if application is None:
         raise TransitionRefused(_("This work item does not exist."))
     return application
+
+
+def item_with_locked_application(work_item_id: int) -> tuple[Application, WorkItem]:
+    """The work item and its application, the application locked, in one statement. Fresh: the
+    application. The item's columns may predate a change that committed while this waited for
+    the lock, so decide only with a conditional update, and read it again to explain a refusal."""
+    assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
+    item = (
+        WorkItem.objects.select_related("application", "department", "assignee")
+        .select_for_update(of=("application",))
+        .filter(pk=work_item_id)
+        .first()
+    )
+    if item is None:
+        raise TransitionRefused(_("This work item does not exist."))
+    application = routing.with_version(item.application)
+    item.application = application
+    return application, item
 
 
 def locked_items(work_item_id: int) -> tuple[Application, WorkItem, dict[str, WorkItem]]:

@@ -58,7 +58,8 @@ def version_cached(version_id: int) -> ServiceVersion:
     return version
 
 
-def _with_version(application: Application) -> Application:
+def with_version(application: Application) -> Application:
+    """The application, with its version from this process's cache."""
     application.service_version = version_cached(application.service_version_id)
     return application
 
@@ -66,14 +67,14 @@ def _with_version(application: Application) -> Application:
 def application_lock(application_id: int) -> Application:
     """The application, locked for the rest of the transaction (call inside one)."""
     assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
-    return _with_version(Application.objects.select_for_update(of=("self",)).get(pk=application_id))
+    return with_version(Application.objects.select_for_update(of=("self",)).get(pk=application_id))
 
 
 def application_lock_of_item(work_item_id: int) -> Application | None:
     """The application of a work item, locked, in one statement (None: no such work item)."""
     assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
     application = Application.objects.select_for_update(of=("self",)).filter(work_items__pk=work_item_id).first()
-    return None if application is None else _with_version(application)
+    return None if application is None else with_version(application)
 
 
 def route_steps(application: Application) -> list[RouteStep]:
