@@ -95,7 +95,7 @@ class Meter:
             rowcount = getattr(context["cursor"], "rowcount", 0) or 0
             tally.rows_written += max(rowcount, 0)
             if rowcount:
-                tally.by_table[_table(sql, head)] += rowcount
+                tally.by_table[f"rows {_table(sql, head)}"] += rowcount
             # A statement that changed no row writes no commit record: nothing to flush.
             if rowcount and self.connection.get_autocommit():
                 tally.autocommit_writes += 1
@@ -387,7 +387,8 @@ def summary(rows: list[dict[str, Any]], *, failures: list[str], tables: Counter)
         "ms_p95": round(sorted(row["ms"] for row in rows)[int(0.95 * (len(rows) - 1))], 2) if rows else None,
         "python_cpu_ms_per_application": mean("python_cpu_ms"),
         "postgres_cpu_ms_per_application": mean("postgres_cpu_ms"),
-        "statements_by_kind_and_table": {name: round(total / count, 2) for name, total in tables.most_common()},
+        # "<kind> statements": statements per application; "rows <table>": rows written per application.
+        "statements_and_rows": {name: round(total / count, 2) for name, total in tables.most_common()},
         "failures": failures,
     }
 
