@@ -41,9 +41,11 @@ class Config:
     # BENCH_QUEUE_REUSE=1: keep an existing bench database (already loaded, e.g. with 1M
     # applications) instead of dropping it; only `migrate` runs, the loader tops it up.
     queue_reuse: bool = os.environ.get("BENCH_QUEUE_REUSE", "") in ("1", "true", "yes")
+    # The in-process engine scenario (bench/engine.py): applications measured after 2 warm-up ones.
+    engine_applications: int = _int("BENCH_ENGINE_APPLICATIONS", 200)
     ceiling_seconds: int = _int("BENCH_CEILING_SECONDS", 0)  # 0: the same as BENCH_SECONDS
     scenarios: list[str] = field(
-        default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "submit,ceiling,queue").split(",")
+        default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "engine,submit,ceiling,queue").split(",")
     )
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
 

@@ -11,6 +11,8 @@ TARGETS = {
     "queue_growth": 1.5,
     "memory_web": 150,
     "memory_worker": 200,
+    "engine_statements": 60,
+    "engine_durable": 12,
 }
 
 
@@ -32,6 +34,20 @@ def table(results: dict[str, Any]) -> str:
     def row(scenario: str, figure: str, value: Any, target: str = "", ok: bool | None = None) -> None:
         lines.append(f"| {scenario} | {figure} | {value} | {target} | {_mark(ok)} |")
 
+    engine = results.get("engine")
+    if engine and "error" in engine:
+        row("engine", "error", engine["error"])
+    elif engine:
+        row("engine", "applications (failed)", f"{engine['applications']} ({len(engine['failures'])})", "0 failed",
+            not engine["failures"])  # fmt: skip
+        row("engine", "statements per application", engine["statements_per_application"], "<= 60",
+            engine["statements_per_application"] <= TARGETS["engine_statements"])  # fmt: skip
+        row("engine", "durable transactions per application", engine["durable_transactions_per_application"],
+            "<= 12", engine["durable_transactions_per_application"] <= TARGETS["engine_durable"])  # fmt: skip
+        row("engine", "rows written per application", engine["rows_written_per_application"])
+        row("engine", "ms per application (median / p95)", f"{engine['ms_per_application']} / {engine['ms_p95']}")
+        row("engine", "CPU ms per application (Python / PostgreSQL)",
+            f"{engine['python_cpu_ms_per_application']} / {engine['postgres_cpu_ms_per_application']}")  # fmt: skip
     for level, figures in results.get("submit", {}).items():
         if "error" in figures:
             row(f"submit {level}", "error", figures["error"])

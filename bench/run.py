@@ -2,7 +2,8 @@
 var/bench/results.md, and prints the table. See docs/benchmarks.md.
 
 Environment knobs (bench/config.py): BENCH_SECONDS (30), BENCH_WARMUP (10), BENCH_LEVELS
-(1,8,32), BENCH_QUEUE_SIZES (10000,1000000), BENCH_SCENARIOS (submit,ceiling,queue),
+(1,8,32), BENCH_QUEUE_SIZES (10000,1000000), BENCH_SCENARIOS (engine,submit,ceiling,queue),
+BENCH_ENGINE_APPLICATIONS (200),
 BENCH_WEB_CLASS (gthread|sync), BENCH_WEB_THREADS (4), BENCH_DB_NAME (onedoor_bench),
 BENCH_REDIS_URL (redis://127.0.0.1:6379/8), BENCH_PORT (8765), BENCH_QUEUE_REUSE (keep a loaded
 database), BENCH_OUT (var/bench).
@@ -54,6 +55,20 @@ def main() -> int:
     from bench import ceiling, fixtures, loader, queue, submit
     from bench.report import table
     from workflows.apply.demo import demo_pdf
+
+    if "engine" in config.scenarios:
+        # In process, before the stack starts: the engine's own cost on a quiet database.
+        from bench import engine
+
+        engine.calendar_load()
+        log(f"engine: {config.engine_applications} applications through the route, in process")
+        try:
+            results["engine"] = engine.run(applications=config.engine_applications)
+        except Exception as exc:  # noqa: BLE001 - reported, the other scenarios still run
+            results["engine"] = {"error": f"{type(exc).__name__}: {exc}", "failures": [str(exc)]}
+        log(f"  {results['engine'].get('statements_per_application')} statements, "
+            f"{results['engine'].get('durable_transactions_per_application')} durable transactions, "
+            f"{results['engine'].get('ms_per_application')} ms per application")  # fmt: skip
 
     stack = Stack(config)
     sampler = None
@@ -139,6 +154,9 @@ def main() -> int:
     (OUT / "results.md").write_text(text)
     print(text)
     log("wrote var/bench/results.json and var/bench/results.md")
+    if results.get("engine", {}).get("failures"):
+        log("engine: some applications did not end as the route says (results.json: engine.failures)")
+        return 1
     return 0
 
 

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from lib.refusals import Refused
 from workflows.models import CalendarDay, CalendarYear, ClockStop
-from workflows.models.calendar import calendar_version
+from workflows.models.calendar import calendar_local_changes, calendar_version
 
 DAY = timedelta(days=1)
 DAY_SECONDS = 86400
@@ -75,7 +75,7 @@ class _Snapshot:
     stops: tuple[tuple[date, date], ...]  # stopped periods, merged into disjoint spans, sorted
     years: frozenset[int]  # years the calendar is complete for
     provisional: frozenset[int]  # of those, the ones entered before the official announcement
-    version: object
+    version: tuple[object, int]  # calendar_version() when it was read
     loaded_at: float
 
 
@@ -84,10 +84,15 @@ class _Snapshot:
 # this process's own count of changes) or, as a safety net for processes that share no cache,
 # after CALENDAR_MAX_AGE seconds.
 CALENDAR_MAX_AGE = 60.0
+# The shared version is asked at most this often: a transition computes several deadlines, and
+# each would otherwise cost a round trip to the cache. Changes made in this process are seen at
+# once (their count is checked every time); other processes see them within this time.
+CALENDAR_VERSION_CHECK = 1.0
 _snapshot: _Snapshot | None = None
+_version_checked_at = 0.0
 
 
-def _read_snapshot(version: object) -> _Snapshot:
+def _read_snapshot(version: tuple[object, int]) -> _Snapshot:
     no_date, no_year = Value(None, output_field=DateField()), Value(0, output_field=IntegerField())
     # One round trip for the three tables: exceptions, stopped periods, years.
     days = CalendarDay.objects.order_by().values_list("date", F("date"), "kind", no_year)
@@ -124,15 +129,21 @@ def _read_snapshot(version: object) -> _Snapshot:
 
 
 def calendar_snapshot() -> _Snapshot:
-    """The calendar, from this process's memory while it is current (no query)."""
-    global _snapshot
-    version = calendar_version()
+    """The calendar, from this process's memory while it is current (no query). A change made in
+    this process is seen at once; the version other processes share is checked at most every
+    CALENDAR_VERSION_CHECK seconds (one cache round trip)."""
+    global _snapshot, _version_checked_at
     snapshot = _snapshot
+    now = time_module.monotonic()
     if (
-        snapshot is None
-        or snapshot.version != version
-        or time_module.monotonic() - snapshot.loaded_at > CALENDAR_MAX_AGE
+        snapshot is not None
+        and snapshot.version[1] == calendar_local_changes()
+        and now - _version_checked_at < CALENDAR_VERSION_CHECK
     ):
+        return snapshot
+    version = calendar_version()
+    _version_checked_at = now
+    if snapshot is None or snapshot.version != version or now - snapshot.loaded_at > CALENDAR_MAX_AGE:
         snapshot = _snapshot = _read_snapshot(version)
     return snapshot
 

@@ -2,8 +2,16 @@
 
 from workflows.apply import tasks as apply_tasks
 from workflows.engine import tasks as engine_tasks
+from workflows.notifications import tasks as notification_tasks
 from workflows.privacy import tasks as privacy_tasks
 from workflows.progress import tasks as progress_tasks
 from workflows.transparency import tasks as transparency_tasks
 
-__all__ = ["apply_tasks", "engine_tasks", "privacy_tasks", "progress_tasks", "transparency_tasks"]
+__all__ = [
+    "apply_tasks",
+    "engine_tasks",
+    "notification_tasks",
+    "privacy_tasks",
+    "progress_tasks",
+    "transparency_tasks",
+]

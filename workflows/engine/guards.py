@@ -1,6 +1,7 @@
 """Rules every transition of the engine shares: the lock order, who acts for an applicant, and
 the refusals that end a transition before it changes anything."""
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -16,10 +17,44 @@ CORRECTION_TIMERS = (Timer.Kind.CORRECTION_DEADLINE, Timer.Kind.CORRECTION_REMIN
 
 def lock_application_of_item(work_item_id: int) -> Application:
     """The application of a work item, locked (the engine's lock order: application first)."""
-    application_id = WorkItem.objects.filter(pk=work_item_id).values_list("application_id", flat=True).first()
-    if application_id is None:
+    application = routing.application_lock_of_item(work_item_id)
+    if application is None:
         raise TransitionRefused(_("This work item does not exist."))
-    return routing.application_lock(application_id)
+    return application
+
+
+def item_with_locked_application(work_item_id: int) -> tuple[Application, WorkItem]:
+    """The work item and its application, the application locked, in one statement. Fresh: the
+    application. The item's columns may predate a change that committed while this waited for
+    the lock, so decide only with a conditional update, and read it again to explain a refusal."""
+    assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
+    item = (
+        WorkItem.objects.select_related("application", "department", "assignee")
+        .select_for_update(of=("application",))
+        .filter(pk=work_item_id)
+        .first()
+    )
+    if item is None:
+        raise TransitionRefused(_("This work item does not exist."))
+    application = routing.with_version(item.application)
+    item.application = application
+    return application, item
+
+
+def locked_items(work_item_id: int) -> tuple[Application, WorkItem, dict[str, WorkItem]]:
+    """The work item, its application and the application's current work items, all locked
+    (application first, as everywhere), read once for the whole transition."""
+    application = lock_application_of_item(work_item_id)
+    current = routing.current_items(application, lock=True)
+    item = next((found for found in current.values() if found.pk == work_item_id), None)
+    if item is None:  # an earlier round of a transferred step
+        item = (
+            WorkItem.objects.select_for_update(of=("self",))
+            .select_related("department", "assignee")
+            .get(pk=work_item_id)
+        )
+        item.application = application
+    return application, item, current
 
 
 def locked_item(work_item_id: int) -> tuple[Application, WorkItem]:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Department, User
 from lib.text import in_language
 from services.conditions import evaluate
+from services.models import ServiceVersion
 from services.routes import RouteStep, parse_route, topological_order
 from workflows import clock
 from workflows.engine.events import event_record
@@ -36,15 +37,56 @@ RUNNABLE_KINDS = (WorkItem.Kind.AUTOMATIC, WorkItem.Kind.ISSUE)
 WARNING_AT = 0.8
 
 
+# Published versions never change (DESIGN §4; a trigger refuses any update of their route):
+# each process keeps the ones it has read, with their parsed routes, by id.
+_versions: dict[int, ServiceVersion] = {}
+_routes: dict[int, list[RouteStep]] = {}
+VERSIONS_KEPT = 1000
+
+
+def version_cached(version_id: int) -> ServiceVersion:
+    """The service version, from this process's memory once read (a version is immutable)."""
+    version = _versions.get(version_id)
+    if version is None:
+        version = ServiceVersion.objects.get(pk=version_id)
+        if version.status == ServiceVersion.Status.DRAFT:
+            return version  # a draft may still change: never kept
+        if len(_versions) >= VERSIONS_KEPT:
+            _versions.clear()
+            _routes.clear()
+        _versions[version_id] = version
+    return version
+
+
+def with_version(application: Application) -> Application:
+    """The application, with its version from this process's cache."""
+    application.service_version = version_cached(application.service_version_id)
+    return application
+
+
 def application_lock(application_id: int) -> Application:
     """The application, locked for the rest of the transaction (call inside one)."""
     assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
-    return Application.objects.select_for_update(of=("self",)).select_related("service_version").get(pk=application_id)
+    return with_version(Application.objects.select_for_update(of=("self",)).get(pk=application_id))
+
+
+def application_lock_of_item(work_item_id: int) -> Application | None:
+    """The application of a work item, locked, in one statement (None: no such work item)."""
+    assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
+    application = Application.objects.select_for_update(of=("self",)).filter(work_items__pk=work_item_id).first()
+    return None if application is None else with_version(application)
 
 
 def route_steps(application: Application) -> list[RouteStep]:
-    """The route of the version the application was submitted against (never a newer one)."""
-    return parse_route(application.service_version.route)
+    """The route of the version the application was submitted against (never a newer one),
+    parsed once per process."""
+    version_id = application.service_version_id
+    steps = _routes.get(version_id)
+    if steps is None:
+        steps = parse_route(application.service_version.route)
+        if version_id in _versions:
+            _routes[version_id] = steps
+    return list(steps)
 
 
 def step_options(application: Application, step_key: str) -> dict[str, Any]:
@@ -58,10 +100,15 @@ def step_options(application: Application, step_key: str) -> dict[str, Any]:
     return {}
 
 
-def current_items(application: Application) -> dict[str, WorkItem]:
-    """Step key → its current work item (the highest round)."""
+def current_items(application: Application, *, lock: bool = False) -> dict[str, WorkItem]:
+    """Step key → its current work item (the highest round); `lock`: every work item of the
+    application is locked too (after the application, as everywhere)."""
+    rows = WorkItem.objects.filter(application=application).select_related("department", "assignee")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
     items: dict[str, WorkItem] = {}
-    for item in WorkItem.objects.filter(application=application).select_related("department").order_by("round"):
+    for item in rows.order_by("round", "pk"):
+        item.application = application
         items[item.step_key] = item
     return items
 
@@ -251,8 +298,10 @@ def step_open(
     return item
 
 
-def step_skip(application: Application, step: RouteStep, *, now: datetime) -> WorkItem:
-    department = Department.objects.get(code=step.department)
+def step_skip(
+    application: Application, step: RouteStep, *, now: datetime, department: Department | None = None
+) -> WorkItem:
+    department = department or Department.objects.get(code=step.department)
     label_en, label_zh = step_labels(step, department)
     item = WorkItem.objects.create(
         application=application,
@@ -280,11 +329,21 @@ def step_skip(application: Application, step: RouteStep, *, now: datetime) -> Wo
 # --- Whole application -----------------------------------------------------------------------
 
 
-def live_work_cancel(application: Application, *, actor: User | None, reason: str, kind: ApplicationEvent.Kind) -> None:
-    """Cancels every live work item and every pending timer of the application."""
-    for item in WorkItem.objects.filter(application=application, status__in=WorkItem.LIVE).select_related(
-        "application"
-    ):
+def live_work_cancel(
+    application: Application,
+    *,
+    actor: User | None,
+    reason: str,
+    kind: ApplicationEvent.Kind,
+    items: Iterable[WorkItem] | None = None,
+) -> None:
+    """Cancels every live work item and every pending timer of the application (`items`:
+    every work item of the application, when the transition has already read them)."""
+    if items is None:
+        items = WorkItem.objects.filter(application=application, status__in=WorkItem.LIVE)
+    for item in items:
+        if item.status not in WorkItem.LIVE:
+            continue
         item.application = application
         item_set_status(item, WorkItem.Status.CANCELLED, kind=kind, actor=actor, reason=reason)
     timers_cancel(application=application)
@@ -298,26 +357,41 @@ def application_finish(
     actor: User | None = None,
     reason: str = "",
     payload: dict[str, Any] | None = None,
+    items: Iterable[WorkItem] | None = None,
 ) -> None:
-    live_work_cancel(application, actor=actor, reason=reason, kind=ApplicationEvent.Kind(f"{kind}_cancelled"))
+    live_work_cancel(
+        application, actor=actor, reason=reason, kind=ApplicationEvent.Kind(f"{kind}_cancelled"), items=items
+    )
     application.decided_at = timezone.now()
     application_set_status(
         application, to_status, kind=kind, actor=actor, reason=reason, payload=payload, fields=["decided_at"]
     )
 
 
-def advance_locked(application: Application, *, actor: User | None = None) -> None:
+def advance_locked(
+    application: Application, *, actor: User | None = None, items: dict[str, WorkItem] | None = None
+) -> None:
     """Opens what can open, skips what does not apply, rejects or approves when it is time.
 
-    Call with the application locked. Idempotent: a second call with nothing new changes nothing.
+    Call with the application locked; `items`: its current work items when the transition
+    has read them already (`current_items`), as they are now. Idempotent: a second call with
+    nothing new changes nothing.
     """
     if application.status not in (Application.Status.IN_PROGRESS, Application.Status.AWAITING_APPLICANT):
         return
     steps = route_steps(application)
-    items = current_items(application)
-    for item in items.values():
-        item.application = application
+    items = current_items(application) if items is None else items
     by_key = {step.key: step for step in steps}
+    departments: dict[str, Department] = {}
+
+    def department_of(step: RouteStep) -> Department:
+        # Every department of the route in one query, the first time one is needed.
+        if not departments:
+            departments.update(
+                (department.code, department)
+                for department in Department.objects.filter(code__in={s.department for s in steps})
+            )
+        return departments.get(step.department) or Department.objects.get(code=step.department)
 
     for key, item in items.items():
         step = by_key.get(key)
@@ -331,6 +405,7 @@ def advance_locked(application: Application, *, actor: User | None = None) -> No
                 # The applicant reads this reason: the clerk's internal remark never goes here.
                 reason="; ".join(reasons),
                 payload={"step": key, "reasons": reasons},
+                items=list(items.values()),
             )
             return
 
@@ -344,9 +419,9 @@ def advance_locked(application: Application, *, actor: User | None = None) -> No
             if not all(parent in items and items[parent].status in FINISHED_OK for parent in step.after):
                 continue
             if evaluate(step.when, application.data or {}):
-                items[step.key] = step_open(application, step, now=now)
+                items[step.key] = step_open(application, step, now=now, department=department_of(step))
             else:
-                items[step.key] = step_skip(application, step, now=now)
+                items[step.key] = step_skip(application, step, now=now, department=department_of(step))
             progressed = True
 
     if all(step.key in items and items[step.key].status in FINISHED_OK for step in steps):
@@ -355,6 +430,7 @@ def advance_locked(application: Application, *, actor: User | None = None) -> No
             Application.Status.APPROVED,
             kind=ApplicationEvent.Kind.APPLICATION_APPROVED,
             payload={"steps": {key: item.status for key, item in items.items()}},
+            items=list(items.values()),
         )
 
 

@@ -121,6 +121,11 @@ def calendar_version() -> tuple[object, int]:
     return cache.get(CALENDAR_VERSION_KEY), _local_changes
 
 
+def calendar_local_changes() -> int:
+    """How many changes this process has announced (no round trip)."""
+    return _local_changes
+
+
 def calendar_changed() -> None:
     """Announces that holidays, make-up days, stopped periods or complete years changed. Saves
     and deletes of the three models call it (signals, `workflows.apps`); bulk writes call it

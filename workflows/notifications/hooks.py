@@ -1,7 +1,13 @@
 """The one hook the engine calls: `on_event(event)` right after it writes an ApplicationEvent.
 
-It runs inside the transition's transaction, so the notifications it writes (and their
-outbox rows) commit with the transition or not at all. It maps event kinds to notifications:
+It runs inside the transition's transaction and writes at most one outbox row, for an event
+that tells someone something: nothing is built there. Once the transition commits, the task
+`workflows.notifications.events_notify` runs `events_notify(event_ids=[…])`, which builds the
+notifications of a batch of events in one transaction (followers, preferences, texts,
+deliveries and their outbox rows). A transition that rolls back leaves no row, so nobody is
+told; a batch run twice, or one that died midway and is sent again by the relay, notifies once
+per event and channel (every notification has a dedupe key, every delivery is claimed once).
+It maps event kinds to notifications:
 
 ==========================  =============================================================
 event kind                  notification
@@ -23,8 +29,8 @@ application_withdrawn
 ==========================  =============================================================
 
 The followers are the applicant and, for an application made on behalf of an organisation,
-its other representatives. Each notification has a dedupe key, so an event handled twice notifies once. A failure here
-is logged and never undoes the transition.
+its other representatives. A failure while building is logged and never undoes the
+transition: the batch is rolled back and sent again by the outbox relay, with its backoff.
 """
 
 import logging
@@ -39,9 +45,11 @@ from documents.models import Certificate
 from workflows import clock
 from workflows.models import Application, ApplicationEvent, ApplicationGroup, Mandate, Notification, WorkItem
 from workflows.notifications.notify import notify
+from workflows.outbox import outbox_confirm, outbox_enqueue
 
 logger = logging.getLogger(__name__)
 
+EVENTS_NOTIFY_TASK = "workflows.notifications.events_notify"
 Event = Notification.Event
 Kind = ApplicationEvent.Kind
 
@@ -106,6 +114,7 @@ def _receipt(event: ApplicationEvent, application: Application) -> None:
             context={"due": clock.due_date(application.statutory_due_at) if application.statutory_due_at else None},
             application=application,
             link=_track_link(application) if user.last_login is None and not user.has_usable_password() else "",
+            savepoint=False,
             dedupe_key=f"receipt:{application.pk}",
         )
 
@@ -124,6 +133,7 @@ def _correction(event: ApplicationEvent, application: Application) -> None:
                 "department": item.department,
             },
             application=application,
+            savepoint=False,
             dedupe_key=f"correction:{item.pk}",
         )
 
@@ -139,6 +149,7 @@ def _decision(event: ApplicationEvent, application: Application) -> None:
                 "reasons": [] if approved else list((event.payload or {}).get("reasons") or []),
             },
             application=application,
+            savepoint=False,
             dedupe_key=f"decision:{application.pk}",
         )
     notify(  # one rating per application: asked of the person who applied
@@ -146,6 +157,7 @@ def _decision(event: ApplicationEvent, application: Application) -> None:
         event=Event.RATING_INVITATION,
         context={},
         application=application,
+        savepoint=False,
         dedupe_key=f"rating-invitation:{application.pk}",
     )
 
@@ -169,6 +181,7 @@ def _certificate(event: ApplicationEvent, application: Application) -> None:
                 "verification_code": certificate.verification_code if certificate else "",
             },
             application=application,
+            savepoint=False,
             dedupe_key=f"certificate:{application.pk}:{item.step_key if item else ''}",
         )
 
@@ -188,6 +201,7 @@ def _correction_reminder(event: ApplicationEvent, application: Application) -> N
                 "days_left": clock.working_days_left(deadline) if deadline else None,
             },
             application=application,
+            savepoint=False,
             dedupe_key=f"correction-reminder:{event.pk}",
         )
 
@@ -215,6 +229,7 @@ def _statutory(event: ApplicationEvent, application: Application, *, overdue: bo
             },
             application=application,
             link=link,
+            savepoint=False,
             dedupe_key=f"{'overdue' if overdue else 'deadline'}:{event.pk}:{user.pk}",
         )
 
@@ -259,15 +274,52 @@ HANDLERS: dict[str, Callable[[ApplicationEvent, Application], None]] = {
 }
 
 
+# Events about a step that notify only when the step is of a kind, or only the step's own event.
+ISSUE_STEP_KINDS = (Kind.STEP_COMPLETED, Kind.STEP_APPROVED)
+STEP_ONLY_KINDS = (Kind.CORRECTION_REQUESTED, Kind.CORRECTION_REMINDER, Kind.DEADLINE_WARNING, Kind.STEP_ESCALATED)
+
+
+def notifies(event: ApplicationEvent) -> bool:
+    """Whether the event tells anyone anything (decided from the event as written: no query)."""
+    if event.kind not in HANDLERS:
+        return False
+    if event.kind in _ACTED_FOR:
+        # Told only when someone other than the applicant acted (a delegate).
+        return event.actor_id not in (None, event.application.applicant_id)
+    item = event.work_item
+    if event.kind in ISSUE_STEP_KINDS:
+        return item is not None and item.kind == WorkItem.Kind.ISSUE
+    if event.kind in STEP_ONLY_KINDS:
+        return item is not None
+    return True
+
+
 def on_event(event: ApplicationEvent) -> None:
-    """Called by the engine after each event it records (inside the transition)."""
-    handler = HANDLERS.get(event.kind)
-    if handler is None:
-        return
-    if event.kind in _ACTED_FOR and event.actor_id in (None, event.application.applicant_id):
-        return  # the applicant acted themselves: nothing to tell, not even a savepoint
-    try:
-        with transaction.atomic():  # a savepoint: a failure here leaves the transition intact
-            handler(event, event.application)
-    except Exception:  # a notification must never undo a transition
-        logger.exception("notification for event %s (%s) failed", event.pk, event.kind)
+    """Called by the engine after each event it records (inside the transition): one outbox
+    row for an event that notifies, nothing otherwise."""
+    if notifies(event):
+        outbox_enqueue(task=EVENTS_NOTIFY_TASK, kwargs={"event_ids": [event.pk]})
+
+
+def events_notify(*, event_ids: list[int], outbox_id: int | None = None) -> int:
+    """Builds the notifications of a batch of events, in one transaction that also confirms the
+    outbox row. Idempotent per event and channel. Returns how many events notified."""
+    events = (
+        ApplicationEvent.objects.filter(pk__in=event_ids)
+        .select_related("application__applicant", "application__service", "work_item__department")
+        .order_by("pk")
+    )
+    handled = 0
+    with transaction.atomic():
+        for event in events:
+            handler = HANDLERS.get(event.kind)
+            if handler is None:
+                continue
+            try:
+                handler(event, event.application)
+            except Exception:
+                logger.exception("notification for event %s (%s) failed", event.pk, event.kind)
+                raise  # the batch rolls back; the relay sends it again
+            handled += 1
+        outbox_confirm(outbox_id)
+    return handled

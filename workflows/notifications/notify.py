@@ -10,6 +10,7 @@ after a blank line: body) and <event>.sms.txt, in the recipient's preferred lang
 """
 
 import json
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -107,13 +108,16 @@ def notify(
     application: Application | None = None,
     link: str = "",
     dedupe_key: str | None = None,
+    savepoint: bool = True,
 ) -> Notification:
     """Tells `user` about `event`. Idempotent per `dedupe_key` (a second call returns the first row).
 
     `context` holds what the template needs besides the applicant's name, the application
     number and the service name (filled in here): e.g. {"deadline": date, "reasons": [...]}.
     Pass dates as date/datetime objects, and departments or document types as model
-    instances: they are named in the recipient's language.
+    instances: they are named in the recipient's language. `savepoint=False` for a caller whose
+    whole transaction is retried anyway (the notification task): a race on the dedupe key then
+    rolls that transaction back instead of a savepoint.
     """
     if event not in Notification.Event.values:
         raise ValueError(f"unknown notification event {event!r}")
@@ -128,7 +132,8 @@ def notify(
     subject, body, sms_text = render_texts(event=event, language=language, context=values)
     stored_context = json.loads(json.dumps({k: _storable(v) for k, v in context.items()}, cls=DjangoJSONEncoder))
     try:
-        with transaction.atomic():  # a savepoint inside the caller's transaction
+        # A savepoint inside the caller's transaction, unless the caller retries it whole.
+        with transaction.atomic() if savepoint else nullcontext():
             notification = Notification.objects.create(
                 user=user,
                 application=application,
@@ -152,7 +157,7 @@ def notify(
                 delivery = NotificationDelivery.objects.create(notification=notification, channel=channel)
                 outbox_enqueue(task=DELIVER_TASK, kwargs={"delivery_id": delivery.pk})
     except IntegrityError:
-        if dedupe_key is None:
+        if dedupe_key is None or not savepoint:
             raise
         # Two callers raced on the same key: the other one's row stands.
         return Notification.objects.get(user=user, dedupe_key=dedupe_key)

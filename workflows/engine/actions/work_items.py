@@ -21,8 +21,9 @@ from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record
 from workflows.engine.guards import (
+    item_with_locked_application,
     lock_application_of_item,
-    locked_item,
+    locked_items,
     refuse_if_finished,
     refuse_unless_assignee,
 )
@@ -47,7 +48,7 @@ def work_item_claim(*, work_item_id: int, clerk: User) -> WorkItem:
     Raises TransitionRefused("already taken by <name>") when another clerk won.
     """
     with transaction.atomic():
-        application = lock_application_of_item(work_item_id)
+        application, item = item_with_locked_application(work_item_id)
         refuse_if_finished(application)
         now = timezone.now()
         changed = WorkItem.objects.filter(
@@ -57,9 +58,13 @@ def work_item_claim(*, work_item_id: int, clerk: User) -> WorkItem:
             kind=WorkItem.Kind.REVIEW,
             department_id__in=department_ids(user=clerk, roles=QUEUE_ROLES),
         ).update(status=WorkItem.Status.CLAIMED, assignee=clerk, claimed_at=now, updated_at=now)
-        item = _reload(work_item_id, application)
-        if changed != 1:
-            # Only the losing path reads more, to say exactly why.
+        if changed == 1:
+            # What the update wrote, without reading the row again.
+            item.status, item.assignee, item.claimed_at, item.updated_at = WorkItem.Status.CLAIMED, clerk, now, now
+        else:
+            # Only the losing path reads more, to say exactly why: the row as it is now (read
+            # with the lock, the item may predate a claim that committed while this one waited).
+            item = _reload(work_item_id, application)
             if item.assignee_id == clerk.pk:
                 raise TransitionRefused(_("You have already claimed this step."))
             if not has_role(clerk, QUEUE_ROLES, item.department_id):
@@ -171,7 +176,7 @@ def work_item_decide(
     """The assignee approves or rejects their step; the route moves on in the same transaction."""
     reasons = [str(reason).strip() for reason in (reasons or []) if str(reason).strip()]
     with transaction.atomic():
-        application, item = locked_item(work_item_id)
+        application, item, current = locked_items(work_item_id)
         refuse_if_finished(application)
         refuse_unless_assignee(item, actor)
         if decision not in (WorkItem.Decision.APPROVED, WorkItem.Decision.REJECTED):
@@ -193,5 +198,5 @@ def work_item_decide(
             payload={"decision": decision, "reasons": item.decision_reasons},
             fields=["decision", "decision_reasons", "decision_note"],
         )
-        routing.advance_locked(application, actor=actor)
+        routing.advance_locked(application, actor=actor, items=current)
         return item
