@@ -7,6 +7,9 @@ gets a correction request with a note and is then approved with a remark (its ce
 issued), so every surface the applicant has is filled before it is searched.
 """
 
+import io
+import zipfile
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -15,6 +18,7 @@ from documents.models import Certificate
 from workflows.engine.actions import correction_submit, work_item_claim
 from workflows.engine.automatic import automatic_step_run
 from workflows.models import Application, Notification
+from workflows.privacy.export import data_export_build, data_export_request
 from workflows.tests.test_workbench_support import routed_application, step, version_with
 from workflows.transparency.sequencer import log_integrate
 
@@ -108,6 +112,14 @@ def applicant_surfaces(client, alice, applications) -> dict[str, str]:
         response = client.get(reverse("documents:download", args=[certificate.document_id]))
         assert response.status_code == 200
         pages[f"certificate {certificate.pk}"] = b"".join(response.streaming_content).decode("latin-1")  # type: ignore[attr-defined]
+    # The download of everything held about her: every file of the ZIP.
+    export = data_export_request(user=alice)
+    assert data_export_build(export_id=export.pk) == "ready"
+    response = client.get(reverse("workflows:privacy-export-download", args=[export.pk]))
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:  # type: ignore[attr-defined]
+        for name in archive.namelist():
+            pages[f"data export {name}"] = archive.read(name).decode("utf-8", errors="replace")
     return pages
 
 
@@ -117,6 +129,9 @@ def test_no_internal_remark_reaches_any_applicant_surface(client, alice, decided
     assert "The lease does not cover the premises" in pages[f"page {decided[0].number}"]
     assert any("Give the name as on the lease." in text for name, text in pages.items() if "message" in name)
     assert any(name.startswith("certificate") for name in pages)
+    assert "The lease does not cover the premises" in "".join(
+        t for n, t in pages.items() if n.startswith("data export")
+    )
     leaked = sorted(name for name, text in pages.items() if SECRET in text)
     assert not leaked, f"the internal remark is shown to the applicant on: {leaked}"
 
