@@ -9,7 +9,10 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.second_factor.selectors import must_use_second_factor
 from bench.loader import resident_id
 
 CITIZEN_PREFIX = "bench.citizen."
@@ -23,6 +26,11 @@ def session_for(user) -> dict[str, str]:
     store[BACKEND_SESSION_KEY] = BACKEND
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store["last_seen"] = store["signed_in_at"] = int(time.time())
+    if must_use_second_factor(user=user):
+        # Staff pages need a second factor confirmed in the session: recorded the way
+        # django_otp.login records it after a right code, with the person's own authenticator.
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="Load authenticator", defaults={"confirmed": True})
+        store[DEVICE_ID_SESSION_KEY] = device.persistent_id
     store.create()
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     csrf = "".join(secrets.choice(alphabet) for _ in range(32))

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.actions import verified_attribute_set
 from accounts.models import User, VerifiedAttribute
@@ -48,11 +49,12 @@ def note_add(*, work_item: WorkItem, author: User, text: str) -> Note:
 
 
 # The identity documents a counter clerk may check in person.
+# Lazy: the list is built once, when the module loads, and shown in each page's language.
 IDENTITY_DOCUMENTS = [
-    ("resident_id_card", _("Resident identity card")),
-    ("temporary_id_card", _("Temporary resident identity card")),
-    ("passport", _("Passport")),
-    ("residence_permit", _("Residence permit for Hong Kong, Macao or Taiwan residents")),
+    ("resident_id_card", gettext_lazy("Resident identity card")),
+    ("temporary_id_card", gettext_lazy("Temporary resident identity card")),
+    ("passport", gettext_lazy("Passport")),
+    ("residence_permit", gettext_lazy("Residence permit for Hong Kong, Macao or Taiwan residents")),
 ]
 
 
