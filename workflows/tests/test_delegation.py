@@ -356,7 +356,7 @@ def test_an_expired_or_not_yet_valid_mandate_gives_no_access(client, father, ver
 
 
 def test_corrections_and_withdrawals_for_him_tell_him_and_need_may_submit(
-    father, verified_alice, clerk_a, department_a, department_b, catalogue
+    father, verified_alice, clerk_a, department_a, department_b, catalogue, django_capture_on_commit_callbacks
 ):
     application = routed_application(applicant=father, version=version_with())
     mandate = mandate_accept(
@@ -368,11 +368,14 @@ def test_corrections_and_withdrawals_for_him_tell_him_and_need_may_submit(
     correction_request(
         work_item_id=item.pk, actor=clerk_a, fields=["business.name"], materials=[], message="The name, please."
     )
-    correction_submit(
-        application_id=application.pk, applicant=verified_alice, data={"business.name": "Tea House"}, documents={}
-    )
+    # Notifications are built by a task from the events, after the transition commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        correction_submit(
+            application_id=application.pk, applicant=verified_alice, data={"business.name": "Tea House"}, documents={}
+        )
     assert Notification.objects.filter(user=father, event="acted_for", context__action="corrected").exists()
-    application_withdraw(application_id=application.pk, applicant=verified_alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        application_withdraw(application_id=application.pk, applicant=verified_alice)
     assert Notification.objects.filter(user=father, event="acted_for", context__action="withdrawn").exists()
 
     # A prepare-only mandate does not let her withdraw or answer.
