@@ -20,6 +20,8 @@ def _float(name: str, default: float) -> float:
 class Config:
     seconds: int = _int("SOAK_SECONDS", 600)
     citizens: int = _int("SOAK_CITIZENS", 6)
+    # A citizen's pause between two applications (0: back to back, the heaviest load).
+    think_seconds: float = _float("SOAK_THINK_SECONDS", 0)
     # Faults are injected every SOAK_FAULT_MIN..SOAK_FAULT_MAX seconds (uniformly at random).
     fault_min: float = _float("SOAK_FAULT_MIN", 8)
     fault_max: float = _float("SOAK_FAULT_MAX", 20)

@@ -153,7 +153,7 @@ def apply_once(http: requests.Session, base: str, *, service: str, serial: int, 
 
 
 def citizen_loop(person: dict[str, Any], base: str, lease_pdf: bytes, tally: Tally, stop: threading.Event,
-                 index: int) -> None:  # fmt: skip
+                 index: int, think_seconds: float = 0) -> None:  # fmt: skip
     http = session(person)
     serial = index * 100_000
     while not stop.is_set():
@@ -163,6 +163,8 @@ def citizen_loop(person: dict[str, Any], base: str, lease_pdf: bytes, tally: Tal
             tally.started += 1
         try:
             apply_once(http, base, service=service, serial=serial, lease_pdf=lease_pdf, tally=tally, citizen=person)
+            if think_seconds:
+                stop.wait(think_seconds)
         except Refused as refused:
             with tally.lock:
                 tally.errors[f"{refused.step}: {refused.status}"] += 1

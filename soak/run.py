@@ -172,7 +172,7 @@ def soak(config: Config, rng: random.Random, stack: Stack, postgres: Postgres, r
     citizens = [
         threading.Thread(
             target=citizen_loop,
-            args=(person, config.base_url, people["lease_pdf"], tally, stop_load, i),
+            args=(person, config.base_url, people["lease_pdf"], tally, stop_load, i, config.think_seconds),
             name=f"citizen-{i}",
             daemon=True,
         )

@@ -291,8 +291,8 @@ ROWS: list[Row] = [
     Row("workflows:privacy-profile", signed_in(200)),
     Row("workflows:privacy-profile", signed_in(400), method="POST", data={"display_name": ""}),
     # Erasure is for citizens; staff accounts are closed by their administrators.
-    Row("workflows:privacy-erase", _table(LOGIN, NOT_FOUND, alice=200, bob=200)),
-    Row("workflows:privacy-erase", _table(LOGIN, NOT_FOUND, alice=400, bob=400), method="POST"),
+    Row("workflows:privacy-erase", _table(LOGIN, NOT_FOUND, alice=200, bob=200, delegate=200)),
+    Row("workflows:privacy-erase", _table(LOGIN, NOT_FOUND, alice=400, bob=400, delegate=400), method="POST"),
     # A record's proof (its content, leaf and audit path) is only for the person it is about.
     Row("workflows:progress-access-proof", alice_only(200), args={"record_id": "access_record"}),
     # The supervision figures: supervisors for their departments; the administrator for all.

@@ -114,6 +114,37 @@ class RetentionRecordAdmin(admin.ModelAdmin):
     search_fields = ["application__number"]
     change_list_template = "admin/workflows/retentionrecord/change_list.html"
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.falling_due_view)
+        return [path("falling-due/", view, name="workflows_retentionrecord_falling_due"), *super().get_urls()]
+
+    def falling_due_view(self, request: HttpRequest) -> TemplateResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        applications = (
+            applications_due(now=now, within=timedelta(days=30))
+            .select_related("service")
+            .order_by("decided_at", "pk")[:500]
+        )
+        rows = [{"application": a, "ends_at": retention_ends_at(a)} for a in applications]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Retention: falling due in the next 30 days"),
+            "opts": self.model._meta,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "admin/workflows/retentionrecord/falling_due.html", context)
+
 
 # --- Looks at a person's data are recorded -----------------------------------------------------
 
@@ -163,28 +194,6 @@ class ReadOnly(RecordsLooks):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view(self.falling_due_view)
-        return [path("falling-due/", view, name="workflows_retentionrecord_falling_due"), *super().get_urls()]
-
-    def falling_due_view(self, request: HttpRequest) -> TemplateResponse:
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        now = timezone.now()
-        applications = (
-            applications_due(now=now, within=timedelta(days=30))
-            .select_related("service")
-            .order_by("decided_at", "pk")[:500]
-        )
-        rows = [{"application": a, "ends_at": retention_ends_at(a)} for a in applications]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Retention: falling due in the next 30 days"),
-            "opts": self.model._meta,
-            "rows": rows,
-        }
-        return TemplateResponse(request, "admin/workflows/retentionrecord/falling_due.html", context)
 
 
 @admin.register(Application)

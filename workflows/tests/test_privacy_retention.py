@@ -141,7 +141,9 @@ def test_the_admin_shows_what_falls_due_in_the_next_30_days(client, administrato
     url = "/admin/workflows/retentionrecord/falling-due/"
     with time_machine.travel(decided.decided_at + timedelta(days=5), tick=False):
         client.force_login(administrator)
-        page = client.get(url).content.decode()
+        response = client.get(url)
+        page = response.content.decode()
+        assert response.status_code == 200, (response.status_code, response.get("Location"))
         assert decided.number in page
         assert "Noodle House" not in page and "Alice" not in page  # numbers and dates only
     with time_machine.travel(decided.decided_at - timedelta(days=1), tick=False):
