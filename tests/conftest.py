@@ -198,3 +198,13 @@ def empty_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def no_request_context_left_over():
+    """Each test starts outside any request: a streamed response a test never closed (a file
+    download) would otherwise leave its request id in the log context for the next test."""
+    from portal.request_context import application_var, request_id_var, user_id_var
+
+    for var in (request_id_var, user_id_var, application_var):
+        var.set(None)
