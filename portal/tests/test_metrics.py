@@ -2,21 +2,27 @@
 requests by view name, database queries, tasks by outcome, queue lengths and the engine's
 figures, read in well under the scrape budget."""
 
-import time
 from datetime import timedelta
 
 import pytest
 import redis
 from celery import current_app
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.factories import UserFactory
 from portal.metrics import tasks_key
 from workflows.models import OutboxMessage
+from workflows.tests.test_workbench_support import routed_application, version_with
 
 pytestmark = pytest.mark.django_db
+
+# What one scrape may cost in queries: fixed aggregates (outbox, incidents, overdue steps by
+# department, the transparency log), whatever the number of applications.
+SCRAPE_QUERY_BUDGET = 6
 
 TOKEN = "s3cret-scrape-token"
 
@@ -193,20 +199,20 @@ def test_a_scrape_with_redis_down_still_answers_and_says_so(client, settings):
     assert value(found, "onedoor_database_up") == 1
 
 
-def test_a_scrape_takes_under_50_ms(client):
+def test_a_scrape_costs_the_same_few_queries_whatever_the_data(client):
+    """Speed is measured by `make bench`, not here: a scrape's cost is held by its query count,
+    which does not grow with the number of applications (aggregates only)."""
     scrape(client)  # warm: the first scrape connects to the broker
-    durations = []
-    for _ in range(10):
-        started = time.perf_counter()
+    with CaptureQueriesContext(connection) as before:
         scrape(client)
-        durations.append(time.perf_counter() - started)
-    median = sorted(durations)[len(durations) // 2]
-    print(
-        f"\nmetrics scrape (test client, incl. parsing): fastest {min(durations) * 1000:.1f} ms, "
-        f"median {median * 1000:.1f} ms, slowest {max(durations) * 1000:.1f} ms"
-    )
-    # The fastest of ten: the others measure the machine's other work as much as the scrape.
-    assert min(durations) < 0.05
+    applicant = UserFactory()
+    version = version_with()
+    for _ in range(3):
+        routed_application(applicant=applicant, version=version)
+        OutboxMessage.objects.create(task="workflows.outbox_relay", kwargs={}, attempts=2)
+    with CaptureQueriesContext(connection) as after:
+        scrape(client)
+    assert len(after) == len(before) <= SCRAPE_QUERY_BUDGET
 
 
 def test_the_task_counts_live_in_one_redis_hash_for_the_whole_cluster():
