@@ -172,3 +172,31 @@ def test_the_holder_cannot_delete_an_issued_certificate(certificate, alice):
 )
 def test_names_are_masked(name, masked):
     assert mask_name(name) == masked
+
+
+def test_an_issued_pdf_is_stored_as_made_even_when_its_bytes_spell_an_action_name(alice, certificate_type):
+    """A signed certificate carries an incremental update whose random bytes (keys, signatures,
+    compressed streams) may contain "/AA" or "/JS" by chance; the upload rules refuse such a file,
+    but the portal's own documents are not put through them."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from reportlab.pdfgen import canvas
+
+    from documents.actions import document_issue
+    from documents.validation import UploadRejected, check_content
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.drawString(72, 720, "Certificate")
+    pdf.save()
+    writer = IncrementalPdfFileWriter(io.BytesIO(buffer.getvalue()))
+    writer.root["/Noise"] = writer.add_object(generic.StreamObject(stream_data=b"noise /AA noise"))
+    writer.update_root()
+    updated = io.BytesIO()
+    writer.write(updated)
+    content = updated.getvalue()
+    with pytest.raises(UploadRejected):  # as an upload it would be refused
+        check_content(content=content, claimed_name="c.pdf", document_type=certificate_type)
+    document = document_issue(owner=alice, document_type=certificate_type, content=content, display_name="c.pdf")
+    with private_storage.open(document.file.name, "rb") as stored:
+        assert stored.read() == content
