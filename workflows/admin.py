@@ -152,9 +152,14 @@ class RetentionRecordAdmin(admin.ModelAdmin):
 class RecordsLooks(admin.ModelAdmin):
     """Opening one object's page (GET) records an access to the person it is about."""
 
+    # Each admin names the field holding the person's id (and, for an application, its own id).
+    person_field: str
+    application_field: str | None = None
+
     def person_of(self, obj: Any) -> tuple[int | None, int | None]:
         """(the person's id, the application's id or None)."""
-        raise NotImplementedError
+        application_id = getattr(obj, self.application_field) if self.application_field else None
+        return getattr(obj, self.person_field), application_id
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -168,13 +173,11 @@ class RecordsLooks(admin.ModelAdmin):
 
 
 class PersonAdmin(RecordsLooks, UserAdmin):
-    def person_of(self, obj: User) -> tuple[int | None, int | None]:
-        return obj.pk, None
+    person_field = "pk"
 
 
 class PersonAttributeAdmin(RecordsLooks, AccountsVerifiedAttributeAdmin):
-    def person_of(self, obj: VerifiedAttribute) -> tuple[int | None, int | None]:
-        return obj.user_id, None
+    person_field = "user_id"
 
 
 # The accounts app registers these; here the same pages also record each look (accounts cannot
@@ -204,8 +207,8 @@ class ApplicationAdmin(ReadOnly):
     list_select_related = ["service"]
     exclude = ["data"]  # answers are read on the clerk's page, where sensitive values are masked
 
-    def person_of(self, obj: Application) -> tuple[int | None, int | None]:
-        return obj.applicant_id, obj.pk
+    person_field = "applicant_id"
+    application_field = "pk"
 
 
 @admin.register(ApplicationGroup)
@@ -214,13 +217,11 @@ class ApplicationGroupAdmin(ReadOnly):
     search_fields = ["number"]
     exclude = ["data", "changed_verified", "field_revisions"]
 
-    def person_of(self, obj: ApplicationGroup) -> tuple[int | None, int | None]:
-        return obj.applicant_id, None
+    person_field = "applicant_id"
 
 
 @admin.register(Mandate)
 class MandateAdmin(ReadOnly):
     list_display = ["pk", "valid_from", "valid_until", "may_submit", "accepted_at", "ended_at"]
 
-    def person_of(self, obj: Mandate) -> tuple[int | None, int | None]:
-        return obj.principal_id, None
+    person_field = "principal_id"
