@@ -52,37 +52,41 @@ def bob(db):
     return UserFactory(username="bob", display_name="Bob Li", email="bob@example.org")
 
 
+def staff_member(username: str, display_name: str, department: Department, role: str):
+    """A member of staff with one role in one department, and a confirmed second factor (staff
+    confirm one at sign-in: tests/support/second_factor.py)."""
+    user = MembershipFactory(
+        user=UserFactory(username=username, display_name=display_name, is_staff=True),
+        department=department,
+        role=role,
+    ).user
+    staff_device(user)
+    return user
+
+
 @pytest.fixture
 def clerk_a(department_a):
-    user = MembershipFactory(
-        user=UserFactory(username="clerk.a", display_name="Clerk A", is_staff=True),
-        department=department_a,
-        role=Role.CLERK,
-    ).user
-    staff_device(user)  # staff confirm a second factor at sign-in (tests/support/second_factor.py)
-    return user
+    return staff_member("clerk.a", "Clerk A", department_a, Role.CLERK)
 
 
 @pytest.fixture
 def clerk_b(department_b):
-    user = MembershipFactory(
-        user=UserFactory(username="clerk.b", display_name="Clerk B", is_staff=True),
-        department=department_b,
-        role=Role.CLERK,
-    ).user
-    staff_device(user)  # staff confirm a second factor at sign-in (tests/support/second_factor.py)
-    return user
+    return staff_member("clerk.b", "Clerk B", department_b, Role.CLERK)
 
 
 @pytest.fixture
 def supervisor(department_a):
-    user = MembershipFactory(
-        user=UserFactory(username="supervisor.a", display_name="Supervisor A", is_staff=True),
-        department=department_a,
-        role=Role.SUPERVISOR,
-    ).user
-    staff_device(user)  # staff confirm a second factor at sign-in (tests/support/second_factor.py)
-    return user
+    return staff_member("supervisor.a", "Supervisor A", department_a, Role.SUPERVISOR)
+
+
+@pytest.fixture
+def market_admin(department_a):
+    return staff_member("admin.market", "Market Admin", department_a, Role.DEPARTMENT_ADMIN)
+
+
+@pytest.fixture
+def fire_admin(department_b):
+    return staff_member("admin.fire", "Fire Admin", department_b, Role.DEPARTMENT_ADMIN)
 
 
 @pytest.fixture

@@ -9,23 +9,16 @@ import pytest
 from django.core import mail
 
 from accounts.models import Membership, Role, User
-from accounts.tests.factories import MembershipFactory, UserFactory
 from tests.support.browser import sign_in
-from tests.support.second_factor import staff_device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NEW_PASSWORD = "a-long-and-unusual-passphrase"
 
 
 def test_a_department_administrator_invites_and_suspends(
-    page, browser, live_server, department_a, clerk_a, password, assert_accessible
+    page, browser, live_server, department_a, clerk_a, market_admin, password, assert_accessible
 ):
-    admin = MembershipFactory(
-        user=UserFactory(username="admin.market", display_name="Market Admin", is_staff=True),
-        department=department_a,
-        role=Role.DEPARTMENT_ADMIN,
-    ).user
-    staff_device(admin)  # staff confirm a second factor at sign-in (sign_in types its code)
+    admin = market_admin
     sign_in(page, admin.username, password)
     page.goto("/accounts/staff/")
     assert page.get_by_role("heading", name="Staff", exact=True).is_visible()

@@ -10,15 +10,6 @@ from accounts.tests.factories import MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def market_admin(department_a):
-    return MembershipFactory(
-        user=UserFactory(username="admin.market", display_name="Market Admin", is_staff=True),
-        department=department_a,
-        role=Role.DEPARTMENT_ADMIN,
-    ).user
-
-
 def test_a_department_administrator_gives_a_role_in_their_department(client, market_admin, department_a, bob):
     client.force_login(market_admin)
     page = client.get(reverse("accounts:staff")).content.decode()

@@ -13,30 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.invitations import token_hash
-from accounts.models import Invitation, Membership, MembershipChange, Role, User
-from accounts.tests.factories import PASSWORD, MembershipFactory, UserFactory
+from accounts.models import Invitation, Membership, MembershipChange, User
+from accounts.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a-long-and-unusual-passphrase"
-
-
-@pytest.fixture
-def market_admin(department_a):
-    return MembershipFactory(
-        user=UserFactory(username="admin.market", display_name="Market Admin", is_staff=True),
-        department=department_a,
-        role=Role.DEPARTMENT_ADMIN,
-    ).user
-
-
-@pytest.fixture
-def fire_admin(department_b):
-    return MembershipFactory(
-        user=UserFactory(username="admin.fire", display_name="Fire Admin", is_staff=True),
-        department=department_b,
-        role=Role.DEPARTMENT_ADMIN,
-    ).user
 
 
 def invite(client, admin, *, email="wu.fang@example.org", name="Wu Fang", role="clerk", code="market"):

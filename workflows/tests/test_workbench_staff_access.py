@@ -16,24 +16,6 @@ FIRE_REVIEW = {"steps": [{"key": "licence", "department": "fire", "kind": "revie
 
 
 @pytest.fixture
-def market_admin(department_a):
-    return MembershipFactory(
-        user=UserFactory(username="admin.market", display_name="Market Admin", is_staff=True),
-        department=department_a,
-        role=Role.DEPARTMENT_ADMIN,
-    ).user
-
-
-@pytest.fixture
-def fire_admin(department_b):
-    return MembershipFactory(
-        user=UserFactory(username="admin.fire", display_name="Fire Admin", is_staff=True),
-        department=department_b,
-        role=Role.DEPARTMENT_ADMIN,
-    ).user
-
-
-@pytest.fixture
 def market_item(alice, department_a, department_b):
     return step(routed_application(applicant=alice, version=version_with()))
 
