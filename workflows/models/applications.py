@@ -119,8 +119,9 @@ class Application(models.Model):
 
 
 class NumberSequence(models.Model):
-    """Readable application numbers (2026-MKT-000123), allocated inside the submit transaction
-    under a row lock so a retried submit never takes two numbers."""
+    """Readable application numbers (2026-MKT-000123) issued per prefix. On PostgreSQL a
+    database sequence per prefix issues them (`workflows.numbers`) and this row only says where
+    a new sequence starts; on SQLite this row is the counter."""
 
     prefix = models.CharField(max_length=20, unique=True)  # "2026-MKT"
     last = models.PositiveIntegerField(default=0)
