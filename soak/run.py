@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from soak.config import OUT, Config
@@ -145,7 +146,10 @@ def main() -> int:
         reconnect()
         stack.start_all()
         stack.wait_healthy()
-        ok = soak(config, rng, stack, postgres, redis_server, people, results)
+        from soak.chaos import Chaos
+
+        chaos = Chaos(stack, postgres, redis_server, rng, config.fault_min, config.fault_max)
+        ok = soak(config, stack, chaos, people, results, lambda: postgres.psql("SELECT 1") == "1")
     except Exception as exc:
         logger.exception("the soak could not run")
         results["error"] = f"{type(exc).__name__}: {exc}"
@@ -159,11 +163,11 @@ def main() -> int:
     return 0 if ok else 1
 
 
-def soak(config: Config, rng: random.Random, stack: Stack, postgres: Postgres, redis_server: Redis,
-         people: dict[str, Any], results: dict[str, Any]) -> bool:  # fmt: skip
+def soak(config: Config, stack: Stack, chaos: Any, people: dict[str, Any], results: dict[str, Any],
+         database_up: Callable[[], bool]) -> bool:  # fmt: skip
+    """Load, faults (`chaos`: anything with run(stop), counts(), log and failures), drain, checks."""
     from django.contrib.auth import get_user_model
 
-    from soak.chaos import Chaos
     from soak.checks import incidents_retry, progress, verify
     from soak.load import Tally, accepted_as_dicts, citizen_loop, clerk_loop
 
@@ -182,7 +186,6 @@ def soak(config: Config, rng: random.Random, stack: Stack, postgres: Postgres, r
         threading.Thread(target=clerk_loop, args=(person, config.base_url, tally, stop_clerks), daemon=True)
         for person in people["clerks"]
     ]
-    chaos = Chaos(stack, postgres, redis_server, rng, config.fault_min, config.fault_max)
     chaos_thread = threading.Thread(target=chaos.run, args=(stop_chaos,), daemon=True)
     for thread in (*citizens, *clerks, chaos_thread):
         thread.start()
@@ -198,7 +201,7 @@ def soak(config: Config, rng: random.Random, stack: Stack, postgres: Postgres, r
     for thread in citizens:
         thread.join(90)
     load_stopped = time.monotonic()
-    postgres_up = postgres.psql("SELECT 1") == "1"
+    postgres_up = database_up()
     restarted = stack.restart_dead()
     stack.wait_healthy()
     logger.info("load stopped after %.0f s; postgres up=%s; restarted %s; draining", load_stopped - started,
