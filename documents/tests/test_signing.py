@@ -141,12 +141,18 @@ def test_a_revoked_certificate_is_revoked_on_verify_and_in_the_published_list(cl
     lookup = client.get(reverse("documents:verify", args=[certificate.verification_code]))
     assert "This certificate has been revoked" in lookup.text
 
-    # An offline validator: the trust root, the file, and the revocation list we publish.
-    published = client.get(reverse("documents:revocation_list", args=["issuing"]))
+    # An offline validator: the trust root, the file, and the revocation list we publish at
+    # the address the signing certificate names: the department's issuing CA's.
+    reader = PdfFileReader(io.BytesIO(content))
+    [distribution_point] = reader.embedded_signatures[0].signer_cert.crl_distribution_points_value.native
+    label = f"department-{certificate.issued_by.code}"
+    assert distribution_point["distribution_point"] == [
+        settings.PUBLIC_BASE_URL.rstrip("/") + reverse("documents:revocation_list", args=[label])
+    ]
+    published = client.get(reverse("documents:revocation_list", args=[label]))
     assert published.status_code == 200 and published["Content-Type"] == "application/pkix-crl"
     crl = x509.load_der_x509_crl(published.content)
     assert crl.get_revoked_certificate_by_serial_number(int(certificate.signing_serial, 16)) is not None
-    reader = PdfFileReader(io.BytesIO(content))
     context = ValidationContext(
         trust_roots=[our_root()],
         other_certs=list(DocumentSecurityStore.read_dss(reader).load_certs()),
