@@ -208,9 +208,7 @@ class Pkcs11KeyStore:
             try:
                 token = library.get_token(token_label=config.token_label)
             except p11.NoSuchToken as error:
-                raise self.refuse(
-                    f"PKCS#11: no token labelled {config.token_label!r} in {config.module}"
-                ) from error
+                raise self.refuse(f"PKCS#11: no token labelled {config.token_label!r} in {config.module}") from error
             except p11.MultipleTokensReturned as error:
                 raise self.refuse(f"PKCS#11: more than one token labelled {config.token_label!r}") from error
             try:
@@ -368,8 +366,7 @@ class Pkcs11IssuerKey:
                 return run_outside_event_loop(lambda: asyncio.run(signer.async_sign_raw(data, "sha256")))
             except Exception as error:
                 raise self.store.refuse(
-                    f"PKCS#11: the key {self.label!r} on token {self.store.config.token_label!r} "
-                    f"cannot sign ({error})"
+                    f"PKCS#11: the key {self.label!r} on token {self.store.config.token_label!r} cannot sign ({error})"
                 ) from error
 
     def _kind(self) -> str:
@@ -402,4 +399,3 @@ class Pkcs11IssuerKey:
 
 def forget_refused_pins() -> None:
     _REFUSED_PINS.clear()
-

@@ -117,9 +117,7 @@ class PadesSigner:
                 chain=issuer.chain,
             ) as (signer, serial):
                 pdf_signer = signers.PdfSigner(metadata, signer=signer, timestamper=current.timestamper)
-                output = run_outside_event_loop(
-                    lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)))
-                )
+                output = run_outside_event_loop(lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))))
         except SigningUnavailable as error:
             logger.warning("certificate signing failed reference=%s error=%s", reference, error)
             raise
@@ -152,9 +150,7 @@ class PadesSigner:
         embedded = signatures[0]
         try:
             context = self._context(self._issuer_of(embedded.signer_cert))
-            status = run_outside_event_loop(
-                lambda: validate_pdf_signature(embedded, signer_validation_context=context)
-            )
+            status = run_outside_event_loop(lambda: validate_pdf_signature(embedded, signer_validation_context=context))
         except Exception as error:  # noqa: BLE001 - a signature that cannot be parsed proves nothing
             return Verdict(Finding.CHANGED, detail=f"signature unreadable: {error!r}"[:300])
         cert = status.signing_cert

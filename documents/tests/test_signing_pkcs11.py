@@ -226,7 +226,8 @@ def test_the_issue_step_retries_on_a_wrong_pin_and_issues_once_it_is_fixed(
     settings.SIGNING_PKCS11_PIN_FILE = ""
     settings.SIGNING_PKCS11_PIN = "000000"
     authority.cache_clear()
-    route = {"steps": [{"key": "issue", "department": "market", "kind": "issue", "document_type": "food-business-licence"}]}
+    issue_step = {"key": "issue", "department": "market", "kind": "issue", "document_type": "food-business-licence"}
+    route = {"steps": [issue_step]}
     application = routed_application(applicant=alice, version=version_with(route), **{"business.name": "Noodle House"})
     item = step(application, "issue")
 
