@@ -1,5 +1,6 @@
 """Signed certificates: PAdES B-LT as pyHanko sees it, and what /verify/ says of an uploaded file."""
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -325,3 +326,15 @@ def test_a_departments_list_is_published_once_it_has_a_ca_and_unknown_lists_are_
     assert client.get(reverse("documents:revocation_list", args=["department-nope"])).status_code == 404
     # The shared CA of documents signed before departments had their own still publishes its list.
     assert client.get(reverse("documents:revocation_list", args=["issuing"])).status_code == 200
+
+
+def test_a_file_signed_under_the_shared_issuing_ca_of_older_documents_still_checks(client, department_a):
+    current = authority()
+    before = dataclasses.replace(current, department_issuers=lambda department, create: current.shared, _issuers={})
+    signed = PadesSigner(before).sign(pdf=make_pdf("Food business licence"), department=department_a, reference="OLD")
+    reader = PdfFileReader(io.BytesIO(signed.content))
+    [distribution_point] = reader.embedded_signatures[0].signer_cert.crl_distribution_points_value.native
+    assert distribution_point["distribution_point"][0].endswith("/crls/issuing/latest.crl")
+
+    verdict = certificate_signer().validate(pdf=signed.content)
+    assert verdict.finding == Finding.VALID and verdict.signer == "Market Regulation"
