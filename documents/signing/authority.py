@@ -257,6 +257,7 @@ def _token_issuers(store: Pkcs11KeyStore, *, pki: LocalPki | None, roots: list[x
             cert = store.certificate(session, label)
             has_key = store.has_private_key(session, label)
             if pki is not None and create and (cert is None or not has_key):
+                public: PublicKeyTypes | None
                 if not has_key:
                     store.delete_certificates(session, label)  # it certified a key that is gone
                     public = store.generate_issuer_key(session, label)

@@ -155,8 +155,8 @@ class LocalPki:
                     staging = cert_path.with_suffix(".tmp")
                     staging.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
                     staging.rename(cert_path)
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        return x509.load_pem_x509_certificate(cert_path.read_bytes()), key  # type: ignore[return-value]
+        stored = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        return x509.load_pem_x509_certificate(cert_path.read_bytes()), stored  # type: ignore[return-value]
 
 
 def _write_keys(keys_dir: Path) -> None:
