@@ -182,7 +182,7 @@ class Pkcs11KeyStore:
         try:
             library = pkcs11.lib(module)
         except (OSError, RuntimeError) as error:
-            raise self.refuse(f"PKCS#11: the module {module} cannot be loaded ({error})") from error
+            raise self.refuse(f"PKCS#11: the module {module} cannot be loaded ({error!r})") from error
         # A worker process forked after its parent loaded the module starts it again.
         if self._loaded_in_pid.setdefault(module, os.getpid()) != os.getpid():
             library.reinitialize()
@@ -194,6 +194,8 @@ class Pkcs11KeyStore:
         from pkcs11 import exceptions as p11
 
         config = self.config
+        if not config.pin:
+            raise self.refuse(f"PKCS#11: no PIN for token {config.token_label!r} (set SIGNING_PKCS11_PIN_FILE)")
         fingerprint = _pin_fingerprint(config.module, config.token_label, config.pin)
         if fingerprint in _REFUSED_PINS:
             raise self.refuse(
@@ -211,8 +213,13 @@ class Pkcs11KeyStore:
                 raise self.refuse(f"PKCS#11: no token labelled {config.token_label!r} in {config.module}") from error
             except p11.MultipleTokensReturned as error:
                 raise self.refuse(f"PKCS#11: more than one token labelled {config.token_label!r}") from error
+            except p11.PKCS11Error as error:
+                raise self.refuse(f"PKCS#11: the module {config.module} lists no tokens ({error!r})") from error
             try:
                 opened = token.open(user_pin=config.pin, rw=True)
+            except p11.UserAlreadyLoggedIn:
+                # Another session of this process (not ours) is logged in: the login holds for ours.
+                opened = token.open(rw=True)
             except (p11.PinIncorrect, p11.PinLenRange, p11.PinInvalid) as error:
                 _REFUSED_PINS.add(fingerprint)
                 raise self.refuse(f"PKCS#11: token {config.token_label!r} refused the PIN") from error

@@ -5,6 +5,7 @@ by pyHanko; a wrong PIN or a missing token is refused clearly and the issue step
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -197,7 +198,14 @@ def test_a_wrong_pin_is_refused_clearly_tried_once_and_nothing_is_issued(
         pass  # the token still takes the right PIN
 
 
-def test_a_missing_token_or_pin_file_is_refused_clearly(settings, on_token, alice, certificate_type, department_a):
+def test_a_missing_token_module_or_pin_file_is_refused_clearly(
+    settings, on_token, alice, certificate_type, department_a
+):
+    settings.SIGNING_PKCS11_MODULE = "/nonexistent/libpkcs11.so"
+    authority.cache_clear()
+    with pytest.raises(SigningUnavailable, match=re.escape("the module /nonexistent/libpkcs11.so cannot be loaded")):
+        issue(alice, certificate_type, department_a)
+    settings.SIGNING_PKCS11_MODULE = on_token["module"]
     settings.SIGNING_PKCS11_TOKEN = "no-such-token"
     authority.cache_clear()
     with pytest.raises(SigningUnavailable, match="no token labelled 'no-such-token'"):
