@@ -93,8 +93,6 @@ def _placeholder_key(kind: str) -> CertificateIssuerPrivateKeyTypes:
 
 
 class KeyStore(Protocol):
-    def issuer_key(self, *, label: str, cert: x509.Certificate) -> IssuerKey: ...
-
     def document_signer(
         self, *, certify: Certify, chain: list[asn1_x509.Certificate]
     ) -> contextlib.AbstractContextManager[tuple[signers.Signer, str]]:
@@ -105,9 +103,6 @@ class KeyStore(Protocol):
 class FileKeyStore:
     """No token: issuer keys come from files (read by the authority); one-document keys are
     made in memory and dropped once the document is signed."""
-
-    def issuer_key(self, *, label: str, cert: x509.Certificate) -> IssuerKey:
-        raise SigningUnavailable(f"the issuing CA key {label!r} is not held in files")
 
     @contextlib.contextmanager
     def document_signer(
