@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-run run test check fmt bench soak fuzz hostile-files chromium static clean messages
+.PHONY: help install install-run run test check fmt bench soak fuzz hostile-files chromium softhsm2 static clean messages
 
 help:
 	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
@@ -52,10 +52,15 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# softhsm2: the PKCS#11 token the signing tests keep department keys on (docs/certificates.md).
+softhsm2:
+	@command -v softhsm2-util >/dev/null 2>&1 || { echo "Installing softhsm2 for the signing tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq softhsm2 >/dev/null; }
+
 install-run: $(VENV)/.base-installed static
 	@mkdir -p var/staticfiles
 
-install: $(VENV)/.dev-installed static chromium
+install: $(VENV)/.dev-installed static chromium softhsm2
 	@mkdir -p var/staticfiles
 
 run: install-run

@@ -223,10 +223,21 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env('PORT',
 # --- Signed certificates (documents/signing, docs/certificates.md) --------------------------
 # The signature backend: PAdES B-LT with pyHanko unless a national profile is configured.
 CERTIFICATE_SIGNER = env("CERTIFICATE_SIGNER", default="documents.signing.pades.PadesSigner")
-# Production: the issuing CA (PKCS#12 with its chain), the roots validators trust (PEM files)
-# and an RFC 3161 timestamp authority. Without a bundle, development and tests use the local
-# test PKI built under var/ (never trusted anywhere else); production then refuses to sign, so
-# issue steps wait (retry, then an incident) until it is configured.
+# Production: the issuing CAs (below), the roots validators trust (PEM files) and an RFC 3161
+# timestamp authority. Without them, development and tests use the local test PKI built under
+# var/ (never trusted anywhere else; its department CA keys on the token if a module is set);
+# production then refuses to sign, so issue steps wait (retry, then an incident) until it is
+# configured.
+# The issuing CA keys, one per department. On a PKCS#11 token (an HSM) when a module is set:
+# the department's key and its CA certificate carry the label SIGNING_PKCS11_KEY_LABEL with
+# {department} replaced by the department's code; the PIN comes from SIGNING_PKCS11_PIN or,
+# better, a file. Else PKCS#12 bundles: SIGNING_ISSUER_BUNDLE, one per department when the path
+# contains {department} (one shared CA otherwise).
+SIGNING_PKCS11_MODULE = env("SIGNING_PKCS11_MODULE", default="")
+SIGNING_PKCS11_TOKEN = env("SIGNING_PKCS11_TOKEN", default="onedoor")
+SIGNING_PKCS11_PIN = env("SIGNING_PKCS11_PIN", default="")
+SIGNING_PKCS11_PIN_FILE = env("SIGNING_PKCS11_PIN_FILE", default="")
+SIGNING_PKCS11_KEY_LABEL = env("SIGNING_PKCS11_KEY_LABEL", default="onedoor-{department}")
 SIGNING_ISSUER_BUNDLE = env("SIGNING_ISSUER_BUNDLE", default="")
 SIGNING_ISSUER_PASSPHRASE = env("SIGNING_ISSUER_PASSPHRASE", default="")
 SIGNING_TRUST_ROOTS = env.list("SIGNING_TRUST_ROOTS", default=[])

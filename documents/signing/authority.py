@@ -1,28 +1,36 @@
-"""Who signs: the issuing CA that certifies one signing key per issued document, the trust
-roots a validator starts from, and the timestamp authority.
+"""Who signs: one issuing CA per department, which certifies one signing key per issued
+document; the trust roots a validator starts from; and the timestamp authority.
+
+Why one issuing CA per department: a department's revocation list is its own. Revoking one of
+its e-certificates is signed by its CA alone and published under its label
+(`department-<code>`), and never involves another department's CA or key; a department's key
+can be kept in its own HSM slot and replaced without touching the others.
 
 Why one signing certificate per document: an e-certificate is revoked on its own (a licence
 withdrawn), and an offline validator learns of revocation only from an X.509 revocation list.
 Signing every document with a fresh key whose certificate names the department and the
-verification code lets the issuing CA's CRL revoke exactly that document, while the
+verification code lets the department CA's CRL revoke exactly that document, while the
 department's identity stays in every signature. The per-document key exists only while the
 document is signed.
 
-The material comes from the local test PKI (`local_pki`, development and tests) or from the
-settings (a PKCS#12 bundle of the issuing CA, PEM trust roots and a TSA URL; production).
+Where the material comes from (docs/certificates.md):
+- issuing CA keys: a PKCS#11 token when `SIGNING_PKCS11_MODULE` is set (one key per department,
+  found by its label), else PKCS#12 bundles (`SIGNING_ISSUER_BUNDLE`, per department with
+  `{department}` in the path), else the local test PKI's files (development and tests);
+- trust roots and TSA: the settings (production) or the local test PKI.
 """
 
 import datetime
 import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.conf import settings
@@ -34,45 +42,66 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from accounts.models import Department
 from documents.signing import SigningUnavailable
+from documents.signing.keys import (
+    FileIssuerKey,
+    FileKeyStore,
+    IssuerKey,
+    KeyStore,
+    Pkcs11KeyStore,
+    Pkcs11Settings,
+    read_pin,
+    to_asn1,
+)
 from documents.signing.local_pki import LocalPki, local_pki
 
-ISSUING_CRL = "issuing"
+# The label of the one issuing CA all departments shared before each had its own (and of a
+# single PKCS#12 bundle without `{department}` in its path).
+SHARED_CRL = "issuing"
+ROOT_CRL = "root"
+DEPARTMENT_CRL_PREFIX = "department-"
 CRL_PATH = "/verify/pki/onedoor/crls/{label}/latest.crl"
 # A revocation list is valid for a day; the endpoint builds a fresh one for every request.
 CRL_LIFETIME = datetime.timedelta(days=1)
 LEAF_LIFETIME = datetime.timedelta(days=365 * 30)
 
 
-def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
 def crl_url(label: str) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + CRL_PATH.format(label=label)
 
 
-@dataclass(frozen=True)
-class LeafKey:
-    cert: asn1_x509.Certificate
-    key: asn1_keys.PrivateKeyInfo
-    serial: str
+def department_crl_label(code: str) -> str:
+    return DEPARTMENT_CRL_PREFIX + code
+
+
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 @dataclass
-class Authority:
-    issuer_cert: x509.Certificate
-    issuer_key: CertificateIssuerPrivateKeyTypes
-    trust_roots: list[asn1_x509.Certificate]
-    chain: list[asn1_x509.Certificate]  # the issuing CA and any intermediates up to a root
-    timestamper: TimeStamper
-    # Revocation information a validator may fetch itself (production); the local PKI's is all in hand.
-    allow_fetching: bool = False
-    local: LocalPki | None = field(default=None)
+class Issuer:
+    """One issuing CA: a department's, or the shared one of older documents."""
 
-    def issue_leaf(self, *, department: Department, reference: str) -> LeafKey:
+    label: str  # names its revocation list: department-<code>, or "issuing"
+    cert: x509.Certificate
+    key: IssuerKey
+    chain: list[asn1_x509.Certificate]  # this CA and the CAs above it, up to a root
+    department_code: str | None = None  # None: the shared CA
+
+    def certify_document_key(
+        self, *, public_key: PublicKeyTypes, department: Department, reference: str
+    ) -> tuple[asn1_x509.Certificate, str]:
         """A one-document signing certificate naming the department and the verification code."""
         now = timezone.now()
-        key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
@@ -83,39 +112,26 @@ class Authority:
             ]
         )
         serial = x509.random_serial_number()
-        cert = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(self.issuer_cert.subject)
-            .public_key(key.public_key())
+            .issuer_name(self.cert.subject)
+            .public_key(public_key)  # type: ignore[arg-type]
             .serial_number(serial)
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + LEAF_LIFETIME)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(ca=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuer_cert.public_key()),  # type: ignore[arg-type]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),  # type: ignore[arg-type]
                 critical=False,
             )
             .add_extension(
                 x509.CRLDistributionPoints(
                     [
                         x509.DistributionPoint(
-                            full_name=[x509.UniformResourceIdentifier(crl_url(ISSUING_CRL))],
+                            full_name=[x509.UniformResourceIdentifier(crl_url(self.label))],
                             relative_name=None,
                             reasons=None,
                             crl_issuer=None,
@@ -124,23 +140,19 @@ class Authority:
                 ),
                 critical=False,
             )
-            .sign(self.issuer_key, hashes.SHA256())  # type: ignore[arg-type]
         )
-        private = key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        return LeafKey(cert=to_asn1(cert), key=asn1_keys.PrivateKeyInfo.load(private), serial=format(serial, "x"))
+        return to_asn1(self.key.sign_certificate(builder)), format(serial, "x")
 
-    def issuing_crl(self, revoked: list[tuple[str, datetime.datetime]], *, at: datetime.datetime) -> bytes:
-        """The issuing CA's CRL listing the revoked document certificates (serial hex, when)."""
+    def crl(self, revoked: list[tuple[str, datetime.datetime]], *, at: datetime.datetime) -> bytes:
+        """This CA's CRL listing the revoked document certificates (serial hex, when)."""
         builder = (
             x509.CertificateRevocationListBuilder()
-            .issuer_name(self.issuer_cert.subject)
+            .issuer_name(self.cert.subject)
             .last_update(at - datetime.timedelta(minutes=1))
             .next_update(at + CRL_LIFETIME)
             .add_extension(x509.CRLNumber(int(at.timestamp())), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuer_cert.public_key()),  # type: ignore[arg-type]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),  # type: ignore[arg-type]
                 critical=False,
             )
         )
@@ -152,59 +164,237 @@ class Authority:
                 .add_extension(x509.CRLReason(x509.ReasonFlags.privilege_withdrawn), critical=False)
                 .build()
             )
-        return builder.sign(self.issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)  # type: ignore[arg-type]
+        return self.key.sign_crl(builder).public_bytes(serialization.Encoding.DER)
+
+
+# Finds (or, when `create`, makes in the local test PKI) a department's issuing CA.
+IssuerSource = Callable[[Department, bool], Issuer | None]
+
+
+@dataclass
+class Authority:
+    trust_roots: list[asn1_x509.Certificate]
+    timestamper: TimeStamper
+    department_issuers: IssuerSource
+    keystore: KeyStore = field(default_factory=FileKeyStore)
+    shared: Issuer | None = None  # the "issuing" CA of documents signed before per-department CAs
+    # Revocation information a validator may fetch itself (production); the local PKI's is all in hand.
+    allow_fetching: bool = False
+    local: LocalPki | None = None
+    _issuers: dict[str, Issuer] = field(default_factory=dict)
+    _issuers_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def issuer(self, department: Department, *, create: bool = True) -> Issuer | None:
+        """The department's issuing CA; None when it has none yet and `create` is off.
+        Raises SigningUnavailable when its key cannot be reached."""
+        cached = self._issuers.get(department.code)
+        if cached is not None:
+            return cached
+        with self._issuers_lock:
+            found = self.department_issuers(department, create)
+            if found is not None:
+                self._issuers[department.code] = found
+            return found
+
+    def issuer_for_label(self, label: str) -> Issuer | None:
+        """The CA whose revocation list is published under `label`, if we have it."""
+        if label == SHARED_CRL:
+            return self.shared
+        if not label.startswith(DEPARTMENT_CRL_PREFIX):
+            return None
+        department = Department.objects.filter(code=label.removeprefix(DEPARTMENT_CRL_PREFIX)).first()
+        if department is None:
+            return None
+        issuer = self.issuer(department, create=False)
+        # A shared bundle serves every department: its list is published once, as "issuing".
+        return issuer if issuer is not None and issuer.label == label else None
 
     def other_crls(self, *, at: datetime.datetime) -> dict[str, bytes]:
-        """Revocation lists of the CAs above the issuing CA, when we hold them (the local PKI)."""
+        """Revocation lists of the CAs above the issuing CAs, when we hold them (the local PKI)."""
         if self.local is None:
             return {}
-        return {"root": self.local.root_crl(at).dump()}
+        return {ROOT_CRL: self.local.root_crl(at).dump()}
 
 
-def local_authority(directory: Path) -> Authority:
-    """The local test PKI in `directory` (built there on first use)."""
+def _local_file_issuers(pki: LocalPki) -> IssuerSource:
+    root = pki.cert("root")
+
+    def find(department: Department, create: bool) -> Issuer | None:
+        found = pki.department_ca(code=department.code, name=department.name_en, create=create)
+        if found is None:
+            return None
+        cert, key = found
+        return Issuer(
+            label=department_crl_label(department.code),
+            cert=cert,
+            key=FileIssuerKey(key),
+            chain=[to_asn1(cert), root],
+            department_code=department.code,
+        )
+
+    return find
+
+
+def _chain_from(cert: x509.Certificate, pool: list[x509.Certificate]) -> list[asn1_x509.Certificate]:
+    """`cert` and the CAs above it found in `pool`, by issuer name, up to a self-signed one."""
+    chain = [cert]
+    while chain[-1].issuer != chain[-1].subject and len(chain) < 8:
+        above = next((c for c in pool if c.subject == chain[-1].issuer and c not in chain), None)
+        if above is None:
+            break
+        chain.append(above)
+    return [to_asn1(c) for c in chain]
+
+
+def _token_issuers(store: Pkcs11KeyStore, *, pki: LocalPki | None, roots: list[x509.Certificate]) -> IssuerSource:
+    """Issuing CA keys on the token, one per department, labelled by `SIGNING_PKCS11_KEY_LABEL`;
+    the CA's certificate is the token's certificate object of the same label. With the local
+    test PKI, a missing key is generated on the token and the local root certifies it."""
+
+    def find(department: Department, create: bool) -> Issuer | None:
+        label = store.config.key_label(department.code)
+        with store.session() as session:
+            cert = store.certificate(session, label)
+            has_key = store.has_private_key(session, label)
+            if pki is not None and create and (cert is None or not has_key):
+                public: PublicKeyTypes | None
+                if not has_key:
+                    store.delete_certificates(session, label)  # it certified a key that is gone
+                    public = store.generate_issuer_key(session, label)
+                    has_key = True
+                else:
+                    public = store.public_key(session, label)
+                if public is None:
+                    raise store.refuse(f"PKCS#11: the key {label!r} has no public key on the token")
+                cert = pki.certify_department_ca(code=department.code, name=department.name_en, public_key=public)
+                store.store_certificate(session, label, cert)
+            if not has_key or cert is None:
+                if not create:
+                    return None
+                missing = "private key" if not has_key else "certificate"
+                raise store.refuse(
+                    f"PKCS#11: no {missing} labelled {label!r} on token {store.config.token_label!r} "
+                    "(docs/certificates.md: one key and its CA certificate per department, same label)"
+                )
+            pool = store.all_certificates(session) + roots
+        return Issuer(
+            label=department_crl_label(department.code),
+            cert=cert,
+            key=store.issuer_key(label=label, cert=cert),
+            chain=_chain_from(cert, pool),
+            department_code=department.code,
+        )
+
+    return find
+
+
+def _load_bundle(path: Path) -> Issuer:
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(
+            path.read_bytes(), settings.SIGNING_ISSUER_PASSPHRASE.encode() or None
+        )
+    except (OSError, ValueError) as error:
+        raise SigningUnavailable(f"the issuing CA bundle {path} cannot be read ({error})") from error
+    if key is None or cert is None:
+        raise SigningUnavailable(f"{path} holds no key and certificate")
+    return Issuer(
+        label=SHARED_CRL,
+        cert=cert,
+        key=FileIssuerKey(key),  # type: ignore[arg-type]
+        chain=[to_asn1(cert), *(to_asn1(c) for c in extra)],
+    )
+
+
+def _bundle_issuers(template: str) -> tuple[IssuerSource, Issuer | None]:
+    """PKCS#12 bundles: one per department when the path names `{department}`, else one shared."""
+    if "{department}" not in template:
+        shared = _load_bundle(Path(template))
+        return (lambda department, create: shared), shared
+
+    def find(department: Department, create: bool) -> Issuer | None:
+        path = Path(template.format(department=department.code))
+        if not path.exists():
+            if not create:
+                return None
+            raise SigningUnavailable(f"no issuing CA bundle for department {department.code} ({path})")
+        issuer = _load_bundle(path)
+        issuer.label = department_crl_label(department.code)
+        issuer.department_code = department.code
+        return issuer
+
+    return find, None
+
+
+def _pkcs11_store() -> Pkcs11KeyStore | None:
+    if not settings.SIGNING_PKCS11_MODULE:
+        return None
+    return Pkcs11KeyStore(
+        Pkcs11Settings(
+            module=settings.SIGNING_PKCS11_MODULE,
+            token_label=settings.SIGNING_PKCS11_TOKEN,
+            pin=read_pin(pin=settings.SIGNING_PKCS11_PIN, pin_file=settings.SIGNING_PKCS11_PIN_FILE),
+            key_label_template=settings.SIGNING_PKCS11_KEY_LABEL,
+        )
+    )
+
+
+def local_authority(directory: Path, *, keystore: Pkcs11KeyStore | None = None) -> Authority:
+    """The local test PKI in `directory` (built there on first use); department CA keys in its
+    files, or on the PKCS#11 token of `keystore`."""
     pki = local_pki(directory, url_prefix=settings.PUBLIC_BASE_URL.rstrip("/") + "/verify/pki")
-    issuer_key = serialization.load_pem_private_key(pki.key_pem("issuing"), password=None)
     root, issuing, tsa = pki.cert("root"), pki.cert("issuing"), pki.cert("tsa")
-    return Authority(
-        issuer_cert=x509.load_der_x509_certificate(issuing.dump()),
-        issuer_key=issuer_key,  # type: ignore[arg-type]
-        trust_roots=[root],
+    issuing_cert = x509.load_der_x509_certificate(issuing.dump())
+    shared = Issuer(
+        label=SHARED_CRL,
+        cert=issuing_cert,
+        key=FileIssuerKey(serialization.load_pem_private_key(pki.key_pem("issuing"), password=None)),  # type: ignore[arg-type]
         chain=[issuing, root],
+    )
+    if keystore is not None:
+        issuers = _token_issuers(keystore, pki=pki, roots=[x509.load_der_x509_certificate(root.dump())])
+    else:
+        issuers = _local_file_issuers(pki)
+    return Authority(
+        trust_roots=[root],
         # An RFC 3161 timestamp from the local TSA, made in-process: nothing to serve or reach.
         timestamper=DummyTimeStamper(
             tsa_cert=tsa, tsa_key=pki.private_key("tsa"), certs_to_embed=SimpleCertificateStore.from_certs([root])
         ),
+        department_issuers=issuers,
+        keystore=keystore or FileKeyStore(),
+        shared=shared,
         local=pki,
     )
 
 
-def _configured_authority() -> Authority:
-    bundle = Path(settings.SIGNING_ISSUER_BUNDLE)
-    passphrase = settings.SIGNING_ISSUER_PASSPHRASE.encode() or None
-    key, cert, extra = pkcs12.load_key_and_certificates(bundle.read_bytes(), passphrase)
-    if key is None or cert is None:
-        raise SigningUnavailable(f"{bundle} holds no key and certificate")
-    roots: list[asn1_x509.Certificate] = []
+def _configured_authority(keystore: Pkcs11KeyStore | None) -> Authority:
+    roots: list[x509.Certificate] = []
     for path in settings.SIGNING_TRUST_ROOTS:
-        roots.extend(to_asn1(c) for c in x509.load_pem_x509_certificates(Path(path).read_bytes()))
+        roots.extend(x509.load_pem_x509_certificates(Path(path).read_bytes()))
     if not roots or not settings.SIGNING_TSA_URL:
         raise SigningUnavailable("SIGNING_TRUST_ROOTS and SIGNING_TSA_URL must be set")
+    shared: Issuer | None = None
+    if keystore is not None:
+        issuers = _token_issuers(keystore, pki=None, roots=roots)
+    else:
+        issuers, shared = _bundle_issuers(settings.SIGNING_ISSUER_BUNDLE)
     return Authority(
-        issuer_cert=cert,
-        issuer_key=key,  # type: ignore[arg-type]
-        trust_roots=roots,
-        chain=[to_asn1(cert), *(to_asn1(c) for c in extra)],
+        trust_roots=[to_asn1(c) for c in roots],
         timestamper=RequestsHTTPTimeStamper(settings.SIGNING_TSA_URL, timeout=settings.SIGNING_TSA_TIMEOUT),
+        department_issuers=issuers,
+        keystore=keystore or FileKeyStore(),
+        shared=shared,
         allow_fetching=True,
     )
 
 
 @functools.cache
 def authority() -> Authority:
-    """The configured authority; the local test PKI unless an issuing CA bundle is set."""
-    if settings.SIGNING_ISSUER_BUNDLE:
-        return _configured_authority()
+    """The configured authority: the settings' trust roots and TSA with the department keys on
+    a PKCS#11 token or in bundles; else the local test PKI (its keys on the token if one is set)."""
+    keystore = _pkcs11_store()
+    if settings.SIGNING_ISSUER_BUNDLE or (keystore is not None and settings.SIGNING_TRUST_ROOTS):
+        return _configured_authority(keystore)
     if not settings.SIGNING_LOCAL_PKI:
-        raise SigningUnavailable("no issuing CA is configured (SIGNING_ISSUER_BUNDLE)")
-    return local_authority(Path(settings.SIGNING_LOCAL_PKI_DIR))
+        raise SigningUnavailable("no issuing CA is configured (SIGNING_PKCS11_MODULE or SIGNING_ISSUER_BUNDLE)")
+    return local_authority(Path(settings.SIGNING_LOCAL_PKI_DIR), keystore=keystore)

@@ -1,15 +1,20 @@
-"""The local test PKI for `make run` and the tests: a root, an issuing CA and a TSA, built by
-certomancer from pki/local-test-pki.yml into a directory under var/ on first use.
+"""The local test PKI for `make run` and the tests: a root and a TSA, built by certomancer from
+pki/local-test-pki.yml into a directory under var/ on first use, and one issuing CA per
+department, certified by the local root when the department first signs (`department_ca`).
+The configuration's shared `issuing` CA signed certificates before departments had their own
+CAs; it stays so that those documents keep their revocation list.
 
 Nothing here is trusted outside this installation: production names its own issuing CA,
 trust roots and timestamp authority in the settings (docs/certificates.md).
 """
 
+import contextlib
 import datetime
 import fcntl
 import functools
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +23,25 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, KeyLabel, PKIArchitecture, ServiceLabel
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PublicKeyTypes
+from cryptography.x509.oid import NameOID
 
 CONFIG = Path(__file__).resolve().parent / "pki" / "local-test-pki.yml"
 ARCH = "onedoor"
 KEYS = ("root", "issuing", "tsa")
+DEPARTMENT_CA_VALID_UNTIL = datetime.datetime(2055, 1, 1, tzinfo=datetime.UTC)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """One process at a time builds what is missing (two processes starting at once build it once)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,96 @@ class LocalPki:
     def root_crl(self, at_time: datetime.datetime) -> asn1_crl.CertificateList:
         return self.arch.service_registry.get_crl(ServiceLabel("root"), at_time=at_time)
 
+    def root_crl_url(self) -> str:
+        return f"{self.url_prefix}/{ARCH}/crls/root/latest.crl"
+
+    def certify_department_ca(self, *, code: str, name: str, public_key: PublicKeyTypes) -> x509.Certificate:
+        """A department's issuing CA certificate, signed by the local root: it may certify
+        signing certificates (one level below it, no further CAs), and the root's CRL covers it."""
+        root = x509.load_der_x509_certificate(self.cert("root").dump())
+        root_key = serialization.load_pem_private_key(self.key_pem("root"), password=None)
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "One Door (local test PKI, not trusted)"),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, code[:64]),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Issuing CA"[:64]),
+            ]
+        )
+        now = datetime.datetime.now(datetime.UTC)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(root.subject)
+            .public_key(public_key)  # type: ignore[arg-type]
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(DEPARTMENT_CA_VALID_UNTIL)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(root.public_key()),  # type: ignore[arg-type]
+                critical=False,
+            )
+            .add_extension(
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            full_name=[x509.UniformResourceIdentifier(self.root_crl_url())],
+                            relative_name=None,
+                            reasons=None,
+                            crl_issuer=None,
+                        )
+                    ]
+                ),
+                critical=False,
+            )
+            .sign(root_key, hashes.SHA256())  # type: ignore[arg-type]
+        )
+
+    def department_ca(
+        self, *, code: str, name: str, create: bool
+    ) -> tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes] | None:
+        """The department's issuing CA (certificate and key, in files under departments/),
+        made the first time the department signs; None when it has none and `create` is off."""
+        folder = self.directory / "departments"
+        key_path, cert_path = folder / f"{code}.key.pem", folder / f"{code}.cert.pem"
+        if not cert_path.exists():
+            if not create:
+                return None
+            with _locked(self.directory):
+                if not cert_path.exists():
+                    folder.mkdir(mode=0o700, exist_ok=True)
+                    key = ec.generate_private_key(ec.SECP256R1())
+                    key_path.write_bytes(
+                        key.private_bytes(
+                            serialization.Encoding.PEM,
+                            serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption(),
+                        )
+                    )
+                    os.chmod(key_path, 0o600)
+                    cert = self.certify_department_ca(code=code, name=name, public_key=key.public_key())
+                    staging = cert_path.with_suffix(".tmp")
+                    staging.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+                    staging.rename(cert_path)
+        stored = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        return x509.load_pem_x509_certificate(cert_path.read_bytes()), stored  # type: ignore[return-value]
+
 
 def _write_keys(keys_dir: Path) -> None:
     for label in KEYS:
@@ -64,10 +172,8 @@ def _write_keys(keys_dir: Path) -> None:
 def local_pki(directory: Path, *, url_prefix: str) -> LocalPki:
     """The PKI in `directory`, generating its keys the first time (under a file lock, so two
     processes starting at once build it once)."""
-    directory.mkdir(parents=True, exist_ok=True)
     keys_dir = directory / "keys"
-    with open(directory / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _locked(directory):
         if not keys_dir.is_dir():
             staging = Path(tempfile.mkdtemp(dir=directory, prefix=".keys-"))
             os.chmod(staging, 0o700)

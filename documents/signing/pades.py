@@ -1,21 +1,20 @@
 """PAdES B-LT signatures with pyHanko: the default `CertificateSigner`.
 
-Signing: a one-document certificate from the issuing CA (`authority.Authority.issue_leaf`), an
-RFC 3161 timestamp, and the chain and revocation lists embedded in the document security store
-(DSS), so the signature can be checked years later without reaching us.
+Signing: a one-document key (on the PKCS#11 token when one is configured) certified by the
+department's issuing CA (`authority.Issuer.certify_document_key`), an RFC 3161 timestamp, and
+the chain and revocation lists embedded in the document security store (DSS), so the signature
+can be checked years later without reaching us.
 
 Checking: pyHanko's `validate_pdf_signature` against our trust roots, with the revocation
-lists as they are now (a document revoked after issue shows as revoked), and its difference
+lists as they are now (a document revoked after issue shows as revoked): the list of the CA
+the signing certificate names as its distribution point, and the root's. Then its difference
 analysis: anything appended after the signature other than validation data is a change.
 """
 
-import asyncio
 import datetime
 import io
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+import re
 
 from asn1crypto import x509 as asn1_x509
 from django.utils import timezone
@@ -28,29 +27,19 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from accounts.models import Department
 from documents.models import Certificate
 from documents.signing import Finding, Signed, SigningUnavailable, Verdict
-from documents.signing.authority import ISSUING_CRL, Authority, authority
+from documents.signing.authority import Authority, Issuer, authority
+from documents.signing.keys import run_outside_event_loop
 from documents.validation import UploadRejected
 
 logger = logging.getLogger(__name__)
 
 FIELD_NAME = "OneDoorSeal"
-T = TypeVar("T")
-
-
-def _outside_event_loop(call: Callable[[], T]) -> T:
-    """pyHanko's blocking calls start their own event loop; where one is already running in
-    this thread (an async caller, Playwright's sync API in a test) they run on a helper thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return call()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result()
+# The label of one of our revocation lists in a certificate's distribution point URL.
+CRL_LABEL = re.compile(r"/verify/pki/onedoor/crls/([-\w]+)/latest\.crl$")
 
 
 def _name_part(cert: asn1_x509.Certificate, key: str) -> str:
@@ -65,39 +54,53 @@ class PadesSigner:
     def authority(self) -> Authority:
         return self._authority or authority()
 
-    def _revoked(self) -> list[tuple[str, datetime.datetime]]:
+    def _revoked(self, issuer: Issuer) -> list[tuple[str, datetime.datetime]]:
+        """What `issuer`'s list names: its department's revoked certificates only (the shared
+        CA of older documents lists every revoked one; their serials are random, so a serial
+        that CA never issued revokes nothing)."""
         rows = Certificate.objects.filter(revoked_at__isnull=False).exclude(signing_serial="")
+        if issuer.department_code is not None:
+            rows = rows.filter(issued_by__code=issuer.department_code)
         return [(serial, when) for serial, when in rows.values_list("signing_serial", "revoked_at") if when]
 
-    def _crls(self, at: datetime.datetime) -> list[bytes]:
-        issuing = self.authority.issuing_crl(self._revoked(), at=at)
-        return [issuing, *self.authority.other_crls(at=at).values()]
+    def _crls(self, issuer: Issuer | None, at: datetime.datetime) -> list[bytes]:
+        issuing = [issuer.crl(self._revoked(issuer), at=at)] if issuer is not None else []
+        return [*issuing, *self.authority.other_crls(at=at).values()]
 
-    def _context(self) -> ValidationContext:
+    def _context(self, issuer: Issuer | None) -> ValidationContext:
         current = self.authority
         return ValidationContext(
             trust_roots=current.trust_roots,
-            other_certs=current.chain,
-            crls=self._crls(timezone.now()),
+            other_certs=issuer.chain if issuer is not None else [],
+            crls=self._crls(issuer, timezone.now()),
             allow_fetching=current.allow_fetching,
             revocation_mode="hard-fail",
         )
 
     def revocation_list(self, label: str) -> bytes | None:
         now = timezone.now()
-        if label == ISSUING_CRL:
-            return self.authority.issuing_crl(self._revoked(), at=now)
+        issuer = self.authority.issuer_for_label(label)
+        if issuer is not None:
+            return issuer.crl(self._revoked(issuer), at=now)
         return self.authority.other_crls(at=now).get(label)
+
+    def _issuer_of(self, cert: asn1_x509.Certificate) -> Issuer | None:
+        """Our CA that would have issued `cert`, found by the revocation list it names."""
+        for url in cert.crl_distribution_points_value.native if cert.crl_distribution_points_value else []:
+            for name in url.get("distribution_point") or []:
+                match = CRL_LABEL.search(str(name))
+                if match:
+                    try:
+                        return self.authority.issuer_for_label(match.group(1))
+                    except SigningUnavailable:
+                        return None
+        return None
 
     def sign(self, *, pdf: bytes, department: Department, reference: str) -> Signed:
         try:
             current = self.authority
-            leaf = current.issue_leaf(department=department, reference=reference)
-            signer = signers.SimpleSigner(
-                signing_cert=leaf.cert,
-                signing_key=leaf.key,
-                cert_registry=SimpleCertificateStore.from_certs(current.chain),
-            )
+            issuer = current.issuer(department)
+            assert issuer is not None  # made on demand, or SigningUnavailable
             metadata = signers.PdfSignatureMetadata(
                 field_name=FIELD_NAME,
                 name=department.name_en,
@@ -105,16 +108,23 @@ class PadesSigner:
                 subfilter=fields.SigSeedSubFilter.PADES,
                 embed_validation_info=True,
                 use_pades_lta=False,
-                validation_context=self._context(),
+                validation_context=self._context(issuer),
             )
-            pdf_signer = signers.PdfSigner(metadata, signer=signer, timestamper=current.timestamper)
-            output = _outside_event_loop(lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))))
-        except SigningUnavailable:
+            with current.keystore.document_signer(
+                certify=lambda public_key: issuer.certify_document_key(
+                    public_key=public_key, department=department, reference=reference
+                ),
+                chain=issuer.chain,
+            ) as (signer, serial):
+                pdf_signer = signers.PdfSigner(metadata, signer=signer, timestamper=current.timestamper)
+                output = run_outside_event_loop(lambda: pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))))
+        except SigningUnavailable as error:
+            logger.warning("certificate signing failed reference=%s error=%s", reference, error)
             raise
         except Exception as error:  # a TSA, key or revocation failure: the issue step retries
             logger.warning("certificate signing failed reference=%s error=%r", reference, error)
             raise SigningUnavailable(str(error)) from error
-        return Signed(content=output.getvalue(), serial=leaf.serial)
+        return Signed(content=output.getvalue(), serial=serial)
 
     def validate(self, *, pdf: bytes) -> Verdict:
         try:
@@ -139,8 +149,8 @@ class PadesSigner:
         # We sign once; a signature added later by someone else is an update after ours.
         embedded = signatures[0]
         try:
-            context = self._context()
-            status = _outside_event_loop(lambda: validate_pdf_signature(embedded, signer_validation_context=context))
+            context = self._context(self._issuer_of(embedded.signer_cert))
+            status = run_outside_event_loop(lambda: validate_pdf_signature(embedded, signer_validation_context=context))
         except Exception as error:  # noqa: BLE001 - a signature that cannot be parsed proves nothing
             return Verdict(Finding.CHANGED, detail=f"signature unreadable: {error!r}"[:300])
         cert = status.signing_cert

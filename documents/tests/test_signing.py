@@ -1,5 +1,6 @@
 """Signed certificates: PAdES B-LT as pyHanko sees it, and what /verify/ says of an uploaded file."""
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 from reportlab.pdfgen import canvas
 
+from accounts.models import Department
 from documents.certificates import certificate_issue, certificate_revoke, format_code
 from documents.models import Certificate, Document
 from documents.signing import Finding, SigningUnavailable, certificate_signer
@@ -141,12 +143,18 @@ def test_a_revoked_certificate_is_revoked_on_verify_and_in_the_published_list(cl
     lookup = client.get(reverse("documents:verify", args=[certificate.verification_code]))
     assert "This certificate has been revoked" in lookup.text
 
-    # An offline validator: the trust root, the file, and the revocation list we publish.
-    published = client.get(reverse("documents:revocation_list", args=["issuing"]))
+    # An offline validator: the trust root, the file, and the revocation list we publish at
+    # the address the signing certificate names: the department's issuing CA's.
+    reader = PdfFileReader(io.BytesIO(content))
+    [distribution_point] = reader.embedded_signatures[0].signer_cert.crl_distribution_points_value.native
+    label = f"department-{certificate.issued_by.code}"
+    assert distribution_point["distribution_point"] == [
+        settings.PUBLIC_BASE_URL.rstrip("/") + reverse("documents:revocation_list", args=[label])
+    ]
+    published = client.get(reverse("documents:revocation_list", args=[label]))
     assert published.status_code == 200 and published["Content-Type"] == "application/pkix-crl"
     crl = x509.load_der_x509_crl(published.content)
     assert crl.get_revoked_certificate_by_serial_number(int(certificate.signing_serial, 16)) is not None
-    reader = PdfFileReader(io.BytesIO(content))
     context = ValidationContext(
         trust_roots=[our_root()],
         other_certs=list(DocumentSecurityStore.read_dss(reader).load_certs()),
@@ -252,3 +260,81 @@ def test_when_the_timestamp_authority_is_down_nothing_is_issued_and_a_retry_succ
         details={},
     )
     assert issued.signing_serial and re.fullmatch(r"[0-9a-f]+", issued.signing_serial)
+
+
+def issuer_of(content: bytes) -> x509.Certificate:
+    """The CA certificate that issued the file's signing certificate, as embedded in the file."""
+    reader = PdfFileReader(io.BytesIO(content))
+    signing = reader.embedded_signatures[0].signer_cert
+    [ca] = [c for c in DocumentSecurityStore.read_dss(reader).load_certs() if c.subject == signing.issuer]
+    return x509.load_der_x509_certificate(ca.dump())
+
+
+def department_list(client, department) -> x509.CertificateRevocationList:
+    response = client.get(reverse("documents:revocation_list", args=[f"department-{department.code}"]))
+    assert response.status_code == 200
+    return x509.load_der_x509_crl(response.content)
+
+
+@pytest.fixture
+def fire_certificate(bob, certificate_type, department_b) -> Certificate:
+    return certificate_issue(
+        owner=bob,
+        document_type=certificate_type,
+        department=department_b,
+        holder_name="Bob Li",
+        application_number="2026-FIR-000042",
+        title="Fire safety certificate",
+        details={},
+    )
+
+
+def test_each_department_signs_under_its_own_issuing_ca_below_the_root(
+    certificate, fire_certificate, department_a, department_b
+):
+    market_ca, fire_ca = issuer_of(signed_bytes(certificate)), issuer_of(signed_bytes(fire_certificate))
+    assert market_ca.subject != fire_ca.subject and market_ca.public_key() != fire_ca.public_key()
+    for ca, department in ((market_ca, department_a), (fire_ca, department_b)):
+        assert ca.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == department.code
+        assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
+        ca.verify_directly_issued_by(x509.load_der_x509_certificate(our_root().dump()))
+
+
+def test_revoking_one_departments_certificate_involves_only_that_departments_ca(
+    client, certificate, fire_certificate, clerk_a
+):
+    market_ca, fire_ca = issuer_of(signed_bytes(certificate)), issuer_of(signed_bytes(fire_certificate))
+    certificate_revoke(certificate=certificate, actor=clerk_a, reason="Premises closed after inspection")
+
+    market_list = department_list(client, certificate.issued_by)
+    assert market_list.is_signature_valid(market_ca.public_key())  # type: ignore[arg-type]
+    assert not market_list.is_signature_valid(fire_ca.public_key())  # type: ignore[arg-type]
+    assert [r.serial_number for r in market_list] == [int(certificate.signing_serial, 16)]
+    fire_list = department_list(client, fire_certificate.issued_by)
+    assert fire_list.is_signature_valid(fire_ca.public_key()) and len(list(fire_list)) == 0  # type: ignore[arg-type]
+
+    assert "This certificate has been revoked" in check_file(client, signed_bytes(certificate)).text
+    other = check_file(client, signed_bytes(fire_certificate)).text
+    assert "This certificate file is genuine" in other and "Fire and Rescue" in other
+
+
+def test_a_departments_list_is_published_once_it_has_a_ca_and_unknown_lists_are_404(client, department_a):
+    parks = Department.objects.create(code="parks", short_code="PRK", name_en="Parks", name_zh="园林局")
+    never_signed = reverse("documents:revocation_list", args=[f"department-{parks.code}"])
+    assert client.get(never_signed).status_code == 404  # a GET never makes a CA
+    assert not (Path(settings.SIGNING_LOCAL_PKI_DIR) / "departments" / "parks.cert.pem").exists()
+    assert client.get(reverse("documents:revocation_list", args=["department-nope"])).status_code == 404
+    # The shared CA of documents signed before departments had their own still publishes its list.
+    assert client.get(reverse("documents:revocation_list", args=["issuing"])).status_code == 200
+
+
+def test_a_file_signed_under_the_shared_issuing_ca_of_older_documents_still_checks(client, department_a):
+    current = authority()
+    before = dataclasses.replace(current, department_issuers=lambda department, create: current.shared, _issuers={})
+    signed = PadesSigner(before).sign(pdf=make_pdf("Food business licence"), department=department_a, reference="OLD")
+    reader = PdfFileReader(io.BytesIO(signed.content))
+    [distribution_point] = reader.embedded_signatures[0].signer_cert.crl_distribution_points_value.native
+    assert distribution_point["distribution_point"][0].endswith("/crls/issuing/latest.crl")
+
+    verdict = certificate_signer().validate(pdf=signed.content)
+    assert verdict.finding == Finding.VALID and verdict.signer == "Market Regulation"
