@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-run run test check fmt bench soak fuzz hostile-files chromium softhsm2 static clean messages
+.PHONY: help install install-run run test check fmt bench soak cluster cluster-soak cluster-tools fuzz hostile-files chromium softhsm2 static clean messages
 
 help:
 	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
@@ -22,6 +22,8 @@ help:
 	@echo "make bench  - benchmarks on the real stack (not part of make test); see docs/benchmarks.md"
 	@echo "make fuzz   - deeper API fuzzing (FUZZ_EXAMPLES per operation and actor, default 50)"
 	@echo "make soak   - chaos soak on a throwaway stack (SOAK_SECONDS, default 600); see docs/hardening.md"
+	@echo "make cluster - One Door as seven hosts in network namespaces behind HAProxy, until Ctrl-C (root)"
+	@echo "make cluster-soak - the chaos soak on that cluster (CLUSTER_SECONDS, default 600); see docs/hardening.md"
 	@echo "make hostile-files - the hostile upload corpus against the clamd test peer (or CLAMD_SOCKET/CLAMD_HOST)"
 	@echo "make messages - refresh the Chinese catalogue from the code and compile it (commit .po and .mo)"
 
@@ -116,6 +118,7 @@ fuzz: $(VENV)/.dev-installed
 # worker and beat under var/soak; faults injected for SOAK_SECONDS; writes var/soak/results.json
 # and fails when anything was lost or done twice. Needs PostgreSQL's server binaries (initdb).
 SOAK_SECONDS ?= 600
+CLUSTER_SECONDS ?= 600
 soak: $(VENV)/.dev-installed
 	@mkdir -p var/soak
 	@test -x /usr/lib/postgresql/15/bin/initdb || [ -n "$$SOAK_PG_BIN" ] || { echo "Installing PostgreSQL server binaries for the throwaway cluster"; \
@@ -123,6 +126,24 @@ soak: $(VENV)/.dev-installed
 	@command -v redis-server >/dev/null 2>&1 || { echo "Installing redis-server"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m soak.run
+
+# One Door on several hosts (soak/cluster.py): network namespaces on a loopback-range bridge,
+# PostgreSQL with a synchronous streaming replica, Redis, two web hosts behind HAProxy, two
+# worker hosts; `cluster` holds it up until Ctrl-C, `cluster-soak` drives it through faults and
+# writes var/cluster/results.json. Needs root (ip netns) and PostgreSQL's server binaries.
+cluster-tools:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { echo "Installing PostgreSQL server binaries"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 >/dev/null; }
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { echo "Installing haproxy"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq haproxy >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "Installing redis-server"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+
+cluster: $(VENV)/.dev-installed cluster-tools
+	$(PY) -m soak.cluster --hold
+
+cluster-soak: $(VENV)/.dev-installed cluster-tools
+	CLUSTER_SECONDS=$(CLUSTER_SECONDS) $(PY) -m soak.cluster
 
 # The hostile upload corpus (tests/corpus/) through the vault API, scanned by the clamd test peer
 # that speaks clamd's INSTREAM protocol, or by a real clamd when CLAMD_SOCKET or CLAMD_HOST is set.
