@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-run run test check fmt bench soak fuzz hostile-files chromium static clean messages
+.PHONY: help install install-run run test check fmt bench soak restore-drill fuzz hostile-files chromium rabbitmq static clean messages
 
 help:
 	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
@@ -55,7 +55,12 @@ chromium:
 install-run: $(VENV)/.base-installed static
 	@mkdir -p var/staticfiles
 
-install: $(VENV)/.dev-installed static chromium
+# The engine's fault tests also run on RabbitMQ (a throwaway virtual host made with rabbitmqctl).
+rabbitmq:
+	@command -v rabbitmqctl >/dev/null 2>&1 || { echo "Installing rabbitmq-server for the RabbitMQ fault tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rabbitmq-server >/dev/null; }
+
+install: $(VENV)/.dev-installed static chromium rabbitmq
 	@mkdir -p var/staticfiles
 
 run: install-run

@@ -227,6 +227,22 @@ def test_a_whole_worker_killed_mid_step_is_recovered_and_completes_once(
     )
 
 
+def test_a_step_that_fails_is_retried_after_its_backoff_and_completes_once(worker_factory, fault_broker, verified_alice):
+    """The retry's countdown waits on the broker: on RabbitMQ in Celery's delayed-delivery queues
+    (quorum queues cannot hold a message back), never in a worker's memory."""
+    broker_url, vhost = fault_broker
+    worker_factory(broker_url=broker_url, extra_env={**TEST_HANDLERS, "ENGINE_RETRY_BACKOFF_SECONDS": "1"})
+    route = {"steps": [{"key": "tax", "department": "tax", "kind": "automatic", "handler": "test.flaky",
+                        "options": {"fail_times": 2}}]}  # fmt: skip
+    application = application_submit(applicant=verified_alice, version=published_version(route=route))
+    wait_until(lambda: status_of(application) == "approved", 60, message="the step to succeed on its third attempt")
+    tax = item(application, "tax")
+    assert tax.attempts == 3
+    assert ApplicationEvent.objects.filter(work_item=tax, kind="step_completed").count() == 1
+    if vhost is not None:
+        assert vhost.queues()["celery_delayed_0"]["type"] == "quorum"
+
+
 def test_submissions_commit_while_the_broker_is_down_and_route_once_it_is_back(
     throwaway_redis, worker_factory, verified_alice
 ):
