@@ -186,6 +186,7 @@ def test_a_whole_worker_killed_mid_step_is_recovered_and_completes_once(
     worker_factory(broker_url=broker_url, extra_env=env)
     ready_at = time.monotonic()
     recovered_by_sweep = 0
+    redelivered_after_ready = 0.0
 
     if vhost is not None:
         wait_until(lambda: len(runs(log)[0]) == 2, 60, message="RabbitMQ to redeliver the step")
@@ -215,7 +216,7 @@ def test_a_whole_worker_killed_mid_step_is_recovered_and_completes_once(
         with celery_app.connection_for_write() as conn:
             assert conn.transport_options["confirm_publish"] is True
     how = (
-        "RabbitMQ redelivery"
+        f"RabbitMQ redelivery {redelivered_after_ready:.1f}s after the new worker was ready"
         if vhost is not None
         else "stalled-step sweep"
         if recovered_by_sweep
