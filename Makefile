@@ -22,6 +22,7 @@ help:
 	@echo "make bench  - benchmarks on the real stack (not part of make test); see docs/benchmarks.md"
 	@echo "make fuzz   - deeper API fuzzing (FUZZ_EXAMPLES per operation and actor, default 50)"
 	@echo "make soak   - chaos soak on a throwaway stack (SOAK_SECONDS, default 600); see docs/hardening.md"
+	@echo "make restore-drill - base backup under load, point-in-time restore, verify_audit; RPO/RTO in var/restore-drill"
 	@echo "make hostile-files - the hostile upload corpus against the clamd test peer (or CLAMD_SOCKET/CLAMD_HOST)"
 	@echo "make messages - refresh the Chinese catalogue from the code and compile it (commit .po and .mo)"
 
@@ -123,6 +124,18 @@ soak: $(VENV)/.dev-installed
 	@command -v redis-server >/dev/null 2>&1 || { echo "Installing redis-server"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m soak.run
+
+# The backup and restore drill (soak/restore_drill.py): a throwaway PostgreSQL cluster archiving its
+# WAL under var/restore-drill, a base backup taken while citizens apply, a point-in-time restore
+# into another throwaway cluster, verify_audit on it, every submission accepted before the target
+# checked; writes var/restore-drill/results.json (RPO, RTO). DRILL_SECONDS of load, default 120.
+DRILL_SECONDS ?= 120
+restore-drill: $(VENV)/.dev-installed
+	@test -x /usr/lib/postgresql/15/bin/pg_basebackup || { echo "Installing PostgreSQL server binaries for the throwaway clusters"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "Installing redis-server"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+	DRILL_SECONDS=$(DRILL_SECONDS) $(PY) -m soak.restore_drill
 
 # The hostile upload corpus (tests/corpus/) through the vault API, scanned by the clamd test peer
 # that speaks clamd's INSTREAM protocol, or by a real clamd when CLAMD_SOCKET or CLAMD_HOST is set.
