@@ -228,7 +228,9 @@ def test_a_whole_worker_killed_mid_step_is_recovered_and_completes_once(
     )
 
 
-def test_a_step_that_fails_is_retried_after_its_backoff_and_completes_once(worker_factory, fault_broker, verified_alice):
+def test_a_step_that_fails_is_retried_after_its_backoff_and_completes_once(
+    worker_factory, fault_broker, verified_alice
+):
     """The retry's countdown waits on the broker: on RabbitMQ in Celery's delayed-delivery queues
     (quorum queues cannot hold a message back), never in a worker's memory."""
     broker_url, vhost = fault_broker
