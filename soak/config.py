@@ -62,6 +62,7 @@ class Config:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
+            "BROKER_URL": "",  # the throwaway Redis is the broker, whatever the caller's environment says
             "PORTAL_ENV": "development",
             "DEBUG": "0",
             "DB_CONN_MAX_AGE": "60",
