@@ -5,6 +5,7 @@ in a throwaway virtual host of the machine's RabbitMQ (marker `rabbitmq`).
 
 Durations and recovery delays are printed (run with -s to see them) and asserted loosely."""
 
+import contextlib
 import os
 import signal
 import time
@@ -277,6 +278,40 @@ def test_submissions_commit_while_the_broker_is_down_and_route_once_it_is_back(
         f"\nbroker down: each submit took {submit_seconds * 1000:.0f}ms; all routed {routed_after:.1f}s after the "
         f"broker came back; test took {time.monotonic() - started:.1f}s"
     )
+
+
+@pytest.mark.rabbitmq
+def test_on_rabbitmq_submissions_commit_while_the_broker_refuses_and_route_once_it_is_back(
+    worker_factory, use_broker, verified_alice
+):
+    """The machine's RabbitMQ is shared, so it is not stopped: the test's own virtual host is
+    deleted instead (RabbitMQ closes its connections and refuses new ones) and made again empty."""
+    vhost = RabbitMQVhost()
+    vhost.create()
+    try:
+        version = published_version(route=TAX_ONLY)
+        with producer_broker(vhost.url):
+            worker_factory(broker_url=vhost.url)
+            vhost.delete()
+            applications = [application_submit(applicant=verified_alice, version=version) for _ in range(3)]
+            assert all(status_of(application) == "submitted" for application in applications)
+            unsent = OutboxMessage.objects.filter(task="workflows.application_start", confirmed_at=None)
+            assert unsent.count() == 3 and all(message.last_error for message in unsent)
+            vhost.create()  # the same name, empty
+            back_at = time.monotonic()
+
+            def all_approved() -> bool:
+                outbox_relay(resend_after=10)
+                return all(status_of(application) == "approved" for application in applications)
+
+            wait_until(all_approved, 120, interval=1, message="routing after the broker came back")
+        for application in applications:
+            assert TaxpayerNumber.objects.filter(application=application).count() == 1
+            assert ApplicationEvent.objects.filter(application=application, kind="routing_started").count() == 1
+        print(f"\nRabbitMQ refusing: all routed {time.monotonic() - back_at:.1f}s after it was back")
+    finally:
+        with contextlib.suppress(RuntimeError):
+            vhost.delete()
 
 
 def test_a_rolled_back_transaction_puts_nothing_on_the_broker(use_broker, clean_broker, verified_alice):
