@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help install install-run run test check fmt bench soak cluster cluster-soak cluster-tools fuzz hostile-files chromium softhsm2 static clean messages
+.PHONY: help install install-run run test check fmt bench soak restore-drill cluster cluster-soak cluster-tools fuzz hostile-files chromium rabbitmq softhsm2 static clean messages
 
 help:
 	@echo "make run    - serve One Door with demo data on http://127.0.0.1:8000"
@@ -24,6 +24,7 @@ help:
 	@echo "make soak   - chaos soak on a throwaway stack (SOAK_SECONDS, default 600); see docs/hardening.md"
 	@echo "make cluster - One Door as seven hosts in network namespaces behind HAProxy, until Ctrl-C (root)"
 	@echo "make cluster-soak - the chaos soak on that cluster (CLUSTER_SECONDS, default 600); see docs/hardening.md"
+	@echo "make restore-drill - base backup under load, point-in-time restore, verify_audit; RPO/RTO in var/restore-drill"
 	@echo "make hostile-files - the hostile upload corpus against the clamd test peer (or CLAMD_SOCKET/CLAMD_HOST)"
 	@echo "make messages - refresh the Chinese catalogue from the code and compile it (commit .po and .mo)"
 
@@ -62,7 +63,12 @@ softhsm2:
 install-run: $(VENV)/.base-installed static
 	@mkdir -p var/staticfiles
 
-install: $(VENV)/.dev-installed static chromium softhsm2
+# The engine's fault tests also run on RabbitMQ (a throwaway virtual host made with rabbitmqctl).
+rabbitmq:
+	@command -v rabbitmqctl >/dev/null 2>&1 || { echo "Installing rabbitmq-server for the RabbitMQ fault tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq rabbitmq-server >/dev/null; }
+
+install: $(VENV)/.dev-installed static chromium softhsm2 rabbitmq
 	@mkdir -p var/staticfiles
 
 run: install-run
@@ -72,7 +78,7 @@ run: install-run
 	@bash bin/serve
 
 test: install
-	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m tests.preflight
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m tests.preflight --rabbitmq
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) PORTAL_ENV=test \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -144,6 +150,18 @@ cluster: $(VENV)/.dev-installed cluster-tools
 
 cluster-soak: $(VENV)/.dev-installed cluster-tools
 	CLUSTER_SECONDS=$(CLUSTER_SECONDS) $(PY) -m soak.cluster
+
+# The backup and restore drill (soak/restore_drill.py): a throwaway PostgreSQL cluster archiving its
+# WAL under var/restore-drill, a base backup taken while citizens apply, a point-in-time restore
+# into another throwaway cluster, verify_audit on it, every submission accepted before the target
+# checked; writes var/restore-drill/results.json (RPO, RTO). DRILL_SECONDS of load, default 120.
+DRILL_SECONDS ?= 120
+restore-drill: $(VENV)/.dev-installed
+	@test -x /usr/lib/postgresql/15/bin/pg_basebackup || { echo "Installing PostgreSQL server binaries for the throwaway clusters"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15 >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "Installing redis-server"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+	DRILL_SECONDS=$(DRILL_SECONDS) $(PY) -m soak.restore_drill
 
 # The hostile upload corpus (tests/corpus/) through the vault API, scanned by the clamd test peer
 # that speaks clamd's INSTREAM protocol, or by a real clamd when CLAMD_SOCKET or CLAMD_HOST is set.

@@ -19,6 +19,7 @@ Three kinds of figures:
   open incidents, overdue steps and the transparency log (workflows/metrics.py).
 """
 
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
+import kombu
 import redis
 from django.conf import settings
 from django.db import connection
@@ -167,6 +169,31 @@ def count_task(task: Any = None, state: str | None = None, **_: object) -> None:
 # --- Read at scrape time --------------------------------------------------------------------
 
 
+def queues_to_watch() -> list[str]:
+    try:
+        return department_queues()
+    except Exception:  # noqa: BLE001 - the database is down: the default queues still count
+        return ["default", "transparency"]
+
+
+def rabbitmq_queue_lengths(queues: list[str]) -> dict[str, int]:
+    """Messages ready in each queue, asked with a passive declare (which never creates one). A
+    queue nothing was sent to yet does not exist and has none."""
+    lengths = {}
+    with kombu.Connection(settings.CELERY_BROKER_URL, connect_timeout=4 * BROKER_TIMEOUT_SECONDS) as conn:
+        conn.ensure_connection(max_retries=1)
+        for queue in queues:
+            channel = conn.channel()
+            try:
+                lengths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+            except conn.channel_errors:  # 404 NOT_FOUND, which also closes the channel
+                lengths[queue] = 0
+            finally:
+                with contextlib.suppress(Exception):
+                    channel.close()
+    return lengths
+
+
 class ClusterCollector(Collector):
     """The broker's queues, the cluster's task counts and the engine's figures, read when
     Prometheus scrapes. Each part that cannot be read says so in its own `*_up` gauge."""
@@ -182,7 +209,7 @@ class ClusterCollector(Collector):
         yield duration
 
     def _broker(self) -> Iterable[Any]:
-        up = GaugeMetricFamily(f"{PREFIX}_broker_up", "1 when the Redis broker answered this scrape.")
+        up = GaugeMetricFamily(f"{PREFIX}_broker_up", "1 when the broker (Redis or RabbitMQ) answered this scrape.")
         lengths = GaugeMetricFamily(
             f"{PREFIX}_celery_queue_length", "Messages waiting in each Celery queue on the broker.", labels=["queue"]
         )
@@ -192,14 +219,21 @@ class ClusterCollector(Collector):
             labels=["task", "queue", "outcome"],
         )
         broker, store = broker_client(), redis_client()
-        if broker is None:
+        if settings.BROKER_IS_RABBITMQ:
+            try:
+                for queue, length in rabbitmq_queue_lengths(queues_to_watch()).items():
+                    lengths.add_metric([queue], length)
+                up.add_metric([], 1)
+            except Exception as exc:  # noqa: BLE001 - a scrape reports the broker's state, never fails
+                logger.warning("metrics: RabbitMQ unavailable error=%s", type(exc).__name__)
+                up.add_metric([], 0)
+            yield up
+            yield lengths
+        elif broker is None:
             # The embedded mode: tasks run in this process, nothing waits anywhere.
             yield from ()
         else:
-            try:
-                queues = department_queues()
-            except Exception:  # noqa: BLE001 - the database is down: the default queues still count
-                queues = ["default", "transparency"]
+            queues = queues_to_watch()
             try:
                 with broker.pipeline(transaction=False) as pipe:
                     for queue in queues:

@@ -2,7 +2,8 @@
 
 Three profiles share this file:
 - development (default): SQLite under var/, Celery tasks run in-process, console e-mail;
-- with DATABASE_URL / REDIS_URL: PostgreSQL and the Redis broker, a separate worker and beat;
+- with DATABASE_URL / REDIS_URL: PostgreSQL and the Redis broker (or RabbitMQ with BROKER_URL), a separate
+  worker and beat;
 - production (PORTAL_ENV=production): secrets from the environment, HTTPS-only cookies, HSTS.
 """
 
@@ -256,7 +257,11 @@ DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=5)
 
 # --- Celery (DESIGN §5) -------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The broker: Redis (REDIS_URL) by default; BROKER_URL=amqp://user:password@host:5672/vhost
+# selects RabbitMQ (docs/operations.md), Redis then stays the cache.
+BROKER_URL = env("BROKER_URL", default="") or REDIS_URL
+CELERY_BROKER_URL = BROKER_URL or "memory://"
+BROKER_IS_RABBITMQ = CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
 # The cache: with Redis, one for every process (web, worker), so rate limits (accounts/limits.py)
 # count across them; a key prefix keeps its keys apart from the broker's in the same database
 # (CACHE_URL may name another Redis). Without Redis, the embedded profile keeps the process's
@@ -274,7 +279,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Without a broker the embedded mode runs every task in-process. Tests run tasks in-process
 # too unless they start a real worker (tests/conftest.py), which switches this off.
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL or PORTAL_ENV == "test")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not BROKER_URL or PORTAL_ENV == "test")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -288,6 +293,28 @@ CELERY_TASK_TIME_LIMIT = min(300, CELERY_BROKER_VISIBILITY_TIMEOUT // 4)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else CELERY_TASK_TIME_LIMIT - 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_CREATE_MISSING_QUEUES = True
+# RabbitMQ (Celery's own setting names; tests apply the same to a producer they point at one):
+# - quorum queues, replicated and durable, which give an unacknowledged message back as soon as
+#   its consumer's connection drops (a worker killed with -9: redelivered in seconds, not after
+#   a visibility timeout);
+# - publisher confirms: a send returns once the broker has the message, so an outbox row is
+#   never marked sent for a message the broker dropped;
+# - topic exchanges, so a retry's countdown waits in RabbitMQ (Celery's native delayed delivery
+#   for quorum queues) instead of in a worker's memory;
+# - a task still running when its worker loses the broker is cancelled: the broker has already
+#   given its message to another worker.
+# The queues and their routing are Redis's: `default`, `transparency` and one `dept.<code>` each.
+RABBITMQ_CELERY_OPTIONS: dict[str, object] = {
+    "broker_transport_options": {"confirm_publish": True},
+    "task_default_queue_type": "quorum",
+    "task_create_missing_queue_type": "quorum",
+    "task_default_exchange_type": "topic",
+    "task_create_missing_queue_exchange_type": "topic",
+    "worker_cancel_long_running_tasks_on_connection_loss": True,
+}
+if BROKER_IS_RABBITMQ:
+    # config_from_object reads these as CELERY_<NAME>.
+    globals().update({f"CELERY_{name.upper()}": value for name, value in RABBITMQ_CELERY_OPTIONS.items()})
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
 # The one beat (DESIGN §5): the outbox relay, the timer sweep and the recovery of stalled steps.

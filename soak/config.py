@@ -42,6 +42,7 @@ class Config:
     visibility_timeout: int = _int("SOAK_VISIBILITY_TIMEOUT", 120)  # task time limit = a quarter (30 s)
     stale_step_seconds: int = _int("SOAK_STALE_STEP_SECONDS", 45)
     retry_backoff_seconds: float = _float("SOAK_RETRY_BACKOFF_SECONDS", 1.0)
+    out: Path = OUT  # logs, uploads and the beat's schedule (the restore drill has its own)
 
     @property
     def base_url(self) -> str:
@@ -61,11 +62,12 @@ class Config:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
+            "BROKER_URL": "",  # the throwaway Redis is the broker, whatever the caller's environment says
             "PORTAL_ENV": "development",
             "DEBUG": "0",
             "DB_CONN_MAX_AGE": "60",
             "CELERY_TASK_ALWAYS_EAGER": "0",
-            "PRIVATE_STORAGE_ROOT": str(OUT / "private"),
+            "PRIVATE_STORAGE_ROOT": str(self.out / "private"),
             "ENGINE_OUTBOX_RESEND_SECONDS": str(self.outbox_resend_seconds),
             # A soak drains in minutes: the relay's per-message backoff stops at four intervals.
             "ENGINE_OUTBOX_MAX_BACKOFF_SECONDS": str(4 * self.outbox_resend_seconds),

@@ -37,6 +37,9 @@ class Accepted:
     number: str
     status: int
     attempts: int
+    # Wall-clock times (time.time()): the first submit request sent, and the success answer read.
+    sent_at: float = 0.0
+    answered_at: float = 0.0
 
 
 @dataclass
@@ -123,6 +126,7 @@ def apply_once(http: requests.Session, base: str, *, service: str, serial: int, 
     with tally.lock:
         tally.submitted += 1
     last: object = None
+    sent_at = time.time()
     for attempt in range(1, SUBMIT_ATTEMPTS + 1):
         try:
             response = http.post(f"{base}/api/drafts/{group}/submit/", headers={"Idempotency-Key": key}, timeout=15)
@@ -141,6 +145,8 @@ def apply_once(http: requests.Session, base: str, *, service: str, serial: int, 
                             body.get("number") or "",
                             response.status_code,
                             attempt,
+                            sent_at=sent_at,
+                            answered_at=time.time(),
                         )
                     )
                 return

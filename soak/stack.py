@@ -156,11 +156,11 @@ class Stack:
                     "--without-gossip", "--without-mingle"]  # fmt: skip
         if name == "beat":
             return [str(BIN / "celery"), "-A", "portal", "beat", "-l", "warning",
-                    "--schedule", str(OUT / "celerybeat-schedule")]  # fmt: skip
+                    "--schedule", str(c.out / "celerybeat-schedule")]  # fmt: skip
         raise ValueError(name)
 
     def start(self, name: str) -> None:
-        log = (OUT / f"{name}.log").open("ab")
+        log = (self.config.out / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             self._argv(name), cwd=ROOT, env=self.config.app_env(), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -209,7 +209,7 @@ class Stack:
             nonlocal last
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see var/soak/{name}.log")
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.config.out / name}.log")
             try:
                 with urllib.request.urlopen(f"{self.config.base_url}/healthz", timeout=3) as response:  # noqa: S310
                     last = json.loads(response.read())

@@ -1,9 +1,10 @@
-"""Stops `make test` early, with instructions, when PostgreSQL or Redis cannot be reached.
+"""Stops `make test` early, with instructions, when PostgreSQL, Redis or RabbitMQ cannot be reached.
 
 The suite runs on the real services; it never skips because they are missing.
 """
 
 import os
+import socket
 import sys
 from urllib.parse import urlparse
 
@@ -31,6 +32,17 @@ def main() -> int:
             '  Start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""\n'
             "  or point TEST_REDIS_URL at a Redis server."
         )
+    # make test (--rabbitmq): the engine's fault tests also run on RabbitMQ, in a virtual host of their own.
+    if "--rabbitmq" in sys.argv[1:]:
+        rabbitmq = urlparse(os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+        try:
+            socket.create_connection((rabbitmq.hostname or "127.0.0.1", rabbitmq.port or 5672), timeout=3).close()
+        except OSError as exc:
+            problems.append(
+                f"RabbitMQ is not reachable at {rabbitmq.hostname}:{rabbitmq.port or 5672}: {exc}\n"
+                "  Start it with: rabbitmq-server -detached\n"
+                "  or point TEST_RABBITMQ_URL at a RabbitMQ server (rabbitmqctl must reach it to make a virtual host)."
+            )
     for problem in problems:
         print(f"make test cannot run: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -63,3 +63,15 @@ def test_uploads_are_scanned_by_the_clamav_service():
         env = COMPOSE["services"][name]["environment"]
         assert env["CLAMD_HOST"] == "clamav"
         assert "clamav" in COMPOSE["services"][name]["depends_on"]
+
+
+def test_rabbitmq_is_an_optional_broker_behind_a_profile():
+    rabbitmq = COMPOSE["services"]["rabbitmq"]
+    assert rabbitmq["profiles"] == ["rabbitmq"]  # `docker compose up` alone keeps Redis as the broker
+    assert "healthcheck" in rabbitmq
+    assert "/var/lib/rabbitmq" in rabbitmq["volumes"][0]  # messages survive a restart
+    for name in ("web", "worker", "beat"):
+        service = COMPOSE["services"][name]
+        assert service["environment"]["BROKER_URL"] == "${BROKER_URL:-}"
+        dependency = service["depends_on"]["rabbitmq"]
+        assert dependency == {"condition": "service_healthy", "required": False}

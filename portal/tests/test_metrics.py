@@ -4,6 +4,7 @@ figures, read in well under the scrape budget."""
 
 from datetime import timedelta
 
+import kombu
 import pytest
 import redis
 from celery import current_app
@@ -159,6 +160,39 @@ def test_queue_lengths_are_read_from_the_broker(client):
     assert value(found, "onedoor_broker_up") == 1
     assert value(found, "onedoor_celery_queue_length", queue="default") == 2
     assert ("onedoor_celery_queue_length", (("queue", "transparency"),)) in found
+
+
+@pytest.mark.rabbitmq
+def test_queue_lengths_are_read_from_rabbitmq(client, settings, rabbitmq_vhost):
+    settings.CELERY_BROKER_URL = rabbitmq_vhost.url
+    settings.BROKER_IS_RABBITMQ = True
+    queue = kombu.Queue(
+        "default", kombu.Exchange("default", "topic"), "default", queue_arguments={"x-queue-type": "quorum"}
+    )
+    with kombu.Connection(rabbitmq_vhost.url, transport_options={"confirm_publish": True}) as conn:
+        bound = queue(conn.default_channel)
+        bound.declare()
+        bound.purge()
+        producer = conn.Producer()
+        for n in range(3):
+            producer.publish({"n": n}, exchange=queue.exchange, routing_key="default")
+        try:
+            found = scrape(client)
+        finally:
+            bound.purge()
+    assert value(found, "onedoor_broker_up") == 1
+    assert value(found, "onedoor_celery_queue_length", queue="default") == 3
+    # Never sent to, so never declared: counted as empty, and the scrape did not create it.
+    assert ("onedoor_celery_queue_length", (("queue", "transparency"),)) in found
+    assert "transparency" not in rabbitmq_vhost.queues()
+
+
+def test_a_scrape_with_rabbitmq_down_still_answers_and_says_so(client, settings):
+    settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1/"
+    settings.BROKER_IS_RABBITMQ = True
+    found = scrape(client)
+    assert value(found, "onedoor_broker_up") == 0
+    assert value(found, "onedoor_database_up") == 1
 
 
 def test_the_engine_figures_are_read_at_scrape_time(client):

@@ -1,7 +1,8 @@
 """Real processes for integration and fault tests: Celery workers, throwaway Redis and
-PostgreSQL servers.
+PostgreSQL servers, and a throwaway virtual host on the machine's RabbitMQ.
 
-Fault tests kill and restart these; they never touch the machine's own services.
+Fault tests kill and restart these; they never touch the machine's own services (on RabbitMQ,
+only the virtual host each test run creates and deletes).
 """
 
 import contextlib
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import redis
@@ -136,6 +138,68 @@ class ThrowawayPostgres:
         )
 
 
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def is_amqp(url: str) -> bool:
+    return url.startswith(("amqp://", "amqps://", "pyamqp://"))
+
+
+@dataclass
+class RabbitMQVhost:
+    """A virtual host of its own on the machine's RabbitMQ (TEST_RABBITMQ_URL, default
+    guest@127.0.0.1:5672), made with `rabbitmqctl` and deleted with everything in it."""
+
+    name: str = field(default_factory=lambda: f"onedoor-test-{uuid.uuid4().hex[:10]}")
+    server: str = RABBITMQ_URL
+
+    @property
+    def url(self) -> str:
+        return self.server.rstrip("/") + "/" + self.name
+
+    def _ctl(self, *args: str) -> None:
+        rabbitmqctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+        done = subprocess.run([rabbitmqctl, *args], capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+    def create(self) -> None:
+        user = urlparse(self.server).username or "guest"
+        reachable(self.server, "RabbitMQ")
+        self._ctl("add_vhost", self.name)
+        self._ctl("set_permissions", "-p", self.name, user, ".*", ".*", ".*")
+
+    def delete(self) -> None:
+        self._ctl("delete_vhost", self.name)
+
+    def queues(self) -> dict[str, dict[str, str]]:
+        """Each queue of the virtual host with its type and messages (`rabbitmqctl list_queues`)."""
+        rabbitmqctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+        out = subprocess.run(
+            [rabbitmqctl, "list_queues", "-q", "--no-table-headers", "-p", self.name, "name", "type", "durable",
+             "messages"],
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+        found = {}
+        for line in out.splitlines():
+            name, queue_type, durable, messages = line.split("\t")
+            found[name] = {"type": queue_type, "durable": durable, "messages": messages}
+        return found
+
+
+def reachable(url: str, what: str) -> None:
+    """Fails loudly (never skips) when a service the suite needs is not listening."""
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(
+            f"{what} is not reachable at {parsed.hostname}:{parsed.port}: {exc}. "
+            "Start it with `rabbitmq-server -detached` or point TEST_RABBITMQ_URL at one.",
+            pytrace=False,
+        )
+
+
 @dataclass
 class WorkerProcess:
     broker_url: str
@@ -147,10 +211,13 @@ class WorkerProcess:
     name: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:8]}@localhost")
 
     def start(self, wait: bool = True) -> None:
+        # RabbitMQ is chosen by BROKER_URL, Redis by REDIS_URL (then also the cache).
+        broker = {"BROKER_URL": self.broker_url} if is_amqp(self.broker_url) else {"REDIS_URL": self.broker_url}
         env = {
             **os.environ,
             "DATABASE_URL": test_database_url(),
-            "REDIS_URL": self.broker_url,
+            "BROKER_URL": "",
+            **broker,
             "PORTAL_ENV": "test",
             "CELERY_TASK_ALWAYS_EAGER": "0",
             **self.extra_env,
@@ -205,16 +272,19 @@ class WorkerProcess:
 @contextmanager
 def producer_broker(url: str) -> Iterator[None]:
     """Points this process's task sending (and control pings) at another broker, e.g. a throwaway
-    Redis; afterwards the original broker's pools are rebuilt so later tests never talk to the
-    throwaway one."""
-    previous = celery_app.conf.broker_url
+    Redis or a RabbitMQ virtual host (with the settings a RabbitMQ deployment has: quorum queues,
+    publisher confirms); afterwards the original broker's pools and settings are restored so
+    later tests never talk to the throwaway one."""
+    options = settings.RABBITMQ_CELERY_OPTIONS if is_amqp(url) else {}
+    previous = {name: celery_app.conf[name] for name in ("broker_url", *options)}
 
-    def switch(to: str) -> None:
+    def switch(to: dict[str, object]) -> None:
         pools.reset()  # drops kombu's cached connection and producer pools of the old broker
-        celery_app.conf.broker_url = to
+        celery_app.conf.update(to)
+        celery_app.__dict__.pop("amqp", None)  # queues, exchanges and routes made again from the settings
         celery_app._after_fork()
 
-    switch(url)
+    switch({"broker_url": url, **options})
     try:
         yield
     finally:
@@ -242,6 +312,18 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_vhost() -> Iterator[RabbitMQVhost]:
+    """One throwaway virtual host per test run on the machine's RabbitMQ, deleted at the end.
+    A RabbitMQ that is not running fails the tests that need it (never a silent skip)."""
+    vhost = RabbitMQVhost()
+    vhost.create()
+    try:
+        yield vhost
+    finally:
+        vhost.delete()
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
 """The engine with real `celery worker` processes, a real Redis broker, and faults: duplicate
 deliveries, a worker child killed mid-step, a whole worker killed, the broker down at submit.
+The two kill tests run on both brokers: Redis, and RabbitMQ (quorum queues, publisher confirms)
+in a throwaway virtual host of the machine's RabbitMQ (marker `rabbitmq`).
 
 Durations and recovery delays are printed (run with -s to see them) and asserted loosely."""
 
+import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,7 @@ from django.conf import settings
 from accounts.models import VerifiedAttribute
 from documents.models import Certificate
 from portal.celery import app as celery_app
-from tests.support.processes import producer_broker, wait_until
+from tests.support.processes import RabbitMQVhost, producer_broker, wait_until
 from workflows.engine import actions, automatic
 from workflows.models import Application, ApplicationEvent, OutboxMessage, TaxpayerNumber, WorkItem
 from workflows.outbox import outbox_relay
@@ -54,6 +58,27 @@ def verified_alice(alice):
 @pytest.fixture
 def clean_broker() -> None:
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+# A whole worker killed on RabbitMQ: the broker gives the message back when the connection drops,
+# so the step starts again as soon as a worker consumes (its start-up included), with no sweep.
+RABBITMQ_REDELIVERY_SECONDS = 10
+
+
+@pytest.fixture(params=["redis", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def fault_broker(request, use_broker) -> Iterator[tuple[str, RabbitMQVhost | None]]:
+    """The broker of a fault test, empty: the test Redis, or the run's RabbitMQ virtual host with
+    this process sending to it as a RabbitMQ deployment does."""
+    if request.param == "redis":
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+        yield settings.CELERY_BROKER_URL, None
+        return
+    vhost: RabbitMQVhost = request.getfixturevalue("rabbitmq_vhost")
+    with producer_broker(vhost.url):
+        with celery_app.connection_for_write() as conn:
+            for name in vhost.queues():
+                conn.default_channel.queue_purge(name)
+        yield vhost.url, vhost
 
 
 def item(application: Application, key: str) -> WorkItem:
@@ -119,10 +144,10 @@ def test_duplicate_deliveries_make_one_transition_and_one_taxpayer_number(celery
 
 
 def test_a_worker_child_killed_mid_step_is_redelivered_and_completes_once(
-    worker_factory, clean_broker, verified_alice, tmp_path
+    worker_factory, fault_broker, verified_alice, tmp_path
 ):
     log = tmp_path / "slow.log"
-    worker = worker_factory(extra_env=TEST_HANDLERS)
+    worker = worker_factory(broker_url=fault_broker[0], extra_env=TEST_HANDLERS)
     started = time.monotonic()
     application = application_submit(applicant=verified_alice, version=published_version(route=slow_route(log, 4)))
     wait_until(lambda: len(runs(log)[0]) == 1, 30, message="the slow step to start")
@@ -143,39 +168,83 @@ def test_a_worker_child_killed_mid_step_is_redelivered_and_completes_once(
 
 
 def test_a_whole_worker_killed_mid_step_is_recovered_and_completes_once(
-    worker_factory, clean_broker, verified_alice, tmp_path
+    worker_factory, fault_broker, verified_alice, tmp_path
 ):
-    """The message comes back after the (short) visibility timeout; the stalled-step sweep
-    (run here as the beat would) is the backstop if it does not."""
+    """kill -9 of the main process and its children while a step runs. On Redis the message comes
+    back after the (short) visibility timeout, with the stalled-step sweep (run here as the beat
+    would) as the backstop. On RabbitMQ the quorum queue gives it back as soon as the connection
+    drops: the test runs no sweep and no relay, and the step must start again within seconds of
+    a worker being there."""
+    broker_url, vhost = fault_broker
     log = tmp_path / "slow.log"
     env = {**TEST_HANDLERS, "CELERY_VISIBILITY_TIMEOUT": "20"}
-    worker = worker_factory(extra_env=env)
+    worker = worker_factory(broker_url=broker_url, extra_env=env)
     started = time.monotonic()
     application = application_submit(applicant=verified_alice, version=published_version(route=slow_route(log, 3)))
     wait_until(lambda: len(runs(log)[0]) == 1, 30, message="the slow step to start")
     worker.kill()
     killed_at = time.monotonic()
-    worker_factory(extra_env=env)
+    worker_factory(broker_url=broker_url, extra_env=env)
+    ready_at = time.monotonic()
     recovered_by_sweep = 0
+    redelivered_after_ready = 0.0
 
-    def finished() -> bool:
-        nonlocal recovered_by_sweep
-        recovered_by_sweep += automatic.stalled_steps_recover(stale_seconds=STALE_SECONDS)
-        outbox_relay(resend_after=30)
-        return status_of(application) == "approved"
+    if vhost is not None:
+        wait_until(lambda: len(runs(log)[0]) == 2, 60, message="RabbitMQ to redeliver the step")
+        redelivered_after_ready = time.monotonic() - ready_at
+        assert redelivered_after_ready < RABBITMQ_REDELIVERY_SECONDS
+        wait_until(lambda: status_of(application) == "approved", 60, message="the route to finish")
+    else:
 
-    wait_until(finished, 150, interval=1, message="recovery after the worker was killed")
+        def finished() -> bool:
+            nonlocal recovered_by_sweep
+            recovered_by_sweep += automatic.stalled_steps_recover(stale_seconds=STALE_SECONDS)
+            outbox_relay(resend_after=30)
+            return status_of(application) == "approved"
+
+        wait_until(finished, 150, interval=1, message="recovery after the worker was killed")
     recovered_after = time.monotonic() - killed_at
     starts, ends = runs(log)
     assert len(starts) == 2 and len(ends) == 1
     slow = item(application, "slow")
     assert ApplicationEvent.objects.filter(work_item=slow, kind="step_completed").count() == 1
     assert TaxpayerNumber.objects.filter(application=application).count() == 1
-    print(
-        f"\nwhole worker killed: finished {recovered_after:.1f}s later "
-        f"({'stalled-step sweep' if recovered_by_sweep else 'visibility-timeout redelivery'}); "
-        f"test took {time.monotonic() - started:.1f}s"
+    if vhost is not None:
+        # Ran on quorum queues, one per department, sent with publisher confirms.
+        queues = vhost.queues()
+        assert {queues[name]["type"] for name in ("default", "dept.tax", "dept.psb")} == {"quorum"}
+        assert item(application, "tax").result["ran_on"]["queue"] == "dept.tax"
+        with celery_app.connection_for_write() as conn:
+            assert conn.transport_options["confirm_publish"] is True
+    how = (
+        f"RabbitMQ redelivery {redelivered_after_ready:.1f}s after the new worker was ready"
+        if vhost is not None
+        else "stalled-step sweep"
+        if recovered_by_sweep
+        else "visibility-timeout redelivery"
     )
+    print(
+        f"\nwhole worker killed ({'rabbitmq' if vhost else 'redis'}): finished {recovered_after:.1f}s later ({how}; "
+        f"new worker ready {ready_at - killed_at:.1f}s after the kill); test took {time.monotonic() - started:.1f}s"
+    )
+
+
+def test_a_step_that_fails_is_retried_after_its_backoff_and_completes_once(
+    worker_factory, fault_broker, verified_alice
+):
+    """The retry's countdown waits on the broker: on RabbitMQ in Celery's delayed-delivery queues
+    (quorum queues cannot hold a message back), never in a worker's memory."""
+    broker_url, vhost = fault_broker
+    worker_factory(broker_url=broker_url, extra_env={**TEST_HANDLERS, "ENGINE_RETRY_BACKOFF_SECONDS": "1"})
+    route = {"steps": [{"key": "tax", "department": "tax", "kind": "automatic", "handler": "test.flaky",
+                        "options": {"fail_times": 2}}]}  # fmt: skip
+    application = application_submit(applicant=verified_alice, version=published_version(route=route))
+    wait_until(lambda: status_of(application) == "approved", 60, message="the step to succeed on its third attempt")
+    tax = item(application, "tax")
+    assert tax.attempts == 3
+    assert ApplicationEvent.objects.filter(work_item=tax, kind="step_completed").count() == 1
+    if vhost is not None:
+        assert vhost.queues()["celery_delayed_0"]["type"] == "quorum"
 
 
 def test_submissions_commit_while_the_broker_is_down_and_route_once_it_is_back(
@@ -209,6 +278,40 @@ def test_submissions_commit_while_the_broker_is_down_and_route_once_it_is_back(
         f"\nbroker down: each submit took {submit_seconds * 1000:.0f}ms; all routed {routed_after:.1f}s after the "
         f"broker came back; test took {time.monotonic() - started:.1f}s"
     )
+
+
+@pytest.mark.rabbitmq
+def test_on_rabbitmq_submissions_commit_while_the_broker_refuses_and_route_once_it_is_back(
+    worker_factory, use_broker, verified_alice
+):
+    """The machine's RabbitMQ is shared, so it is not stopped: the test's own virtual host is
+    deleted instead (RabbitMQ closes its connections and refuses new ones) and made again empty."""
+    vhost = RabbitMQVhost()
+    vhost.create()
+    try:
+        version = published_version(route=TAX_ONLY)
+        with producer_broker(vhost.url):
+            worker_factory(broker_url=vhost.url)
+            vhost.delete()
+            applications = [application_submit(applicant=verified_alice, version=version) for _ in range(3)]
+            assert all(status_of(application) == "submitted" for application in applications)
+            unsent = OutboxMessage.objects.filter(task="workflows.application_start", confirmed_at=None)
+            assert unsent.count() == 3 and all(message.last_error for message in unsent)
+            vhost.create()  # the same name, empty
+            back_at = time.monotonic()
+
+            def all_approved() -> bool:
+                outbox_relay(resend_after=10)
+                return all(status_of(application) == "approved" for application in applications)
+
+            wait_until(all_approved, 120, interval=1, message="routing after the broker came back")
+        for application in applications:
+            assert TaxpayerNumber.objects.filter(application=application).count() == 1
+            assert ApplicationEvent.objects.filter(application=application, kind="routing_started").count() == 1
+        print(f"\nRabbitMQ refusing: all routed {time.monotonic() - back_at:.1f}s after it was back")
+    finally:
+        with contextlib.suppress(RuntimeError):
+            vhost.delete()
 
 
 def test_a_rolled_back_transaction_puts_nothing_on_the_broker(use_broker, clean_broker, verified_alice):
