@@ -63,6 +63,7 @@ FAULTS = ("partition_worker", "database_latency", "kill_web")  # and, once, prom
 class ClusterConfig(Config):
     lb_port: int = int(os.environ.get("CLUSTER_LB_PORT", 0))
     db_name: str = "onedoor_cluster"
+    out: Path = OUT  # logs, uploads (one directory every host sees) and the beat's schedule
 
     @property
     def base_url(self) -> str:
@@ -76,9 +77,6 @@ class ClusterConfig(Config):
     @property
     def redis_url(self) -> str:
         return f"redis://{BROKER.address}:6379/0"
-
-    def app_env(self) -> dict[str, str]:
-        return {**super().app_env(), "PRIVATE_STORAGE_ROOT": str(OUT / "private")}
 
 
 @dataclass
@@ -193,14 +191,6 @@ class ClusterStack(Stack):
             argv = [str(BIN / "celery"), "-A", "portal", "beat", "-l", "warning",
                     "--schedule", str(OUT / "celerybeat-schedule")]  # fmt: skip
         return host.argv(argv)
-
-    def start(self, name: str) -> None:
-        log = (OUT / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            self._argv(name), cwd=ROOT, env=self.config.app_env(), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        log.close()
 
     def start_all(self) -> None:
         for name in self.names:
