@@ -6,7 +6,7 @@ Without tracing configured there is no current span: `current_traceparent()` ret
 `span_restored("")` starts nothing, so this costs nothing worth measuring.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from opentelemetry import context, propagate, trace
@@ -27,7 +27,7 @@ def current_traceparent() -> str:
 
 
 @contextmanager
-def span_restored(traceparent: str, name: str, attributes: dict[str, str | int] | None = None) -> Iterator[None]:
+def span_restored(traceparent: str, name: str, attributes: Mapping[str, str | int] | None = None) -> Iterator[None]:
     """Runs the block in a new span `name` whose parent is the span `traceparent` names (the one
     that wrote the row), linked to the span current here (say, the relay's own run), so the
     work a stored row causes joins the trace that caused it. Without a stored parent the span is
@@ -35,9 +35,10 @@ def span_restored(traceparent: str, name: str, attributes: dict[str, str | int] 
     here = trace.get_current_span().get_span_context()
     parent = propagate.extract({TRACEPARENT: traceparent}) if traceparent else None
     stored = trace.get_current_span(parent).get_span_context() if parent is not None else None
-    restored = stored is not None and stored.is_valid
+    restored = parent is not None and stored is not None and stored.is_valid
     # Sent from elsewhere (the relay): the span here is linked, not the parent.
-    links = [trace.Link(here)] if restored and here.is_valid and stored.span_id != here.span_id else None
+    elsewhere = restored and here.is_valid and stored is not None and stored.span_id != here.span_id
+    links = [trace.Link(here)] if elsewhere else None
     tracer = trace.get_tracer(__name__)
     token = context.attach(parent) if restored and parent is not None else None
     try:

@@ -72,7 +72,11 @@ def _publish(message: OutboxMessage) -> None:
     # In the trace of the request or task that wrote the row, even when the relay sends it
     # later from another process: the task's spans (Celery carries the context in the message's
     # headers) are that trace's too.
-    attributes = {"outbox.id": message.pk, "outbox.task": message.task, "outbox.attempt": message.attempts + 1}
+    attributes: dict[str, str | int] = {
+        "outbox.id": message.pk,
+        "outbox.task": message.task,
+        "outbox.attempt": message.attempts + 1,
+    }
     with span_restored(message.traceparent, f"outbox publish {message.task}", attributes):
         _publish_now(message)
 

@@ -18,7 +18,7 @@ from opentelemetry import trace
 from lib.trace_context import current_traceparent, span_restored
 from portal.request_context import RequestContextFilter
 from tests.support.processes import free_port, producer_broker, wait_until
-from tests.support.tracing import ancestors, by_id, file_spans, web_spans  # noqa: F401  (fixture)
+from tests.support.tracing import ancestors, by_id, file_spans
 from workflows.models import OutboxMessage
 from workflows.outbox import outbox_relay
 from workflows.tests.test_apply_submission import _ready_draft
