@@ -80,7 +80,10 @@ def _link(operation_id: str, description: str, *, body: dict[str, str] | None = 
 
 
 def _each(pointer: str, description: str, targets: dict[str, str], parameter: str) -> dict[str, dict]:
-    return {name: _link(target, description, **{parameter: pointer}) for name, target in targets.items()}
+    return {
+        name: {"operationId": target, "description": description, "parameters": {parameter: pointer}}
+        for name, target in targets.items()
+    }
 
 
 DRAFT_NEXT = {
