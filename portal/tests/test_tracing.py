@@ -148,3 +148,61 @@ def test_log_records_carry_the_trace_and_span_ids_while_a_span_is_current(web_sp
     assert record.span_id != trace.format_span_id(span.get_span_context().span_id)  # type: ignore[attr-defined]
     assert len(record.span_id) == 16  # type: ignore[attr-defined]
     json.dumps(record.__dict__, default=str)
+
+
+def test_without_an_exporter_configured_tracing_stays_off(monkeypatch):
+    from portal.tracing import span_processors, tracing_configure, tracing_wanted
+
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "TRACING_SPANS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    assert not tracing_wanted() and span_processors() == []
+    assert tracing_configure(service="onedoor-web") is False
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert not tracing_wanted()
+
+
+def test_spans_go_to_the_collector_by_otlp_over_http_when_an_endpoint_is_set(monkeypatch):
+    """A real HTTP server stands in for the collector: it receives the protobuf export."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from portal.tracing import span_processors
+
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.delenv("TRACING_SPANS_FILE", raising=False)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        processors = span_processors()
+        assert len(processors) == 1
+        provider = TracerProvider(resource=Resource.create({"service.name": "onedoor-web"}))
+        provider.add_span_processor(processors[0])
+        with provider.get_tracer("tests").start_as_current_span("outbox publish workflows.step_run"):
+            pass
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [path for path, _ in received] == ["/v1/traces"]
+    export = ExportTraceServiceRequest()
+    export.ParseFromString(received[0][1])
+    spans = [span for resource in export.resource_spans for scope in resource.scope_spans for span in scope.spans]
+    assert [span.name for span in spans] == ["outbox publish workflows.step_run"]
