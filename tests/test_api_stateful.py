@@ -8,7 +8,7 @@ afterwards).
 Checks on every step: no 5xx, answers and status codes as documented, a deleted thing stays
 deleted (use after free), and a thing just made can be read (resource availability).
 
-STATEFUL_EXAMPLES scenarios per actor (default 15, about a minute for both; `make fuzz` runs
+STATEFUL_EXAMPLES scenarios per actor (default 30; `make fuzz` runs
 100); each scenario is up to STATEFUL_STEPS calls (default 10). Writes var/fuzz/stateful.json
 (calls by operation and status, links followed).
 """
@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.db import transaction
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -39,7 +41,7 @@ from workflows.tests.test_apply_support import pdf_bytes
 
 pytestmark = pytest.mark.django_db
 
-STATEFUL_EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "15"))
+STATEFUL_EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "30"))
 STATEFUL_STEPS = int(os.environ.get("STATEFUL_STEPS", "10"))
 SUMMARY = Path(django_settings.BASE_DIR) / "var" / "fuzz" / "stateful.json"
 CHECKS = [
@@ -97,6 +99,16 @@ def state_machine(api_schema, credentials: Credentials) -> type:
     base = api_schema.as_state_machine()
 
     class Signed(base):  # type: ignore[valid-type, misc]
+        # Every scenario starts from the same world: what one scenario claimed, decided or
+        # deleted is put back (a savepoint inside the world's transaction), and the rate limits
+        # are reset. Hypothesis replays scenarios, and a replay must see what the first run saw.
+        def setup(self) -> None:
+            cache.clear()
+            self.savepoint = transaction.savepoint()
+
+        def teardown(self) -> None:
+            transaction.savepoint_rollback(self.savepoint)
+
         def before_call(self, case) -> None:
             case.cookies = {**(case.cookies or {}), **credentials.cookies}
             case.headers = {**(case.headers or {}), **credentials.headers}
