@@ -19,12 +19,26 @@ _exporter = InMemorySpanExporter()
 _provider: TracerProvider | None = None
 
 
+class _WhileRecording(SimpleSpanProcessor):
+    """Keeps spans only while a test asks for them: the provider stays set for the rest of the
+    run (it cannot be unset), and later tests' spans must not pile up in memory."""
+
+    recording = False
+
+    def on_end(self, span) -> None:
+        if self.recording:
+            super().on_end(span)
+
+
+_processor = _WhileRecording(_exporter)
+
+
 def _test_provider() -> TracerProvider:
     """One provider per test process (OpenTelemetry allows the global one to be set once)."""
     global _provider
     if _provider is None:
         _provider = TracerProvider()
-        _provider.add_span_processor(SimpleSpanProcessor(_exporter))
+        _provider.add_span_processor(_processor)
         trace.set_tracer_provider(_provider)
     return _provider
 
@@ -41,11 +55,13 @@ def web_spans() -> Iterator[WebSpans]:
     connection (use with transactional tests only)."""
     provider = _test_provider()
     _exporter.clear()
+    _processor.recording = True
     instrument(tracer_provider=provider, django=True)
     connections.close_all()
     try:
         yield WebSpans()
     finally:
+        _processor.recording = False
         uninstrument()
         connections.close_all()
         _exporter.clear()
