@@ -20,7 +20,7 @@ help:
 	@echo "make test   - run the whole test suite (PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make check  - ruff, format, local dates, mypy, makemigrations --check, check --deploy"
 	@echo "make bench  - benchmarks on the real stack (not part of make test); see docs/benchmarks.md"
-	@echo "make fuzz   - deeper API fuzzing (FUZZ_EXAMPLES per operation and actor, default 50)"
+	@echo "make fuzz   - deeper API fuzzing (FUZZ_EXAMPLES per operation and actor, default 50; STATEFUL_EXAMPLES chains, default 100)"
 	@echo "make soak   - chaos soak on a throwaway stack (SOAK_SECONDS, default 600); see docs/hardening.md"
 	@echo "make cluster - One Door as seven hosts in network namespaces behind HAProxy, until Ctrl-C (root)"
 	@echo "make cluster-soak - the chaos soak on that cluster (CLUSTER_SECONDS, default 600); see docs/hardening.md"
@@ -112,13 +112,18 @@ messages: $(VENV)/.base-installed
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=node_modules
 
 # schemathesis against /api/schema/ as every standard actor, FUZZ_EXAMPLES generated requests per
-# operation and actor; writes var/fuzz/summary.json. (make test runs the same with 3.)
+# operation and actor; writes var/fuzz/summary.json. Then the stateful phase: STATEFUL_EXAMPLES
+# chains of up to STATEFUL_STEPS calls along the schema's links per actor; writes
+# var/fuzz/stateful.json. (make test runs the same with 3 and 15.)
 FUZZ_EXAMPLES ?= 50
+STATEFUL_EXAMPLES ?= 100
+STATEFUL_STEPS ?= 10
 fuzz: $(VENV)/.dev-installed
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m tests.preflight
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) PORTAL_ENV=test FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
-	  $(PY) -m pytest tests/test_api_fuzz.py $(PYTEST_ARGS)
-	@cat var/fuzz/summary.json
+	  STATEFUL_EXAMPLES=$(STATEFUL_EXAMPLES) STATEFUL_STEPS=$(STATEFUL_STEPS) \
+	  $(PY) -m pytest tests/test_api_fuzz.py tests/test_api_stateful.py $(PYTEST_ARGS)
+	@cat var/fuzz/summary.json var/fuzz/stateful.json
 
 # The chaos soak (soak/run.py): its own throwaway PostgreSQL cluster, Redis, gunicorn, Celery
 # worker and beat under var/soak; faults injected for SOAK_SECONDS; writes var/soak/results.json

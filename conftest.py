@@ -5,7 +5,7 @@ from django.test import Client
 from tests.conftest import *  # noqa: F403
 from tests.support.second_factor import session_confirm
 
-pytest_plugins = ["tests.support.processes", "tests.support.browser", "tests.support.eid"]
+pytest_plugins = ["tests.support.processes", "tests.support.browser", "tests.support.eid", "tests.support.tracing"]
 
 
 @pytest.fixture(autouse=True)

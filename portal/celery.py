@@ -2,10 +2,36 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# Tracing (portal/tracing.py) starts in each process that runs tasks, after the fork: a span
+# exporter's thread does not survive one.
+@signals.worker_process_init.connect(weak=False)
+def trace_worker_process(**_: object) -> None:
+    from portal.tracing import tracing_configure
+
+    tracing_configure(service="onedoor-worker")
+
+
+@signals.worker_init.connect(weak=False)
+def trace_unforked_worker(sender=None, **_: object) -> None:
+    """A worker whose pool does not fork (solo, threads) gets no worker_process_init."""
+    # Still the configured name here ("prefork", "solo", "threads") or a class.
+    if "prefork" not in str(getattr(sender, "pool_cls", "prefork")).lower():
+        from portal.tracing import tracing_configure
+
+        tracing_configure(service="onedoor-worker")
+
+
+@signals.beat_init.connect(weak=False)
+def trace_beat(**_: object) -> None:
+    from portal.tracing import tracing_configure
+
+    tracing_configure(service="onedoor-beat")

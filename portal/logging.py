@@ -2,7 +2,7 @@
 
 LOG_FORMAT=json (the production default) writes JSON lines; the plain format (development)
 escapes line breaks. Both carry the request id, the user's id and the application
-(portal/request_context.py).
+(portal/request_context.py); JSON lines also the trace id and span id when tracing is on.
 """
 
 import logging
@@ -10,7 +10,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-CONTEXT_FIELDS = ("request_id", "user_id", "application")
+CONTEXT_FIELDS = ("request_id", "user_id", "application", "trace_id", "span_id")
 
 
 class SingleLineFormatter(logging.Formatter):
@@ -30,7 +30,9 @@ class JsonLineFormatter(JsonFormatter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault(
-            "fmt", "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(application)s"
+            "fmt",
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(application)s"
+            " %(trace_id)s %(span_id)s",
         )
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
         kwargs.setdefault("json_ensure_ascii", False)

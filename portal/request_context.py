@@ -20,6 +20,7 @@ from typing import Any
 
 from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
+from opentelemetry import trace
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Letters, digits and - _ . : up to 64 characters: a UUID, a trace id or a load balancer's id.
@@ -88,12 +89,17 @@ class RequestContextMiddleware:
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds request_id, user_id and application to every record (None outside a request/task)."""
+    """Adds request_id, user_id and application to every record (None outside a request/task),
+    and the current trace's trace_id and span_id (hex, None when tracing is off) so a log line
+    leads to its trace (portal/tracing.py)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         record.user_id = user_id_var.get()
         record.application = application_var.get()
+        span = trace.get_current_span().get_span_context()
+        record.trace_id = trace.format_trace_id(span.trace_id) if span.is_valid else None
+        record.span_id = trace.format_span_id(span.span_id) if span.is_valid else None
         return True
 
 

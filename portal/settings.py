@@ -401,6 +401,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.openapi.standard_error_responses",
+        # Links from an answer to the calls that can use it (stateful API testing follows them).
+        "portal.openapi.api_links",
     ],
 }
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from lib.trace_context import current_traceparent, span_restored
 from workflows.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,11 @@ MAX_DOUBLINGS = 32
 def outbox_enqueue(*, task: str, kwargs: dict[str, Any], queue: str = "default") -> OutboxMessage:
     """Records a task to send once the surrounding transaction commits. Call inside it."""
     message = OutboxMessage.objects.create(
-        task=task, kwargs=kwargs, queue=queue, next_attempt_at=timezone.now() + UNSENT_GRACE
+        task=task,
+        kwargs=kwargs,
+        queue=queue,
+        next_attempt_at=timezone.now() + UNSENT_GRACE,
+        traceparent=current_traceparent(),
     )
     # The row as written is the row to claim: the first send needs no read, only the claim.
     transaction.on_commit(lambda: outbox_send(message_id=message.pk, written=message))
@@ -64,6 +69,19 @@ def resend_delay(*, attempts: int, resend_after: float, max_backoff: float) -> t
 
 
 def _publish(message: OutboxMessage) -> None:
+    # In the trace of the request or task that wrote the row, even when the relay sends it
+    # later from another process: the task's spans (Celery carries the context in the message's
+    # headers) are that trace's too.
+    attributes: dict[str, str | int] = {
+        "outbox.id": message.pk,
+        "outbox.task": message.task,
+        "outbox.attempt": message.attempts + 1,
+    }
+    with span_restored(message.traceparent, f"outbox publish {message.task}", attributes):
+        _publish_now(message)
+
+
+def _publish_now(message: OutboxMessage) -> None:
     kwargs = {**message.kwargs, "outbox_id": message.pk}
     if current_app.conf.task_always_eager:
         # Embedded mode and most tests: run in-process, after commit, like a worker would.

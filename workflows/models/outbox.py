@@ -20,6 +20,9 @@ class OutboxMessage(models.Model):
     # When the relay may send it (again): set at each send from the backoff, so the relay's
     # query is one range scan of the index below. A row written outside `outbox_enqueue` is due.
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The W3C traceparent of the span that wrote the row (lib/trace_context.py), "" without
+    # tracing: every send of the row, the relay's re-sends too, joins the trace that caused it.
+    traceparent = models.CharField(max_length=55, blank=True, default="")
 
     class Meta:
         indexes = [
