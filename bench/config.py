@@ -44,8 +44,13 @@ class Config:
     # The in-process engine scenario (bench/engine.py): applications measured after 2 warm-up ones.
     engine_applications: int = _int("BENCH_ENGINE_APPLICATIONS", 200)
     ceiling_seconds: int = _int("BENCH_CEILING_SECONDS", 0)  # 0: the same as BENCH_SECONDS
+    # Also replay the ceiling as the global hash chain ran it (bench/ceiling.py): "before".
+    ceiling_before: bool = os.environ.get("BENCH_CEILING_BEFORE", "1") not in ("0", "false", "no")
+    # Sample the transparency log's sequencer while the submit scenario runs (bench/sequencer.py).
+    sequencer_sample_seconds: float = float(os.environ.get("BENCH_SEQUENCER_SAMPLE_SECONDS", "0.5"))
+    sequencer_rows: int = _int("BENCH_SEQUENCER_ROWS", 100_000)
     scenarios: list[str] = field(
-        default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "engine,submit,ceiling,queue").split(",")
+        default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "engine,submit,ceiling,queue,sequencer").split(",")
     )
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
 
@@ -71,6 +76,10 @@ class Config:
                 "DATABASE_URL": self.database_url,
                 "REDIS_URL": self.redis_url,
                 "PRIVATE_STORAGE_ROOT": str(OUT / "private"),
+                # The transparency log's signing key: production wants one provisioned; the
+                # bench makes its own on first use.
+                "TRANSPARENCY_SIGNING_KEY": str(OUT / "transparency-signing.key"),
+                "TRANSPARENCY_GENERATE_KEY": "true",
                 "LOG_LEVEL": "WARNING",
                 "DJANGO_SETTINGS_MODULE": "portal.settings",
                 "PYTHONUNBUFFERED": "1",
