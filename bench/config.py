@@ -1,5 +1,6 @@
 """What the bench runs against and for how long; every knob is an environment variable."""
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class Config:
         default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "engine,submit,ceiling,queue,sequencer").split(",")
     )
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
+    # Production encrypts the originals of scanned documents; a key of the run's own.
+    originals_key: str = field(default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 
     @property
     def database_url(self) -> str:
@@ -80,6 +83,10 @@ class Config:
                 # bench makes its own on first use.
                 "TRANSPARENCY_SIGNING_KEY": str(OUT / "transparency-signing.key"),
                 "TRANSPARENCY_GENERATE_KEY": "true",
+                # No clamd on the bench machine: uploads are stored unscanned instead of refused
+                # (production fails closed without a scanner). Set CLAMD_HOST to measure with one.
+                "DOCUMENT_ORIGINALS_KEYS": self.originals_key,
+                "DOCUMENT_SCAN_REQUIRED": os.environ.get("BENCH_SCAN_REQUIRED", "false"),
                 "LOG_LEVEL": "WARNING",
                 "DJANGO_SETTINGS_MODULE": "portal.settings",
                 "PYTHONUNBUFFERED": "1",

@@ -35,7 +35,7 @@ def test_every_audit_insert_gets_the_lock_and_the_last_row_read_in_its_transacti
     for index in audit_inserts:
         table = "workflows_applicationevent" if script[index] == EVENT_INSERT else "workflows_dataaccessrecord"
         assert script[index - 2] == CHAIN_LOCK
-        assert script[index - 1].startswith(f"SELECT t.id, encode(sha256(") and f"FROM {table} t" in script[index - 1]
+        assert script[index - 1].startswith("SELECT t.id, encode(sha256(") and f"FROM {table} t" in script[index - 1]
         assert "ORDER BY t.id DESC LIMIT 1" in script[index - 1]
     assert script.count(CHAIN_LOCK) == 3
     # The autocommit insert holds the lock in a transaction of its own, as the trigger did.
