@@ -112,9 +112,9 @@ def main() -> int:
                 watch.start()
                 started = time.time()
                 figures = submit.run_level(config, users=level, sessions_file=sessions_file, lease_file=lease_file)
-                # The measured window of the level (after its warm-up), as submit.run_level counts it.
-                window_start = started + config.warmup
-                lag = watch.finish(start=window_start, end=window_start + config.seconds)
+                # The level's measured window (after its warm-up), as submit.run_level counts it.
+                window = figures.pop("_window", (started + config.warmup, started + config.warmup + config.seconds))
+                lag = watch.finish(start=window[0], end=window[1])
                 sequencer_by_level[f"c{level}"] = lag
                 log(f"  sequencer: {lag['rows_per_s']} rows/s, lag p95 {lag['lag_p95_ms']} ms, "
                     f"max {lag['lag_max_ms']} ms over {lag['rows_in_window']} rows")  # fmt: skip
