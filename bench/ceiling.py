@@ -67,7 +67,8 @@ class Recorder:
             if not many and "RETURNING" in sql and cursor.description:
                 statement.returned = cursor.fetchall()
                 statement.columns = [column.name for column in cursor.description]
-                cursor.scroll(0, mode="absolute")  # give Django its rows back
+                if statement.returned:  # an UPDATE … RETURNING may match no row (a counter's first use)
+                    cursor.scroll(0, mode="absolute")  # give Django its rows back
             self.statements.append(statement)
         return result
 

@@ -67,7 +67,9 @@ def table(results: dict[str, Any]) -> str:
         row(f"submit {level}", "accepted / found in DB", f"{figures['accepted']} / {figures['found_in_db']}", "equal",
             figures["accepted"] == figures["found_in_db"])  # fmt: skip
     for level, figures in results.get("ceiling", {}).items():
-        if level.startswith("_"):
+        if level == "error":
+            row("ceiling", "error", figures)
+        if level.startswith("_") or not isinstance(figures, dict):
             continue
         ratio = results.get("submit_over_ceiling", {}).get(level)
         row(f"ceiling {level}", "pgbench flows/s (tps)", figures.get("tps"))
