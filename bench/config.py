@@ -1,5 +1,6 @@
 """What the bench runs against and for how long; every knob is an environment variable."""
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -44,10 +45,17 @@ class Config:
     # The in-process engine scenario (bench/engine.py): applications measured after 2 warm-up ones.
     engine_applications: int = _int("BENCH_ENGINE_APPLICATIONS", 200)
     ceiling_seconds: int = _int("BENCH_CEILING_SECONDS", 0)  # 0: the same as BENCH_SECONDS
+    # Also replay the ceiling as the global hash chain ran it (bench/ceiling.py): "before".
+    ceiling_before: bool = os.environ.get("BENCH_CEILING_BEFORE", "1") not in ("0", "false", "no")
+    # Sample the transparency log's sequencer while the submit scenario runs (bench/sequencer.py).
+    sequencer_sample_seconds: float = float(os.environ.get("BENCH_SEQUENCER_SAMPLE_SECONDS", "0.5"))
+    sequencer_rows: int = _int("BENCH_SEQUENCER_ROWS", 100_000)
     scenarios: list[str] = field(
-        default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "engine,submit,ceiling,queue").split(",")
+        default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "engine,submit,ceiling,queue,sequencer").split(",")
     )
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
+    # Production encrypts the originals of scanned documents; a key of the run's own.
+    originals_key: str = field(default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 
     @property
     def database_url(self) -> str:
@@ -71,6 +79,14 @@ class Config:
                 "DATABASE_URL": self.database_url,
                 "REDIS_URL": self.redis_url,
                 "PRIVATE_STORAGE_ROOT": str(OUT / "private"),
+                # The transparency log's signing key: production wants one provisioned; the
+                # bench makes its own on first use.
+                "TRANSPARENCY_SIGNING_KEY": str(OUT / "transparency-signing.key"),
+                "TRANSPARENCY_GENERATE_KEY": "true",
+                # No clamd on the bench machine: uploads are stored unscanned instead of refused
+                # (production fails closed without a scanner). Set CLAMD_HOST to measure with one.
+                "DOCUMENT_ORIGINALS_KEYS": self.originals_key,
+                "DOCUMENT_SCAN_REQUIRED": os.environ.get("BENCH_SCAN_REQUIRED", "false"),
                 "LOG_LEVEL": "WARNING",
                 "DJANGO_SETTINGS_MODULE": "portal.settings",
                 "PYTHONUNBUFFERED": "1",

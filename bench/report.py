@@ -13,6 +13,8 @@ TARGETS = {
     "memory_worker": 200,
     "engine_statements": 60,
     "engine_durable": 12,
+    "ceiling_c32": 235,  # 5x the 47/s of the global hash chain at c32
+    "sequencer_rows_per_s": 5000,
 }
 
 
@@ -65,12 +67,39 @@ def table(results: dict[str, Any]) -> str:
         row(f"submit {level}", "accepted / found in DB", f"{figures['accepted']} / {figures['found_in_db']}", "equal",
             figures["accepted"] == figures["found_in_db"])  # fmt: skip
     for level, figures in results.get("ceiling", {}).items():
-        if level.startswith("_"):
+        if level == "error":
+            row("ceiling", "error", figures)
+        if level.startswith("_") or not isinstance(figures, dict):
             continue
         ratio = results.get("submit_over_ceiling", {}).get(level)
         row(f"ceiling {level}", "pgbench flows/s (tps)", figures.get("tps"))
         if ratio is not None:
             row(f"ceiling {level}", "submit / ceiling", ratio, ">= 0.35", ratio >= TARGETS["submit_over_ceiling"])
+    before = results.get("ceiling_before", {})
+    for level, figures in before.items():
+        if not level.startswith("_"):
+            row(f"ceiling before {level}", "pgbench flows/s (tps), global hash chain", figures.get("tps"))
+    verdict = results.get("ceiling_assessment")
+    if verdict:
+        c32 = results.get("ceiling", {}).get("c32", {}).get("tps")
+        row("ceiling c32", "against the target", c32, f">= {verdict['c32_target_tps']}", verdict["c32_met"])
+        row("ceiling", "c32 no lower than c8", verdict["c32_not_below_c8"], "yes", verdict["c32_not_below_c8"])
+        for level, ratio in verdict.get("after_over_before", {}).items():
+            row(f"ceiling {level}", "after / before", ratio)
+    sequencer = results.get("sequencer", {})
+    if "rows_per_s" in sequencer:
+        row(f"sequencer under submit ({sequencer.get('level')})", "rows integrated/s", sequencer["rows_per_s"])
+        row(f"sequencer under submit ({sequencer.get('level')})", "row lag p50 / p95 / max ms",
+            f"{sequencer['lag_p50_ms']} / {sequencer['lag_p95_ms']} / {sequencer['lag_max_ms']}")  # fmt: skip
+        row(f"sequencer under submit ({sequencer.get('level')})", "oldest queued row, max s",
+            sequencer["oldest_queued_max_s"])  # fmt: skip
+    capacity = sequencer.get("capacity", {})
+    if "error" in capacity:
+        row("sequencer", "error", capacity["error"])
+    elif capacity:
+        rate = capacity.get("rows_per_second") or 0
+        row("sequencer", f"rows/s, {capacity.get('rows'):,} queued rows", rate, ">= 5000",
+            rate >= TARGETS["sequencer_rows_per_s"])  # fmt: skip
     routing = results.get("routing")
     if routing:
         row("routing (c32)", "p50 / p95 ms", f"{routing.get('p50_ms')} / {routing.get('p95_ms')}", "p95 <= 250",

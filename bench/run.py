@@ -2,8 +2,9 @@
 var/bench/results.md, and prints the table. See docs/benchmarks.md.
 
 Environment knobs (bench/config.py): BENCH_SECONDS (30), BENCH_WARMUP (10), BENCH_LEVELS
-(1,8,32), BENCH_QUEUE_SIZES (10000,1000000), BENCH_SCENARIOS (engine,submit,ceiling,queue),
-BENCH_ENGINE_APPLICATIONS (200),
+(1,8,32), BENCH_QUEUE_SIZES (10000,1000000), BENCH_SCENARIOS
+(engine,submit,ceiling,queue,sequencer), BENCH_ENGINE_APPLICATIONS (200), BENCH_CEILING_BEFORE
+(1), BENCH_SEQUENCER_ROWS (100000),
 BENCH_WEB_CLASS (gthread|sync), BENCH_WEB_THREADS (4), BENCH_DB_NAME (onedoor_bench),
 BENCH_REDIS_URL (redis://127.0.0.1:6379/8), BENCH_PORT (8765), BENCH_QUEUE_REUSE (keep a loaded
 database), BENCH_OUT (var/bench).
@@ -14,10 +15,21 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
-from bench.config import OUT, Config
-from bench.stack import MemorySampler, Stack, database_exists, database_recreate, machine, manage, redis_flush
+from bench.config import OUT, ROOT, Config
+from bench.stack import (
+    PY,
+    MemorySampler,
+    Stack,
+    database_drop,
+    database_exists,
+    database_recreate,
+    machine,
+    manage,
+    redis_flush,
+)
 
 
 def log(message: str) -> None:
@@ -52,7 +64,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from bench import ceiling, fixtures, loader, queue, submit
+    from bench import ceiling, fixtures, loader, queue, sequencer, submit
     from bench.report import table
     from workflows.apply.demo import demo_pdf
 
@@ -93,10 +105,19 @@ def main() -> int:
         if "submit" in config.scenarios:
             sessions_file = OUT / "sessions.json"
             submit.write_sessions(sessions_file, [fixtures.session_for(p) for p in people[:-1]])
-            results["submit"], routing_by_level = {}, {}
+            results["submit"], routing_by_level, sequencer_by_level = {}, {}, {}
             for level in config.levels:
                 log(f"submit at concurrency {level}: {config.warmup} s warm-up + {config.seconds} s")
+                watch = sequencer.UnderLoad(config.database_url, interval=config.sequencer_sample_seconds)
+                watch.start()
+                started = time.time()
                 figures = submit.run_level(config, users=level, sessions_file=sessions_file, lease_file=lease_file)
+                # The level's measured window (after its warm-up), as submit.run_level counts it.
+                window = figures.pop("_window", (started + config.warmup, started + config.warmup + config.seconds))
+                lag = watch.finish(start=window[0], end=window[1])
+                sequencer_by_level[f"c{level}"] = lag
+                log(f"  sequencer: {lag['rows_per_s']} rows/s, lag p95 {lag['lag_p95_ms']} ms, "
+                    f"max {lag['lag_max_ms']} ms over {lag['rows_in_window']} rows")  # fmt: skip
                 if "error" in figures:
                     results["submit"][f"c{level}"] = figures
                     continue
@@ -110,6 +131,7 @@ def main() -> int:
                     f"routing p95 {routing_by_level[f'c{level}']['p95_ms']} ms")  # fmt: skip
             top = f"c{max(config.levels)}"
             results["routing"] = {**routing_by_level.get(top, {}), "level": top, "by_level": routing_by_level}
+            results["sequencer"] = {**sequencer_by_level.get(top, {}), "level": top, "by_level": sequencer_by_level}
 
         if "ceiling" in config.scenarios:
             log("ceiling: capturing one application's SQL and replaying it with pgbench")
@@ -117,6 +139,11 @@ def main() -> int:
                 results["ceiling"] = ceiling.ceiling(config, user=people[-1], lease_pdf=lease)
             except Exception as exc:  # noqa: BLE001 - reported, the other scenarios still run
                 results["ceiling"] = {"error": f"{type(exc).__name__}: {exc}"}
+            if "_before" in results["ceiling"]:
+                results["ceiling_before"] = results["ceiling"].pop("_before")
+                results["ceiling_assessment"] = ceiling.assessment(results["ceiling"], results["ceiling_before"])
+                log(f"  after {ceiling.levels_text(results['ceiling'])}; "
+                    f"before (global chain) {ceiling.levels_text(results['ceiling_before'])}")  # fmt: skip
             ratios = {}
             for level, figures in results.get("submit", {}).items():
                 tps = results["ceiling"].get(level, {}).get("tps")
@@ -143,6 +170,21 @@ def main() -> int:
                     for name in small.get("requests", {})
                     if "p95_ms" in small["requests"][name] and "p95_ms" in big["requests"].get(name, {})
                 }
+
+        if "sequencer" in config.scenarios:
+            # On a scratch database of its own, while the stack is idle.
+            scratch = replace(config, db_name=f"{config.db_name}_sequencer")
+            log(f"sequencer: {config.sequencer_rows:,} rows queued at once on {scratch.db_name}")
+            database_recreate(scratch)
+            try:
+                figures = sequencer.capacity(
+                    database_url=scratch.database_url, rows=config.sequencer_rows, cwd=str(ROOT), python=PY,
+                    env=config.app_env(),
+                )  # fmt: skip
+            finally:
+                database_drop(scratch)
+            results.setdefault("sequencer", {})["capacity"] = figures
+            log(f"  {figures.get('rows_per_second')} rows/s")
     finally:
         if sampler is not None:
             memory = sampler.stop()

@@ -37,6 +37,10 @@ def database_recreate(config: Config) -> None:
     psql(config, f'CREATE DATABASE "{config.db_name}"')
 
 
+def database_drop(config: Config) -> None:
+    psql(config, f'DROP DATABASE IF EXISTS "{config.db_name}" WITH (FORCE)')
+
+
 def database_exists(config: Config) -> bool:
     name = config.db_name.replace("'", "''")
     return psql(config, f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"  # noqa: S608 - our own knob

@@ -75,6 +75,7 @@ def run_level(config: Config, *, users: int, sessions_file: Path, lease_file: Pa
         "errors_by_request": dict(failures),
         "failed_flows_by_step": dict(Counter(f[5] for f in window_flows if f[2] == "0")),
         "requests": per_request,
+        "_window": (start, end),  # wall-clock seconds: the measured window, after the warm-up
         "_accepted_all": [f for f in flows if f[2] in ("201", "200")],
         "_accepted_window": accepted,
     }

@@ -295,6 +295,7 @@ ROWS: list[Row] = [
     Row("workflows:privacy-erase", _table(LOGIN, NOT_FOUND, alice=400, bob=400, delegate=400), method="POST"),
     # A record's proof (its content, leaf and audit path) is only for the person it is about.
     Row("workflows:progress-access-proof", alice_only(200), args={"record_id": "access_record"}),
+    Row("workflows:progress-access-proof-page", alice_only(200), args={"record_id": "access_record"}),
     # The supervision figures: supervisors for their departments; the administrator for all.
     Row("workflows:progress-supervision", supervisor_only(200, administrator=200)),
     Row("workflows:progress-follow-up", supervisor_only(200, administrator=200), args={"follow_up_id": "follow_up"}),

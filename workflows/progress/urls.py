@@ -15,6 +15,7 @@ urlpatterns = [
     path("account/notifications/", inbox.preferences, name="progress-preferences"),
     path("account/access-log/", access_log.access_log, name="progress-access-log"),
     path("account/access-log/<int:record_id>/proof.json", access_log.record_proof, name="progress-access-proof"),
+    path("account/access-log/<int:record_id>/proof/", access_log.record_proof_page, name="progress-access-proof-page"),
     path("track/", track.track, name="track"),
     path("supervision/", supervision.dashboard, name="progress-supervision"),
     path("supervision/follow-ups/<int:follow_up_id>/", supervision.follow_up, name="progress-follow-up"),

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
+from django.utils.html import escape
 
 from lib.merkle import CompactRange, verify_consistency, verify_inclusion
 from lib.signed_note import Signer, checkpoint_open
@@ -201,7 +202,7 @@ def test_prove_it_gives_the_record_its_leaf_path_and_signed_checkpoint(proof_of_
         root=note.root,
     )
     page = client.get("/account/access-log/").content.decode()
-    assert f'href="/account/access-log/{record.pk}/proof.json"' in page and "Prove it" in page
+    assert f'href="/account/access-log/{record.pk}/proof/"' in page and "Prove it" in page
 
 
 def test_another_person_never_gets_the_proof_of_alices_record(proof_of_a_look, client, bob, clerk_a):
@@ -240,6 +241,47 @@ def test_the_documented_script_verifies_a_served_proof_and_refuses_a_changed_one
     assert result.returncode != 0 and "the proof does not lead to the signed root" in result.stderr
     result = run(served, Signer.generate(keys.log_origin()).verifier.text)
     assert result.returncode != 0 and "not signed by that key" in result.stderr
+
+
+def test_the_prove_it_page_shows_the_servers_check_the_file_and_the_documented_script(proof_of_a_look, client):
+    record, proof = proof_of_a_look
+    response = client.get(f"/account/access-log/{record.pk}/proof/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert (
+        f"Checked by One Door's server: this record is entry {proof['leaf_index']} of the log "
+        f"{keys.log_origin()}, whose tree of {proof['tree_size']} entries is signed by the log's key"
+    ) in page
+    assert f'href="/account/access-log/{record.pk}/proof.json" download' in page
+    assert "data-proof-check" in page and "js/proof_check" in page
+    assert escape(proof["entry"]) in page
+    assert keys.log_signer().verifier.text in page
+    assert escape(documented_script()) in page  # the same script as the docs
+
+
+def test_the_prove_it_page_of_a_queued_record_says_it_is_not_in_the_log_yet(client, alice, clerk_a, application):
+    record = looks(1, alice=alice, clerk_a=clerk_a, application=application)[0]
+    client.force_login(alice)
+    page = client.get(f"/account/access-log/{record.pk}/proof/").content.decode()
+    assert "This record is not in the public log yet" in page
+    assert "data-proof-check" not in page and "Checked by One Door" not in page
+
+
+def test_the_prove_it_page_says_when_the_server_cannot_check_the_proof(proof_of_a_look, client, tmp_path):
+    record, _ = proof_of_a_look
+    with override_settings(TRANSPARENCY_SIGNING_KEY=str(tmp_path / "other.key")):  # the old key is no longer known
+        page = client.get(f"/account/access-log/{record.pk}/proof/").content.decode()
+    assert "One Door's server could not check this proof: the note is not signed by a known key" in page
+    assert "Checked by One Door" not in page
+
+
+def test_another_person_never_sees_the_prove_it_page_of_alices_record(proof_of_a_look, client, bob, clerk_a):
+    record, _ = proof_of_a_look
+    for outsider in (bob, clerk_a):
+        client.force_login(outsider)
+        assert client.get(f"/account/access-log/{record.pk}/proof/").status_code == 404
+    client.logout()
+    assert client.get(f"/account/access-log/{record.pk}/proof/").status_code == 302
 
 
 def test_healthz_shows_the_sequencer_lag_and_a_stopped_sequencer_blocks_nothing(client, application, alice, clerk_a):

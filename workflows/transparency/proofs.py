@@ -12,10 +12,14 @@ from lib.merkle import (
     consistency_ranges,
     fold,
     inclusion_ranges,
+    leaf_hash,
     proof_from,
     range_nodes,
+    verify_inclusion,
 )
 from lib.refusals import Refused
+from lib.signed_note import Checkpoint as CheckpointNote
+from lib.signed_note import checkpoint_open
 from workflows.models import AppendOnlyModel, Checkpoint, LogHead, LogLeaf, LogNode
 from workflows.transparency import keys
 from workflows.transparency.leaves import SOURCES, entry_for
@@ -133,3 +137,18 @@ def record_proof_document(row: AppendOnlyModel) -> dict[str, object] | None:
         "inclusion_proof": [b64(h) for h in proof.path],
         "checkpoint": checkpoint.note,
     }
+
+
+def record_proof_check(document: dict) -> CheckpointNote:
+    """What the documented script checks, done by the server: the checkpoint is signed by one of
+    the log's keys, and the audit path leads from the entry's leaf hash to its root. Raises
+    NoteError or ProofError (both ValueError) saying what does not hold."""
+    checkpoint = checkpoint_open(document["checkpoint"], keys.log_verifiers(), origin=keys.log_origin())
+    verify_inclusion(
+        index=document["leaf_index"],
+        size=checkpoint.size,
+        leaf=leaf_hash(document["entry"].encode()),
+        proof=[base64.b64decode(h) for h in document["inclusion_proof"]],
+        root=checkpoint.root,
+    )
+    return checkpoint

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET
 from workflows.models import DataAccessRecord
 from workflows.progress import selectors
 from workflows.progress.views import me
-from workflows.transparency.proofs import record_proof_document
+from workflows.transparency import keys
+from workflows.transparency.proofs import record_proof_check, record_proof_document
 
 PAGE_SIZE = 50
 
@@ -83,15 +84,49 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
     )
 
 
+def _own_record(request: HttpRequest, record_id: int) -> DataAccessRecord:
+    record = selectors.access_records_for_applicant(user=me(request)).filter(pk=record_id).first()
+    if record is None:
+        raise Http404
+    return record
+
+
+@login_required
+@require_GET
+def record_proof_page(request: HttpRequest, record_id: int) -> HttpResponse:
+    """ "Prove it" as a page: the record, the server's check of its proof, the proof itself to
+    download, and a check of that file in the person's own browser (static/js/proof_check.js);
+    without JavaScript the server's check, the file and the documented script remain."""
+    record = _own_record(request, record_id)
+    record.description = describe(record)  # type: ignore[attr-defined]
+    document = record_proof_document(record)
+    checked, problem = None, ""
+    if document is not None:
+        try:
+            checked = record_proof_check(document)
+        except ValueError as error:  # NoteError, ProofError: say what does not hold
+            problem = str(error)
+    return render(
+        request,
+        "workflows/progress/access_proof.html",
+        {
+            "record": record,
+            "proof": document,
+            "checked": checked,
+            "problem": problem,
+            "verifier_keys": [v.text for v in keys.log_verifiers()],
+            "log_origin": keys.log_origin(),
+        },
+    )
+
+
 @login_required
 @require_GET
 def record_proof(request: HttpRequest, record_id: int) -> JsonResponse:
     """ "Prove it": the record's entry in the transparency log, its inclusion proof and the signed
     checkpoint it leads to, as a JSON file the person can check themselves (docs/transparency.md).
     Only the person the record is about gets it; anyone else 404."""
-    record = selectors.access_records_for_applicant(user=me(request)).filter(pk=record_id).first()
-    if record is None:
-        raise Http404
+    record = _own_record(request, record_id)
     document = record_proof_document(record)
     if document is None:
         return JsonResponse(
