@@ -33,17 +33,37 @@ class Step:
     slug: str  # "section-1" … "materials", "review"
     title: str
     url: str
+    # The task list's status: "completed", "in_progress", "not_started", "cannot_start", or ""
+    # (documents: their own page says what is missing).
+    status: str = ""
+
+
+def _section_status(section: selectors.Section, data: dict) -> str:
+    """From the answers alone (no query): nothing answered, a required answer still missing, or done."""
+    shown = section.shown_fields(data)
+    empty = [spec for spec in shown if data.get(spec.key) in (None, "", [])]
+    if len(empty) == len(shown):
+        return "not_started"
+    return "in_progress" if any(spec.required(data) for spec in empty) else "completed"
 
 
 def _steps(group: ApplicationGroup, form: selectors.MergedForm) -> list[Step]:
     steps = [
-        Step(f"section-{i}", section.title, reverse("workflows:apply-section", args=[group.pk, i]))
+        Step(
+            f"section-{i}",
+            section.title,
+            reverse("workflows:apply-section", args=[group.pk, i]),
+            _section_status(section, group.data),
+        )
         for i, section in enumerate(form.sections, start=1)
         if section.shown_fields(group.data)
     ]
     if form.shown_materials(group.data):
         steps.append(Step("materials", _("Documents"), reverse("workflows:apply-materials", args=[group.pk])))
-    steps.append(Step("review", _("Check and submit"), reverse("workflows:apply-review", args=[group.pk])))
+    answered = all(step.status == "completed" for step in steps if step.status)
+    review_status = "not_started" if answered else "cannot_start"
+    review = reverse("workflows:apply-review", args=[group.pk])
+    steps.append(Step("review", _("Check and submit"), review, review_status))
     return steps
 
 
