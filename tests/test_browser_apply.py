@@ -53,7 +53,16 @@ def test_alice_opens_a_restaurant_with_one_form_and_one_submission(page, demo, a
     assert page.get_by_label("Business name").count() == 1
     page.get_by_label("Business name").fill("Alice's Noodles")
     page.get_by_label("Floor area of the premises (m²)").fill("lots")  # a mistake first
+    # A question another answer opens up appears in place (no reload, nothing typed lost) and goes again.
+    capital = page.get_by_label("Registered capital (CNY)")
+    assert capital.count() == 0
+    page.get_by_label("Limited company").check()
+    capital.wait_for()
+    assert page.get_by_label("Business name").input_value() == "Alice's Noodles"
+    assert page.get_by_label("Floor area of the premises (m²)").input_value() == "lots"
+    assert_accessible(page)
     page.get_by_label("Individual business").check()
+    capital.wait_for(state="detached")
     page.get_by_label("Business premises address").fill("8 Gulou Street, Dongcheng District, Beijing")
     page.get_by_label("Chinese restaurant").check()
     page.get_by_label("Number of seats").fill("40")

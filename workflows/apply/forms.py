@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from documents.models import Document
 from documents.validation import limits_text
 from lib.text import in_language, join_names
-from services.elements import display_value
+from services.elements import display_value, validate_value
 from services.models import DataElement
 from workflows.apply.selectors import FieldSpec, MaterialSpec, Reuse
 
@@ -179,6 +180,26 @@ def posted_answers(post: QueryDict, specs: list[FieldSpec]) -> tuple[dict[str, s
             values[spec.key] = post.get(spec.name, "")
             bases[spec.key] = post.get(base_name, "")
     return values, bases
+
+
+def previewed_data(data: Mapping[str, Any], values: Mapping[str, str], specs: list[FieldSpec]) -> dict[str, Any]:
+    """The saved answers with what was typed on the page laid over them, each typed value cleaned
+    as saving would clean it; a value that would be refused, or is blank, counts as not given."""
+    previewed = dict(data)
+    by_key = {spec.key: spec for spec in specs}
+    for key, raw in values.items():
+        spec = by_key.get(key)
+        if spec is None:
+            continue
+        try:
+            cleaned = validate_value(spec.element, raw) if str(raw).strip() else None
+        except ValidationError:
+            cleaned = None
+        if cleaned in (None, ""):
+            previewed.pop(key, None)
+        else:
+            previewed[key] = cleaned
+    return previewed
 
 
 def conflict_message(element: DataElement, theirs: Any) -> str:

@@ -18,6 +18,7 @@ from accounts.models import User
 from accounts.requests import AuthenticatedRequest
 from documents.validation import UploadRejected, UploadUnavailable
 from lib.text import join_names
+from services.conditions import elements_named
 from services.models import LifeEvent, Service
 from services.selectors import current_version, life_event_versions
 from workflows.apply import actions, forms, selectors
@@ -45,6 +46,12 @@ def _section_status(section: selectors.Section, data: dict) -> str:
     if len(empty) == len(shown):
         return "not_started"
     return "in_progress" if any(spec.required(data) for spec in empty) else "completed"
+
+
+def _revealing(section: selectors.Section) -> set[str]:
+    """The input names of this section's questions that decide whether another of its questions is asked."""
+    named = set().union(*(elements_named(o.when) for spec in section.fields for o in spec.occurrences))
+    return {spec.name for spec in section.fields if spec.key in named}
 
 
 def _steps(group: ApplicationGroup, form: selectors.MergedForm) -> list[Step]:
@@ -257,6 +264,26 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
     rendered_keys = {spec.key for spec in part.shown_fields(group.data)}
     # Came from "Change" on check-your-answers: saving goes back there, not through later pages.
     returning = (request.POST if request.method == "POST" else request.GET).get("change") == "1"
+    if request.method == "POST" and request.POST.get("preview") == "1":
+        # Revealing in place (htmx, on each change): which questions the answers typed so far
+        # open up. Nothing is saved and nothing is refused; what was typed is shown as typed.
+        values, _bases = forms.posted_answers(request.POST, part.fields)
+        previewed = forms.previewed_data(group.data, values, part.fields)
+        question_views = forms.questions(
+            specs=part.shown_fields(previewed),
+            data=group.data,
+            known=selectors.known_values(
+                user=_applicant(request), keys=[spec.key for spec in part.fields], organisation=group.organisation
+            ),
+            flagged=group.changed_verified,
+            typed=values,
+            errors={},
+        )
+        context = _context(
+            group, form, slug, section=part, index=index, questions=question_views, returning=returning,
+            revealing=_revealing(part),
+        )  # fmt: skip
+        return render(request, "workflows/apply/section.html", context)
     if request.method == "POST":
         values, bases = forms.posted_answers(request.POST, part.fields)
         try:
@@ -320,6 +347,7 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
         questions=question_views,
         has_errors=bool(all_errors),
         returning=returning,
+        revealing=_revealing(part),
     )
     return render(request, "workflows/apply/section.html", context, status=status)
 

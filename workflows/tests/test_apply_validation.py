@@ -109,3 +109,30 @@ def test_a_conditional_question_appears_only_when_its_condition_holds(client, al
     assert response.status_code == 302
     group.refresh_from_db()
     assert group.data["business.employees"] == 4
+
+
+def test_a_preview_shows_the_questions_an_answer_opens_up_without_saving(client, alice, catalogue):  # noqa: F811
+    group = draft_start(applicant=alice, life_event=catalogue.restaurant)
+    client.force_login(alice)
+    url = reverse("workflows:apply-section", args=[group.pk, STAFF])
+    revision = group.revision
+    posted = {"base_revision": revision, "business__has_employees": "yes", "base__business__has_employees": ""}
+
+    response = client.post(url, {**posted, "preview": "1"}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="od-questions"' in page and 'name="business__employees"' in page
+    group.refresh_from_db()
+    assert group.revision == revision and "business.has_employees" not in group.data  # nothing saved
+    # An answer that would be refused opens nothing, and is not refused either: it is kept as typed.
+    posted["business__has_employees"] = "perhaps"
+    page = client.post(url, {**posted, "preview": "1"}).content.decode()
+    assert 'name="business__employees"' not in page and "There is a problem" not in page
+
+
+def test_a_preview_of_someone_elses_draft_is_not_found(client, alice, bob, catalogue):  # noqa: F811
+    group = draft_start(applicant=alice, life_event=catalogue.restaurant)
+    client.force_login(bob)
+    url = reverse("workflows:apply-section", args=[group.pk, STAFF])
+    assert client.post(url, {"preview": "1", "business__has_employees": "yes"}).status_code == 404
