@@ -37,15 +37,17 @@ BUILT_ROUTE = {
 }
 
 
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
+
+
 def axe_everything(page, selectors: list[str]) -> list[dict]:
     """axe with every rule on (WCAG 2.0–2.2 A/AA and best practice), on the given parts of the page."""
     page.evaluate(AXE_SOURCE.read_text())
     result = page.evaluate(
-        """async (selectors) => await axe.run({include: selectors.map((s) => [s])}, {
-            resultTypes: ['violations'],
-            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa', 'best-practice']},
+        """async ([selectors, tags]) => await axe.run({include: selectors.map((s) => [s])}, {
+            resultTypes: ['violations'], runOnly: {type: 'tag', values: tags},
         })""",
-        selectors,
+        [selectors, AXE_TAGS],
     )
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
