@@ -96,6 +96,9 @@ class ServiceVersionAdmin(AuditedAdmin):
     actions = ("publish_action",)
     readonly_fields = ("number", "status", "published_at", "retired_at", "diagram", "publish_check")
 
+    class Media:
+        css = {"all": ["css/route_diagram.css"]}
+
     def get_fieldsets(self, request, obj=None):
         main: tuple[str, ...] = (
             "service",
