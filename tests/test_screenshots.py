@@ -58,13 +58,15 @@ ROUTE = {
 }
 
 
-def save(page, name: str, selector: str) -> Path:
-    """The element's box (from its top, at most MAX_HEIGHT tall) as a 256-colour PNG."""
-    page.set_viewport_size({"width": WIDTH, "height": 900})
+def save(page, name: str, selector: str, *, width: int = WIDTH) -> Path:
+    """The element's box (from its top, at most MAX_HEIGHT tall, the page's full width) as a
+    256-colour PNG."""
+    page.set_viewport_size({"width": width, "height": 900})
     page.wait_for_timeout(600)  # the builder's live diagram
     box = page.locator(selector).first.bounding_box()
     assert box is not None, f"{selector} is not on the page"
-    clip = {"x": 0, "y": box["y"], "width": WIDTH, "height": min(box["height"], MAX_HEIGHT)}
+    top = box["y"] + page.evaluate("window.scrollY")  # the box is measured in the viewport
+    clip = {"x": 0, "y": top, "width": width, "height": min(box["height"], MAX_HEIGHT)}
     picture = Image.open(io.BytesIO(page.screenshot(clip=clip, full_page=True, scale="css")))
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}-{SET}.png"
@@ -86,8 +88,17 @@ def test_route_builder(page, administrator, password):
     for order, key in enumerate(["business.name", "business.floor_area_m2"]):
         FormField.objects.create(version=version, element=DataElement.objects.get(key=key), order=order)
     sign_in(page, "admin", password)
+    page.set_viewport_size({"width": WIDTH, "height": 900})
     page.goto(f"/admin/services/serviceversion/{version.pk}/change/")
+    page.locator("#toggle-nav-sidebar").click()  # the admin's menu folded away: room for the form
     save(page, "route-builder", "fieldset:has(.field-route)")
+    save(page, "route-builder-diagram", ".field-diagram")
+    # A public service page, where citizens read the diagram: the demo's longest route.
+    published = ServiceVersion.objects.filter(status=ServiceVersion.Status.PUBLISHED).select_related("service")
+    longest = max(published, key=lambda version: len((version.route or {}).get("steps", [])))
+    page.goto(f"/services/{longest.service.code}/")
+    for width in (375, 1280):
+        save(page, f"route-diagram-{width}", ".od-route-figure", width=width)
 
 
 def test_clerks_work_item_after_a_correction(page, alice, clerk_a, department_a, department_b, password):
