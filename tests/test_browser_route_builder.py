@@ -180,3 +180,28 @@ def test_without_javascript_the_json_is_edited_as_before(browser, live_server, d
         assert draft.route == {"steps": [{"key": "check", "department": "market", "kind": "review"}]}
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_public_route_diagram_is_readable(page, draft, width, assert_accessible):
+    """On the service page with the demo's longest route: the drawing shown fits the page and
+    its 13-unit text is drawn at 10 px or more; every box keeps its full text in a <title>."""
+    published = ServiceVersion.objects.filter(status=ServiceVersion.Status.PUBLISHED).select_related("service")
+    longest = max(published, key=lambda version: len((version.route or {}).get("steps", [])))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/services/{longest.service.code}/")
+    shown = page.locator(".od-route-figure > svg:visible")
+    expect(shown).to_have_count(1)
+    measure = shown.evaluate(
+        """(svg) => ({
+            scale: svg.getBoundingClientRect().width / svg.viewBox.baseVal.width,
+            right: svg.getBoundingClientRect().right,
+            titles: [...svg.querySelectorAll('g[data-step] > title')].map((t) => t.textContent),
+            pageWidth: document.documentElement.scrollWidth,
+        })"""
+    )
+    assert measure["scale"] * 13 >= 10, measure
+    assert measure["right"] <= width and measure["pageWidth"] <= width, measure
+    assert len(measure["titles"]) == len(longest.route["steps"])
+    assert all(" — " in title for title in measure["titles"])  # name — department — kind
+    assert_accessible(page)
