@@ -105,7 +105,9 @@ def application_document(application: Application, document_id: int) -> GroupDoc
 
 
 # Application-level event kind → the step-level kind the engine records with it.
-STEP_TWINS = {ApplicationEvent.Kind.CORRECTION_SUBMITTED: ApplicationEvent.Kind.CORRECTION_ANSWERED}
+STEP_TWINS: dict[str, str] = {
+    ApplicationEvent.Kind.CORRECTION_SUBMITTED.value: ApplicationEvent.Kind.CORRECTION_ANSWERED.value
+}
 SAME_MOMENT = datetime.timedelta(seconds=30)  # one transaction writes both
 
 
@@ -149,7 +151,6 @@ class DocumentChange:
     name: str  # the document type
     before: str  # the file replaced; "" when the document was added
     after: str
-    document_id: int
 
 
 @dataclass
@@ -204,7 +205,7 @@ def correction_changes(application: Application) -> RoundChanges | None:
         for material in application.service_version.materials.select_related("document_type")
     }
     raw_documents = [row for row in changes.get("documents", []) if isinstance(row, dict) and row.get("code") in needed]
-    names = dict(
+    names: dict[Any, str] = dict(
         Document.objects.filter(
             pk__in=[row.get(side) for row in raw_documents for side in ("before", "after") if row.get(side)]
         ).values_list("pk", "display_name")
@@ -214,7 +215,6 @@ def correction_changes(application: Application) -> RoundChanges | None:
             name=needed[row["code"]],
             before=names.get(row.get("before"), "") if row.get("before") else "",
             after=names.get(row.get("after"), ""),
-            document_id=row.get("after"),
         )
         for row in raw_documents
     ]
