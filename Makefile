@@ -45,7 +45,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
-static/build/.built: node_modules/.installed static/src/onedoor.scss frontend/build.mjs
+static/build/.built: node_modules/.installed static/src/onedoor.scss static/css/route_diagram.css frontend/build.mjs
 	node frontend/build.mjs
 	touch $@
 

@@ -22,13 +22,17 @@ from services.explain import condition_keys, describe_condition, element_labels
 from services.routes import RouteStep, step_depths
 
 BOX_WIDTH = 224
-BOX_HEIGHT = 64
-CONDITION_HEIGHT = 54
-STATE_HEIGHT = 18
 COLUMN_GAP = 56
 ROW_GAP = 22
 MARGIN = 12
-MIN_WIDTH = 760  # small routes are not blown up by the page's width: 100%
+LINE_HEIGHT = 18
+# The stacked drawing, for narrow screens: about the width of a phone, so its 13-unit text is
+# shown at about 13 px.
+STACK_BOX_WIDTH = 300
+STACK_UNITS = 40
+STACK_GAP = 22
+STACK_LANES = 4
+STACK_LANE_WIDTH = 8
 
 INK = "#0b0c0c"
 # state → (fill, border)
@@ -104,6 +108,76 @@ def _department_names(codes: set[str]) -> dict[str, str]:
     return {department.code: department.name for department in Department.objects.filter(code__in=codes)}
 
 
+def _box_lines(step: RouteStep, *, department: str, condition: str | None, state: str | None, units: int):
+    """The lines of text in a step's box, as (text, weight, style), wrapped to `units` wide."""
+    lines = [(line, "700", "") for line in _wrap(step.label, units, 2)]
+    lines += [(line, "", "") for line in _wrap(department, units, 2)]
+    lines.append((_fit(kind_label(step.kind), units), "", "italic"))
+    if condition:
+        text = _("Only when %(condition)s") % {"condition": condition}
+        lines += [(line, "", "") for line in _wrap(text, units, 3)]
+    if state:
+        lines.append((_fit(state_label(state), units), "700", ""))
+    return lines
+
+
+def _svg(
+    *,
+    layout: str,
+    steps: list[RouteStep],
+    positions: Mapping[str, tuple[int, int]],
+    box_width: int,
+    box_heights: Mapping[str, int],
+    width: int,
+    height: int,
+    lines: Mapping[str, list[tuple[str, str, str]]],
+    tooltips: Mapping[str, str],
+    states: Mapping[str, str],
+    edge_paths: list[tuple[str, str]],
+    title: str,
+    css_class: str,
+) -> str:
+    uid = get_random_string(8, "abcdefghijklmnopqrstuvwxyz")
+    parts = [
+        f'<svg class="{css_class}" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="route-{uid}-title route-{uid}-desc" '
+        f'focusable="false" data-layout="{layout}">',
+        f'<title id="route-{uid}-title">{escape(title)}</title>',
+        f'<desc id="route-{uid}-desc">{escape(_("The steps are listed below the diagram."))}</desc>',
+        f'<defs><marker id="route-{uid}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
+        f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{INK}"/></marker></defs>',
+    ]
+    by_key = {step.key: step for step in steps}
+    for child, path in edge_paths:
+        dash = ' stroke-dasharray="5 4"' if by_key[child].when else ""
+        parts.append(
+            f'<path d="{path}" fill="none" stroke="{INK}" stroke-width="1.5"{dash} '
+            f'marker-end="url(#route-{uid}-arrow)"/>'
+        )
+    for step in steps:
+        x, y = positions[step.key]
+        state = states.get(step.key)
+        fill, border = STATE_COLOURS.get(state, STATE_COLOURS[None])
+        dash = ' stroke-dasharray="6 4"' if step.when or state == "skipped" else ""
+        parts.append(f'<g data-step="{escape(step.key)}"' + (f' data-state="{escape(state)}"' if state else "") + ">")
+        # The whole text of the box, for the lines cut short with an ellipsis.
+        parts.append(f"<title>{escape(tooltips[step.key])}</title>")
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="{box_width}" height="{box_heights[step.key]}" rx="6" fill="{fill}" '
+            f'stroke="{border}" stroke-width="2"{dash}/>'
+        )
+        line_y = y + 8
+        for text, weight, style in lines[step.key]:
+            line_y += LINE_HEIGHT
+            attributes = (f' font-weight="{weight}"' if weight else "") + (f' font-style="{style}"' if style else "")
+            parts.append(
+                f'<text x="{x + 10}" y="{line_y}" fill="{INK}" font-size="13"{attributes}>{escape(text)}</text>'
+            )
+        parts.append("</g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def route_svg(
     steps: Iterable[RouteStep],
     states: Mapping[str, str] | None = None,
@@ -112,6 +186,10 @@ def route_svg(
     departments: Mapping[str, str] | None = None,
 ) -> SafeString:
     """A <figure> holding the SVG diagram and its text alternative (an ordered list of steps).
+
+    Two drawings of the same route: in columns (steps that run in parallel side by side) and,
+    for narrow containers, stacked one step under another at a readable size; the stylesheet
+    shows the one that fits (container queries on `od-route-figure--cols-N`).
 
     `states` maps step keys to waiting/open/claimed/done/skipped/cancelled/failed (others are
     shown as written). `departments` (code → name) saves a query when the caller has them.
@@ -131,13 +209,34 @@ def route_svg(
     for step in steps:
         columns.setdefault(depths.get(step.key, last), []).append(step)
 
-    extra = (CONDITION_HEIGHT if conditions else 0) + (STATE_HEIGHT if states else 0)
-    box_height = BOX_HEIGHT + extra
-    tallest = max(len(column) for column in columns.values())
-    natural_width = MARGIN * 2 + len(columns) * BOX_WIDTH + (len(columns) - 1) * COLUMN_GAP
-    width = max(natural_width, MIN_WIDTH)
-    height = MARGIN * 2 + tallest * box_height + (tallest - 1) * ROW_GAP
+    tooltips: dict[str, str] = {}
+    for step in steps:
+        department = names.get(step.department, step.department)
+        tooltip = f"{step.label} — {department} — {kind_label(step.kind)}"
+        if step.key in conditions:
+            tooltip += " — " + _("only when %(condition)s") % {"condition": conditions[step.key]}
+        if states.get(step.key):
+            tooltip += " — " + state_label(states[step.key])
+        tooltips[step.key] = tooltip
 
+    def all_lines(units: int) -> dict[str, list[tuple[str, str, str]]]:
+        return {
+            step.key: _box_lines(
+                step,
+                department=names.get(step.department, step.department),
+                condition=conditions.get(step.key),
+                state=states.get(step.key),
+                units=units,
+            )
+            for step in steps
+        }
+
+    # In columns: one column per dependency depth.
+    wide_lines = all_lines(29)
+    box_height = 16 + LINE_HEIGHT * max(len(lines) for lines in wide_lines.values())
+    tallest = max(len(column) for column in columns.values())
+    width = MARGIN * 2 + len(columns) * BOX_WIDTH + (len(columns) - 1) * COLUMN_GAP
+    height = MARGIN * 2 + tallest * box_height + (tallest - 1) * ROW_GAP
     positions: dict[str, tuple[int, int]] = {}
     for column_index, column_number in enumerate(sorted(columns)):
         column = columns[column_number]
@@ -148,19 +247,10 @@ def route_svg(
                 MARGIN + column_index * (BOX_WIDTH + COLUMN_GAP),
                 top + row * (box_height + ROW_GAP),
             )
-
-    uid = get_random_string(8, "abcdefghijklmnopqrstuvwxyz")
-    parts = [
-        f'<svg class="od-route" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="route-{uid}-title route-{uid}-desc" focusable="false">',
-        f'<title id="route-{uid}-title">{escape(title)}</title>',
-        f'<desc id="route-{uid}-desc">{escape(_("The steps are listed below the diagram."))}</desc>',
-        f'<defs><marker id="route-{uid}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
-        f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{INK}"/></marker></defs>',
-    ]
+    edges: list[tuple[str, str]] = []
     for step in steps:
         for parent in step.after:
-            if parent not in positions or step.key not in positions:
+            if parent not in positions:
                 continue
             x1, y1 = positions[parent]
             x2, y2 = positions[step.key]
@@ -171,58 +261,78 @@ def route_svg(
             else:
                 middle = (start_x + end_x) // 2
                 path = f"M{start_x},{start_y} C{middle},{start_y} {middle},{end_y} {end_x},{end_y}"
-            dash = ' stroke-dasharray="5 4"' if step.when else ""
-            parts.append(
-                f'<path d="{path}" fill="none" stroke="{INK}" stroke-width="1.5"{dash} '
-                f'marker-end="url(#route-{uid}-arrow)"/>'
-            )
+            edges.append((step.key, path))
+    wide = _svg(
+        layout="columns",
+        steps=steps,
+        positions=positions,
+        box_width=BOX_WIDTH,
+        box_heights=dict.fromkeys(positions, box_height),
+        width=width,
+        height=height,
+        lines=wide_lines,
+        tooltips=tooltips,
+        states=states,
+        edge_paths=edges,
+        title=title,
+        css_class="od-route",
+    )
+
+    # Stacked: one step under another, in the order they can run; an arrow to the next box goes
+    # straight down, a longer one runs in a lane of the left margin.
+    ordered = sorted(steps, key=lambda step: (depths.get(step.key, last), steps.index(step)))
+    row_of = {step.key: row for row, step in enumerate(ordered)}
+    stack_lines = all_lines(STACK_UNITS)
+    long_edges = [
+        (parent, step.key)
+        for step in steps
+        for parent in step.after
+        if parent in row_of and row_of[step.key] - row_of[parent] != 1
+    ]
+    lanes = min(len(long_edges), STACK_LANES)
+    gutter = MARGIN + lanes * STACK_LANE_WIDTH
+    heights = {key: 16 + LINE_HEIGHT * len(lines) for key, lines in stack_lines.items()}
+    stack_positions: dict[str, tuple[int, int]] = {}
+    y = MARGIN
+    for step in ordered:
+        stack_positions[step.key] = (gutter, y)
+        y += heights[step.key] + STACK_GAP
+    stack_height = y - STACK_GAP + MARGIN
+    stack_width = gutter + STACK_BOX_WIDTH + MARGIN
+    stack_edges: list[tuple[str, str]] = []
+    lane = 0
     for step in steps:
-        x, y = positions[step.key]
-        state = states.get(step.key)
-        fill, border = STATE_COLOURS.get(state, STATE_COLOURS[None])
-        dash = ' stroke-dasharray="6 4"' if step.when or state == "skipped" else ""
-        department = names.get(step.department, step.department)
-        tooltip = f"{step.label} — {department} — {kind_label(step.kind)}"
-        if step.key in conditions:
-            tooltip += " — " + _("only when %(condition)s") % {"condition": conditions[step.key]}
-        if state:
-            tooltip += " — " + state_label(state)
-        parts.append(f'<g data-step="{escape(step.key)}"' + (f' data-state="{escape(state)}"' if state else "") + ">")
-        parts.append(f"<title>{escape(tooltip)}</title>")
-        parts.append(
-            f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{box_height}" rx="6" fill="{fill}" '
-            f'stroke="{border}" stroke-width="2"{dash}/>'
-        )
-        line_y = y + 20
-        parts.append(
-            f'<text x="{x + 10}" y="{line_y}" fill="{INK}" font-size="13" font-weight="700">'
-            f"{escape(_fit(step.label, 25))}</text>"
-        )
-        line_y += 18
-        parts.append(
-            f'<text x="{x + 10}" y="{line_y}" fill="{INK}" font-size="13">{escape(_fit(department, 28))}</text>'
-        )
-        line_y += 18
-        parts.append(
-            f'<text x="{x + 10}" y="{line_y}" fill="{INK}" font-size="13" font-style="italic">'
-            f"{escape(_fit(kind_label(step.kind), 28))}</text>"
-        )
-        if step.key in conditions:
-            text = _("Only when %(condition)s") % {"condition": conditions[step.key]}
-            for line in _wrap(text, 29, 3):
-                line_y += 18
-                parts.append(f'<text x="{x + 10}" y="{line_y}" fill="{INK}" font-size="13">{escape(line)}</text>')
-            line_y = y + 56 + CONDITION_HEIGHT
-        elif conditions:
-            line_y += CONDITION_HEIGHT
-        if state:
-            line_y += STATE_HEIGHT
-            parts.append(
-                f'<text x="{x + 10}" y="{line_y}" fill="{INK}" font-size="13" font-weight="700">'
-                f"{escape(state_label(state))}</text>"
-            )
-        parts.append("</g>")
-    parts.append("</svg>")
+        for parent in step.after:
+            if parent not in stack_positions:
+                continue
+            px, py = stack_positions[parent]
+            cx, cy = stack_positions[step.key]
+            if row_of[step.key] - row_of[parent] == 1:
+                middle = gutter + STACK_BOX_WIDTH // 2
+                path = f"M{middle},{py + heights[parent]} L{middle},{cy - 2}"
+            else:
+                x = gutter - STACK_LANE_WIDTH * (lane % STACK_LANES) - STACK_LANE_WIDTH // 2
+                lane += 1
+                start_y = py + heights[parent] // 2
+                end_y = cy + heights[step.key] // 2
+                path = f"M{px},{start_y} L{x},{start_y} L{x},{end_y} L{cx - 2},{end_y}"
+            stack_edges.append((step.key, path))
+    stacked = _svg(
+        layout="stacked",
+        steps=steps,
+        positions=stack_positions,
+        box_width=STACK_BOX_WIDTH,
+        box_heights=heights,
+        width=stack_width,
+        height=stack_height,
+        lines=stack_lines,
+        tooltips=tooltips,
+        states=states,
+        edge_paths=stack_edges,
+        title=title,
+        css_class="od-route-stack",
+    )
+    parts = [wide, stacked]
 
     # The text alternative: every step in order, with what it waits for and when it applies.
     labels = {step.key: step.label for step in steps}
@@ -249,5 +359,6 @@ def route_svg(
         f'<div class="govuk-details__text"><ol class="govuk-list govuk-list--number">{"".join(items)}</ol></div>'
         f"</details>"
     )
-    figure = f'<figure class="od-route-figure">{"".join(parts)}{alternative}</figure>'
+    columns_class = f"od-route-figure--cols-{min(len(columns), 7)}"
+    figure = f'<figure class="od-route-figure {columns_class}">{"".join(parts)}{alternative}</figure>'
     return mark_safe(figure)  # noqa: S308 - every interpolated value above is escaped

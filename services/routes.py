@@ -267,12 +267,39 @@ def check_route(
     `element_kinds` maps the data-element keys on the version's form to their kinds.
     `departments` / `document_types` are the existing codes (looked up when not given).
     """
+    problems = check_route_steps(
+        route_json, element_kinds=element_kinds, departments=departments, document_types=document_types
+    )
+    # A circle is told next to each of its steps, and once in the list.
+    return list(dict.fromkeys(problem.message for problem in problems))
+
+
+@dataclass(frozen=True)
+class RouteProblem:
+    """One problem of a route, and the step it is about (None: the route as a whole).
+
+    `position` is the step's place in the route (0 for the first), so the route builder can put
+    the message next to the step even when two steps share a key."""
+
+    message: str
+    step: str | None = None
+    position: int | None = None
+
+
+def check_route_steps(
+    route_json: Any,
+    *,
+    element_kinds: Mapping[str, str],
+    departments: Iterable[str] | None = None,
+    document_types: Iterable[str] | None = None,
+) -> list[RouteProblem]:
+    """`check_route`, with each problem tied to the step that causes it."""
     try:
         steps = parse_route(route_json)
     except RouteError as exc:
-        return [str(exc)]
+        return [RouteProblem(str(exc))]
     if not steps:
-        return [_("The route has no steps: add at least one department step.")]
+        return [RouteProblem(_("The route has no steps: add at least one department step."))]
 
     if departments is None:
         departments = Department.objects.values_list("code", flat=True)
@@ -281,54 +308,61 @@ def check_route(
     known_departments = set(departments)
     known_document_types = set(document_types)
 
-    found: list[str] = []
+    found: list[RouteProblem] = []
     by_key: dict[str, RouteStep] = {}
-    for step in steps:
+    for position, step in enumerate(steps):
         if step.key in by_key:
-            found.append(_("Two steps have the key “%(key)s”: each step needs its own key.") % {"key": step.key})
+            found.append(
+                RouteProblem(
+                    _("Two steps have the key “%(key)s”: each step needs its own key.") % {"key": step.key},
+                    step.key,
+                    position,
+                )
+            )
         by_key.setdefault(step.key, step)
 
     # parse_route keeps only options that are an object; the raw step says what was written.
-    for step, raw in zip(steps, _steps_json(route_json), strict=True):
+    for position, (step, raw) in enumerate(zip(steps, _steps_json(route_json), strict=True)):
         name = {"key": step.key}
+        problems: list[str] = []
         if step.kind not in KINDS:
-            found.append(
+            problems.append(
                 _("Step “%(key)s”: the kind “%(kind)s” is not one of review, automatic or issue.")
                 % {**name, "kind": step.kind or "—"}
             )
         if not step.department:
-            found.append(_("Step “%(key)s” names no department.") % name)
+            problems.append(_("Step “%(key)s” names no department.") % name)
         elif step.department not in known_departments:
-            found.append(
+            problems.append(
                 _("Step “%(key)s”: there is no department with the code “%(department)s”.")
                 % {**name, "department": step.department}
             )
         for code in step.transfer_to:
             if code not in known_departments:
-                found.append(
+                problems.append(
                     _("Step “%(key)s”: “transfer_to” names “%(department)s”, but there is no such department.")
                     % {**name, "department": code}
                 )
         if step.transfer_to and step.kind != "review":
-            found.append(_("Step “%(key)s”: only a review step can be transferred (“transfer_to”).") % name)
+            problems.append(_("Step “%(key)s”: only a review step can be transferred (“transfer_to”).") % name)
         for parent in step.after:
             if parent == step.key:
-                found.append(_("Step “%(key)s” waits for itself.") % name)
+                problems.append(_("Step “%(key)s” waits for itself.") % name)
             elif parent not in by_key:
-                found.append(
+                problems.append(
                     _("Step “%(key)s” comes after “%(after)s”, but the route has no step with that key.")
                     % {**name, "after": parent}
                 )
         if step.kind == "automatic":
             if not step.handler:
-                found.append(_("Step “%(key)s” is automatic but names no handler.") % name)
+                problems.append(_("Step “%(key)s” is automatic but names no handler.") % name)
             elif not registry.is_registered(step.handler):
-                found.append(
+                problems.append(
                     _("Step “%(key)s”: the handler “%(handler)s” is not registered (no department code runs it).")
                     % {**name, "handler": step.handler}
                 )
             elif step.department and registry.get(step.handler).department != step.department:
-                found.append(
+                problems.append(
                     _(
                         "Step “%(key)s”: the handler “%(handler)s” belongs to department “%(owner)s”, "
                         "not “%(department)s”."
@@ -340,39 +374,48 @@ def check_route(
                         "department": step.department,
                     }
                 )
-        found += _options_problems(step, raw.get("options"))
+        problems += _options_problems(step, raw.get("options"))
         if step.kind == "issue":
             if not step.document_type:
-                found.append(_("Step “%(key)s” issues a document but names no document type.") % name)
+                problems.append(_("Step “%(key)s” issues a document but names no document type.") % name)
             elif step.document_type not in known_document_types:
-                found.append(
+                problems.append(
                     _("Step “%(key)s”: there is no document type with the code “%(code)s”.")
                     % {**name, "code": step.document_type}
                 )
         if step.sla_days is not None and step.sla_days < 1:
-            found.append(_("Step “%(key)s”: the time limit must be at least one day.") % name)
+            problems.append(_("Step “%(key)s”: the time limit must be at least one day.") % name)
         if step.on_reject not in ON_REJECT:
-            found.append(_("Step “%(key)s”: “on_reject” must be “stop” or “continue”.") % name)
+            problems.append(_("Step “%(key)s”: “on_reject” must be “stop” or “continue”.") % name)
         for problem in conditions.problems(step.when, element_kinds):
-            found.append(_("Step “%(key)s”: %(problem)s.") % {**name, "problem": problem})
+            problems.append(_("Step “%(key)s”: %(problem)s.") % {**name, "problem": problem})
 
+        found += [RouteProblem(problem, step.key, position) for problem in problems]
+
+    positions = {step.key: position for position, step in reversed(list(enumerate(steps)))}
     cycles = _find_cycles(by_key)
     in_cycle: set[str] = set()
     for cycle in cycles:
         in_cycle.update(cycle)
-        found.append(
-            _("The route goes round in a circle: %(cycle)s. Remove one of these “after” links.")
-            % {"cycle": " → ".join([*cycle, cycle[0]])}
-        )
+        message = _("The route goes round in a circle: %(cycle)s. Remove one of these “after” links.") % {
+            "cycle": " → ".join([*cycle, cycle[0]])
+        }
+        found += [RouteProblem(message, key, positions[key]) for key in cycle]
     if not any(not step.after for step in by_key.values()):
-        found.append(_("No step can start: every step waits for another one."))
+        found.append(RouteProblem(_("No step can start: every step waits for another one.")))
     # A step outside every cycle that still gets no column waits, directly or not, on a cycle.
     depths = step_depths(by_key.values())
     for key, step in by_key.items():
         if key in depths or key in in_cycle:
             continue
         if all(parent in by_key for parent in step.after):
-            found.append(_("Step “%(key)s” can never start: it waits for steps that never finish.") % {"key": key})
+            found.append(
+                RouteProblem(
+                    _("Step “%(key)s” can never start: it waits for steps that never finish.") % {"key": key},
+                    key,
+                    positions[key],
+                )
+            )
     return found
 
 

@@ -87,7 +87,27 @@ def test_claim_correct_approve_certificate(page, password, application, assert_a
     # The clerk approves; the issue step puts the certificate into Alice's vault.
     sign_in(page, "clerk.a", password)
     page.goto(f"/workbench/items/{item.pk}/")
-    assert page.get_by_text("Noodle House", exact=True).is_visible()
+    assert page.locator("#value-businessname").inner_text() == "Noodle House"
+    # What the correction changed, before the decision form; the history tells each event once.
+    changes = page.locator("#changes")
+    assert changes.get_by_role("heading", name="What changed since the last round").is_visible()
+    changed = changes.get_by_test_id("changed-answers")
+    assert changed.get_by_text("Business name").is_visible()
+    assert changed.locator("del").inner_text() == "Noodel House"
+    assert changed.locator("ins").inner_text() == "Noodle House"
+    assert changes.get_by_text("The business name is misspelt: check it against the lease.").is_visible()
+    above = page.evaluate(
+        """() => {
+            const follows = (a, b) => !!(document.querySelector(a).compareDocumentPosition(document.querySelector(b))
+                & Node.DOCUMENT_POSITION_FOLLOWING);
+            return follows('#changes', '#actions') && follows('#documents', '#actions');
+        }"""
+    )
+    assert above, "the evidence (changes, answers, documents) comes before the decision form"
+    history = [row.inner_text() for row in page.locator("#history ~ div table tbody tr").all()]
+    assert len(history) == len(set(history)), history
+    assert sum("correction" in row.lower() for row in history) == 2, history  # asked, answered
+    assert_accessible(page)
     page.get_by_label("Approve this step").check()
     page.get_by_role("button", name="Record the decision").click()
     assert page.get_by_text(f"You approved {application.number}.").is_visible()

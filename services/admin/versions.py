@@ -3,11 +3,14 @@ diagram and what stops it from being published, and publish / retire / new draft
 retired versions are shown read-only.
 """
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Max
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -16,9 +19,10 @@ from django.utils.translation import gettext_lazy
 from services import actions
 from services.actions import CHANGE_SERVICE, PublishRefused
 from services.admin.audit import AuditedAdmin, acting_user, editable_services, is_catalogue_staff
+from services.admin.route_builder import BuilderTextarea, ConditionTextarea, builder_options, problems_json
 from services.diagram import route_svg
 from services.models import Fee, FormField, MaterialRequirement, ServiceVersion
-from services.routes import RouteError, parse_route
+from services.routes import RouteError, check_route_steps, parse_route, version_element_kinds
 from services.validation import version_problems
 
 
@@ -26,6 +30,7 @@ class VersionPartInline(admin.TabularInline):
     """Rows of a version: editable while the version is a draft the person may edit."""
 
     extra = 0
+    formfield_overrides = {models.JSONField: {"widget": ConditionTextarea}}
 
     def _editable(self, request, obj) -> bool:
         if obj is None:
@@ -91,6 +96,9 @@ class ServiceVersionAdmin(AuditedAdmin):
     actions = ("publish_action",)
     readonly_fields = ("number", "status", "published_at", "retired_at", "diagram", "publish_check")
 
+    class Media:
+        css = {"all": ["css/route_diagram.css"]}
+
     def get_fieldsets(self, request, obj=None):
         main: tuple[str, ...] = (
             "service",
@@ -144,6 +152,46 @@ class ServiceVersionAdmin(AuditedAdmin):
             kwargs["queryset"] = editable_services(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return form  # read-only: the fields are shown, not edited
+        options = builder_options(obj)
+        problems: list = []
+        if obj is not None and obj.pk:
+            problems = problems_json(check_route_steps(obj.route, element_kinds=version_element_kinds(obj)))
+        preview_url = reverse("admin:services_serviceversion_route_preview")
+        version_id = obj.pk if obj is not None else None
+        if "route" in form.base_fields:
+            form.base_fields["route"].widget = BuilderTextarea(
+                builder="route", options=options, problems=problems, preview_url=preview_url, version_id=version_id
+            )
+        if "eligibility" in form.base_fields:
+            form.base_fields["eligibility"].widget = BuilderTextarea(builder="eligibility", options=options)
+        return form
+
+    def route_preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The route builder's live diagram and problems for a route as it is being edited
+        (POST `route`: the JSON; `version`: the version being edited, if saved). Nothing is saved."""
+        if request.method != "POST" or not self.has_add_permission(request):
+            raise Http404
+        version = None
+        if request.POST.get("version"):
+            version = self.get_queryset(request).filter(pk=request.POST["version"]).select_related("service").first()
+            if version is None or not self.has_change_permission(request, version):
+                raise Http404
+        try:
+            route = json.loads(request.POST.get("route") or "{}")
+        except ValueError:
+            return JsonResponse({"problems": [{"message": _("The route is not valid JSON."), "step": None}]})
+        element_kinds = version_element_kinds(version) if version is not None else {}
+        problems = check_route_steps(route, element_kinds=element_kinds)
+        try:
+            diagram = route_svg(parse_route(route), title=_("Route diagram"))
+        except RouteError as exc:
+            diagram = format_html('<p class="od-builder__message">{}</p>', exc)
+        return JsonResponse({"problems": problems_json(problems), "diagram": str(diagram)})
+
     def save_model(self, request, obj, form, change):
         if not change:
             highest = ServiceVersion.objects.filter(service=obj.service).aggregate(n=Max("number"))["n"]
@@ -179,6 +227,7 @@ class ServiceVersionAdmin(AuditedAdmin):
             path("<int:pk>/publish/", view(self.publish_view), name="services_serviceversion_publish"),
             path("<int:pk>/retire/", view(self.retire_view), name="services_serviceversion_retire"),
             path("<int:pk>/new-draft/", view(self.new_draft_view), name="services_serviceversion_new_draft"),
+            path("route-preview/", view(self.route_preview_view), name="services_serviceversion_route_preview"),
             *super().get_urls(),
         ]
 
@@ -243,6 +292,27 @@ class ServiceVersionAdmin(AuditedAdmin):
         for version in queryset.select_related("service"):
             if self.has_change_permission(request, version):
                 self._publish(request, version)
+
+    def _after_save(self, request: HttpRequest, obj: ServiceVersion, response: HttpResponse) -> HttpResponse:
+        """A draft saved with problems in its route stays on its page, where each problem is
+        shown next to the step that causes it, instead of going back to the list."""
+        if not obj.is_draft or "_addanother" in request.POST:
+            return response
+        problems = check_route_steps(obj.route, element_kinds=version_element_kinds(obj))
+        if not problems:
+            return response
+        self.message_user(
+            request,
+            _("The route has problems that stop it from being published; they are shown next to the steps."),
+            messages.WARNING,
+        )
+        return self._back(obj)
+
+    def response_change(self, request, obj):
+        return self._after_save(request, obj, super().response_change(request, obj))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._after_save(request, obj, super().response_add(request, obj, post_url_continue))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["version"] = obj

@@ -98,6 +98,11 @@ def application_retention_end(*, application_id: int, now: datetime.datetime) ->
         answers = len(application.data or {})
         application.data = {}
         application.save(update_fields=["data", "updated_at"])
+        # A correction keeps the answers it changed (before and after): they go with the rest.
+        for item in application.work_items.exclude(correction={}).only("pk", "correction"):
+            if "changes" in item.correction:
+                item.correction = {key: value for key, value in item.correction.items() if key != "changes"}
+                item.save(update_fields=["correction"])
         group = application.group
         siblings_kept = group.applications.exclude(pk=application.pk).filter(retention_record__isnull=True).exists()
         documents = 0

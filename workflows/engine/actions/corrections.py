@@ -184,6 +184,21 @@ def correction_submit(
             attachments.append((document.document_type, document))
 
         now = timezone.now()
+        # What this answer changes, kept with the correction so the clerk sees the round's
+        # difference (answers before → after, documents replaced or added).
+        replaced = dict(
+            GroupDocument.objects.filter(
+                group_id=application.group_id, document_type__code__in=list(documents)
+            ).values_list("document_type__code", "document_id")
+        )
+        earlier = application.data or {}
+        changes = {
+            "answers": [{"key": key, "before": earlier.get(key), "after": cleaned[key]} for key in sorted(cleaned)],
+            "documents": [
+                {"code": document_type.code, "before": replaced.get(document_type.code), "after": document.pk}
+                for document_type, document in attachments
+            ],
+        }
         application.data = {**(application.data or {}), **cleaned}
         earliest_stop = min(item.clock_stopped_at or now for item in pending)
         fields = ["data"]
@@ -203,7 +218,7 @@ def correction_submit(
                     item.statutory_due_at, stopped_at=item.clock_stopped_at, resumed_at=now
                 )
             item.clock_stopped_at = None
-            item.correction = {**item.correction, "answered_at": now.isoformat()}
+            item.correction = {**item.correction, "answered_at": now.isoformat(), "changes": changes}
             item.decision = WorkItem.Decision.NONE
             clerk_still_here = item.assignee is not None and has_role(item.assignee, STAFF_ROLES, item.department_id)
             if not clerk_still_here:

@@ -1,14 +1,16 @@
 """What the clerk's work item page shows: the applicant's answers (sensitive values masked until
 revealed), documents, history, notes, certificates, the clock and the decision choices."""
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Department
-from documents.models import Certificate
+from documents.models import Certificate, Document
 from lib.text import in_language
 from services.elements import display_value, mask_value
 from services.models import DataElement
@@ -102,6 +104,13 @@ def application_document(application: Application, document_id: int) -> GroupDoc
     return attachment
 
 
+# Application-level event kind → the step-level kind the engine records with it.
+STEP_TWINS: dict[str, str] = {
+    ApplicationEvent.Kind.CORRECTION_SUBMITTED.value: ApplicationEvent.Kind.CORRECTION_ANSWERED.value
+}
+SAME_MOMENT = datetime.timedelta(seconds=30)  # one transaction writes both
+
+
 def application_events(application: Application) -> list[ApplicationEvent]:
     """The history, each event once: a step's change and the application-level twin the engine
     records with it (same kind, same reason) are one line, the step's."""
@@ -112,9 +121,111 @@ def application_events(application: Application) -> list[ApplicationEvent]:
     )
     of_steps = {(event.kind, event.reason) for event in events if event.work_item_id}
     events = [event for event in events if event.work_item_id or (event.kind, event.reason) not in of_steps]
+    # An application-level event told in other words by its steps' events of the same moment:
+    # "Applicant sent the correction" is each step's "Correction answered".
+    told_by_steps = [(event.kind, event.actor_id, event.created_at) for event in events if event.work_item_id]
+    events = [
+        event
+        for event in events
+        if event.work_item_id
+        or not any(
+            kind == STEP_TWINS.get(event.kind) and actor == event.actor_id and abs(at - event.created_at) < SAME_MOMENT
+            for kind, actor, at in told_by_steps
+        )
+    ]
     for event in events:
         event.label = event_label(event.kind)  # type: ignore[attr-defined]
     return events
+
+
+@dataclass
+class AnswerChange:
+    label: str
+    before: str
+    after: str
+    changed: bool
+
+
+@dataclass
+class DocumentChange:
+    name: str  # the document type
+    before: str  # the file replaced; "" when the document was added
+    after: str
+
+
+@dataclass
+class RoundChanges:
+    """What the applicant's answer to a correction request changed."""
+
+    step_label: str
+    message: str
+    requested_at: Any
+    answered_at: Any
+    answers: list[AnswerChange]
+    documents: list[DocumentChange]
+
+
+def _shown(element: DataElement | None, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if element is None:
+        return str(value)
+    return mask_value(element, value) if _is_protected(element) else display_value(element, value)
+
+
+def correction_changes(application: Application) -> RoundChanges | None:
+    """The latest answered correction of the application, as before → after for each answer it
+    asked about and each document replaced or added; None when no correction was answered or
+    its record was removed with the answers (retention)."""
+    answered = [
+        item
+        for item in WorkItem.objects.filter(application=application).exclude(correction={})
+        if item.correction.get("answered_at") and isinstance(item.correction.get("changes"), dict)
+    ]
+    if not answered:
+        return None
+    latest = max(answered, key=lambda item: item.correction["answered_at"])
+    changes = latest.correction["changes"]
+    raw_answers = [row for row in changes.get("answers", []) if isinstance(row, dict)]
+    elements = {
+        element.key: element for element in DataElement.objects.filter(key__in=[row.get("key") for row in raw_answers])
+    }
+    answers = [
+        AnswerChange(
+            label=elements[row["key"]].label if row.get("key") in elements else str(row.get("key")),
+            before=_shown(elements.get(row.get("key", "")), row.get("before")),
+            after=_shown(elements.get(row.get("key", "")), row.get("after")),
+            changed=row.get("before") != row.get("after"),
+        )
+        for row in raw_answers
+    ]
+    # Only the documents this application's own form asks for (as on the rest of the page).
+    needed = {
+        material.document_type.code: material.document_type.name
+        for material in application.service_version.materials.select_related("document_type")
+    }
+    raw_documents = [row for row in changes.get("documents", []) if isinstance(row, dict) and row.get("code") in needed]
+    names: dict[Any, str] = dict(
+        Document.objects.filter(
+            pk__in=[row.get(side) for row in raw_documents for side in ("before", "after") if row.get(side)]
+        ).values_list("pk", "display_name")
+    )
+    documents = [
+        DocumentChange(
+            name=needed[row["code"]],
+            before=names.get(row.get("before"), "") if row.get("before") else "",
+            after=names.get(row.get("after"), ""),
+        )
+        for row in raw_documents
+    ]
+    return RoundChanges(
+        step_label=latest.step_label,
+        message=str(latest.correction.get("message", "")),
+        requested_at=parse_datetime(str(latest.correction.get("requested_at") or "")),
+        answered_at=parse_datetime(str(latest.correction["answered_at"])),
+        answers=answers,
+        documents=documents,
+    )
 
 
 def application_notes(application: Application) -> list[Note]:

@@ -70,6 +70,7 @@ def _item_page(
         "masked_id": selectors.masked_id_number(item.id_number),  # type: ignore[attr-defined]
         "sections": selectors.applicant_sections(application, revealed=revealed),
         "documents": selectors.application_documents(application),
+        "changes": selectors.correction_changes(application),
         "route": route_svg(
             parse_route(application.service_version.route), {state["key"]: state["status"] for state in route_states}
         ),
