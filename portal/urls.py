@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("services.urls")),
     path("", include("documents.urls")),
     path("", include("workflows.urls")),
+    path("", include("appointments.urls")),
     path("api/", include("services.api_urls")),
     path("api/", include("documents.api_urls")),
     path("api/", include("workflows.api_urls")),
