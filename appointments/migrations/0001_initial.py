@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0009_organisation_legal_representative'),
         ('services', '0008_service_retention_days'),
-        ('workflows', '0020_notification_attachments_alter_notification_event_and_more'),
+        ('workflows', '0020_appointment_steps_and_notifications'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
