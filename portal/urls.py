@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/", include("services.api_urls")),
     path("api/", include("documents.api_urls")),
     path("api/", include("workflows.api_urls")),
+    path("api/", include("appointments.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
