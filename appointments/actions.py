@@ -186,7 +186,9 @@ def _move(appointment: Appointment, start: datetime, end: datetime) -> Appointme
     return moved
 
 
-def appointment_reschedule(*, appointment_id: int, starts_at: datetime | None, now: datetime | None = None) -> Appointment:
+def appointment_reschedule(
+    *, appointment_id: int, starts_at: datetime | None, now: datetime | None = None
+) -> Appointment:
     """Moves a booked appointment to another time of the same offering; returns the new booking."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -288,7 +290,12 @@ def closure_add(
     moved = cancelled = 0
     with transaction.atomic():
         closure = Closure.objects.create(
-            place=place, starts_at=starts_at, ends_at=ends_at, reason_en=reason_en, reason_zh=reason_zh, created_by=actor
+            place=place,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason_en=reason_en,
+            reason_zh=reason_zh,
+            created_by=actor,
         )
         affected = list(
             Appointment.objects.select_for_update(of=("self",))
@@ -355,9 +362,11 @@ def orphans_release(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     released = 0
     with transaction.atomic():
-        orphans = Appointment.objects.select_for_update(of=("self",), skip_locked=True).filter(
-            status=Status.BOOKED, work_item__isnull=False, starts_at__gt=now
-        ).exclude(work_item__status__in=WorkItem.LIVE)
+        orphans = (
+            Appointment.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(status=Status.BOOKED, work_item__isnull=False, starts_at__gt=now)
+            .exclude(work_item__status__in=WorkItem.LIVE)
+        )
         for appointment in orphans:
             appointment.status = Status.CANCELLED
             appointment.cancel_reason = "step ended"

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from appointments.actions import closure_add
-from appointments.models import Appointment, Closure, OpeningHours, Offering, Place
+from appointments.models import Appointment, Closure, Offering, OpeningHours, Place
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -53,7 +53,10 @@ class ClosureAdmin(admin.ModelAdmin):
         obj.pk = closure.pk
         messages.info(
             request,
-            _("Bookings moved to the next free time: %(moved)d; cancelled (no free time): %(cancelled)d. Everyone was told.")
+            _(
+                "Bookings moved to the next free time: %(moved)d; cancelled (no free time): %(cancelled)d. "
+                "Everyone was told."
+            )
             % {"moved": moved, "cancelled": cancelled},
         )
 
@@ -71,4 +74,3 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Appointment | None = None) -> bool:
         return False
-

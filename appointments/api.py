@@ -3,6 +3,7 @@ moving or cancelling my own booking. Thin: parse, call a selector or action, ser
 Someone else's step or appointment answers 404; a refused booking 409 with the reason."""
 
 from datetime import date
+from typing import cast
 
 from django.http import Http404
 from django.utils import timezone
@@ -25,7 +26,7 @@ from workflows.notifications.notify import absolute_url
 
 
 def _me(request: Request) -> User:
-    return request.user  # type: ignore[return-value]  (IsAuthenticated)
+    return cast(User, request.user)  # IsAuthenticated
 
 
 class AppointmentOutput(serializers.Serializer):
@@ -129,12 +130,17 @@ class StepFreeTimesApi(APIView):
         except ValueError:
             start = None
         page = free_page(offering, start=start)
-        return Response(FreeTimesOutput({"place": offering.place.code, "days": page.days, "next_from": page.next_from}).data)
+        return Response(
+            FreeTimesOutput({"place": offering.place.code, "days": page.days, "next_from": page.next_from}).data
+        )
 
 
 class StepBookApi(APIView):
     @extend_schema(
-        operation_id="appointment_step_book", request=BookInput, responses={201: AppointmentOutput}, tags=["appointments"]
+        operation_id="appointment_step_book",
+        request=BookInput,
+        responses={201: AppointmentOutput},
+        tags=["appointments"],
     )
     def post(self, request: Request, item_id: int) -> Response:
         """Books a time for an appointment step of my application (409: full, past, or already booked)."""
@@ -152,7 +158,10 @@ class StepBookApi(APIView):
 
 class RescheduleApi(APIView):
     @extend_schema(
-        operation_id="appointment_reschedule", request=BookInput, responses={201: AppointmentOutput}, tags=["appointments"]
+        operation_id="appointment_reschedule",
+        request=BookInput,
+        responses={201: AppointmentOutput},
+        tags=["appointments"],
     )
     def post(self, request: Request, appointment_id: int) -> Response:
         """Moves my appointment to another free time; the answer is the new booking."""

@@ -3,14 +3,15 @@ visits for the fire safety check (an appointment step of its route) and the marr
 counter (a counter-only service booked from its page). Seeding twice changes nothing."""
 
 from datetime import time
+from typing import Any
 
 from django.db import transaction
 
 from accounts.models import Department
-from appointments.models import OpeningHours, Offering, Place
+from appointments.models import Offering, OpeningHours, Place
 from services.models import Service
 
-PLACES = [
+PLACES: list[dict[str, Any]] = [
     {
         "code": "fire-inspections",
         "department": "fire",

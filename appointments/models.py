@@ -206,7 +206,9 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["offering", "starts_at"], name="appointment_day_list"),
             models.Index(
-                fields=["starts_at"], condition=models.Q(status="booked", reminded_at__isnull=True), name="appointment_to_remind"
+                fields=["starts_at"],
+                condition=models.Q(status="booked", reminded_at__isnull=True),
+                name="appointment_to_remind",
             ),
         ]
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appointments.models import Closure, OpeningHours, Offering, Slot
+from appointments.models import Closure, Offering, OpeningHours, Slot
 from lib.refusals import Refused
 from workflows.clock import Calendar
 
@@ -144,7 +144,7 @@ def bookable_time(offering: Offering, starts_at: datetime | None, *, now: dateti
     if starts_at <= now:
         raise BookingRefused(_("That time has already passed. Choose a later time."))
     day = timezone.localdate(starts_at)
-    first_day, last_day = horizon(offering, now)
+    _first_day, last_day = horizon(offering, now)
     if day > last_day:
         raise BookingRefused(_("That day is too far ahead to book yet. Choose an earlier day."))
     for start, end in _times_of_day(offering, day, _hours_by_weekday(offering), Calendar()):

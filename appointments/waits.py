@@ -33,7 +33,11 @@ def appointment_waits(items: Sequence[WorkItem]) -> dict[int, StepWait]:
         when = timezone.localtime(appointment.starts_at)
         waits[item.pk] = StepWait(
             summary=_("Your appointment: %(day)s at %(time)s, %(place)s.")
-            % {"day": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M"), "place": appointment.offering.place.name},
+            % {
+                "day": when.strftime("%Y-%m-%d"),
+                "time": when.strftime("%H:%M"),
+                "place": appointment.offering.place.name,
+            },
             action_url=manage_path(appointment.pk),
             action_label=_("Change or cancel"),
         )

@@ -504,7 +504,9 @@ ROWS: list[Row] = [
         data={"time": "x"},
         json=True,
     ),
-    Row("appointments-api:cancel", alice_only(200, **API_DENIED), method="POST", args={"appointment_id": "appointment"}),
+    Row(
+        "appointments-api:cancel", alice_only(200, **API_DENIED), method="POST", args={"appointment_id": "appointment"}
+    ),
 ]
 
 # The admin site is Django's: one group. Non-staff are sent to the admin's sign-in page; staff

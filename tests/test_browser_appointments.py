@@ -7,7 +7,7 @@ from datetime import time
 import pytest
 from django.utils import timezone
 
-from appointments.models import Appointment, OpeningHours, Offering, Place
+from appointments.models import Appointment, Offering, OpeningHours, Place
 from tests.support.browser import sign_in
 from workflows.models import WorkItem
 from workflows.tests.test_workbench_support import routed_application, step, version_with
@@ -75,7 +75,9 @@ def test_alice_books_and_moves_the_inspection_and_the_clerk_marks_it_done(
 
     # The progress page shows the booked time next to the step's clock.
     page.goto(f"/applications/{application.number}/")
-    assert f"Your appointment: {second_time.replace('T', ' at ')}" in page.locator("tr[data-step=inspection]").inner_text()
+    assert (
+        f"Your appointment: {second_time.replace('T', ' at ')}" in page.locator("tr[data-step=inspection]").inner_text()
+    )
     assert_accessible(page)
     page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_load_state("networkidle")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from appointments.models import OpeningHours, Offering, Place
+from appointments.models import Offering, OpeningHours, Place
 from workflows.tests.factories import departments, published_version
 from workflows.tests.progress_support import item
 
@@ -65,5 +65,7 @@ def inspection(alice, inspection_version, offering, monday, django_capture_on_co
     """Alice's application, waiting at its inspection step."""
     from workflows.tests.progress_support import submit
 
-    application = submit(django_capture_on_commit_callbacks, applicant=alice, route=INSPECTION_ROUTE, code="food-premises")
+    application = submit(
+        django_capture_on_commit_callbacks, applicant=alice, route=INSPECTION_ROUTE, code="food-premises"
+    )
     return item(application, "inspection")

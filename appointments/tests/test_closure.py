@@ -18,7 +18,7 @@ def test_a_closure_moves_bookings_to_the_next_free_time_and_tells_them(alice, bo
     offering.save(update_fields=["capacity"])
     first = appointment_book(person=alice, offering=offering, starts_at=local(8, 9))
     second = appointment_book(person=bob, offering=offering, starts_at=local(8, 9, 30))
-    closure, moved, cancelled = closure_add(
+    _closure, moved, cancelled = closure_add(
         place=hall, starts_at=local(8, 0), ends_at=local(8, 12), reason_en="Water leak", actor=None
     )
     assert (moved, cancelled) == (2, 0)

@@ -23,7 +23,9 @@ def test_fifty_threads_for_ten_places_book_exactly_ten(offering, monday):
 
     won = [result for result in results if isinstance(result, Appointment)]
     refused = [result for result in results if isinstance(result, BookingRefused)]
-    assert len(won) == 10 and len(refused) == 40, [r for r in results if not isinstance(r, Appointment | BookingRefused)]
+    assert len(won) == 10 and len(refused) == 40, [
+        r for r in results if not isinstance(r, Appointment | BookingRefused)
+    ]
     assert all("fully booked" in refusal.message for refusal in refused)
     slot = Slot.objects.get(offering=offering, starts_at=local(7, 15))
     assert (slot.booked, slot.capacity) == (10, 10)

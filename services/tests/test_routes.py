@@ -129,7 +129,9 @@ def test_a_route_where_no_step_can_start_is_refused(make_draft):
 
 
 def test_an_appointment_step_is_a_kind_of_its_own(make_draft):
-    route = steps(review("check"), {"key": "inspect", "department": "market", "kind": "appointment", "after": ["check"]})
+    route = steps(
+        review("check"), {"key": "inspect", "department": "market", "kind": "appointment", "after": ["check"]}
+    )
     assert route_problems(make_draft(route)) == []
 
 

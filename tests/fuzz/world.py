@@ -203,7 +203,7 @@ def _appointment(alice: User) -> dict[str, object]:
 
     from appointments.actions import appointment_book
     from appointments.links import manage_token
-    from appointments.models import OpeningHours, Offering, Place
+    from appointments.models import Offering, OpeningHours, Place
     from appointments.slots import free_page
     from workflows.tests.test_workbench_support import routed_application, step, version_with
 
