@@ -12,7 +12,8 @@ before it gives the old one back, so a full new time leaves the old booking as i
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -279,6 +280,15 @@ def appointment_mark_no_show(*, appointment_id: int, clerk: User) -> Appointment
 
 
 # --- Administration --------------------------------------------------------------------------
+
+
+def offering_capacity_apply(*, offering: Offering, now: datetime | None = None) -> int:
+    """A changed capacity holds for the times not begun yet that somebody has booked (the others
+    take it when first booked). Lowered below a slot's bookings, that slot keeps its people:
+    nobody loses a booking, and nobody new gets in."""
+    return Slot.objects.filter(offering=offering, starts_at__gt=now or timezone.now()).update(
+        capacity=Greatest(Value(offering.capacity), F("booked"))
+    )
 
 
 def closure_add(

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from appointments.actions import closure_add
+from appointments.actions import closure_add, offering_capacity_apply
 from appointments.models import Appointment, Closure, Offering, OpeningHours, Place
 
 
@@ -27,6 +27,12 @@ class PlaceAdmin(admin.ModelAdmin):
     list_filter = ["department", "kind", "active"]
     search_fields = ["code", "name_en", "name_zh"]
     inlines = [OpeningHoursInline, OfferingInline]
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is Offering:
+            for offering in formset.new_objects + [changed for changed, _fields in formset.changed_objects]:
+                offering_capacity_apply(offering=offering)
 
 
 @admin.register(Closure)
