@@ -8,7 +8,7 @@ from typing import cast
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -23,6 +23,11 @@ from appointments.models import Appointment, Offering
 from appointments.slots import BookingRefused, free_page, parse_time
 from workflows.models import WorkItem
 from workflows.notifications.notify import absolute_url
+
+REFUSED = OpenApiResponse(
+    description="Refused, nothing changed: {detail: why} (the time is full, has passed or is not offered; "
+    "already booked; cancelled, moved or begun)."
+)
 
 
 def _me(request: Request) -> User:
@@ -118,7 +123,7 @@ class StepFreeTimesApi(APIView):
             OpenApiParameter("from", str, description="First day to look at (YYYY-MM-DD); today when left out"),
             OpenApiParameter("place", str, description="Place code; the first place when left out"),
         ],
-        responses=FreeTimesOutput,
+        responses={200: FreeTimesOutput, 409: REFUSED},
         tags=["appointments"],
     )
     def get(self, request: Request, item_id: int) -> Response:
@@ -139,7 +144,7 @@ class StepBookApi(APIView):
     @extend_schema(
         operation_id="appointment_step_book",
         request=BookInput,
-        responses={201: AppointmentOutput},
+        responses={201: AppointmentOutput, 409: REFUSED},
         tags=["appointments"],
     )
     def post(self, request: Request, item_id: int) -> Response:
@@ -160,7 +165,7 @@ class RescheduleApi(APIView):
     @extend_schema(
         operation_id="appointment_reschedule",
         request=BookInput,
-        responses={201: AppointmentOutput},
+        responses={201: AppointmentOutput, 409: REFUSED},
         tags=["appointments"],
     )
     def post(self, request: Request, appointment_id: int) -> Response:
@@ -175,7 +180,12 @@ class RescheduleApi(APIView):
 
 
 class CancelApi(APIView):
-    @extend_schema(operation_id="appointment_cancel", request=None, responses=AppointmentOutput, tags=["appointments"])
+    @extend_schema(
+        operation_id="appointment_cancel",
+        request=None,
+        responses={200: AppointmentOutput, 409: REFUSED},
+        tags=["appointments"],
+    )
     def post(self, request: Request, appointment_id: int) -> Response:
         """Cancels my appointment (409 when it was cancelled, moved or has begun)."""
         appointment = _own(request, appointment_id)
