@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import COUNTER_ROLES, has_role
 from appointments import actions, selectors
 from appointments.ics import appointment_ics
 from appointments.links import appointment_from_token, manage_path
@@ -246,9 +247,11 @@ COUNTER_ACTIONS = {
 @login_required
 @require_GET
 def counter(request: HttpRequest) -> HttpResponse:
+    if not has_role(_me(request), COUNTER_ROLES):
+        raise Http404
     places = list(selectors.places_for_staff(user=_me(request)))
     if not places:
-        raise Http404
+        return render(request, "appointments/counter.html", {"places": []})
     place = next((p for p in places if p.code == request.GET.get("place")), places[0])
     day = _day(request.GET.get("day")) or timezone.localdate()
     page = Paginator(selectors.day_list(place=place, day=day), 50).get_page(request.GET.get("page"))

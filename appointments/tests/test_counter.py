@@ -29,9 +29,10 @@ def test_the_clerk_sees_the_day_list_of_their_place(client, clerk_a, todays, dja
 
 
 def test_outsiders_get_not_found(client, clerk_b, alice, todays):
+    client.force_login(alice)
+    assert client.get(reverse("appointments:counter")).status_code == 404
     for person in (clerk_b, alice):
         client.force_login(person)
-        assert client.get(reverse("appointments:counter")).status_code == 404
         assert client.post(reverse("appointments:counter-mark", args=[todays[0].pk, "done"])).status_code == 404
     todays[0].refresh_from_db()
     assert todays[0].status == Appointment.Status.BOOKED
@@ -54,3 +55,9 @@ def test_marking_a_future_visit_as_not_kept_is_refused_with_a_message(client, cl
     assert "The appointment has not begun yet." in page.text
     todays[1].refresh_from_db()
     assert todays[1].status == Appointment.Status.BOOKED
+
+
+def test_staff_of_a_department_without_places_see_an_empty_state(client, clerk_b):
+    client.force_login(clerk_b)
+    page = client.get(reverse("appointments:counter"))
+    assert page.status_code == 200 and "None of your departments has a place" in page.text
