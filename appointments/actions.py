@@ -291,6 +291,13 @@ def offering_capacity_apply(*, offering: Offering, now: datetime | None = None) 
     )
 
 
+def _closure_reason(closure: Closure, person: User) -> str:
+    """The closure's reason in the language the person reads their messages in."""
+    if recipient_language(person) == "zh-hans" and closure.reason_zh:
+        return closure.reason_zh
+    return closure.reason_en
+
+
 def closure_add(
     *, place: Place, starts_at: datetime, ends_at: datetime, reason_en: str, reason_zh: str = "", actor: User | None
 ) -> tuple[Closure, int, int]:
@@ -327,7 +334,7 @@ def closure_add(
                     appointment,
                     Notification.Event.APPOINTMENT_CANCELLED,
                     dedupe=f"appointment-cancelled-{appointment.pk}",
-                    context={"reason": closure.reason_en},
+                    context={"reason": _closure_reason(closure, appointment.person)},
                 )
                 cancelled += 1
                 continue
@@ -336,7 +343,10 @@ def closure_add(
                 new,
                 Notification.Event.APPOINTMENT_MOVED,
                 dedupe=f"appointment-moved-{appointment.pk}",
-                context={"reason": closure.reason_en, "was": timezone.localtime(appointment.starts_at)},
+                context={
+                    "reason": _closure_reason(closure, appointment.person),
+                    "was": timezone.localtime(appointment.starts_at),
+                },
             )
             moved += 1
     return closure, moved, cancelled
