@@ -70,3 +70,14 @@ def test_the_endpoints_are_in_the_openapi_schema(client):
         "/api/appointments/{appointment_id}/reschedule/",
         "/api/appointments/{appointment_id}/cancel/",
     } <= paths
+
+
+def test_the_progress_api_says_what_the_step_waits_for(client, alice, inspection, offering):
+    client.force_login(alice)
+    url = reverse("workflows-api:my-application", args=[inspection.application.number])
+    step = next(s for s in client.get(url).json()["steps"] if s["key"] == "inspection")
+    assert step["waiting"] == "Waiting for you to book an appointment."
+    assert step["waiting_url"] == reverse("appointments:step-book", args=[inspection.pk])
+    appointment_book(person=alice, offering=offering, starts_at=local(7, 9), work_item=inspection)
+    step = next(s for s in client.get(url).json()["steps"] if s["key"] == "inspection")
+    assert step["waiting"] == "Your appointment: 2026-12-07 at 09:00, Market Regulation hall, counter 3."

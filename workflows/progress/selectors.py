@@ -170,6 +170,8 @@ class StepClock:
             "finished_on_time": self.finished_on_time,
             "decision": self.decision,
             "reasons": self.reasons,
+            "waiting": self.waiting.summary if self.waiting else None,
+            "waiting_url": self.waiting.action_url if self.waiting else None,
         }
 
 
