@@ -4,6 +4,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD, seed_accounts, seed_departments
+from appointments.demo import seed_appointments
 from services.demo import seed_catalogue
 from workflows.apply.demo import seed_demo_vault
 from workflows.holidays import holidays_enter_provisional, holidays_load_official, official_years
@@ -28,11 +29,13 @@ def seed_demo() -> list[str]:
     accounts = seed_accounts()
     catalogue = seed_catalogue()
     vault = seed_demo_vault()
+    places = seed_appointments()
     lines = [
         *calendar,
         f"Departments: {len(departments)}",
         *catalogue,
         f"Alice's document vault: {len(vault)} documents",
+        f"Appointment places: {', '.join(place.code for place in places)}",
         "",
         f"Demo accounts (password for all: {DEMO_PASSWORD}):",
     ]

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "services",
     "documents",
     "workflows",
+    "appointments",
     "portal",
 ]
 
@@ -332,6 +333,8 @@ CELERY_BEAT_SCHEDULE["retention-sweep"] = {
     "task": "workflows.privacy.retention_sweep",
     "schedule": 86400.0,
 }
+# Appointments (docs/appointments.md): reminders the day before, seats of ended steps given back.
+CELERY_BEAT_SCHEDULE["appointments-sweep"] = {"task": "appointments.sweep", "schedule": 900.0}
 CELERY_BEAT_SCHEDULE["data-exports-expire"] = {"task": "workflows.privacy.exports_expire", "schedule": 3600.0}
 
 # --- Transparency log (docs/transparency.md) -------------------------------------------------

@@ -26,7 +26,9 @@ from accounts.models import Department
 from services import conditions, registry
 from services.models import DocumentType, ServiceVersion, in_language
 
-KINDS = ("review", "automatic", "issue")
+# "appointment": the step waits until the applicant has kept an appointment booked for it
+# (an inspection, signing in person) and a clerk of the department marked it done.
+KINDS = ("review", "automatic", "issue", "appointment")
 ON_REJECT = ("stop", "continue")
 
 
@@ -38,7 +40,7 @@ class RouteError(ValueError):
 class RouteStep:
     key: str
     department: str  # Department.code
-    kind: str  # "review" | "automatic" | "issue"
+    kind: str  # "review" | "automatic" | "issue" | "appointment"
     after: tuple[str, ...] = ()
     when: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
     sla_days: int | None = None
@@ -327,8 +329,8 @@ def check_route_steps(
         problems: list[str] = []
         if step.kind not in KINDS:
             problems.append(
-                _("Step “%(key)s”: the kind “%(kind)s” is not one of review, automatic or issue.")
-                % {**name, "kind": step.kind or "—"}
+                _("Step “%(key)s”: the kind “%(kind)s” is not one of %(kinds)s.")
+                % {**name, "kind": step.kind or "—", "kinds": ", ".join(KINDS)}
             )
         if not step.department:
             problems.append(_("Step “%(key)s” names no department.") % name)

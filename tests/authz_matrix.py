@@ -90,6 +90,8 @@ SUBMITTED = {"number": "submitted"}
 MANDATE = {"mandate_id": "mandate"}
 API_DENIED = {"anonymous": DENIED}
 STAFF_MEMBER = {"code": "market", "user_id": "clerk_a_user"}
+APPOINTMENT_STEP = {"item_id": "appointment_item"}
+APPOINTMENT_LINK = {"token": "appointment_token"}
 
 ROWS: list[Row] = [
     # --- Public pages ------------------------------------------------------------------------
@@ -457,6 +459,55 @@ ROWS: list[Row] = [
         json=True,
     ),
     Row("workflows-api:supervision-dashboard", supervisor_only(200, administrator=200, **API_DENIED)),
+    # --- Appointments ----------------------------------------------------------------------------
+    # Alice's inspection step is booked already: the booking page leads to her booking, and a
+    # second booking is refused (400). The signed link works without signing in, for whoever
+    # holds it; a forged one is 404 (tests in appointments/tests/test_links.py).
+    Row("appointments:step-book", alice_only(REDIRECT), args=APPOINTMENT_STEP),
+    Row("appointments:step-book", alice_only(400), method="POST", args=APPOINTMENT_STEP, data={"time": "x"}),
+    Row("appointments:service-book", signed_in(200), args={"code": "marriage-registration"}),
+    Row(
+        "appointments:service-book",
+        signed_in(400),
+        method="POST",
+        args={"code": "marriage-registration"},
+        data={"time": "2000-01-01T09:00"},
+    ),
+    Row("appointments:manage", everyone(200), args=APPOINTMENT_LINK),
+    Row("appointments:reschedule", everyone(200), args=APPOINTMENT_LINK),
+    Row("appointments:reschedule", everyone(400), method="POST", args=APPOINTMENT_LINK, data={"time": "x"}),
+    Row("appointments:cancel", everyone(200), args=APPOINTMENT_LINK),
+    Row("appointments:cancel", everyone(REDIRECT), method="POST", args=APPOINTMENT_LINK),
+    Row("appointments:calendar", everyone(200), args=APPOINTMENT_LINK),
+    # Each member sees the places of their own departments (clerk B: the fire inspectors).
+    Row("appointments:counter", members(200)),
+    Row(
+        "appointments:counter-mark",
+        department_a(REDIRECT),
+        method="POST",
+        args={"appointment_id": "appointment", "action": "check-in"},
+    ),
+    Row("appointments-api:my-appointments", signed_in(200, **API_DENIED)),
+    Row("appointments-api:step-free-times", alice_only(200, **API_DENIED), args=APPOINTMENT_STEP),
+    Row(
+        "appointments-api:step-book",
+        alice_only(409, **API_DENIED),
+        method="POST",
+        args=APPOINTMENT_STEP,
+        data={"time": "2000-01-01T09:00"},
+        json=True,
+    ),
+    Row(
+        "appointments-api:reschedule",
+        alice_only(409, **API_DENIED),
+        method="POST",
+        args={"appointment_id": "appointment"},
+        data={"time": "x"},
+        json=True,
+    ),
+    Row(
+        "appointments-api:cancel", alice_only(200, **API_DENIED), method="POST", args={"appointment_id": "appointment"}
+    ),
 ]
 
 # The admin site is Django's: one group. Non-staff are sent to the admin's sign-in page; staff

@@ -137,7 +137,8 @@ def real_ids(world: World) -> dict[str, list]:
     return {
         "document_id": list(world["documents"]),  # type: ignore[call-overload]
         "group_id": [world["draft"], world["submitted_group"], world["decided_group"]],
-        "item_id": [world["submitted_item"], world["decided_item"]],
+        "item_id": [world["submitted_item"], world["decided_item"], world["appointment_item"]],
+        "appointment_id": [world["appointment"]],
         "notification_id": [world["notification"]],
         "number": [world["submitted"], world["decided"]],
         "code": [world["service"], world["life_event"]],

@@ -128,14 +128,21 @@ def test_a_route_where_no_step_can_start_is_refused(make_draft):
     assert "No step can start: every step waits for another one." in problems
 
 
+def test_an_appointment_step_is_a_kind_of_its_own(make_draft):
+    route = steps(
+        review("check"), {"key": "inspect", "department": "market", "kind": "appointment", "after": ["check"]}
+    )
+    assert route_problems(make_draft(route)) == []
+
+
 def test_duplicate_keys_are_refused(make_draft):
     problems = route_problems(make_draft(steps(review("check"), review("check", department="fire"))))
     assert problems == ["Two steps have the key “check”: each step needs its own key."]
 
 
 def test_an_unknown_kind_and_a_malformed_route_are_refused(make_draft):
-    assert route_problems(make_draft(steps({"key": "pay", "department": "market", "kind": "payment"}))) == [
-        "Step “pay”: the kind “payment” is not one of review, automatic or issue."
+    assert route_problems(make_draft(steps({"key": "wait", "department": "market", "kind": "wait"}))) == [
+        "Step “wait”: the kind “wait” is not one of review, automatic, issue, appointment."
     ]
     assert route_problems(make_draft({"steps": "check"})) == ["The route must be an object with a list of “steps”."]
     assert route_problems(make_draft({})) == ["The route has no steps: add at least one department step."]

@@ -150,7 +150,10 @@ def build_world() -> World:
     )  # fmt: skip
     tea_house.representatives.add(users["delegate"])
 
+    appointment_ids = _appointment(alice)
+
     ids: dict[str, object] = {
+        **appointment_ids,
         "mandate": mandate.pk,
         "tea_house": tea_house.pk,
         "delegate_user": users["delegate"].pk,
@@ -191,6 +194,34 @@ def build_world() -> World:
     )
     ids.update({"clerk_a_user": clerk_a.pk, "invitation": invitation.pk, "invitation_token": INVITATION_TOKEN})
     return World(users=users, ids=ids)
+
+
+def _appointment(alice: User) -> dict[str, object]:
+    """Alice's application waiting at an inspection step, booked at the market hall (open every
+    weekday), and the signed link of that booking."""
+    from datetime import time as clock_time
+
+    from appointments.actions import appointment_book
+    from appointments.links import manage_token
+    from appointments.models import Offering, OpeningHours, Place
+    from appointments.slots import free_page
+    from workflows.tests.test_workbench_support import routed_application, step, version_with
+
+    route = {"steps": [{"key": "inspection", "department": "market", "kind": "appointment"}]}
+    application = routed_application(applicant=alice, version=version_with(route))
+    item = step(application, "inspection")
+    hall = Place.objects.create(department=item.department, code="market-hall", name_en="Market hall")
+    OpeningHours.objects.bulk_create(
+        [OpeningHours(place=hall, weekday=day, opens=clock_time(9), closes=clock_time(17)) for day in range(7)]
+    )
+    offering = Offering.objects.create(place=hall, service=application.service, slot_minutes=30, capacity=5)
+    first = free_page(offering).days[0].times[0]
+    appointment = appointment_book(person=alice, offering=offering, starts_at=first.starts_at, work_item=item)
+    return {
+        "appointment_item": item.pk,
+        "appointment": appointment.pk,
+        "appointment_token": manage_token(appointment.pk),
+    }
 
 
 def _mandate(principal: User, delegate: User | None):

@@ -224,6 +224,7 @@ FALLBACK_LABELS = {
     "review": gettext_lazy("Review by %(department)s"),
     "automatic": gettext_lazy("Automatic check by %(department)s"),
     "issue": gettext_lazy("Certificate from %(department)s"),
+    "appointment": gettext_lazy("Appointment at %(department)s"),
 }
 
 

@@ -28,6 +28,10 @@ class Notification(models.Model):
         FOLLOW_UP_DUE = "follow_up_due", _("Poor rating follow-up due")
         ACTED_FOR = "acted_for", _("Someone acted for you under your mandate")
         MANDATE_OFFERED = "mandate_offered", _("A mandate was offered to you")
+        APPOINTMENT_BOOKED = "appointment_booked", _("Appointment booked")
+        APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment tomorrow")
+        APPOINTMENT_MOVED = "appointment_moved", _("Appointment moved")
+        APPOINTMENT_CANCELLED = "appointment_cancelled", _("Appointment cancelled")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     application = models.ForeignKey(
@@ -42,6 +46,9 @@ class Notification(models.Model):
     link = models.CharField(max_length=300, blank=True)
     # A caller that may run twice (a timer sweep, a retried transition) passes a key: one row.
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    # Files an e-mail carries (an appointment's .ics): [{"filename", "content_type", "content"}],
+    # small text files only.
+    attachments = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 

@@ -17,6 +17,8 @@ class WorkItem(models.Model):
         REVIEW = "review", _("Review")
         AUTOMATIC = "automatic", _("Automatic")
         ISSUE = "issue", _("Issue certificate")
+        # Waits for an appointment the applicant books and a clerk marks done (appointments app).
+        APPOINTMENT = "appointment", _("Appointment")
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("Waiting")

@@ -38,7 +38,10 @@ def _send(delivery: NotificationDelivery) -> None:
         body = notification.body
         if notification.link:
             body = f"{body}\n\n{absolute_url(notification.link)}"
-        EmailMessage(subject=notification.subject, body=body, to=[user.email]).send(fail_silently=False)
+        message = EmailMessage(subject=notification.subject, body=body, to=[user.email])
+        for attachment in notification.attachments or []:
+            message.attach(attachment["filename"], attachment["content"], attachment["content_type"])
+        message.send(fail_silently=False)
     elif delivery.channel == Channel.SMS:
         preference = NotificationPreference.objects.filter(user=user).first()
         sms_gateway().send(SmsMessage(to=preference.phone if preference else "", text=notification.sms_text))

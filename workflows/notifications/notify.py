@@ -109,6 +109,7 @@ def notify(
     link: str = "",
     dedupe_key: str | None = None,
     savepoint: bool = True,
+    attachments: list[dict[str, str]] | None = None,
 ) -> Notification:
     """Tells `user` about `event`. Idempotent per `dedupe_key` (a second call returns the first row).
 
@@ -145,6 +146,7 @@ def notify(
                 sms_text=sms_text,
                 link=link,
                 dedupe_key=dedupe_key,
+                attachments=attachments or [],
             )
             now = timezone.now()
             for channel in channels_for(user):

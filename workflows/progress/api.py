@@ -59,6 +59,9 @@ class StepOutput(serializers.Serializer):
     finished_on_time = serializers.BooleanField(allow_null=True)
     decision = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
+    # What a waiting step waits for (an appointment to book, or the booked time and place).
+    waiting = serializers.CharField(allow_null=True, required=False)
+    waiting_url = serializers.CharField(allow_null=True, required=False)
 
 
 class TimelineOutput(serializers.Serializer):

@@ -18,6 +18,7 @@ from services.routes import RouteError, RouteStep, parse_route
 from workflows import clock
 from workflows.engine.routing import step_label
 from workflows.engine.selectors import followed_by
+from workflows.engine.waits import StepWait, waits_describe
 from workflows.models import (
     Application,
     ApplicationEvent,
@@ -129,6 +130,8 @@ class StepClock:
     reasons: list[str] = field(default_factory=list)
     work_item_id: int | None = None
     correction: dict[str, Any] = field(default_factory=dict)
+    # What a waiting step (an appointment) waits for: workflows.engine.waits.
+    waiting: StepWait | None = None
 
     @property
     def state_label(self) -> str:
@@ -167,6 +170,8 @@ class StepClock:
             "finished_on_time": self.finished_on_time,
             "decision": self.decision,
             "reasons": self.reasons,
+            "waiting": self.waiting.summary if self.waiting else None,
+            "waiting_url": self.waiting.action_url if self.waiting else None,
         }
 
 
@@ -224,6 +229,7 @@ def application_steps(
     version_reasons = application.service_version.rejection_reasons or []
     keys = [s.key for s in route_steps] + [k for k in latest if k not in {s.key for s in route_steps}]
     route_by_key = {s.key: s for s in route_steps}
+    waiting = waits_describe(list(latest.values()))
     steps = []
     for key in keys:
         route_step = route_by_key.get(key)
@@ -253,6 +259,10 @@ def application_steps(
                 )
             elif item.finished_at and item.statutory_due_at:
                 step.finished_on_time = item.finished_at <= item.statutory_due_at
+            if item.pk in waiting:
+                step.waiting = waiting[item.pk]
+                if step.waiting.applicant_acts and step.state == StepState.QUEUED:
+                    step.state = StepState.WAITING_FOR_YOU
         if application.is_finished and step.state == StepState.NOT_STARTED:
             step.state = StepState.CANCELLED if application.status == Application.Status.WITHDRAWN else step.state
         steps.append(step)
