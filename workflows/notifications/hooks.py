@@ -106,16 +106,34 @@ def _track_link(application: Application) -> str:
         return ""
 
 
+def _bundle(application: Application) -> list[dict[str, str]]:
+    """The applications submitted together with this one (a life event's bundle), in order;
+    empty when it was submitted alone."""
+    together = list(
+        Application.objects.filter(group_id=application.group_id)
+        .order_by("pk")
+        .values_list("number", "service__name_en", "service__name_zh")
+    )
+    if len(together) < 2:
+        return []
+    return [{"number": number, "name_en": en, "name_zh": zh or en} for number, en, zh in together]
+
+
 def _receipt(event: ApplicationEvent, application: Application) -> None:
+    """One receipt per submission: a bundle's applications share one, listing each of them."""
+    bundle = _bundle(application)
     for user in _followers(application):
         notify(
             user=user,
             event=Event.RECEIPT,
-            context={"due": clock.due_date(application.statutory_due_at) if application.statutory_due_at else None},
+            context={
+                "due": clock.due_date(application.statutory_due_at) if application.statutory_due_at else None,
+                "bundle": bundle,
+            },
             application=application,
             link=_track_link(application) if user.last_login is None and not user.has_usable_password() else "",
             savepoint=False,
-            dedupe_key=f"receipt:{application.pk}",
+            dedupe_key=f"receipt:group:{application.group_id}" if bundle else f"receipt:{application.pk}",
         )
 
 
@@ -152,13 +170,22 @@ def _decision(event: ApplicationEvent, application: Application) -> None:
             savepoint=False,
             dedupe_key=f"decision:{application.pk}",
         )
-    notify(  # one rating per application: asked of the person who applied
+    # Asked of the person who applied, once per submission: a bundle's when its last application
+    # is decided (not after each department's decision).
+    bundle = _bundle(application)
+    if (
+        bundle
+        and Application.objects.filter(group_id=application.group_id).exclude(status__in=Application.FINISHED).exists()
+    ):
+        return
+    key = f"rating-invitation:group:{application.group_id}" if bundle else f"rating-invitation:{application.pk}"
+    notify(
         user=application.applicant,
         event=Event.RATING_INVITATION,
-        context={},
+        context={"bundle": bundle},
         application=application,
         savepoint=False,
-        dedupe_key=f"rating-invitation:{application.pk}",
+        dedupe_key=key,
     )
 
 

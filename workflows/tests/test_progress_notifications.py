@@ -297,3 +297,31 @@ def test_channel_preferences_form(client, alice):
     assert client.post(url, {"sms": "on", "phone": "13800138000"}).status_code == 302
     preference = NotificationPreference.objects.get(user=alice)
     assert (preference.email, preference.sms, preference.phone) == (False, True, "13800138000")
+
+
+def test_a_bundle_gets_one_receipt_and_one_rating_invitation_when_its_last_application_is_decided(
+    alice, clerk_a, django_capture_on_commit_callbacks
+):
+    from workflows.models import Application
+    from workflows.outbox import outbox_enqueue
+    from workflows.tests.factories import application_submit, published_version
+
+    first = application_submit(applicant=alice, version=published_version(route=ONE_STEP), start=False)
+    second = application_submit(applicant=alice, version=published_version(route=ONE_STEP), start=False)
+    Application.objects.filter(pk=second.pk).update(group_id=first.group_id)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for application in (first, second):
+            outbox_enqueue(task="workflows.application_start", kwargs={"application_id": application.pk})
+
+    receipts = Notification.objects.filter(user=alice, event=Notification.Event.RECEIPT)
+    assert receipts.count() == 1
+    body = receipts.get().body
+    assert first.number in body and second.number in body and "2 applications" in body
+    first.refresh_from_db()
+    second.refresh_from_db()
+    decide(django_capture_on_commit_callbacks, first, "licence", clerk_a)
+    invitations = Notification.objects.filter(user=alice, event=Notification.Event.RATING_INVITATION)
+    assert not invitations.exists()  # one department has decided, the other has not yet
+    decide(django_capture_on_commit_callbacks, second, "licence", clerk_a)
+    assert invitations.count() == 1
+    assert first.number in invitations.get().body and second.number in invitations.get().body
