@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "services",
     "documents",
     "workflows",
+    "payments",
     "portal",
 ]
 
@@ -295,6 +297,20 @@ CELERY_BEAT_SCHEDULE["retention-sweep"] = {
     "schedule": 86400.0,
 }
 CELERY_BEAT_SCHEDULE["data-exports-expire"] = {"task": "workflows.privacy.exports_expire", "schedule": 3600.0}
+
+# --- Payments (docs/payments.md) -------------------------------------------------------------
+# The provider in use, and how to reach the payment provider simulator (payments/simulator/),
+# which `make run` starts next to the portal. The webhook secret is shared with the provider.
+PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="simulator")
+PAYMENT_SIMULATOR_URL = env("PAYMENT_SIMULATOR_URL", default="http://127.0.0.1:8010")
+PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="" if PRODUCTION else "simulator-webhook-secret")
+# Payments abandoned for 90 minutes are given up (asking the provider first); the day before is
+# reconciled with the provider's report every night.
+CELERY_BEAT_SCHEDULE["payments-expire"] = {"task": "payments.expire", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.reconcile",
+    "schedule": crontab(hour=2, minute=30),
+}
 
 # --- Transparency log (docs/transparency.md) -------------------------------------------------
 # The sequencer adds committed events and access records to the log every few seconds, on its

@@ -26,7 +26,7 @@ from accounts.models import Department
 from services import conditions, registry
 from services.models import DocumentType, ServiceVersion, in_language
 
-KINDS = ("review", "automatic", "issue")
+KINDS = ("review", "automatic", "issue", "payment")
 ON_REJECT = ("stop", "continue")
 
 
@@ -38,7 +38,7 @@ class RouteError(ValueError):
 class RouteStep:
     key: str
     department: str  # Department.code
-    kind: str  # "review" | "automatic" | "issue"
+    kind: str  # "review" | "automatic" | "issue" | "payment"
     after: tuple[str, ...] = ()
     when: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
     sla_days: int | None = None
@@ -293,8 +293,8 @@ def check_route(
         name = {"key": step.key}
         if step.kind not in KINDS:
             found.append(
-                _("Step “%(key)s”: the kind “%(kind)s” is not one of review, automatic or issue.")
-                % {**name, "kind": step.kind or "—"}
+                _("Step “%(key)s”: the kind “%(kind)s” is not one of %(kinds)s.")
+                % {**name, "kind": step.kind or "—", "kinds": ", ".join(KINDS)}
             )
         if not step.department:
             found.append(_("Step “%(key)s” names no department.") % name)

@@ -134,8 +134,8 @@ def test_duplicate_keys_are_refused(make_draft):
 
 
 def test_an_unknown_kind_and_a_malformed_route_are_refused(make_draft):
-    assert route_problems(make_draft(steps({"key": "pay", "department": "market", "kind": "payment"}))) == [
-        "Step “pay”: the kind “payment” is not one of review, automatic or issue."
+    assert route_problems(make_draft(steps({"key": "pay", "department": "market", "kind": "barter"}))) == [
+        "Step “pay”: the kind “barter” is not one of review, automatic, issue, payment."
     ]
     assert route_problems(make_draft({"steps": "check"})) == ["The route must be an object with a list of “steps”."]
     assert route_problems(make_draft({})) == ["The route has no steps: add at least one department step."]

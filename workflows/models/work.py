@@ -17,6 +17,7 @@ class WorkItem(models.Model):
         REVIEW = "review", _("Review")
         AUTOMATIC = "automatic", _("Automatic")
         ISSUE = "issue", _("Issue certificate")
+        PAYMENT = "payment", _("Payment")
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("Waiting")
