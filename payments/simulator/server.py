@@ -112,7 +112,7 @@ class Store:
         with self.lock:
             self.deliveries.append({"event_id": event["event_id"], "state": event["state"], "status": status})
 
-    def deliver_later(self, events: list[dict[str, Any]], delay: float) -> None:
+    def deliver_later(self, events: list[dict[str, Any]], delay: int | float) -> None:
         def run() -> None:
             time.sleep(delay)
             for event in events:
@@ -303,7 +303,8 @@ class Handler(BaseHTTPRequestHandler):
             event = self.store.event(payment)
             stale = [e for e in self.store.events.get(payment_id, []) if e["state"] == "started"]
             delivery = payment["delivery"] or self.store.config["delivery"]
-            delay, late_delay = float(self.store.config["delay"]), float(self.store.config["late_delay"])
+            # Seconds, as numbers from the JSON config.
+            delay, late_delay = self.store.config["delay"], self.store.config["late_delay"]
             return_url = payment["return_url"]
         if delivery in ("before", "twice"):
             self.store.deliver(event)

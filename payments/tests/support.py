@@ -34,7 +34,11 @@ def fee_version(*, fees: list[dict[str, Any]] | None = None, route: dict[str, An
     found = departments()
     code = f"fee-{uuid.uuid4().hex[:8]}"
     service = Service.objects.create(
-        code=code, lead_department=found["market"], name_en=f"Service {code}", name_zh=f"服务 {code}", category="business"
+        code=code,
+        lead_department=found["market"],
+        name_en=f"Service {code}",
+        name_zh=f"服务 {code}",
+        category="business",
     )
     version = ServiceVersion.objects.create(service=service, number=1, route=route or FEE_ROUTE)
     for order, key in enumerate(ELEMENTS):
@@ -99,7 +103,9 @@ class Simulator:
     def press(self, provider_id: str, action: str) -> requests.Response:
         """What the payer's browser does on the hosted page (without following the redirect)."""
         requests.get(f"{self.url}/pay/{provider_id}", timeout=5)
-        return requests.post(f"{self.url}/pay/{provider_id}", data={"action": action}, allow_redirects=False, timeout=15)
+        return requests.post(
+            f"{self.url}/pay/{provider_id}", data={"action": action}, allow_redirects=False, timeout=15
+        )
 
 
 @pytest.fixture

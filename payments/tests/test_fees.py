@@ -43,7 +43,11 @@ def test_a_fixed_fee_a_fee_per_unit_and_a_waived_fee():
     version = draft()
     Fee.objects.create(version=version, label_en="Licence", label_zh="许可", amount=Decimal("100.00"))
     Fee.objects.create(
-        version=version, label_en="Per m²", label_zh="每平方米", amount=Decimal("0.35"), per_unit="business.floor_area_m2"
+        version=version,
+        label_en="Per m²",
+        label_zh="每平方米",
+        amount=Decimal("0.35"),
+        per_unit="business.floor_area_m2",
     )
     Fee.objects.create(
         version=version,
@@ -73,9 +77,15 @@ def test_refund_rules_by_outcome():
 
 def test_publish_refuses_fees_that_cannot_be_charged():
     version = draft()
-    Fee.objects.create(version=version, label_en="Per name", label_zh="每名", amount=Decimal("1.00"), per_unit="business.name")
     Fee.objects.create(
-        version=version, label_en="Waived", label_zh="免", amount=Decimal("1.00"), exempt_when={"element": "nope", "eq": 1}
+        version=version, label_en="Per name", label_zh="每名", amount=Decimal("1.00"), per_unit="business.name"
+    )
+    Fee.objects.create(
+        version=version,
+        label_en="Waived",
+        label_zh="免",
+        amount=Decimal("1.00"),
+        exempt_when={"element": "nope", "eq": 1},
     )
     with pytest.raises(PublishRefused) as refused:
         version_publish(version=version, actor=None)

@@ -216,7 +216,9 @@ def test_a_success_after_expiry_is_recorded_and_refunded(client, alice, simulato
     assert payment_item(application).status == WorkItem.Status.WAITING  # still to pay, afresh
 
 
-def test_someone_else_cannot_start_or_see_alices_payment(client, alice, bob, simulator, django_capture_on_commit_callbacks):
+def test_someone_else_cannot_start_or_see_alices_payment(
+    client, alice, bob, simulator, django_capture_on_commit_callbacks
+):
     application = submit_paying(django_capture_on_commit_callbacks, applicant=alice)
     client.force_login(alice)
     payment = start(client, application)
