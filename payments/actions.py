@@ -173,7 +173,10 @@ def payment_state_apply(*, payment_id: int, state: str, source: str, note: str =
             return payment
         from_state = payment.state
         if state in Payment.LIVE:
-            if payment.state in Payment.FINAL or Payment.ORDER[state] < Payment.ORDER[payment.state]:
+            if (
+                payment.state in Payment.FINAL
+                or Payment.ORDER[Payment.State(state)] < Payment.ORDER[Payment.State(payment.state)]
+            ):
                 return payment  # a stale report (webhooks arrive out of order)
             payment.state = state
             payment.save(update_fields=["state", "updated_at"])

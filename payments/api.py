@@ -7,10 +7,10 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedApiRequest
 from payments import actions, selectors
 from payments.models import Payment, Refund
 from workflows.models import Application
@@ -61,7 +61,7 @@ class PaymentCreateApi(APIView):
         },
         tags=["payments"],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedApiRequest) -> Response:
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return Response({"detail": "Send an Idempotency-Key header."}, status=status.HTTP_400_BAD_REQUEST)
@@ -84,7 +84,7 @@ class PaymentDetailApi(APIView):
     @extend_schema(
         responses={200: PaymentOutput, 404: OpenApiResponse(description="No such payment of yours.")}, tags=["payments"]
     )
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: AuthenticatedApiRequest, reference: str) -> Response:
         try:
             payment = selectors.payment_for_payer(user=request.user, reference=reference)
         except Payment.DoesNotExist as exc:
@@ -111,7 +111,7 @@ class RefundCreateApi(APIView):
         },
         tags=["payments"],
     )
-    def post(self, request: Request, reference: str) -> Response:
+    def post(self, request: AuthenticatedApiRequest, reference: str) -> Response:
         try:
             payment = selectors.payment_for_finance(user=request.user, reference=reference)
         except Payment.DoesNotExist as exc:

@@ -233,8 +233,9 @@ class Handler(BaseHTTPRequestHandler):
         with self.store.lock:
             if key in self.store.by_key:
                 return self._json(200, self.store.public(self.store.payments[self.store.by_key[key]]))
-            payment = {
-                "payment_id": f"sim_{uuid.uuid4().hex[:20]}",
+            payment_id = f"sim_{uuid.uuid4().hex[:20]}"
+            payment: dict[str, Any] = {
+                "payment_id": payment_id,
                 "reference": str(body.get("reference", "")),
                 "description": str(body.get("description", "")),
                 "return_url": str(body.get("return_url", "")),
@@ -244,8 +245,8 @@ class Handler(BaseHTTPRequestHandler):
                 "delivery": delivery if delivery in DELIVERIES else "",
                 "created": datetime.datetime.now(LOCAL).isoformat(),
             }
-            self.store.payments[payment["payment_id"]] = payment
-            self.store.by_key[key] = payment["payment_id"]
+            self.store.payments[payment_id] = payment
+            self.store.by_key[key] = payment_id
             return self._json(201, self.store.public(payment))
 
     def _hosted_page(self, payment_id: str, query: dict[str, list[str]]) -> None:

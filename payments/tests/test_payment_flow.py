@@ -201,9 +201,9 @@ def test_a_success_after_expiry_is_recorded_and_refunded(client, alice, simulato
     client.force_login(alice)
     payment = start(client, application)
     simulator.press(payment.provider_id, "")  # opens the page (started), presses nothing
-    with time_machine.travel(payment.expires_at + datetime.timedelta(minutes=1), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert actions.payments_expire() == 1
+    later = payment.expires_at + datetime.timedelta(minutes=1)
+    with time_machine.travel(later, tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert actions.payments_expire() == 1
     payment.refresh_from_db()
     assert payment.state == Payment.State.FAILED and payment.failure == Payment.Failure.EXPIRED
     # The payer finishes on the provider's page after all: the money is recorded and given back.
