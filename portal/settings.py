@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -305,12 +304,9 @@ PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="simulator")
 PAYMENT_SIMULATOR_URL = env("PAYMENT_SIMULATOR_URL", default="http://127.0.0.1:8010")
 PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="" if PRODUCTION else "simulator-webhook-secret")
 # Payments abandoned for 90 minutes are given up (asking the provider first); the day before is
-# reconciled with the provider's report every night.
+# reconciled with the provider's report once a day.
 CELERY_BEAT_SCHEDULE["payments-expire"] = {"task": "payments.expire", "schedule": 60.0}
-CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
-    "task": "payments.reconcile",
-    "schedule": crontab(hour=2, minute=30),
-}
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {"task": "payments.reconcile", "schedule": 86400.0}
 
 # --- Transparency log (docs/transparency.md) -------------------------------------------------
 # The sequencer adds committed events and access records to the log every few seconds, on its
