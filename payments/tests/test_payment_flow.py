@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from documents.models import Document
 from payments import actions
@@ -93,7 +94,7 @@ def test_a_retry_never_makes_a_second_charge(client, alice, simulator, django_ca
     other_tab = client.post(reverse("payments:pay", args=[application.number]), {"token": "two"})
     assert other_tab["Location"] == first.next_url
     assert Payment.objects.filter(application=application).count() == 1
-    today = datetime.datetime.fromisoformat(simulator.payment(first.provider_id)["created"]).date()
+    today = timezone.localdate(datetime.datetime.fromisoformat(simulator.payment(first.provider_id)["created"]))
     report = simulator_report(simulator, today)
     assert [row["payment_id"] for row in report if row["reference"] == first.reference] == [first.provider_id]
 
