@@ -189,3 +189,30 @@ def test_the_payment_api_takes_an_idempotency_key(client, alice, bob, simulator,
     )
     assert client.get(reverse("payments-api:payment", args=[first.json()["reference"]])).status_code == 404
     assert payment_item(application).status == "waiting"
+
+
+def test_the_finance_list_costs_the_same_whatever_its_length(client, paid, finance_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(finance_a)
+
+    def cost() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("payments:finance-payments")).status_code == 200
+        return len(queries)
+
+    cost()  # the first request of a session does its own sign-in bookkeeping
+    one = cost()
+    for n in range(5):
+        Payment.objects.create(
+            **{
+                field.name: getattr(paid, field.name)
+                for field in Payment._meta.concrete_fields
+                if field.name not in ("id", "reference", "idempotency_key", "provider_id", "receipt")
+            },
+            reference=f"PAY-MORE{n}",
+            idempotency_key=f"more-{n}",
+            provider_id=f"sim_more{n}",
+        )
+    assert cost() == one <= 14
