@@ -87,7 +87,7 @@ check: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) bin/check_local_dates.py
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy lib accounts services documents workflows appointments portal
+	$(VENV)/bin/mypy lib accounts services documents workflows appointments payments portal
 	$(PY) manage.py makemigrations --check --dry-run
 	PORTAL_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  ALLOWED_HOSTS=onedoor.example DATABASE_URL=$(TEST_DATABASE_URL) CLAMD_HOST=clamav TRANSPARENCY_GENERATE_KEY=true \

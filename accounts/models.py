@@ -91,6 +91,8 @@ class Role(models.TextChoices):
     COUNTER_CLERK = "counter_clerk", _("Counter clerk")
     SUPERVISOR = "supervisor", _("Supervisor")
     DEPARTMENT_ADMIN = "department_admin", _("Department administrator")
+    # Sees the department's payments, refunds and reconciliation (payments/); no queue access.
+    FINANCE = "finance", _("Finance")
 
 
 class ActiveMembershipManager(models.Manager["Membership"]):

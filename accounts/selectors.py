@@ -12,6 +12,8 @@ from accounts.models import Department, Membership, Role, User, VerifiedAttribut
 QUEUE_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
 SUPERVISOR_ROLES = (Role.SUPERVISOR, Role.DEPARTMENT_ADMIN)
 COUNTER_ROLES = (Role.COUNTER_CLERK, Role.CLERK, Role.SUPERVISOR)
+# Who sees a department's payments, refunds and reconciliation (payments/).
+FINANCE_ROLES = (Role.FINANCE,)
 STAFF_ROLES = tuple(Role.values)
 
 

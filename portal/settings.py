@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "documents",
     "workflows",
     "appointments",
+    "payments",
     "portal",
 ]
 
@@ -336,6 +337,17 @@ CELERY_BEAT_SCHEDULE["retention-sweep"] = {
 # Appointments (docs/appointments.md): reminders the day before, seats of ended steps given back.
 CELERY_BEAT_SCHEDULE["appointments-sweep"] = {"task": "appointments.sweep", "schedule": 900.0}
 CELERY_BEAT_SCHEDULE["data-exports-expire"] = {"task": "workflows.privacy.exports_expire", "schedule": 3600.0}
+
+# --- Payments (docs/payments.md) -------------------------------------------------------------
+# The provider in use, and how to reach the payment provider simulator (payments/simulator/),
+# which `make run` starts next to the portal. The webhook secret is shared with the provider.
+PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="simulator")
+PAYMENT_SIMULATOR_URL = env("PAYMENT_SIMULATOR_URL", default="http://127.0.0.1:8010")
+PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="" if PRODUCTION else "simulator-webhook-secret")
+# Payments abandoned for 90 minutes are given up (asking the provider first); the day before is
+# reconciled with the provider's report once a day.
+CELERY_BEAT_SCHEDULE["payments-expire"] = {"task": "payments.expire", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {"task": "payments.reconcile", "schedule": 86400.0}
 
 # --- Transparency log (docs/transparency.md) -------------------------------------------------
 # The sequencer adds committed events and access records to the log every few seconds, on its

@@ -169,7 +169,16 @@ def version_new_draft(*, service: Service, actor: User | None) -> ServiceVersion
             for material in source.materials.all()
         )
         Fee.objects.bulk_create(
-            Fee(version=draft, label_en=fee.label_en, label_zh=fee.label_zh, amount=fee.amount)
+            Fee(
+                version=draft,
+                label_en=fee.label_en,
+                label_zh=fee.label_zh,
+                amount=fee.amount,
+                per_unit=fee.per_unit,
+                exempt_when=fee.exempt_when,
+                refund_on_withdrawal=fee.refund_on_withdrawal,
+                refund_on_rejection=fee.refund_on_rejection,
+            )
             for fee in source.fees.all()
         )
     catalogue_change_record(

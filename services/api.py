@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from accounts.assurance import Level
 from services import selectors
 from services.models import DataElement, DocumentType, FormField, LifeEvent, MaterialRequirement, Service
-from services.routes import parse_route
+from services.routes import KINDS, parse_route
 
 
 class DepartmentOutput(serializers.Serializer):
@@ -75,12 +75,14 @@ class FeeOutput(serializers.Serializer):
     label_en = serializers.CharField()
     label_zh = serializers.CharField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    per_unit = serializers.CharField()
+    exempt_when = serializers.JSONField(allow_null=True)
 
 
 class RouteStepOutput(serializers.Serializer):
     key = serializers.CharField()
     department = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["review", "automatic", "issue"])
+    kind = serializers.ChoiceField(choices=list(KINDS))
     after = serializers.ListField(child=serializers.CharField())
     when = serializers.JSONField(allow_null=True)
     sla_days = serializers.IntegerField(allow_null=True)

@@ -370,7 +370,25 @@ class Fee(VersionPart):
     version = models.ForeignKey(ServiceVersion, on_delete=models.CASCADE, related_name="fees")
     label_en = models.CharField(_("label (English)"), max_length=200)
     label_zh = models.CharField(_("label (Chinese)"), max_length=200)
+    # Yuan with two places, as administrators write prices; services.fees turns it into whole
+    # fen once, and everything that charges or refunds works in fen (integers).
     amount = models.DecimalField(_("amount (CNY)"), max_digits=12, decimal_places=2)
+    # A data element (a number on the form): the fee is the amount times the answer, e.g. per copy.
+    per_unit = models.CharField(
+        _("per unit of"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("A number field on the form; the amount is charged once per unit. Empty: a fixed fee."),
+    )
+    # A condition (services/conditions.py): when it holds, this fee is not charged.
+    exempt_when = models.JSONField(_("not charged when"), null=True, blank=True)
+    refund_on_withdrawal = models.BooleanField(
+        _("refunded on withdrawal"), default=True, help_text=_("Paid and then withdrawn: this fee is given back.")
+    )
+    refund_on_rejection = models.BooleanField(
+        _("refunded on rejection"), default=False, help_text=_("Paid and then refused: this fee is given back.")
+    )
 
     class Meta:
         verbose_name = _("fee")

@@ -28,7 +28,8 @@ from services.models import DocumentType, ServiceVersion, in_language
 
 # "appointment": the step waits until the applicant has kept an appointment booked for it
 # (an inspection, signing in person) and a clerk of the department marked it done.
-KINDS = ("review", "automatic", "issue", "appointment")
+# "payment": the step waits until the fees are paid (its statutory clock stopped meanwhile).
+KINDS = ("review", "automatic", "issue", "appointment", "payment")
 ON_REJECT = ("stop", "continue")
 
 
@@ -40,7 +41,7 @@ class RouteError(ValueError):
 class RouteStep:
     key: str
     department: str  # Department.code
-    kind: str  # "review" | "automatic" | "issue" | "appointment"
+    kind: str  # "review" | "automatic" | "issue" | "appointment" | "payment"
     after: tuple[str, ...] = ()
     when: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
     sla_days: int | None = None

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from services import conditions
 from services.models import ServiceVersion
-from services.routes import check_route
+from services.routes import RouteError, check_route, parse_route
 
 
 def version_problems(version: ServiceVersion) -> list[str]:
@@ -53,6 +53,17 @@ def version_problems(version: ServiceVersion) -> list[str]:
             found.append(_("Fee “%(label)s”: the amount is not a number.") % {"label": fee.label_en})
         elif amount < 0:
             found.append(_("Fee “%(label)s”: the amount cannot be negative.") % {"label": fee.label_en})
+        elif amount.scaleb(2) != amount.scaleb(2).to_integral_value():
+            found.append(_("Fee “%(label)s”: the amount must be a whole number of fen.") % {"label": fee.label_en})
+        if fee.per_unit and element_kinds.get(fee.per_unit) != "number":
+            found.append(
+                _("Fee “%(label)s”: “per unit of” must name a whole-number field on the form, not “%(key)s”.")
+                % {"label": fee.label_en, "key": fee.per_unit}
+            )
+        for problem in conditions.problems(fee.exempt_when, element_kinds):
+            found.append(
+                _("Fee “%(label)s”, “not charged when”: %(problem)s.") % {"label": fee.label_en, "problem": problem}
+            )
 
     if version.time_limit_days < 1:
         found.append(_("The statutory time limit must be at least one working day."))
@@ -73,4 +84,19 @@ def version_problems(version: ServiceVersion) -> list[str]:
                 found.append(_("Eligibility rule %(n)d: %(problem)s.") % {"n": position, "problem": problem})
 
     found += check_route(version.route, element_kinds=element_kinds)
+    found += _payment_step_problems(version)
+    return found
+
+
+def _payment_step_problems(version: ServiceVersion) -> list[str]:
+    """A payment step charges the version's fees: it needs some, and one is enough."""
+    try:
+        payment_steps = [step for step in parse_route(version.route) if step.kind == "payment"]
+    except RouteError:
+        return []  # check_route has said what is wrong with the route
+    found = []
+    if len(payment_steps) > 1:
+        found.append(_("The route has more than one payment step: the fees are paid once, in one step."))
+    if payment_steps and not version.fees.exists():
+        found.append(_("Step “%(key)s” takes a payment, but the version has no fees.") % {"key": payment_steps[0].key})
     return found

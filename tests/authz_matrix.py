@@ -63,6 +63,13 @@ def supervisor_only(code: Expect, *, anonymous: Expect = LOGIN, **overrides: Exp
     return _table(anonymous, NOT_FOUND, supervisor=code, **overrides)
 
 
+def finance_only(code: Expect, *, anonymous: Expect = LOGIN, **overrides: Expect) -> dict[str, Expect]:
+    """Finance staff of the payment's department (a role none of the standard actors holds):
+    every standard actor gets 404; `code` is what finance staff get (tested with them in
+    payments/tests)."""
+    return _table(anonymous, NOT_FOUND, **overrides)
+
+
 def members(code: Expect, *, anonymous: Expect = LOGIN, **overrides: Expect) -> dict[str, Expect]:
     """Any department member (each sees their own departments' work); citizens 404."""
     return _table(anonymous, NOT_FOUND, **dict.fromkeys(CLERKS, code), **overrides)
@@ -87,6 +94,7 @@ class Row:
 ITEM = {"item_id": "submitted_item"}
 DRAFT = {"group_id": "draft"}
 SUBMITTED = {"number": "submitted"}
+PAYMENT = {"reference": "payment"}
 MANDATE = {"mandate_id": "mandate"}
 API_DENIED = {"anonymous": DENIED}
 STAFF_MEMBER = {"code": "market", "user_id": "clerk_a_user"}
@@ -507,6 +515,30 @@ ROWS: list[Row] = [
     ),
     Row(
         "appointments-api:cancel", alice_only(200, **API_DENIED), method="POST", args={"appointment_id": "appointment"}
+    ),
+    # --- Payments (payments/): the payer's pages, the provider's webhook, finance staff ---------
+    # None of the standard actors holds the finance role: finance pages answer 404 to all of
+    # them; payments/tests/test_refunds_and_finance.py proves what finance staff see.
+    Row("payments:pay", alice_only(200), args=SUBMITTED),
+    # No payment step waits on this application: Alice is sent back with a message.
+    Row("payments:pay", alice_only(REDIRECT), method="POST", args=SUBMITTED, data={"token": "t"}),
+    Row("payments:return", alice_only(REDIRECT), args=PAYMENT),
+    # Unsigned: refused (400) for everyone; the webhook needs no session, only the signature.
+    Row("payments:webhook", everyone(400), method="POST", args={"provider": "simulator"}, data={}),
+    Row("payments:finance-payments", finance_only(200)),
+    Row("payments:finance-payment", finance_only(200), args=PAYMENT),
+    Row("payments:finance-payment", finance_only(400), method="POST", args=PAYMENT, data={}),
+    Row("payments:finance-refunds", finance_only(200)),
+    Row("payments:finance-reconciliation", finance_only(200)),
+    Row("payments-api:payment-create", signed_in(400, **API_DENIED), method="POST", data={}, json=True),
+    Row("payments-api:payment", alice_only(200, **API_DENIED), args=PAYMENT),
+    Row(
+        "payments-api:refund-create",
+        finance_only(201, **API_DENIED),
+        method="POST",
+        args=PAYMENT,
+        data={"amount_fen": 50, "refund_amount_available": 12050},
+        json=True,
     ),
 ]
 

@@ -143,6 +143,7 @@ def real_ids(world: World) -> dict[str, list]:
         "number": [world["submitted"], world["decided"]],
         "code": [world["service"], world["life_event"]],
         "key": [world["data_element"]],
+        "reference": [world["payment"]],
     }
 
 

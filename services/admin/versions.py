@@ -62,7 +62,15 @@ class MaterialInline(VersionPartInline):
 
 class FeeInline(VersionPartInline):
     model = Fee
-    fields = ("label_en", "label_zh", "amount")
+    fields = (
+        "label_en",
+        "label_zh",
+        "amount",
+        "per_unit",
+        "exempt_when",
+        "refund_on_withdrawal",
+        "refund_on_rejection",
+    )
 
 
 class VersionForm(forms.ModelForm):

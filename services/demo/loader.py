@@ -75,7 +75,9 @@ SHAPES = {
     "version": _shape("time_limit_days fields route", materials=[], fees=[], eligibility=[], minimum_assurance="low"),
     "field": _shape("element section", required=True, when=None),
     "material": _shape("document_type", required=True, when=None),
-    "fee": _shape("label_en label_zh amount"),
+    "fee": _shape(
+        "label_en label_zh amount", per_unit="", exempt_when=None, refund_on_withdrawal=True, refund_on_rejection=False
+    ),
     # Eligibility rules and route steps are JSON on the version, kept as written.
     "rule": _shape("when", reason_en=OPTIONAL, reason_zh=OPTIONAL),
     "step": {

@@ -24,7 +24,7 @@ def test_the_demo_catalogue_is_big_enough_and_published(catalogue):
 
 def test_the_routes_use_every_kind_of_step(catalogue):
     steps = [step for version in ServiceVersion.objects.all() for step in parse_route(version.route)]
-    assert {step.kind for step in steps} == {"review", "automatic", "issue", "appointment"}
+    assert {step.kind for step in steps} == {"review", "automatic", "issue", "appointment", "payment"}
     assert any(step.when for step in steps)
     handlers = {step.handler for step in steps if step.kind == "automatic"}
     assert handlers == {"tax.register", "psb.verify_identity"}

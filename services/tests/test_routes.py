@@ -142,7 +142,7 @@ def test_duplicate_keys_are_refused(make_draft):
 
 def test_an_unknown_kind_and_a_malformed_route_are_refused(make_draft):
     assert route_problems(make_draft(steps({"key": "wait", "department": "market", "kind": "wait"}))) == [
-        "Step “wait”: the kind “wait” is not one of review, automatic, issue, appointment."
+        "Step “wait”: the kind “wait” is not one of review, automatic, issue, appointment, payment."
     ]
     assert route_problems(make_draft({"steps": "check"})) == ["The route must be an object with a list of “steps”."]
     assert route_problems(make_draft({})) == ["The route has no steps: add at least one department step."]

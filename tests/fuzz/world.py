@@ -152,8 +152,19 @@ def build_world() -> World:
 
     appointment_ids = _appointment(alice)
 
+    # Alice paid a fee to Market Regulation for her submitted application (payments/).
+    from payments.models import Payment
+
+    payment = Payment.objects.create(
+        reference="PAY-WORLD0000000000001", application=submitted, work_item=item, department=item.department,
+        payer=alice, amount_fen=12050, description="Business licence fee", provider="simulator",
+        provider_id="sim_world", idempotency_key="world", state=Payment.State.SUCCESS,
+        expires_at=timezone.now() + timedelta(minutes=90), paid_at=timezone.now(),
+    )  # fmt: skip
+
     ids: dict[str, object] = {
         **appointment_ids,
+        "payment": payment.reference,
         "mandate": mandate.pk,
         "tea_house": tea_house.pk,
         "delegate_user": users["delegate"].pk,

@@ -19,6 +19,7 @@ from accounts.requests import AuthenticatedRequest
 from documents.validation import UploadRejected, UploadUnavailable
 from lib.text import join_names
 from services.conditions import elements_named
+from services.fees import fees_of
 from services.models import LifeEvent, Service
 from services.selectors import current_version, life_event_versions
 from workflows.apply import actions, forms, selectors
@@ -474,6 +475,7 @@ def review(request: AuthenticatedRequest, group_id: int, *, missing=None, status
         token=uuid.uuid4().hex,
         step_up=_step_up(request, group, form),
         prepare_only=_prepare_only(request),
+        fee_quotes=fees_of(group.versions.select_related("service"), group.data),
     )
     return render(request, "workflows/apply/review.html", context, status=status)
 
@@ -541,4 +543,8 @@ def receipt(request: AuthenticatedRequest, group_id: int) -> HttpResponse:
     group = _draft(request, group_id)
     if group.is_draft:
         return redirect("workflows:apply-resume", group.pk)
-    return render(request, "workflows/apply/receipt.html", {"group": group, "title": _title(group)})
+    versions = [
+        application.service_version for application in group.applications.select_related("service_version__service")
+    ]
+    context = {"group": group, "title": _title(group), "fee_quotes": fees_of(versions, group.data)}
+    return render(request, "workflows/apply/receipt.html", context)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Department, User
 from lib.text import in_language
 from services.conditions import evaluate
+from services.fees import fee_quote
 from services.models import ServiceVersion
 from services.routes import RouteStep, parse_route, topological_order
 from workflows import clock
@@ -225,7 +226,11 @@ FALLBACK_LABELS = {
     "automatic": gettext_lazy("Automatic check by %(department)s"),
     "issue": gettext_lazy("Certificate from %(department)s"),
     "appointment": gettext_lazy("Appointment at %(department)s"),
+    "payment": gettext_lazy("Payment to %(department)s"),
 }
+# Told after commit when an application that may hold a payment is withdrawn or refused: the
+# payments app refunds by the service's rules (a task name, so the engine imports nothing of it).
+PAYMENT_SETTLE_TASK = "payments.application_settle"
 
 
 def step_labels(step: RouteStep, department: Department) -> tuple[str, str]:
@@ -264,6 +269,8 @@ def step_open(
     reason: str = "",
 ) -> WorkItem:
     department = department or Department.objects.get(code=step.department)
+    if step.kind == WorkItem.Kind.PAYMENT:
+        return payment_step_open(application, step, now=now, department=department)
     sla_days = step.sla_days or application.service_version.time_limit_days
     if due_at is None and step.kind == WorkItem.Kind.REVIEW and sla_days:
         due_at = clock.add_working_days(now, sla_days)
@@ -296,6 +303,40 @@ def step_open(
         step_dispatch(item)
     else:
         deadline_timers_schedule(item, since=now)
+    return item
+
+
+def payment_step_open(application: Application, step: RouteStep, *, now: datetime, department: Department) -> WorkItem:
+    """A payment step waits for the applicant to pay (payments/): its clock is stopped from the
+    start, since the wait is the applicant's, and it has no deadline timers. Nothing to pay
+    (every fee exempt for these answers): the step is done at once."""
+    quote = fee_quote(application.service_version, application.data)
+    label_en, label_zh = step_labels(step, department)
+    owes = quote.total_fen > 0
+    item = WorkItem.objects.create(
+        application=application,
+        step_key=step.key,
+        label_en=label_en,
+        label_zh=label_zh,
+        round=1,
+        department=department,
+        kind=WorkItem.Kind.PAYMENT,
+        status=WorkItem.Status.WAITING if owes else WorkItem.Status.DONE,
+        clock_stopped_at=now if owes else None,
+        result={"amount_fen": quote.total_fen},
+        opened_at=now,
+        finished_at=None if owes else now,
+    )
+    event_record(
+        application=application,
+        work_item=item,
+        kind=ApplicationEvent.Kind.STEP_OPENED,
+        from_status="",
+        to_status=item.status,
+        reason="" if owes else _("Nothing to pay: every fee is waived for this application."),
+        payload={"step": step.key, "department": department.code, "round": 1, "amount_fen": quote.total_fen},
+    )
+    logger.info("payment step opened application=%s step=%s fen=%s", application.number, step.key, quote.total_fen)
     return item
 
 
@@ -360,6 +401,15 @@ def application_finish(
     payload: dict[str, Any] | None = None,
     items: Iterable[WorkItem] | None = None,
 ) -> None:
+    if to_status in (Application.Status.WITHDRAWN, Application.Status.REJECTED):
+        items = list(items) if items is not None else None
+        paid_here = (
+            any(item.kind == WorkItem.Kind.PAYMENT for item in items)
+            if items is not None
+            else WorkItem.objects.filter(application=application, kind=WorkItem.Kind.PAYMENT).exists()
+        )
+        if paid_here:
+            outbox_enqueue(task=PAYMENT_SETTLE_TASK, kwargs={"application_id": application.pk})
     live_work_cancel(
         application, actor=actor, reason=reason, kind=ApplicationEvent.Kind(f"{kind}_cancelled"), items=items
     )

@@ -19,6 +19,7 @@ class WorkItem(models.Model):
         ISSUE = "issue", _("Issue certificate")
         # Waits for an appointment the applicant books and a clerk marks done (appointments app).
         APPOINTMENT = "appointment", _("Appointment")
+        PAYMENT = "payment", _("Payment")
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("Waiting")

@@ -9,6 +9,7 @@ changes nothing. Every state change writes exactly one `ApplicationEvent`.
 from workflows.engine.actions.applications import advance, application_start, application_withdraw
 from workflows.engine.actions.corrections import correction_request, correction_submit
 from workflows.engine.actions.incidents import incident_cancel, incident_retry, incident_skip
+from workflows.engine.actions.payments import payment_step_paid, payment_step_waiting
 from workflows.engine.actions.transfers import transfer_allowed, transfer_request_decide, work_item_transfer
 from workflows.engine.actions.work_items import (
     BulkResult,
@@ -36,6 +37,8 @@ __all__ = [
     "incident_cancel",
     "incident_retry",
     "incident_skip",
+    "payment_step_paid",
+    "payment_step_waiting",
     "transfer_allowed",
     "transfer_request_decide",
     "work_item_assign",

@@ -14,6 +14,7 @@ from documents.models import Certificate
 from documents.selectors import reusable_documents
 from documents.validation import UploadRejected
 from lib.refusals import Refused
+from services.fees import fee_quote
 from services.models import DataElement, DocumentType
 from workflows.delegation import acting
 from workflows.engine.actions import application_withdraw, correction_submit
@@ -36,6 +37,7 @@ def application_context(application: Application) -> dict:
     now = timezone.now()
     steps = selectors.application_steps(application, now=now)
     correction_step = selectors.open_correction(steps)
+    payment_step = next((s for s in steps if s.kind == WorkItem.Kind.PAYMENT and s.stopped), None)
     ratings = {r.step_key: r for r in Rating.objects.filter(application=application).select_related("follow_up")}
     decided = application.status in (Application.Status.APPROVED, Application.Status.REJECTED)
     rate_steps = rateable_steps(application) if decided else []
@@ -45,6 +47,8 @@ def application_context(application: Application) -> dict:
         "picture": application_picture(application, steps),
         "timeline": selectors.application_timeline(application, steps),
         "correction_step": correction_step,
+        "payment_step": payment_step,
+        "payment_due": fee_quote(application.service_version, application.data) if payment_step else None,
         "correction_deadline": selectors.correction_deadline(correction_step) if correction_step else None,
         "certificates": Certificate.objects.filter(application_number=application.number)
         .select_related("document__document_type", "issued_by")

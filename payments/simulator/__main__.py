@@ -1,0 +1,3 @@
+from payments.simulator.server import main
+
+main()

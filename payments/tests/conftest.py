@@ -1,0 +1,1 @@
+from payments.tests.support import simulator  # noqa: F401  (fixture)
