@@ -38,6 +38,8 @@ STAFF_AREAS = (
     "/api/supervision/",
     "/accounts/staff/",
     "/admin/",
+    "/appointments/counter/",
+    "/finance/",
 )
 # What a person with a factor still to confirm may open: the step itself and its passkey
 # ceremony, signing out, the language switch, static files and the health check.

@@ -39,7 +39,13 @@ def _operator_labels() -> dict[str, str]:
 
 
 def _kind_labels() -> dict[str, str]:
-    return {"review": _("Reviewed by a clerk"), "automatic": _("Automatic check"), "issue": _("Certificate issued")}
+    return {
+        "review": _("Reviewed by a clerk"),
+        "automatic": _("Automatic check"),
+        "issue": _("Certificate issued"),
+        "appointment": _("Appointment kept in person"),
+        "payment": _("Fees paid"),
+    }
 
 
 def _strings() -> dict[str, str]:

@@ -147,3 +147,10 @@ def test_a_draft_saved_with_problems_stays_on_its_page(client, administrator, ma
     good = {"steps": [{"key": "check", "department": "market", "kind": "review"}]}
     response = client.post(url, {**form, "route": json.dumps(good), "_save": "Save"})
     assert response.status_code == 302 and response.url == reverse("admin:services_serviceversion_changelist")
+
+
+def test_every_kind_of_step_has_a_name_in_the_builder():
+    from services.admin.route_builder import _kind_labels
+    from services.routes import KINDS
+
+    assert set(_kind_labels()) == set(KINDS)
