@@ -407,6 +407,8 @@ if env("EMAIL_URL", default=""):
 elif PORTAL_ENV != "test":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="One Door <no-reply@onedoor.example>")
+# Where the accessibility statement tells people to report problems (answered within 5 working days).
+ACCESSIBILITY_CONTACT_EMAIL = env("ACCESSIBILITY_CONTACT_EMAIL", default="accessibility@onedoor.example")
 
 # --- Notifications ------------------------------------------------------------------------
 # The SMS gateway (workflows/notifications/sms.py): the logging backend until an operator's is configured.
