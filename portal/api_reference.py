@@ -178,7 +178,7 @@ def reference_from(schema: dict[str, Any]) -> Reference:
         Schema(
             name=name,
             description=spec.get("description", ""),
-            type=type_of({k: v for k, v in spec.items() if k != "description"}) if "properties" not in spec else "object",
+            type="object" if "properties" in spec else type_of(spec),
             fields=_fields(spec),
             choices=tuple(str(choice) for choice in spec.get("enum", []) if choice not in ("", None)),
         )

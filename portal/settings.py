@@ -41,7 +41,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
-    "drf_spectacular_sidecar",
     "guardian",
     "axes",
     "csp",
@@ -355,9 +354,6 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Government services: catalogue, applications, documents and department work.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # 403 / 404 / 400 that every operation can answer (portal/openapi.py).
     "POSTPROCESSING_HOOKS": [

@@ -2,7 +2,6 @@ import datetime
 import sys
 
 from django.conf import settings
-
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string

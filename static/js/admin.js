@@ -14,6 +14,12 @@ function nameAutocompleteBoxes(root) {
     if (!label.id) label.id = `${select.id}-label`;
     const rendered = box.querySelector(".select2-selection__rendered");
     box.setAttribute("aria-labelledby", rendered && rendered.id ? `${label.id} ${rendered.id}` : label.id);
+    // select2 calls the text of the current choice a read-only text box, a field with no name of
+    // its own; it is the combobox's value, which the combobox's name above already reads out.
+    if (rendered) {
+      rendered.removeAttribute("role");
+      rendered.removeAttribute("aria-readonly");
+    }
   });
 }
 

@@ -16,7 +16,14 @@ from workflows.tests.test_workbench_support import attach_lease, routed_applicat
 
 pytestmark = pytest.mark.django_db
 
-FRAME_CSP = {"default-src 'none'", "img-src 'self'", "style-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'self'"}
+FRAME_CSP = {
+    "default-src 'none'",
+    "img-src 'self'",
+    "style-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'self'",
+}
 
 
 @pytest.fixture
