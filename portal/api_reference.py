@@ -143,14 +143,15 @@ def _operation(path: str, method: str, spec: dict[str, Any]) -> Operation:
         body = Body(media_types=tuple(content), schema=linked_schema(first), type=type_of(first))
     responses = []
     for status, answer in spec.get("responses", {}).items():
-        content = answer.get("content") or {}
-        schema = (content.get("application/json") or next(iter(content.values()), {})).get("schema", {})
+        media: dict[str, Any] = answer.get("content") or {}
+        described: dict[str, Any] = media.get("application/json") or next(iter(media.values()), {})
+        schema = described.get("schema", {})
         responses.append(
             Response(
                 status=str(status),
                 description=answer.get("description", ""),
                 schema=linked_schema(schema),
-                type=type_of(schema) if content else "",
+                type=type_of(schema) if media else "",
             )
         )
     return Operation(
