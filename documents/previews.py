@@ -2,8 +2,9 @@
 
 PDFs are rendered by PDFium (pypdfium2), images are scaled down by Pillow; either way the
 browser receives a PNG it only has to display. `preview_page_response` is the small HTML
-page a sandboxed frame shows: no scripts, no styles, one image (`default-src 'none';
-img-src 'self'`); `preview_image_response` is the PNG itself.
+page a sandboxed frame shows: no scripts, one image and our one stylesheet, which fits the image
+to the frame's width (`default-src 'none'; img-src 'self'; style-src 'self'`);
+`preview_image_response` is the PNG itself.
 """
 
 import io
@@ -23,10 +24,12 @@ PREVIEW_WIDTH = 600  # pixels: the width of the frame on the work item page, rea
 PREVIEW_MAX_HEIGHT = 1600
 PREVIEWABLE = {"application/pdf", "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff"}
 
-# The preview page may show images from us and nothing else; it may be framed only by our pages.
+# The preview page may show images and styles from us and nothing else; it may be framed only by
+# our pages.
 PREVIEW_PAGE_CSP = {
     "default-src": ["'none'"],
     "img-src": ["'self'"],
+    "style-src": ["'self'"],
     "base-uri": ["'none'"],
     "form-action": ["'none'"],
     "frame-ancestors": ["'self'"],

@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
-    "drf_spectacular_sidecar",
     "guardian",
     "axes",
     "csp",
@@ -408,9 +407,6 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Government services: catalogue, applications, documents and department work.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # 403 / 404 / 400 that every operation can answer (portal/openapi.py).
     "POSTPROCESSING_HOOKS": [
@@ -462,6 +458,8 @@ if env("EMAIL_URL", default=""):
 elif PORTAL_ENV != "test":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="One Door <no-reply@onedoor.example>")
+# Where the accessibility statement tells people to report problems (answered within 5 working days).
+ACCESSIBILITY_CONTACT_EMAIL = env("ACCESSIBILITY_CONTACT_EMAIL", default="accessibility@onedoor.example")
 
 # --- Notifications ------------------------------------------------------------------------
 # The SMS gateway (workflows/notifications/sms.py): the logging backend until an operator's is configured.

@@ -1,11 +1,14 @@
+import datetime
 import sys
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from portal.api_reference import api_reference
 from portal.database_down import database_down_response, is_dependency_down
 from portal.health import current_health
 
@@ -15,9 +18,20 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html")
 
 
+# The day the whole site last passed tests/test_browser_accessibility_matrix.py; the statement
+# says so (review it with the statement).
+ACCESSIBILITY_TESTED_ON = datetime.date(2026, 12, 5)
+
+
 @require_GET
 def accessibility(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/accessibility.html")
+    context = {"tested_on": ACCESSIBILITY_TESTED_ON, "contact_email": settings.ACCESSIBILITY_CONTACT_EMAIL}
+    return render(request, "portal/accessibility.html", context)
+
+
+@require_GET
+def api_docs(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/api_reference.html", {"reference": api_reference()})
 
 
 @require_GET

@@ -16,7 +16,14 @@ from workflows.tests.test_workbench_support import attach_lease, routed_applicat
 
 pytestmark = pytest.mark.django_db
 
-FRAME_CSP = {"default-src 'none'", "img-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'self'"}
+FRAME_CSP = {
+    "default-src 'none'",
+    "img-src 'self'",
+    "style-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'self'",
+}
 
 
 @pytest.fixture
@@ -58,7 +65,9 @@ def test_the_frame_page_runs_nothing_and_may_be_framed_only_by_our_pages(client,
     assert response.status_code == 200
     assert set(response["Content-Security-Policy"].split("; ")) == FRAME_CSP  # and no script-src
     assert response["X-Frame-Options"] == "SAMEORIGIN"
-    assert "<script" not in response.text and "style" not in response.text
+    # No script and no inline style; only our own stylesheet, which fits the image to the frame.
+    assert "<script" not in response.text and "style=" not in response.text and "<style" not in response.text
+    assert '<link rel="stylesheet" href="/static/css/preview_frame.css">' in response.text
     assert f'<img src="{urls(item, lease)["image"]}" alt="First page of lease.pdf">' in response.text
     assert not DataAccessRecord.objects.filter(document=lease).exists()  # the page alone shows nothing
 
