@@ -55,8 +55,8 @@ REFLOW = """
 }
 """
 
-# The route editor of a service version is built separately; its own browser test checks it.
-ROUTE_EDITOR_PAGES = ("admin:services_serviceversion_add", "admin:services_serviceversion_change")
+# Admin pages left out of the walk (none: the route builder's pages are checked like the rest).
+ROUTE_EDITOR_PAGES: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
