@@ -46,11 +46,11 @@ class RefundOutput(serializers.Serializer):
 
 
 class PaymentCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class PaymentCreateInput(serializers.Serializer):
         application = serializers.CharField(max_length=40, help_text="The application's number.")
 
     @extend_schema(
-        request=InputSerializer,
+        request=PaymentCreateInput,
         parameters=[IDEMPOTENCY_KEY],
         responses={
             201: OpenApiResponse(PaymentOutput, description="Started: send the payer to next_url."),
@@ -65,7 +65,7 @@ class PaymentCreateApi(APIView):
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return Response({"detail": "Send an Idempotency-Key header."}, status=status.HTTP_400_BAD_REQUEST)
-        data = self.InputSerializer(data=request.data)
+        data = self.PaymentCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             application = application_for_applicant(user=request.user, number=data.validated_data["application"])
@@ -93,7 +93,7 @@ class PaymentDetailApi(APIView):
 
 
 class RefundCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class RefundCreateInput(serializers.Serializer):
         amount_fen = serializers.IntegerField(min_value=1, max_value=10**12)
         refund_amount_available = serializers.IntegerField(
             min_value=0, max_value=10**12, help_text="The amount still refundable, as you last read it."
@@ -101,7 +101,7 @@ class RefundCreateApi(APIView):
         note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        request=InputSerializer,
+        request=RefundCreateInput,
         responses={
             201: RefundOutput,
             400: OpenApiResponse(description="Amount out of range."),
@@ -116,7 +116,7 @@ class RefundCreateApi(APIView):
             payment = selectors.payment_for_finance(user=request.user, reference=reference)
         except Payment.DoesNotExist as exc:
             raise Http404 from exc
-        data = self.InputSerializer(data=request.data)
+        data = self.RefundCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             refund = actions.refund_request(
