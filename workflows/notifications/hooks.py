@@ -43,7 +43,7 @@ from accounts.models import User
 from accounts.selectors import department_supervisors
 from documents.models import Certificate
 from workflows import clock
-from workflows.models import Application, ApplicationEvent, ApplicationGroup, Mandate, Notification, WorkItem
+from workflows.models import Application, ApplicationEvent, Mandate, Notification, WorkItem
 from workflows.notifications.notify import notify
 from workflows.outbox import outbox_confirm, outbox_enqueue
 
@@ -72,9 +72,7 @@ def _followers(application: Application) -> list[User]:
     """Who is told about the application: its applicant and, for an application made on behalf
     of an organisation, every other active representative of it (they all follow it)."""
     followers = [application.applicant]
-    organisation_id = (
-        ApplicationGroup.objects.filter(pk=application.group_id).values_list("organisation_id", flat=True).first()
-    )
+    organisation_id = application.group.organisation_id  # loaded with the event (events_notify)
     if organisation_id is not None:
         followers += list(
             User.objects.filter(organisations=organisation_id, is_active=True)
@@ -108,7 +106,9 @@ def _track_link(application: Application) -> str:
 
 def _bundle(application: Application) -> list[dict[str, str]]:
     """The applications submitted together with this one (a life event's bundle), in order;
-    empty when it was submitted alone."""
+    empty when it was submitted alone (its number is then the submission's: no query)."""
+    if application.group.number == application.number:
+        return []
     together = list(
         Application.objects.filter(group_id=application.group_id)
         .order_by("pk")
@@ -333,7 +333,7 @@ def events_notify(*, event_ids: list[int], outbox_id: int | None = None) -> int:
     outbox row. Idempotent per event and channel. Returns how many events notified."""
     events = (
         ApplicationEvent.objects.filter(pk__in=event_ids)
-        .select_related("application__applicant", "application__service", "work_item__department")
+        .select_related("application__applicant", "application__service", "application__group", "work_item__department")
         .order_by("pk")
     )
     handled = 0
