@@ -25,6 +25,9 @@ CSRF_EXEMPT: dict[str, str] = {
     # a client authenticating with its own credentials, never with a browser's cookies.
     "/demo-eid/token/": "OAuth token endpoint: client credentials, no cookies",
     "/demo-eid/userinfo/": "OpenID Connect userinfo: a bearer access token, no cookies",
+    # The payment provider's notifications: server to server, trusted only through the HMAC
+    # signature over the raw body (payments/tests), never through a browser's cookies.
+    "/payments/webhooks/1/": "provider webhook: HMAC-signed body, no cookies",
 }
 
 SAMPLES = ("1", "x", str(uuid.UUID(int=1)), "2026-01-01", "x/y")

@@ -155,7 +155,7 @@ function fill(template, values) {
 function show(holder, kind, text) {
   holder.replaceChildren();
   const paragraph = document.createElement("p");
-  paragraph.className = "govuk-body";
+  paragraph.className = "govuk-body od-break-anywhere";
   paragraph.textContent = text;
   holder.className = kind === "failed" ? "govuk-error-summary" : "govuk-inset-text";
   holder.dataset.result = kind;
