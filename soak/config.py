@@ -68,6 +68,9 @@ class Config:
             "DB_CONN_MAX_AGE": "60",
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "PRIVATE_STORAGE_ROOT": str(self.out / "private"),
+            # The throwaway stack's own transparency-log key: never the development server's, whose
+            # name is bound to the address `make run` serves on.
+            "TRANSPARENCY_SIGNING_KEY": str(self.out / "transparency" / "log-signing.key"),
             "ENGINE_OUTBOX_RESEND_SECONDS": str(self.outbox_resend_seconds),
             # A soak drains in minutes: the relay's per-message backoff stops at four intervals.
             "ENGINE_OUTBOX_MAX_BACKOFF_SECONDS": str(4 * self.outbox_resend_seconds),
