@@ -3,19 +3,14 @@ apply, submit, a clerk reveals the ID number and decides) is logged as productio
 lines, INFO), and no line contains the person's name, resident ID, e-mail address or a word of
 their documents. Every line carries a request id; the signed-in person appears by id only."""
 
-import io
 import json
-import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from portal.logging import JsonLineFormatter
-from portal.request_context import RequestContextFilter
 from workflows.apply.actions import draft_attach_document, draft_start
 from workflows.models import Application
 from workflows.tests.test_apply_support import ALICE_ID, build_catalogue, fill_everything, vault_document
@@ -27,24 +22,6 @@ NAME = "Meiling Zhou-Lindqvist"
 EMAIL = "meiling.zhou@example.org"
 PASSWORD = "a long passphrase for the journey"
 DOCUMENT_WORDS = "Tenancy-of-Unit-4471-Riverside"
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    """What the console handler writes with LOG_FORMAT=json, at the production level (INFO)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonLineFormatter())
-    handler.addFilter(RequestContextFilter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def section_answers(client: Client, group_id: int, answers: dict[str, str]) -> None:

@@ -6,10 +6,7 @@ span of either contains the name, the resident ID, the e-mail address or the doc
 while the spans do record the requests (by URL pattern, the user by id), the SQL statements
 (with placeholders) and the Redis commands (arguments masked)."""
 
-import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -18,8 +15,6 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from portal.logging import JsonLineFormatter
-from portal.request_context import RequestContextFilter
 from portal.tests.test_log_privacy import DOCUMENT_WORDS, EMAIL, NAME, PASSWORD, section_answers
 from tests.support.processes import wait_until
 from tests.support.tracing import file_spans
@@ -31,31 +26,13 @@ from workflows.tests.test_workbench_support import routed_application, step, ver
 FORBIDDEN = [NAME, "Meiling", "Lindqvist", ALICE_ID, ALICE_ID[:14], EMAIL, "meiling.zhou", DOCUMENT_WORDS]
 
 
-@pytest.fixture
-def web_log() -> Iterator[io.StringIO]:
-    """This process's log as the console handler writes it with LOG_FORMAT=json, at INFO."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonLineFormatter())
-    handler.addFilter(RequestContextFilter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-
-
 def all_sent_tasks_ran() -> bool:
     return not OutboxMessage.objects.filter(confirmed_at__isnull=True).exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_whole_journey_leaves_no_personal_data_in_spans_or_logs(
-    worker_factory, clerk_a, tmp_path, web_spans, web_log
+    worker_factory, clerk_a, tmp_path, web_spans, json_log
 ):
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     spans_file = tmp_path / "worker-spans.jsonl"
@@ -122,7 +99,7 @@ def test_a_whole_journey_leaves_no_personal_data_in_spans_or_logs(
 
     web, worker_spans = web_spans.all(), file_spans(spans_file)
     texts = {
-        "web log": web_log.getvalue(),
+        "web log": json_log.getvalue(),
         "worker log": worker.log(),
         "web spans": "\n".join(json.dumps(span, ensure_ascii=False) for span in web),
         "worker spans": spans_file.read_text(),
