@@ -20,6 +20,7 @@ from accounts.demo import seed_departments
 from services.demo import seed_catalogue
 from services.models import DataElement, FormField, Service, ServiceVersion
 from tests.support.browser import sign_in
+from tests.test_browser_catalogue import ROUTE
 from workflows.engine.actions import correction_request, correction_submit, work_item_claim
 from workflows.tests.test_workbench_support import routed_application, step, version_with
 
@@ -34,28 +35,7 @@ pytestmark = [
     pytest.mark.skipif(not SET, reason="screenshots are made on demand (ONE_DOOR_SCREENSHOTS=after)"),
 ]
 
-ROUTE = {
-    "steps": [
-        {"key": "check", "department": "market", "kind": "review", "label_en": "Check the application", "sla_days": 3},
-        {"key": "hygiene", "department": "health", "kind": "review", "after": ["check"], "label_en": "Hygiene review"},
-        {
-            "key": "fire",
-            "department": "fire",
-            "kind": "review",
-            "after": ["check"],
-            "label_en": "Fire safety visit",
-            "when": {"element": "business.floor_area_m2", "gt": 300},
-        },
-        {
-            "key": "issue",
-            "department": "market",
-            "kind": "issue",
-            "after": ["hygiene", "fire"],
-            "label_en": "Issue the permit",
-            "document_type": "food-business-licence",
-        },
-    ]
-}
+# The same route as the catalogue's browser test: the picture shows what that test checks.
 
 
 def save(page, name: str, selector: str, *, width: int = WIDTH) -> Path:
