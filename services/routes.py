@@ -12,6 +12,14 @@ A route is JSON stored on the version::
        "after": ["fire", "tax"]}
     ]}
 
+A step may say what its department needs to see (data minimisation)::
+
+    "needs": {"elements": ["business.name", "business.floor_area_m2"], "documents": ["fire-safety-plan"]}
+
+Without `needs`, a step sees everything its own service's form asks (for an application of a
+life-event bundle, that service's questions and documents, never the whole merged form). With
+it, the step's clerks see only what it lists; a part left out lists nothing.
+
 `parse_route` turns it into `RouteStep`s for the engine; `route_problems` is the publish
 validation, with messages an administrator understands, each naming the step.
 """
@@ -38,6 +46,18 @@ class RouteError(ValueError):
 
 
 @dataclass(frozen=True)
+class StepNeeds:
+    """What a step's department is shown of an application: data-element keys and document-type
+    codes. A step without one is shown everything its service's form asks."""
+
+    elements: frozenset[str] = frozenset()
+    documents: frozenset[str] = frozenset()
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"elements": sorted(self.elements), "documents": sorted(self.documents)}
+
+
+@dataclass(frozen=True)
 class RouteStep:
     key: str
     department: str  # Department.code
@@ -56,6 +76,8 @@ class RouteStep:
     # What the route gives the handler of an automatic step, checked at publish against the
     # options the handler declares (services.registry).
     options: dict[str, Any] = field(default_factory=dict, hash=False)
+    # What the department is shown (None: all that the service's form asks).
+    needs: StepNeeds | None = None
 
     @property
     def label(self) -> str:
@@ -105,6 +127,7 @@ def parse_route(route_json: Any) -> list[RouteStep]:
             transfer_to = (transfer_to,)
         if not isinstance(transfer_to, list | tuple) or not all(isinstance(item, str) for item in transfer_to):
             raise RouteError(_("Step “%(key)s”: “transfer_to” must be a list of department codes.") % {"key": key})
+        needs = _parse_needs(key, raw.get("needs"))
         # Options that are not an object are left out here rather than refused: versions published
         # before options were checked are still parsed by the engine and the pages, which must not
         # fail on them. Publish validation refuses them (`check_route`).
@@ -124,9 +147,31 @@ def parse_route(route_json: Any) -> list[RouteStep]:
                 label_zh=str(raw.get("label_zh") or ""),
                 transfer_to=tuple(transfer_to),
                 options=dict(options) if isinstance(options, Mapping) else {},
+                needs=needs,
             )
         )
     return steps
+
+
+NEEDS_PARTS = ("elements", "documents")
+
+
+def _parse_needs(key: str, raw: Any) -> StepNeeds | None:
+    """A step's `needs`: None when it has none (it sees what its form asks)."""
+    if raw is None:
+        return None
+    shape = _("Step “%(key)s”: “needs” must be an object with a list of “elements” and a list of “documents”.") % {
+        "key": key
+    }
+    if not isinstance(raw, Mapping) or any(part not in NEEDS_PARTS for part in raw):
+        raise RouteError(shape)
+    parts: dict[str, frozenset[str]] = {}
+    for part in NEEDS_PARTS:
+        listed = raw.get(part) or []
+        if not isinstance(listed, list | tuple) or not all(isinstance(item, str) for item in listed):
+            raise RouteError(shape)
+        parts[part] = frozenset(listed)
+    return StepNeeds(elements=parts["elements"], documents=parts["documents"])
 
 
 def step_depths(steps: Iterable[RouteStep]) -> dict[str, int]:
@@ -264,14 +309,20 @@ def check_route(
     element_kinds: Mapping[str, str],
     departments: Iterable[str] | None = None,
     document_types: Iterable[str] | None = None,
+    materials: Iterable[str] = (),
 ) -> list[str]:
     """Every problem of a route, as sentences naming the step. Empty when it can be published.
 
-    `element_kinds` maps the data-element keys on the version's form to their kinds.
+    `element_kinds` maps the data-element keys on the version's form to their kinds, and
+    `materials` are the document-type codes the version asks for (what a step may need).
     `departments` / `document_types` are the existing codes (looked up when not given).
     """
     problems = check_route_steps(
-        route_json, element_kinds=element_kinds, departments=departments, document_types=document_types
+        route_json,
+        element_kinds=element_kinds,
+        departments=departments,
+        document_types=document_types,
+        materials=materials,
     )
     # A circle is told next to each of its steps, and once in the list.
     return list(dict.fromkeys(problem.message for problem in problems))
@@ -295,6 +346,7 @@ def check_route_steps(
     element_kinds: Mapping[str, str],
     departments: Iterable[str] | None = None,
     document_types: Iterable[str] | None = None,
+    materials: Iterable[str] = (),
 ) -> list[RouteProblem]:
     """`check_route`, with each problem tied to the step that causes it."""
     try:
@@ -310,6 +362,7 @@ def check_route_steps(
         document_types = DocumentType.objects.values_list("code", flat=True)
     known_departments = set(departments)
     known_document_types = set(document_types)
+    asked_materials = set(materials)
 
     found: list[RouteProblem] = []
     by_key: dict[str, RouteStep] = {}
@@ -392,6 +445,7 @@ def check_route_steps(
             problems.append(_("Step “%(key)s”: “on_reject” must be “stop” or “continue”.") % name)
         for problem in conditions.problems(step.when, element_kinds):
             problems.append(_("Step “%(key)s”: %(problem)s.") % {**name, "problem": problem})
+        problems += _needs_problems(step, element_kinds=element_kinds, materials=asked_materials)
 
         found += [RouteProblem(problem, step.key, position) for problem in problems]
 
@@ -422,11 +476,46 @@ def check_route_steps(
     return found
 
 
+def _needs_problems(step: RouteStep, *, element_kinds: Mapping[str, str], materials: set[str]) -> list[str]:
+    """A step may need only what its own service's form asks: a key that is not a question of
+    the form, or a document it does not ask for, would show the department nothing (or, after a
+    later form change, something the administrator never chose)."""
+    if step.needs is None:
+        return []
+    name = {"key": step.key}
+    found = [
+        _(
+            "Step “%(key)s” needs the data element “%(element)s”, but this version's form does not ask it; "
+            "add it to the form or remove it from “needs”."
+        )
+        % {**name, "element": element}
+        for element in sorted(step.needs.elements)
+        if element not in element_kinds
+    ]
+    found += [
+        _(
+            "Step “%(key)s” needs the document “%(code)s”, but this version does not ask for it as a material; "
+            "add it to the materials or remove it from “needs”."
+        )
+        % {**name, "code": code}
+        for code in sorted(step.needs.documents)
+        if code not in materials
+    ]
+    return found
+
+
 def version_element_kinds(version: "ServiceVersion") -> dict[str, str]:
     """Data-element key → kind for every field on a version's form."""
     return {field.element.key: field.element.kind for field in version.fields.select_related("element")}
 
 
+def version_materials(version: "ServiceVersion") -> list[str]:
+    """The document-type codes a version asks for (what a route step may need)."""
+    return list(version.materials.values_list("document_type__code", flat=True))
+
+
 def route_problems(version: "ServiceVersion") -> list[str]:
     """Publish validation of a version's route (see `check_route`)."""
-    return check_route(version.route, element_kinds=version_element_kinds(version))
+    return check_route(
+        version.route, element_kinds=version_element_kinds(version), materials=version_materials(version)
+    )

@@ -40,7 +40,8 @@ def version_problems(version: ServiceVersion) -> list[str]:
         if field.element.key in conditions.elements_named(field.when):
             found.append(_("Form field “%(element)s” is shown depending on itself.") % {"element": field.element.key})
 
-    for material in version.materials.select_related("document_type"):
+    materials = list(version.materials.select_related("document_type"))
+    for material in materials:
         for problem in conditions.problems(material.when, element_kinds):
             found.append(
                 _("Material “%(code)s”, “needed when”: %(problem)s.")
@@ -83,7 +84,11 @@ def version_problems(version: ServiceVersion) -> list[str]:
             for problem in conditions.problems(rule["when"], element_kinds):
                 found.append(_("Eligibility rule %(n)d: %(problem)s.") % {"n": position, "problem": problem})
 
-    found += check_route(version.route, element_kinds=element_kinds)
+    found += check_route(
+        version.route,
+        element_kinds=element_kinds,
+        materials=[material.document_type.code for material in materials],
+    )
     found += _payment_step_problems(version)
     return found
 

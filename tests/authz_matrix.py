@@ -409,6 +409,7 @@ ROWS: list[Row] = [
     Row("workflows-api:draft-move", alice_only(200, **API_DENIED), method="POST", args=DRAFT),
     # --- The workbench API ---------------------------------------------------------------------
     Row("workflows-api:workbench-queue", members(200, **API_DENIED)),
+    Row("workflows-api:workbench-item", department_a(200, **API_DENIED), args=ITEM),
     Row("workflows-api:workbench-claim", department_a(200, **API_DENIED), method="POST", args=ITEM),
     Row("workflows-api:workbench-release", department_a(409, **API_DENIED), method="POST", args=ITEM),
     Row(

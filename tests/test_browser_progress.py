@@ -9,6 +9,9 @@ from tests.support.browser import sign_in
 from workflows.models import Application, ApplicationGroup
 from workflows.tests.progress_support import ONE_STEP, TWO_DEPARTMENTS, decide, item, submit
 from workflows.workbench.access import application_viewed, field_revealed
+from workflows.workbench.selectors import Visible
+
+NOTHING_SHOWN = Visible(elements=(), documents=())
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,10 +23,10 @@ def no_capture(execute: bool = True):
 @pytest.fixture
 def bundle(alice, clerk_a, clerk_b):
     restaurant = submit(no_capture, applicant=alice, route=TWO_DEPARTMENTS, code="restaurant-licence")
-    application_viewed(accessor=clerk_a, work_item=item(restaurant, "licence"))
+    application_viewed(accessor=clerk_a, work_item=item(restaurant, "licence"), visible=NOTHING_SHOWN)
     field_revealed(accessor=clerk_a, work_item=item(restaurant, "licence"), field_key="person.id_number")
     decide(no_capture, restaurant, "licence", clerk_a)
-    application_viewed(accessor=clerk_b, work_item=item(restaurant, "fire"))
+    application_viewed(accessor=clerk_b, work_item=item(restaurant, "fire"), visible=NOTHING_SHOWN)
     decide(no_capture, restaurant, "fire", clerk_b)
     tax = submit(no_capture, applicant=alice, route=ONE_STEP, code="tax-registration")
     Application.objects.filter(pk=tax.pk).update(group=restaurant.group)

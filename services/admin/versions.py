@@ -22,7 +22,7 @@ from services.admin.audit import AuditedAdmin, acting_user, editable_services, i
 from services.admin.route_builder import BuilderTextarea, ConditionTextarea, builder_options, problems_json
 from services.diagram import route_svg
 from services.models import Fee, FormField, MaterialRequirement, ServiceVersion
-from services.routes import RouteError, check_route_steps, parse_route, version_element_kinds
+from services.routes import RouteError, check_route_steps, parse_route, version_element_kinds, version_materials
 from services.validation import version_problems
 
 
@@ -167,7 +167,9 @@ class ServiceVersionAdmin(AuditedAdmin):
         options = builder_options(obj)
         problems: list = []
         if obj is not None and obj.pk:
-            problems = problems_json(check_route_steps(obj.route, element_kinds=version_element_kinds(obj)))
+            problems = problems_json(
+                check_route_steps(obj.route, element_kinds=version_element_kinds(obj), materials=version_materials(obj))
+            )
         preview_url = reverse("admin:services_serviceversion_route_preview")
         version_id = obj.pk if obj is not None else None
         if "route" in form.base_fields:
@@ -193,7 +195,8 @@ class ServiceVersionAdmin(AuditedAdmin):
         except ValueError:
             return JsonResponse({"problems": [{"message": _("The route is not valid JSON."), "step": None}]})
         element_kinds = version_element_kinds(version) if version is not None else {}
-        problems = check_route_steps(route, element_kinds=element_kinds)
+        materials = version_materials(version) if version is not None else []
+        problems = check_route_steps(route, element_kinds=element_kinds, materials=materials)
         try:
             diagram = route_svg(parse_route(route), title=_("Route diagram"))
         except RouteError as exc:
@@ -306,7 +309,9 @@ class ServiceVersionAdmin(AuditedAdmin):
         shown next to the step that causes it, instead of going back to the list."""
         if not obj.is_draft or "_addanother" in request.POST:
             return response
-        problems = check_route_steps(obj.route, element_kinds=version_element_kinds(obj))
+        problems = check_route_steps(
+            obj.route, element_kinds=version_element_kinds(obj), materials=version_materials(obj)
+        )
         if not problems:
             return response
         self.message_user(

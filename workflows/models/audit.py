@@ -41,6 +41,9 @@ class AppendOnlyModel(models.Model):
 
     # The row's content a leaf of the transparency log covers (besides the table and the id).
     LOG_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # Fields added to a model after its rows were first logged: a leaf covers them only when
+    # they hold something, so the leaves of rows written before keep the hash already logged.
+    LOG_FIELDS_WHEN_SET: ClassVar[tuple[str, ...]] = ()
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -145,12 +148,18 @@ class DataAccessRecord(AppendOnlyModel):
     document = models.ForeignKey(Document, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     what = models.CharField(max_length=30, choices=What.choices)
     field_key = models.CharField(max_length=100, blank=True)
+    # What the department was shown when it opened the application (data minimisation): the
+    # data-element keys and document-type codes of its step, {"elements": [...], "documents": [...]}.
+    # Empty for other kinds of look, and for looks recorded before it was kept.
+    visible = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     LOG_FIELDS = (
         "accessor_id", "department_id", "applicant_id", "application_id", "work_item_id", "document_id", "what",
         "field_key", "created_at",
     )  # fmt: skip
+    # Added after the log began: in a row's leaf only when set, so earlier leaves keep their hash.
+    LOG_FIELDS_WHEN_SET = ("visible",)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -232,6 +232,7 @@ class AccessRecordOutput(serializers.ModelSerializer):
             "what",
             "description",
             "field_key",
+            "visible",
             "application",
             "work_item",
         ]

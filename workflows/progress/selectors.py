@@ -472,3 +472,62 @@ def access_summary(*, user: User, application_number: str | None = None) -> list
             rows = sorted(merged.values(), key=lambda r: r.last, reverse=True)
             groups.append(AccessGroup(key=key, title=str(titles[key]), rows=rows))
     return groups
+
+
+@dataclass
+class DepartmentSight:
+    """What one department could see of one application (data minimisation): the questions and
+    documents its step was shown, as recorded when it opened the application."""
+
+    application_number: str
+    department: str
+    elements: list[str]
+    documents: list[str]
+
+
+def access_sights(*, user: User, application_number: str | None = None) -> list[DepartmentSight]:
+    """Per application and department, the union of what each look recorded as shown: one query
+    for the records (distinct, so it grows with departments, not with looks) and one for the
+    labels of the questions and documents they name."""
+    from django.db.models import CharField, Value
+
+    from services.models import DataElement, DocumentType
+
+    records = DataAccessRecord.objects.filter(applicant=user, what=DataAccessRecord.What.VIEW_APPLICATION).exclude(
+        visible={}
+    )
+    if application_number:
+        records = records.filter(application__number=application_number)
+    rows = list(
+        records.values_list("application__number", "department__name_en", "department__name_zh", "visible").distinct()
+    )
+    if not rows:
+        return []
+    seen: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    for number, name_en, name_zh, visible in rows:
+        slot = seen.setdefault((number or "", in_language(name_en or "", name_zh or "")), (set(), set()))
+        slot[0].update(visible.get("elements") or [])
+        slot[1].update(visible.get("documents") or [])
+    keys = set().union(*(elements for elements, _documents in seen.values()))
+    codes = set().union(*(documents for _elements, documents in seen.values()))
+    kind = CharField()
+    labels = (
+        DataElement.objects.filter(key__in=keys)
+        .annotate(part=Value("element", output_field=kind))
+        .values_list("part", "key", "label_en", "label_zh")
+        .union(
+            DocumentType.objects.filter(code__in=codes)
+            .annotate(part=Value("document", output_field=kind))
+            .values_list("part", "code", "name_en", "name_zh")
+        )
+    )
+    names = {(part, key): in_language(label_en, label_zh) for part, key, label_en, label_zh in labels}
+    return [
+        DepartmentSight(
+            application_number=number,
+            department=department,
+            elements=sorted(names.get(("element", key), key) for key in elements),
+            documents=sorted(names.get(("document", code), code) for code in documents),
+        )
+        for (number, department), (elements, documents) in sorted(seen.items())
+    ]

@@ -28,6 +28,9 @@ from workflows.privacy.export import data_export_build, data_exports_expire
 from workflows.tests.factories import supporting_type
 from workflows.tests.progress_support import decide, submit
 from workflows.workbench.access import application_viewed
+from workflows.workbench.selectors import Visible
+
+NOTHING_SHOWN = Visible(elements=(), documents=())
 
 pytestmark = pytest.mark.django_db
 URL = "/account/data/"
@@ -50,7 +53,7 @@ def alices_world(alice, bob, clerk_a, django_capture_on_commit_callbacks):
     application = submit(django_capture_on_commit_callbacks, applicant=alice)
     lease = vault_document(alice, "alice-lease.pdf", b"%PDF-1.4 alice lease")
     GroupDocument.objects.create(group=application.group, document_type=lease.document_type, document=lease)
-    application_viewed(accessor=clerk_a, work_item=application.work_items.get())
+    application_viewed(accessor=clerk_a, work_item=application.work_items.get(), visible=NOTHING_SHOWN)
     ApplicationGroup.objects.create(applicant=alice, data={"business.name": "Draft Dumplings"})
     bobs = submit(django_capture_on_commit_callbacks, applicant=bob)
     vault_document(bob, "bob-secret.pdf", b"%PDF-1.4 bob secret")

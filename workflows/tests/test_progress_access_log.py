@@ -11,6 +11,9 @@ from documents.models import Document
 from workflows.tests.factories import supporting_type
 from workflows.tests.progress_support import TWO_DEPARTMENTS, decide, item, submit
 from workflows.workbench.access import application_viewed, document_opened, field_revealed
+from workflows.workbench.selectors import Visible
+
+NOTHING_SHOWN = Visible(elements=(), documents=())
 
 pytestmark = pytest.mark.django_db
 URL = "/account/access-log/"
@@ -20,7 +23,7 @@ URL = "/account/access-log/"
 def looked_at(alice, clerk_a, clerk_b, django_capture_on_commit_callbacks):
     application = submit(django_capture_on_commit_callbacks, applicant=alice, route=TWO_DEPARTMENTS)
     licence = item(application, "licence")
-    application_viewed(accessor=clerk_a, work_item=licence)
+    application_viewed(accessor=clerk_a, work_item=licence, visible=NOTHING_SHOWN)
     field_revealed(accessor=clerk_a, work_item=licence, field_key="person.id_number")
     document = Document.objects.create(
         owner=alice, document_type=supporting_type(), file="x/lease.pdf", display_name="lease.pdf",
@@ -28,7 +31,7 @@ def looked_at(alice, clerk_a, clerk_b, django_capture_on_commit_callbacks):
     )  # fmt: skip
     document_opened(accessor=clerk_a, work_item=licence, document=document)
     decide(django_capture_on_commit_callbacks, application, "licence", clerk_a)
-    application_viewed(accessor=clerk_b, work_item=item(application, "fire"))
+    application_viewed(accessor=clerk_b, work_item=item(application, "fire"), visible=NOTHING_SHOWN)
     return application
 
 
@@ -48,7 +51,7 @@ def test_every_kind_of_look_is_listed(client, alice, looked_at):
 
 def test_filter_by_application(client, alice, clerk_a, looked_at, django_capture_on_commit_callbacks):
     other = submit(django_capture_on_commit_callbacks, applicant=alice, route=TWO_DEPARTMENTS)
-    application_viewed(accessor=clerk_a, work_item=item(other, "licence"))
+    application_viewed(accessor=clerk_a, work_item=item(other, "licence"), visible=NOTHING_SHOWN)
     client.force_login(alice)
     assert "5 records" in client.get(URL).content.decode()
     page = client.get(URL, {"application": other.number}).content.decode()
@@ -69,7 +72,7 @@ def test_csv_export(client, alice, looked_at):
 def test_pagination(client, alice, clerk_a, looked_at):
     work_item = item(looked_at, "licence")
     for _ in range(50):
-        application_viewed(accessor=clerk_a, work_item=work_item)
+        application_viewed(accessor=clerk_a, work_item=work_item, visible=NOTHING_SHOWN)
     client.force_login(alice)
     first = client.get(URL).content.decode()
     assert "54 records" in first and "Page 1 of 2" in first

@@ -80,7 +80,7 @@ def test_no_correction_no_section(client, alice, clerk_a, department_a):
     item = step(application)
     client.force_login(clerk_a)
     assert "What changed since the last round" not in client.get(f"/workbench/items/{item.pk}/").content.decode()
-    assert correction_changes(application) is None
+    assert correction_changes(application, needs=None) is None
 
 
 def test_retention_removes_the_answers_the_correction_kept(clerk_a, corrected, django_capture_on_commit_callbacks):
@@ -97,4 +97,4 @@ def test_retention_removes_the_answers_the_correction_kept(clerk_a, corrected, d
     item.refresh_from_db()
     assert "changes" not in item.correction
     assert "Noodel" not in str(item.correction)
-    assert correction_changes(corrected) is None
+    assert correction_changes(corrected, needs=None) is None

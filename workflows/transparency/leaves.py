@@ -28,17 +28,22 @@ def entry_of(source: str, values: dict[str, Any]) -> bytes:
     model = MODELS[source]
     document = {"source": source, "id": values["id"]}
     document.update({name: _canonical(values[name]) for name in model.LOG_FIELDS})
+    document.update({name: _canonical(values[name]) for name in model.LOG_FIELDS_WHEN_SET if values.get(name)})
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _logged(model: type[AppendOnlyModel]) -> tuple[str, ...]:
+    return (*model.LOG_FIELDS, *model.LOG_FIELDS_WHEN_SET)
 
 
 def row_values(source: str, row_ids: Iterable[int], *, using: str = "default") -> Iterator[dict[str, Any]]:
     model = MODELS[source]
-    return model._base_manager.using(using).filter(pk__in=list(row_ids)).values("id", *model.LOG_FIELDS).iterator()
+    return model._base_manager.using(using).filter(pk__in=list(row_ids)).values("id", *_logged(model)).iterator()
 
 
 def all_row_values(source: str, *, using: str = "default", chunk_size: int = 5000) -> Iterator[dict[str, Any]]:
     model = MODELS[source]
-    return model._base_manager.using(using).order_by("id").values("id", *model.LOG_FIELDS).iterator(chunk_size)
+    return model._base_manager.using(using).order_by("id").values("id", *_logged(model)).iterator(chunk_size)
 
 
 def entry_for(row: AppendOnlyModel) -> bytes:

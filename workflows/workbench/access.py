@@ -17,6 +17,7 @@ from django.db import transaction
 from accounts.models import User
 from documents.models import Document
 from workflows.models import ApplicationGroup, DataAccessRecord, WorkItem
+from workflows.workbench.selectors import Visible
 
 
 def access_record(
@@ -26,6 +27,7 @@ def access_record(
     what: str,
     document: Document | None = None,
     field_key: str = "",
+    visible: dict[str, list[str]] | None = None,
 ) -> DataAccessRecord:
     """Writes one record of a look at the data of `work_item`'s application."""
     application = work_item.application
@@ -39,11 +41,19 @@ def access_record(
             document=document,
             what=what,
             field_key=field_key,
+            visible=visible or {},
         )
 
 
-def application_viewed(*, accessor: User, work_item: WorkItem) -> DataAccessRecord:
-    return access_record(accessor=accessor, work_item=work_item, what=DataAccessRecord.What.VIEW_APPLICATION)
+def application_viewed(*, accessor: User, work_item: WorkItem, visible: Visible) -> DataAccessRecord:
+    """The department opened the application and was shown `visible` (its step's needs, as
+    answered): the citizen's access log says which department could see which data."""
+    return access_record(
+        accessor=accessor,
+        work_item=work_item,
+        what=DataAccessRecord.What.VIEW_APPLICATION,
+        visible=visible.as_json(),
+    )
 
 
 def field_revealed(*, accessor: User, work_item: WorkItem, field_key: str) -> DataAccessRecord:

@@ -5,6 +5,7 @@ department's item is 404. Refused transitions answer 409 with the reason."""
 from typing import cast
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -17,7 +18,7 @@ from accounts.models import User
 from accounts.selectors import QUEUE_ROLES, SUPERVISOR_ROLES, has_role
 from workflows.engine import actions as engine
 from workflows.engine.actions import work_item_claim, work_item_release
-from workflows.models import TransferRequest, WorkItem
+from workflows.models import GroupDocument, TransferRequest, WorkItem
 from workflows.workbench import access, selectors
 from workflows.workbench.selectors import QueueFilters, Tab
 
@@ -39,6 +40,33 @@ class WorkItemOutput(serializers.Serializer):
 
     def get_applicant_id_number(self, item: WorkItem) -> str:
         return selectors.masked_id_number(getattr(item, "id_number", None))
+
+
+class AnswerOutput(serializers.Serializer):
+    key = serializers.CharField(help_text="The data element's stable key.")
+    label = serializers.CharField()
+    section = serializers.CharField()
+    value = serializers.CharField(source="shown", help_text="Protected values (resident ID, sensitive) masked.")
+    masked = serializers.BooleanField()
+
+
+class DocumentOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="document_id")
+    document_type = serializers.CharField(source="document_type.code")
+    name = serializers.CharField(source="document.display_name")
+    url = serializers.SerializerMethodField(
+        help_text="Opens the document (the opening is recorded); null until a virus scanner has passed it."
+    )
+
+    def get_url(self, attachment: GroupDocument) -> str | None:
+        if not attachment.document.may_be_opened_by_staff:
+            return None
+        return reverse("workflows:workbench-document", args=[self.context["item_id"], attachment.document_id])
+
+
+class WorkItemDetailOutput(WorkItemOutput):
+    answers = AnswerOutput(many=True, help_text="Only the answers the step needs.")
+    documents = DocumentOutput(many=True, help_text="Only the documents the step needs.")
 
 
 REFUSED = OpenApiResponse(
@@ -136,6 +164,31 @@ class QueueApi(APIView):
                 "results": WorkItemOutput(page.items, many=True).data,
             }
         )
+
+
+class WorkItemDetailApi(APIView):
+    @extend_schema(
+        operation_id="workbench_item",
+        responses={200: WorkItemDetailOutput, 404: OpenApiResponse(description="Not one of your departments' steps.")},
+        tags=["workbench"],
+        description="A step of one of your departments with the answers and documents its route says it needs "
+        "(without a `needs`, all that its service's form asks). Recorded in the applicant's access log.",
+    )
+    def get(self, request: Request, item_id: int) -> Response:
+        item = _item(request, item_id)
+        needs = selectors.step_needs(item)
+        sections = selectors.applicant_sections(item.application, needs=needs)
+        documents = selectors.application_documents(item.application, needs=needs)
+        access.application_viewed(
+            accessor=_clerk(request), work_item=item, visible=selectors.visible_on_page(sections, documents)
+        )
+        item.answers = [  # type: ignore[attr-defined]
+            {"key": row.key, "label": row.label, "section": section.title, "shown": row.shown, "masked": row.masked}
+            for section in sections
+            for row in section.rows
+        ]
+        item.documents = documents  # type: ignore[attr-defined]
+        return Response(WorkItemDetailOutput(item, context={"item_id": item.pk}).data)
 
 
 class ClaimApi(APIView):

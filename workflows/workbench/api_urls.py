@@ -4,6 +4,7 @@ from workflows.workbench import api
 
 urlpatterns = [
     path("workbench/items/", api.QueueApi.as_view(), name="workbench-queue"),
+    path("workbench/items/<int:item_id>/", api.WorkItemDetailApi.as_view(), name="workbench-item"),
     path("workbench/items/<int:item_id>/claim/", api.ClaimApi.as_view(), name="workbench-claim"),
     path("workbench/items/<int:item_id>/release/", api.ReleaseApi.as_view(), name="workbench-release"),
     path("workbench/items/<int:item_id>/decide/", api.DecideApi.as_view(), name="workbench-decide"),

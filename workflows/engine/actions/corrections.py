@@ -65,6 +65,15 @@ def correction_request(
                 _("These are not on this application's form: %(names)s.")
                 % {"names": join_names(sorted(unknown_fields | unknown_materials))}
             )
+        needs = next((step.needs for step in routing.route_steps(application) if step.key == item.step_key), None)
+        if needs is not None:
+            # Data minimisation: a step asks only about what it is shown.
+            unseen = (set(fields) - needs.elements) | (set(materials) - needs.documents)
+            if unseen:
+                raise TransitionRefused(
+                    _("Your step is not shown these, so it cannot ask for them to be corrected: %(names)s.")
+                    % {"names": join_names(sorted(unseen))}
+                )
         bound = sorted(DataElement.objects.filter(key__in=fields, bound=True).values_list("key", flat=True))
         if bound:
             raise TransitionRefused(

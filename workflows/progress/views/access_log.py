@@ -72,15 +72,13 @@ def access_log(request: HttpRequest) -> HttpResponseBase:
         record.description = describe(record)  # type: ignore[attr-defined]
     own = selectors.own_applications(user=me(request)).order_by("-submitted_at")
     numbers = list(own.values_list("number", flat=True))
+    summary = selectors.access_summary(user=me(request), application_number=number or None)
+    # Which department could see which of your data: only asked when anybody looked at all.
+    sights = selectors.access_sights(user=me(request), application_number=number or None) if summary else []
     return render(
         request,
         "workflows/progress/access_log.html",
-        {
-            "page": page,
-            "numbers": numbers,
-            "selected": number,
-            "summary": selectors.access_summary(user=me(request), application_number=number or None),
-        },
+        {"page": page, "numbers": numbers, "selected": number, "summary": summary, "sights": sights},
     )
 
 

@@ -17,6 +17,7 @@ from workflows.workbench.selectors.counter import (
 from workflows.workbench.selectors.item_page import (
     FieldRow,
     Section,
+    Visible,
     applicant_sections,
     application_certificates,
     application_document,
@@ -30,6 +31,8 @@ from workflows.workbench.selectors.item_page import (
     event_label,
     field_value_for_reveal,
     rejection_reason_choices,
+    step_needs,
+    visible_on_page,
 )
 from workflows.workbench.selectors.queue import (
     ACTIVE_STATUSES,
@@ -83,6 +86,7 @@ __all__ = [
     "QueueScope",
     "Section",
     "Tab",
+    "Visible",
     "applicant_sections",
     "application_certificates",
     "application_document",
@@ -112,11 +116,13 @@ __all__ = [
     "queue_services",
     "rejection_reason_choices",
     "search_candidates",
+    "step_needs",
     "tab_conditions",
     "transfer_request_for_supervisor",
     "transfer_requests_for_supervisor",
     "transfer_requests_of_item",
     "transfer_route_departments",
+    "visible_on_page",
     "work_item_for_clerk",
     "work_items_for_clerk",
     "work_items_in_scope",

@@ -1,5 +1,12 @@
 """What the clerk's work item page shows: the applicant's answers (sensitive values masked until
-revealed), documents, history, notes, certificates, the clock and the decision choices."""
+revealed), documents, history, notes, certificates, the clock and the decision choices.
+
+Data minimisation: a step is shown only what it needs (`step_needs`). Without a `needs` in its
+route step that is everything its own service's form asks, which for an application of a
+life-event bundle is that service's questions and documents, never the whole merged form. Every
+read of answers or documents here takes the step's needs, so the page, the API, the reveal and
+the document views cannot show one thing and serve another.
+"""
 
 import datetime
 from dataclasses import dataclass
@@ -14,6 +21,7 @@ from documents.models import Certificate, Document
 from lib.text import in_language
 from services.elements import display_value, mask_value
 from services.models import DataElement
+from services.routes import RouteError, StepNeeds, parse_route
 from workflows import clock
 from workflows.models import (
     Application,
@@ -22,6 +30,49 @@ from workflows.models import (
     Note,
     WorkItem,
 )
+
+# --- What a step is shown ----------------------------------------------------------------------
+
+
+def step_needs(item: WorkItem) -> StepNeeds | None:
+    """What `item`'s step is shown of its application: None for all that the application's own
+    form asks. Read from the pinned version's route (already loaded with the page), no query."""
+    try:
+        steps = parse_route(item.application.service_version.route)
+    except RouteError:
+        # Never published like this (publish validation parses the route); shown nothing
+        # rather than everything.
+        return StepNeeds()
+    step = next((step for step in steps if step.key == item.step_key), None)
+    return step.needs if step is not None else None
+
+
+def _needed_element(needs: StepNeeds | None, key: str) -> bool:
+    return needs is None or key in needs.elements
+
+
+def _needed_document(needs: StepNeeds | None, code: str) -> bool:
+    return needs is None or code in needs.documents
+
+
+@dataclass(frozen=True)
+class Visible:
+    """What a department was shown of an application, as recorded in the access log."""
+
+    elements: tuple[str, ...]
+    documents: tuple[str, ...]
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"elements": list(self.elements), "documents": list(self.documents)}
+
+
+def visible_on_page(sections: list["Section"], documents: list[GroupDocument]) -> Visible:
+    """The element keys and document types a page (or API answer) actually showed."""
+    return Visible(
+        elements=tuple(sorted({row.key for section in sections for row in section.rows})),
+        documents=tuple(sorted({attachment.document_type.code for attachment in documents})),
+    )
+
 
 # --- The work item page -----------------------------------------------------------------------
 
@@ -46,15 +97,17 @@ def _is_protected(element: DataElement) -> bool:
     return element.kind == DataElement.Kind.RESIDENT_ID or element.sensitivity == DataElement.Sensitivity.SENSITIVE
 
 
-def applicant_sections(application: Application, *, revealed: frozenset[str] = frozenset()) -> list[Section]:
+def applicant_sections(
+    application: Application, *, needs: StepNeeds | None, revealed: frozenset[str] = frozenset()
+) -> list[Section]:
     """The applicant's data laid out by the pinned version's form: sections, labels from the
-    data dictionary, protected values masked unless revealed."""
+    data dictionary, protected values masked unless revealed; only what the step needs."""
     data = application.data or {}
     changed = set(application.group.changed_verified or [])
     sections: dict[str, Section] = {}
     for form_field in application.service_version.fields.select_related("element").order_by("order", "pk"):
         element = form_field.element
-        if element.key not in data:
+        if element.key not in data or not _needed_element(needs, element.key):
             continue
         value = data[element.key]
         protected = _is_protected(element)
@@ -72,32 +125,44 @@ def applicant_sections(application: Application, *, revealed: frozenset[str] = f
     return list(sections.values())
 
 
-def field_value_for_reveal(application: Application, key: str) -> tuple[DataElement, Any] | None:
-    """The element and value of a protected field of this application's form, or None."""
+def field_value_for_reveal(
+    application: Application, key: str, *, needs: StepNeeds | None
+) -> tuple[DataElement, Any] | None:
+    """The element and value of a protected field of this application's form that the step
+    needs, or None."""
+    if not _needed_element(needs, key):
+        return None
     form_field = application.service_version.fields.select_related("element").filter(element__key=key).first()
     if form_field is None or key not in (application.data or {}) or not _is_protected(form_field.element):
         return None
     return form_field.element, application.data[key]
 
 
-def _attachments_of(application: Application) -> QuerySet[GroupDocument]:
-    """The bundle's documents this application's own form asks for: a department sees what its
-    service needs, never the documents of the bundle's other services (a tax clerk does not
-    see the health certificate)."""
+def _attachments_of(application: Application, needs: StepNeeds | None) -> QuerySet[GroupDocument]:
+    """The bundle's documents this application's own form asks for and the step needs: a
+    department sees what its step needs, never the documents of the bundle's other services (a
+    tax clerk does not see the health certificate) nor those of its service's other steps."""
     needed = application.service_version.materials.values("document_type_id")
-    return GroupDocument.objects.filter(group_id=application.group_id, document_type_id__in=needed)
+    attachments = GroupDocument.objects.filter(group_id=application.group_id, document_type_id__in=needed)
+    if needs is not None:
+        attachments = attachments.filter(document_type__code__in=sorted(needs.documents))
+    return attachments
 
 
-def application_documents(application: Application) -> list[GroupDocument]:
+def application_documents(application: Application, *, needs: StepNeeds | None) -> list[GroupDocument]:
     return list(
-        _attachments_of(application).select_related("document", "document_type").order_by("document_type__code")
+        _attachments_of(application, needs).select_related("document", "document_type").order_by("document_type__code")
     )
 
 
-def application_document(application: Application, document_id: int) -> GroupDocument:
-    """A document this application asks for; 404 for any other document (the bundle's others too)."""
+def application_document(application: Application, document_id: int, *, needs: StepNeeds | None) -> GroupDocument:
+    """A document this application asks for and the step needs; 404 for any other document
+    (the bundle's others, and those only other steps need)."""
     attachment = (
-        _attachments_of(application).filter(document_id=document_id).select_related("document", "document_type").first()
+        _attachments_of(application, needs)
+        .filter(document_id=document_id)
+        .select_related("document", "document_type")
+        .first()
     )
     if attachment is None:
         raise Http404
@@ -173,10 +238,10 @@ def _shown(element: DataElement | None, value: Any) -> str:
     return mask_value(element, value) if _is_protected(element) else display_value(element, value)
 
 
-def correction_changes(application: Application) -> RoundChanges | None:
+def correction_changes(application: Application, *, needs: StepNeeds | None) -> RoundChanges | None:
     """The latest answered correction of the application, as before → after for each answer it
-    asked about and each document replaced or added; None when no correction was answered or
-    its record was removed with the answers (retention)."""
+    asked about and each document replaced or added (of those the step needs); None when no
+    correction was answered or its record was removed with the answers (retention)."""
     answered = [
         item
         for item in WorkItem.objects.filter(application=application).exclude(correction={})
@@ -186,7 +251,11 @@ def correction_changes(application: Application) -> RoundChanges | None:
         return None
     latest = max(answered, key=lambda item: item.correction["answered_at"])
     changes = latest.correction["changes"]
-    raw_answers = [row for row in changes.get("answers", []) if isinstance(row, dict)]
+    raw_answers = [
+        row
+        for row in changes.get("answers", [])
+        if isinstance(row, dict) and _needed_element(needs, str(row.get("key", "")))
+    ]
     elements = {
         element.key: element for element in DataElement.objects.filter(key__in=[row.get("key") for row in raw_answers])
     }
@@ -203,6 +272,7 @@ def correction_changes(application: Application) -> RoundChanges | None:
     needed = {
         material.document_type.code: material.document_type.name
         for material in application.service_version.materials.select_related("document_type")
+        if _needed_document(needs, material.document_type.code)
     }
     raw_documents = [row for row in changes.get("documents", []) if isinstance(row, dict) and row.get("code") in needed]
     names: dict[Any, str] = dict(
@@ -247,16 +317,20 @@ def rejection_reason_choices(application: Application) -> list[tuple[str, str]]:
     ]
 
 
-def correction_choices(application: Application) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(fields, materials) the clerk may ask the applicant to correct."""
+def correction_choices(
+    application: Application, *, needs: StepNeeds | None
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(fields, materials) the clerk may ask the applicant to correct: those the step sees."""
     version = application.service_version
     fields = [
         (form_field.element.key, form_field.element.label)
         for form_field in version.fields.select_related("element").order_by("order", "pk")
+        if _needed_element(needs, form_field.element.key)
     ]
     materials = [
         (material.document_type.code, material.document_type.name)
         for material in version.materials.select_related("document_type").order_by("order", "pk")
+        if _needed_document(needs, material.document_type.code)
     ]
     return fields, materials
 

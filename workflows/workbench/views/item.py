@@ -54,11 +54,19 @@ def _item_page(
     forms: dict[str, Any] | None = None,
     refusal: str = "",
     status: int = 200,
+    record_view: bool = False,
 ) -> HttpResponse:
+    """The work item page. `record_view`: this is a look at the application (not the page again
+    after a refused action), recorded with what the step was shown."""
     application = item.application
     user = staff_user(request)
     is_supervisor = has_role(user, SUPERVISOR_ROLES, item.department_id)
-    field_choices, material_choices = selectors.correction_choices(application)
+    needs = selectors.step_needs(item)
+    sections = selectors.applicant_sections(application, needs=needs, revealed=revealed)
+    documents = selectors.application_documents(application, needs=needs)
+    if record_view:
+        access.application_viewed(accessor=user, work_item=item, visible=selectors.visible_on_page(sections, documents))
+    field_choices, material_choices = selectors.correction_choices(application, needs=needs)
     reason_choices = selectors.rejection_reason_choices(application)
     forms = forms or {}
     route_states = application_route_state(application)
@@ -68,9 +76,10 @@ def _item_page(
         "item": item,
         "application": application,
         "masked_id": selectors.masked_id_number(item.id_number),  # type: ignore[attr-defined]
-        "sections": selectors.applicant_sections(application, revealed=revealed),
-        "documents": selectors.application_documents(application),
-        "changes": selectors.correction_changes(application),
+        "sections": sections,
+        "documents": documents,
+        "minimised": needs is not None,
+        "changes": selectors.correction_changes(application, needs=needs),
         "route": route_svg(
             parse_route(application.service_version.route), {state["key"]: state["status"] for state in route_states}
         ),
@@ -114,8 +123,7 @@ def _item_page(
 @require_GET
 def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     item = _item(request, item_id)
-    access.application_viewed(accessor=staff_user(request), work_item=item)
-    return _item_page(request, item)
+    return _item_page(request, item, record_view=True)
 
 
 @staff_only(QUEUE_ROLES)
@@ -123,14 +131,15 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
 def reveal(request: AuthenticatedRequest, item_id: int) -> HttpResponse:
     item = _item(request, item_id)
     key = request.POST.get("field", "")
-    found = selectors.field_value_for_reveal(item.application, key)
+    needs = selectors.step_needs(item)
+    found = selectors.field_value_for_reveal(item.application, key, needs=needs)
     if found is None:
         raise Http404
     access.field_revealed(accessor=staff_user(request), work_item=item, field_key=key)
     if request.htmx:
         rows = [
             row
-            for section in selectors.applicant_sections(item.application, revealed=frozenset([key]))
+            for section in selectors.applicant_sections(item.application, needs=needs, revealed=frozenset([key]))
             for row in section.rows
             if row.key == key
         ]
@@ -139,8 +148,9 @@ def reveal(request: AuthenticatedRequest, item_id: int) -> HttpResponse:
 
 
 def _openable_document(request: HttpRequest, item: WorkItem, document_id: int) -> Document:
-    """A document this application holds that a virus scanner passed; 404 otherwise."""
-    attachment = selectors.application_document(item.application, document_id)
+    """A document of this application that the step needs and a virus scanner passed; 404
+    otherwise (whoever asks, whatever the URL)."""
+    attachment = selectors.application_document(item.application, document_id, needs=selectors.step_needs(item))
     if attachment.document.erased_at is not None:
         raise Http404  # removed when the application's retention ended
     if not attachment.document.may_be_opened_by_staff:
@@ -221,7 +231,7 @@ def decide(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def correction(request: HttpRequest, item_id: int) -> HttpResponse:
     item = _item(request, item_id)
-    field_choices, material_choices = selectors.correction_choices(item.application)
+    field_choices, material_choices = selectors.correction_choices(item.application, needs=selectors.step_needs(item))
     form = CorrectionForm(request.POST, field_choices=field_choices, material_choices=material_choices)
     if not form.is_valid():
         return _item_page(request, item, forms={"correction": form}, status=400)
