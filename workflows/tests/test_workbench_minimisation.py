@@ -210,7 +210,7 @@ def test_a_step_cannot_ask_to_correct_what_it_is_not_shown(client, restaurant, f
     work_item_claim(work_item_id=fire.pk, clerk=fire_clerk)
     client.force_login(fire_clerk)
     page = client.get(f"/workbench/items/{fire.pk}/").content.decode()
-    correction = page[page.index('action="/workbench/items/%d/correction/"' % fire.pk) :]
+    correction = page[page.index(f'action="/workbench/items/{fire.pk}/correction/"') :]
     assert 'value="fire-safety-plan"' in correction and 'value="health-certificate"' not in correction
     answer = client.post(
         f"/api/workbench/items/{fire.pk}/correction/",

@@ -44,7 +44,7 @@ class WorkItemOutput(serializers.Serializer):
 
 class AnswerOutput(serializers.Serializer):
     key = serializers.CharField(help_text="The data element's stable key.")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the field "label", not Field.label
     section = serializers.CharField()
     value = serializers.CharField(source="shown", help_text="Protected values (resident ID, sensitive) masked.")
     masked = serializers.BooleanField()
