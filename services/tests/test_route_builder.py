@@ -154,3 +154,31 @@ def test_every_kind_of_step_has_a_name_in_the_builder():
     from services.routes import KINDS
 
     assert set(_kind_labels()) == set(KINDS)
+
+
+def test_the_preview_tells_a_step_that_needs_what_the_form_does_not_ask(client, administrator, make_draft):
+    draft = make_draft()
+    client.force_login(administrator)
+    route = json.loads(json.dumps(GOOD_ROUTE))
+    route["steps"][2]["needs"] = {"elements": ["business.floor_area_m2", "business.colour"], "documents": []}
+    answer = client.post(reverse(PREVIEW), {"route": json.dumps(route), "version": draft.pk}).json()
+    assert answer["problems"] == [
+        {
+            "message": "Step “fire” needs the data element “business.colour”, but this version's form does not ask "
+            "it; add it to the form or remove it from “needs”.",
+            "step": "fire",
+            "position": 2,
+        }
+    ]
+    route["steps"][2]["needs"] = {"elements": ["business.floor_area_m2"]}
+    assert client.post(reverse(PREVIEW), {"route": json.dumps(route), "version": draft.pk}).json()["problems"] == []
+
+
+def test_a_draft_whose_step_needs_an_unknown_element_is_not_published(administrator, make_draft):
+    from services.validation import version_problems
+
+    route = json.loads(json.dumps(GOOD_ROUTE))
+    route["steps"][2]["needs"] = {"elements": ["business.colour"], "documents": ["passport"]}
+    problems = version_problems(make_draft(route))
+    assert any("needs the data element “business.colour”" in problem for problem in problems)
+    assert any("needs the document “passport”" in problem for problem in problems)
