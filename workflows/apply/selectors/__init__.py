@@ -47,6 +47,7 @@ from workflows.apply.selectors.missing import (
 from workflows.apply.selectors.reuse import (
     PREVIOUS_APPLICATIONS_LOOKED_AT,
     Reuse,
+    given_values,
     group_known_values,
     group_known_values_keep,
     group_verified_values,
@@ -74,6 +75,7 @@ __all__ = [
     "document_is_usable",
     "group_documents_reload",
     "group_documents_replace",
+    "given_values",
     "group_for_user",
     "group_form",
     "group_known_values",
