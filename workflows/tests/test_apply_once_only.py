@@ -112,3 +112,48 @@ def test_seeding_the_vault_twice_stores_each_document_once(demo):
     seed_demo_vault()
     assert Document.objects.filter(owner=demo).count() == before == 6
     assert set(Document.objects.filter(owner=demo).values_list("scan_status", flat=True)) == {"clean"}
+
+
+def test_the_mother_answers_one_question_and_her_details_come_from_her_verified_identity(demo):
+    from workflows.apply.actions import draft_save
+    from workflows.apply.selectors import group_for_user
+
+    group = draft_start(applicant=demo, life_event=LifeEvent.objects.get(code="have-a-baby"))
+    form = group_form(group)
+    # Asked once for the four services, and the mother's details are asked until it is answered.
+    assert [spec.key for spec in form.fields].count("parents.applicant_is_mother") == 1
+    assert form.field("mother.full_name").shown(group.data)
+    assert not form.field("mother.full_name").is_bound(group.data)
+
+    result = draft_save(
+        applicant=demo,
+        group_id=group.pk,
+        values={"parents.applicant_is_mother": "yes", "parents.father_is_spouse": "yes"},
+    )
+    assert result.ok, result.errors
+    group = group_for_user(user=demo, group_id=group.pk)
+    assert group.data["mother.full_name"] == "Alice Wang"
+    assert group.data["mother.id_number"] == "11010519491231002X"
+    assert group.data["father.full_name"] == "Li Ming"
+    assert group.data["father.id_number"] == "110105194803150012"
+    # Derived, not asked: the ages come from the ID numbers.
+    assert isinstance(group.data["mother.age"], int) and isinstance(group.data["father.age"], int)
+    assert not form.field("mother.age").shown(group.data)
+    # Shown read-only and marked verified.
+    assert form.field("mother.full_name").is_bound(group.data)
+    from workflows.apply.selectors import group_known_values
+
+    assert group_known_values(group, form)["mother.full_name"].is_verified
+    # Typing another mother while saying "I am the mother" is refused at that field.
+    refused = draft_save(applicant=demo, group_id=group.pk, values={"mother.full_name": "Someone Else"})
+    assert "mother.full_name" in refused.errors
+    group = group_for_user(user=demo, group_id=group.pk)
+    assert group.data["mother.full_name"] == "Alice Wang"
+    # What is still missing is only the baby: new facts.
+    missing = {m.label for m in group_missing(group) if m.kind == "field"}
+    assert missing == {
+        "Baby's name",
+        "Baby's sex",
+        "Baby's date of birth",
+        "Was the baby born in a hospital or registered birth centre?",
+    }

@@ -221,6 +221,7 @@ def _given_apply(
                 _("%(label)s comes from your verified details, since you said who this person is.")
                 % {"label": spec.element.label}
             ]
+            changed.pop(key)
         if data.get(key) != reuse.value:
             changed[key] = reuse.value
 
