@@ -83,7 +83,9 @@ def produces_problems(raw: Any, known_keys: set[str]) -> list[str]:
     if not isinstance(raw, list) or not all(isinstance(key, str) for key in raw):
         return [_("“Produces” must be a list of data element keys.")]
     return [
-        _("“Produces” names %(key)s, which is not a data element.") % {"key": key} for key in raw if key not in known_keys
+        _("“Produces” names %(key)s, which is not a data element.") % {"key": key}
+        for key in raw
+        if key not in known_keys
     ]
 
 

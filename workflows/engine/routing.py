@@ -424,7 +424,9 @@ def application_finish(
         if to_status == Application.Status.APPROVED:
             fields += produced_values_fill(application)
         outbox_enqueue(task=BUNDLE_DELIVER_TASK, kwargs={"application_id": application.pk})
-    application_set_status(application, to_status, kind=kind, actor=actor, reason=reason, payload=payload, fields=fields)
+    application_set_status(
+        application, to_status, kind=kind, actor=actor, reason=reason, payload=payload, fields=fields
+    )
 
 
 def advance_locked(

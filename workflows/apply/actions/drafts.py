@@ -29,6 +29,7 @@ from workflows.apply.actions.refusals import (
 from workflows.apply.selectors import (
     MergedForm,
     attachments_by_type,
+    given_values,
     group_documents_reload,
     group_documents_replace,
     group_for_user,
@@ -36,7 +37,6 @@ from workflows.apply.selectors import (
     group_known_values_keep,
     group_load_new,
     group_load_related,
-    given_values,
     group_verified_values,
     known_values,
     merged_form,

@@ -28,8 +28,8 @@ from workflows.apply.actions.refusals import (
     IdempotencyKeyReused,
 )
 from workflows.apply.selectors import (
-    given_values,
     attachments_by_type,
+    given_values,
     group_for_user,
     group_form,
     group_verified_values,

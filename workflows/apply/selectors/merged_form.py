@@ -10,7 +10,6 @@ from typing import Any
 
 from accounts.assurance import Level
 from services.conditions import evaluate
-from services.roles import Role, derivation_source, derive, parse_roles
 from services.models import (
     DataElement,
     DocumentType,
@@ -20,6 +19,7 @@ from services.models import (
     Service,
     ServiceVersion,
 )
+from services.roles import Role, derivation_source, derive, parse_roles
 from workflows.models import ApplicationGroup
 
 # The form fields and materials of a published (or retired) version are frozen (model, queryset

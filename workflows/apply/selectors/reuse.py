@@ -11,10 +11,10 @@ from accounts.models import Organisation, User, VerifiedAttribute
 from documents.models import Document
 from documents.selectors import reusable_documents
 from services.elements import resident_id_birth_date, resident_id_sex, validate_value
-from services.roles import derive
 from services.models import (
     DocumentType,
 )
+from services.roles import derive
 from workflows.apply.selectors.merged_form import FieldSpec, MergedForm
 from workflows.models import Application, ApplicationGroup
 

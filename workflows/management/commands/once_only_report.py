@@ -66,9 +66,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  New facts typed: {'; '.join(figures.new_facts) or 'none'}")
             self.stdout.write(f"  New documents uploaded: {'; '.join(figures.new_documents) or 'none'}")
             self.stdout.write(f"  Known facts typed: {'; '.join(figures.known_facts_typed) or 'none'}")
-            self.stdout.write(
-                f"  Known documents uploaded: {'; '.join(figures.known_documents_uploaded) or 'none'}"
-            )
+            self.stdout.write(f"  Known documents uploaded: {'; '.join(figures.known_documents_uploaded) or 'none'}")
             answered = ", ".join(
                 f"{count} from {SOURCES.get(source, source)}" for source, count in figures.answered_by_state.items()
             )
