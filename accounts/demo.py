@@ -32,6 +32,17 @@ ALICE_VERIFIED = {
     "person.address": "1 Renmin Road, Dongcheng District, Beijing",
 }
 
+# What departments' registers hold about Alice (read, not typed): she is married to Li Ming
+# (the marriage register), insured in employment (social insurance records) and her household
+# registration is in this city (the household register). Element key → (value, register).
+ALICE_REGISTERS: dict[str, tuple[object, str]] = {
+    "spouse.full_name": ("Li Ming", "civil:marriage-register"),
+    "spouse.id_number": ("110105194803150012", "civil:marriage-register"),
+    "person.employed": (True, "hrss:social-insurance"),
+    "person.social_insurance_months": (60, "hrss:social-insurance"),
+    "household.is_local": (True, "psb:household-register"),
+}
+
 
 @transaction.atomic
 def seed_departments() -> list[Department]:
@@ -86,6 +97,11 @@ def seed_accounts() -> list[tuple[str, str]]:
     for key, value in ALICE_VERIFIED.items():
         if not VerifiedAttribute.objects.filter(user=alice, element_key=key, value=value).exists():
             verified_attribute_set(user=alice, element_key=key, value=value, source="identity")
+    for key, (fact, register) in ALICE_REGISTERS.items():
+        if not VerifiedAttribute.objects.filter(user=alice, element_key=key, value=fact).exists():
+            verified_attribute_set(
+                user=alice, element_key=key, value=fact, source="register", source_reference=register
+            )
     organisation, _ = Organisation.objects.get_or_create(
         registration_number=ALICE_ORGANISATION[0], defaults={"name": ALICE_ORGANISATION[1]}
     )

@@ -170,6 +170,9 @@ class VerifiedAttribute(models.Model):
         APPLICATION = "application", _("Approved application")
         COUNTER = "counter", _("Identity card checked at a counter")
         EID = "eid", _("National eID")
+        # Read from a department's register: the marriage register, social insurance records,
+        # the household register (source_reference names which).
+        REGISTER = "register", _("A department's register")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verified_attributes")
     element_key = models.CharField(_("data element"), max_length=100)

@@ -142,6 +142,8 @@ def version_new_draft(*, service: Service, actor: User | None) -> ServiceVersion
         if source
         else ServiceVersion._meta.get_field("minimum_assurance").default,
         eligibility=source.eligibility if source else [],
+        roles=source.roles if source else [],
+        produces=source.produces if source else [],
         route=source.route if source else {},
         rejection_reasons=source.rejection_reasons if source else [],
     )

@@ -64,6 +64,16 @@ class DataElement(models.Model):
         default=False,
         help_text=_("Always the applicant's verified value; an applicant without one cannot apply."),
     )
+    # Whether the state can know this datum at all: the register that holds it (the identity
+    # register, social insurance records, the household register...) or empty for a new fact
+    # only the applicant can tell (a baby's name, a new shop's floor area). `once_only_report`
+    # counts a typed answer to an element held by a register as a failure of "once only".
+    held_by = models.CharField(
+        _("held by"),
+        max_length=200,
+        blank=True,
+        help_text=_("The register that already holds this datum; empty when only the applicant can tell it."),
+    )
 
     class Meta:
         ordering = ["key"]
@@ -255,6 +265,13 @@ class ServiceVersion(models.Model):
     eligibility = models.JSONField(_("eligibility rules"), default=list, blank=True)
     # {"steps": [{"key", "department", "kind", "after", "when", "sla_days", "handler", "document_type", ...}]}
     route = models.JSONField(_("route"), default=dict, blank=True)
+    # Who the person elements of the form are about (services/roles.py):
+    # [{"about": "mother", "is": "applicant", "question": "parents.applicant_is_mother"}]:
+    # when the applicant answers yes, mother.* are the applicant's verified person.* values.
+    roles = models.JSONField(_("roles"), default=list, blank=True)
+    # Data elements an approval of this service produces (a business licence's credit code, a
+    # birth certificate's baby data): later applications of the same bundle take them as verified.
+    produces = models.JSONField(_("produces"), default=list, blank=True)
     # Reasons a clerk may pick when rejecting: [{"code": "...", "label_en": "...", "label_zh": "..."}]
     rejection_reasons = models.JSONField(_("rejection reasons"), default=list, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -78,6 +78,11 @@ class RouteStep:
     options: dict[str, Any] = field(default_factory=dict, hash=False)
     # What the department is shown (None: all that the service's form asks).
     needs: StepNeeds | None = None
+    # Codes of services this step waits for when the application is part of a life event that
+    # also applies for them: the step opens only once that sibling application is approved and
+    # the data it produces has been written into this one (workflows.engine.bundles). Applied for
+    # alone, the application does not wait (the applicant gave that data themselves).
+    waits_for: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -128,6 +133,11 @@ def parse_route(route_json: Any) -> list[RouteStep]:
         if not isinstance(transfer_to, list | tuple) or not all(isinstance(item, str) for item in transfer_to):
             raise RouteError(_("Step “%(key)s”: “transfer_to” must be a list of department codes.") % {"key": key})
         needs = _parse_needs(key, raw.get("needs"))
+        waits_for = raw.get("waits_for") or ()
+        if isinstance(waits_for, str):
+            waits_for = (waits_for,)
+        if not isinstance(waits_for, list | tuple) or not all(isinstance(item, str) for item in waits_for):
+            raise RouteError(_("Step “%(key)s”: “waits_for” must be a list of service codes.") % {"key": key})
         # Options that are not an object are left out here rather than refused: versions published
         # before options were checked are still parsed by the engine and the pages, which must not
         # fail on them. Publish validation refuses them (`check_route`).
@@ -148,6 +158,7 @@ def parse_route(route_json: Any) -> list[RouteStep]:
                 transfer_to=tuple(transfer_to),
                 options=dict(options) if isinstance(options, Mapping) else {},
                 needs=needs,
+                waits_for=tuple(waits_for),
             )
         )
     return steps

@@ -10,7 +10,8 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from services import conditions
-from services.models import ServiceVersion
+from services.models import DataElement, ServiceVersion
+from services.roles import produces_problems, role_problems
 from services.routes import RouteError, check_route, parse_route
 
 
@@ -84,6 +85,11 @@ def version_problems(version: ServiceVersion) -> list[str]:
             for problem in conditions.problems(rule["when"], element_kinds):
                 found.append(_("Eligibility rule %(n)d: %(problem)s.") % {"n": position, "problem": problem})
 
+    found += role_problems(version.roles, element_kinds)
+    if version.produces:
+        found += produces_problems(
+            version.produces, set(DataElement.objects.filter(key__in=version.produces).values_list("key", flat=True))
+        )
     found += check_route(
         version.route,
         element_kinds=element_kinds,

@@ -16,7 +16,7 @@ class DataElementAdmin(CatalogueStaffAdmin):
     list_filter = ("kind", "sensitivity", "bound")
     search_fields = ("key", "label_en", "label_zh")
     fieldsets = (
-        (None, {"fields": ("key", "kind", "sensitivity", "bound")}),
+        (None, {"fields": ("key", "kind", "sensitivity", "bound", "held_by")}),
         (gettext_lazy("Labels"), {"fields": ("label_en", "label_zh", "help_en", "help_zh")}),
         (
             gettext_lazy("Validation"),

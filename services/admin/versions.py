@@ -76,7 +76,16 @@ class FeeInline(VersionPartInline):
 class VersionForm(forms.ModelForm):
     class Meta:
         model = ServiceVersion
-        fields = ("service", "time_limit_days", "minimum_assurance", "eligibility", "route", "rejection_reasons")
+        fields = (
+            "service",
+            "time_limit_days",
+            "minimum_assurance",
+            "eligibility",
+            "roles",
+            "produces",
+            "route",
+            "rejection_reasons",
+        )
         help_texts = {
             "route": gettext_lazy(
                 'JSON: {"steps": [{"key": "check", "department": "market", "kind": "review", "sla_days": 5}, '
@@ -84,6 +93,15 @@ class VersionForm(forms.ModelForm):
                 '"document_type": "business-licence"}]}. Kinds: review, automatic (with "handler"), issue (with '
                 '"document_type"). Optional: "when" (a condition), "label_en", "label_zh", "on_reject", and on '
                 'review steps "transfer_to" (departments a clerk may transfer the step to without approval).'
+            ),
+            "roles": gettext_lazy(
+                'JSON list: [{"about": "mother", "is": "applicant", "question": "parents.applicant_is_mother"}]: '
+                "when the applicant answers yes to the question (a yes/no field of the form), the mother.* fields "
+                'are the applicant\'s verified values ("is": "applicant") or their spouse\'s ("is": "spouse").'
+            ),
+            "produces": gettext_lazy(
+                'JSON list of data element keys, e.g. ["business.credit_code"]: what an approval of this service '
+                "produces; later applications of the same life event take them instead of asking."
             ),
             "eligibility": gettext_lazy(
                 'JSON list: [{"when": {"element": "business.floor_area_m2", "gte": 10}, '
@@ -121,6 +139,7 @@ class ServiceVersionAdmin(AuditedAdmin):
             (None, {"fields": main}),
             (gettext_lazy("Route"), {"fields": ("route", "diagram", "publish_check")}),
             (gettext_lazy("Eligibility and rejection reasons"), {"fields": ("eligibility", "rejection_reasons")}),
+            (gettext_lazy("Roles and data produced for the life event"), {"fields": ("roles", "produces")}),
         )
 
     def get_queryset(self, request):

@@ -65,6 +65,8 @@ SHAPES = {
         help_zh="",
         choices=[],
         bound=False,
+        held_by="",
+        pattern="",
     ),
     "document_type": _shape(
         "code name_en name_zh allowed_content_types", validity_days=None, max_pages=100, max_image_side=8000
@@ -72,7 +74,15 @@ SHAPES = {
     "service": _shape(
         "code department category name_en name_zh summary_en summary_zh tags version", online=True, at_counter=True
     ),
-    "version": _shape("time_limit_days fields route", materials=[], fees=[], eligibility=[], minimum_assurance="low"),
+    "version": _shape(
+        "time_limit_days fields route",
+        materials=[],
+        fees=[],
+        eligibility=[],
+        minimum_assurance="low",
+        roles=[],
+        produces=[],
+    ),
     "field": _shape("element section", required=True, when=None),
     "material": _shape("document_type", required=True, when=None),
     "fee": _shape(
@@ -210,6 +220,8 @@ def _seed_service(spec: Entry, elements: dict[str, DataElement], types: dict[str
         time_limit_days=parts["time_limit_days"],
         minimum_assurance=parts["minimum_assurance"],
         eligibility=parts["eligibility"],
+        roles=parts["roles"],
+        produces=parts["produces"],
         route={"steps": parts["route"]},
     )
     for order, field in enumerate(parts["fields"]):

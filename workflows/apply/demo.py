@@ -21,14 +21,19 @@ from documents.scanning import KnownContentScanner
 from services.models import DocumentType
 
 # Document type code → the file name Alice once uploaded. Deliberately not everything: a
-# health certificate for staff and a fire-safety plan (only for large premises) she has not got.
+# fire-safety plan (only for large premises) she has not got; that one is new to the state.
 ALICE_DOCUMENTS = {
     "id-card": "alice-id-card.pdf",
     "lease-agreement": "lease-1-renmin-road.pdf",
     "floor-plan": "floor-plan-ground-floor.pdf",
     "household-register": "hukou-booklet.pdf",
     "marriage-certificate": "marriage-certificate.pdf",
+    # She cooks in her own noodle house: the Health Commission issued her food handler's
+    # certificate, so it is in her vault as issued, and the food permit never asks her to upload it.
+    "health-certificate": "health-certificate-alice-wang.pdf",
 }
+# Issued by a department (not uploaded by Alice).
+ISSUED_TO_ALICE = {"health-certificate"}
 
 
 def demo_pdf(title: str, holder: str) -> bytes:
@@ -58,6 +63,12 @@ def seed_demo_vault(user: User | None = None) -> list[Document]:
             ALICE_DOCUMENTS[document_type.code], contents[document_type.pk], content_type="application/pdf"
         )
         documents.append(
-            document_upload(owner=user, document_type=document_type, uploaded_file=upload, fallback_scanner=made_here)
+            document_upload(
+                owner=user,
+                document_type=document_type,
+                uploaded_file=upload,
+                fallback_scanner=made_here,
+                source=Document.Source.ISSUED if document_type.code in ISSUED_TO_ALICE else Document.Source.UPLOADED,
+            )
         )
     return documents

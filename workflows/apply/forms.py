@@ -67,6 +67,7 @@ class QuestionView:
     errors: list[str] = field(default_factory=list)
     reuse: Reuse | None = None
     flagged: bool = False  # a verified value the applicant changed
+    bound: bool = False  # the verified value, shown but not typed (identity, or a role the applicant holds)
 
     @property
     def element(self) -> DataElement:
@@ -146,6 +147,7 @@ def questions(
                 errors=list(errors.get(spec.key, [])),
                 reuse=known.get(spec.key),
                 flagged=spec.key in flagged,
+                bound=spec.is_bound(data),
             )
         )
     return views

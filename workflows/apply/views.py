@@ -273,9 +273,7 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
         question_views = forms.questions(
             specs=part.shown_fields(previewed),
             data=group.data,
-            known=selectors.known_values(
-                user=_applicant(request), keys=[spec.key for spec in part.fields], organisation=group.organisation
-            ),
+            known=selectors.group_known_values(group, form),
             flagged=group.changed_verified,
             typed=values,
             errors={},
@@ -324,11 +322,7 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
         typed = {key: values[key] for key in [*errors, *conflicts] if key in values}
         if result.ok and not errors:
             messages.info(request, _("Your answers need a few more details. The new questions are below."))
-    known = selectors.known_values(
-        user=_applicant(request),
-        keys=[spec.key for spec in part.fields],
-        organisation=group.organisation,
-    )
+    known = selectors.group_known_values(group, form)
     all_errors = {**errors, **{key: [message] for key, message in conflicts.items()}}
     question_views = forms.questions(
         specs=part.shown_fields(group.data),
@@ -428,7 +422,7 @@ def _refusal(error: UploadRejected | actions.AttachRefused) -> str:
 
 
 def _review_rows(group: ApplicationGroup, form: selectors.MergedForm, user) -> list[dict]:
-    known = selectors.known_values(user=user, keys=[spec.key for spec in form.fields], organisation=group.organisation)
+    known = selectors.group_known_values(group, form)
     sections = []
     for index, part in enumerate(form.sections, start=1):
         shown = part.shown_fields(group.data)

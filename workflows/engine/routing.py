@@ -26,12 +26,16 @@ from services.models import ServiceVersion
 from services.routes import RouteStep, parse_route, topological_order
 from workflows import clock
 from workflows.engine.events import event_record
+from workflows.engine.produced import produced_values_make
 from workflows.models import Application, ApplicationEvent, Timer, WorkItem
 from workflows.outbox import outbox_enqueue
 
 logger = logging.getLogger("workflows.engine")
 
 STEP_RUN_TASK = "workflows.step_run"
+# Told after commit when an application whose service produces data for its life event
+# finishes: the siblings waiting for it get the data, or are stopped (workflows.engine.bundles).
+BUNDLE_DELIVER_TASK = "workflows.bundle_deliver"
 FINISHED_OK = (WorkItem.Status.DONE, WorkItem.Status.SKIPPED)
 RUNNABLE_KINDS = (WorkItem.Kind.AUTOMATIC, WorkItem.Kind.ISSUE)
 # The deadline warning fires when this share of a step's working time is used up.
@@ -414,8 +418,14 @@ def application_finish(
         application, actor=actor, reason=reason, kind=ApplicationEvent.Kind(f"{kind}_cancelled"), items=items
     )
     application.decided_at = timezone.now()
+    fields = ["decided_at"]
+    # Only a service that produces data for its life event (its version says so; no query).
+    if application.service_version.produces:
+        if to_status == Application.Status.APPROVED:
+            fields += produced_values_fill(application)
+        outbox_enqueue(task=BUNDLE_DELIVER_TASK, kwargs={"application_id": application.pk})
     application_set_status(
-        application, to_status, kind=kind, actor=actor, reason=reason, payload=payload, fields=["decided_at"]
+        application, to_status, kind=kind, actor=actor, reason=reason, payload=payload, fields=fields
     )
 
 
@@ -467,6 +477,9 @@ def advance_locked(
         for step in topological_order(steps):
             if step.key in items:
                 continue
+            # Waiting for a sibling application's approval and its data (nearly always empty).
+            if application.waiting_for and any(code in application.waiting_for for code in step.waits_for):
+                continue
             if not all(parent in items and items[parent].status in FINISHED_OK for parent in step.after):
                 continue
             if evaluate(step.when, application.data or {}):
@@ -485,6 +498,35 @@ def advance_locked(
         )
 
 
+def produced_values_fill(application: Application) -> list[str]:
+    """On approval, the values the service produces that the applicant did not give (a business
+    licence's credit code) are made and kept on the application; the field names to save."""
+    made = produced_values_make(application)
+    if not made:
+        return []
+    application.data = {**(application.data or {}), **made}
+    return ["data"]
+
+
+def bundle_wait_record(application: Application) -> None:
+    """Says, once, on the timeline that clerks and the applicant read, what the application waits for."""
+    siblings = list(
+        Application.objects.filter(group_id=application.group_id, service__code__in=application.waiting_for)
+        .select_related("service")
+        .order_by("number")
+    )
+    names = ", ".join(f"{sibling.service.name} ({sibling.number})" for sibling in siblings)
+    event_record(
+        application=application,
+        kind=ApplicationEvent.Kind.BUNDLE_WAITING,
+        from_status=application.status,
+        to_status=application.status,
+        reason=_("Some steps wait for the approval of %(applications)s, and take the data it produces.")
+        % {"applications": names},
+        payload={"services": list(application.waiting_for), "applications": [s.number for s in siblings]},
+    )
+
+
 def application_begin_locked(application: Application) -> bool:
     """Submitted → in progress, with the application's statutory due time; then advance."""
     if application.status != Application.Status.SUBMITTED:
@@ -499,5 +541,7 @@ def application_begin_locked(application: Application) -> bool:
     application_set_status(
         application, Application.Status.IN_PROGRESS, kind=ApplicationEvent.Kind.ROUTING_STARTED, fields=fields
     )
+    if application.waiting_for:
+        bundle_wait_record(application)
     advance_locked(application)
     return True

@@ -8,7 +8,7 @@ import os
 
 from celery import shared_task
 
-from workflows.engine import actions, automatic, timers
+from workflows.engine import actions, automatic, bundles, timers
 from workflows.outbox import outbox_confirm
 from workflows.outbox import outbox_relay as relay
 
@@ -18,6 +18,11 @@ logger = logging.getLogger("workflows.engine")
 @shared_task(name="workflows.application_start")
 def application_start(*, application_id: int, outbox_id: int | None = None) -> None:
     actions.application_start(application_id=application_id, outbox_id=outbox_id)
+
+
+@shared_task(name="workflows.bundle_deliver")
+def bundle_deliver(*, application_id: int, outbox_id: int | None = None) -> list[str]:
+    return bundles.bundle_deliver(application_id=application_id, outbox_id=outbox_id)
 
 
 @shared_task(bind=True, name="workflows.step_run", max_retries=None)

@@ -100,6 +100,10 @@ class Application(models.Model):
     service_version = models.ForeignKey(ServiceVersion, on_delete=models.PROTECT, related_name="applications")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
     data = models.JSONField(default=dict)  # the data as submitted (and as corrected)
+    # Codes of the sibling services of its life event whose approval it still waits for, with the
+    # data that approval produces (route steps' `waits_for`, workflows.engine.bundles). Empty for
+    # nearly every application, so the engine checks it without a query.
+    waiting_for = models.JSONField(default=list, blank=True)
     statutory_due_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)

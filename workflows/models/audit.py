@@ -94,6 +94,11 @@ class ApplicationEvent(AppendOnlyModel):
         APPLICATION_APPROVED = "application_approved", _("Application approved")
         APPLICATION_REJECTED = "application_rejected", _("Application rejected")
         APPLICATION_WITHDRAWN = "application_withdrawn", _("Withdrawn by the applicant")
+        # Life events: a step waits for a sibling application's approval and the data it produces.
+        BUNDLE_WAITING = "bundle_waiting", _("Waiting for another application of the same request")
+        BUNDLE_DATA_RECEIVED = "bundle_data_received", _("Data received from another application of the same request")
+        # The sibling it waited for was refused or withdrawn: it cannot go ahead.
+        APPLICATION_BUNDLE_STOPPED = "application_bundle_stopped", _("Stopped: an application it needs was not granted")
         # Its retention ended: the answers and documents were removed (the event records that,
         # never the data).
         DATA_REMOVED = "data_removed", _("Answers and documents removed: retention ended")
@@ -106,6 +111,10 @@ class ApplicationEvent(AppendOnlyModel):
         STEP_CANCELLED_ON_WITHDRAWAL = (
             "application_withdrawn_cancelled",
             _("Step cancelled: the application was withdrawn"),
+        )
+        STEP_CANCELLED_ON_BUNDLE_STOP = (
+            "application_bundle_stopped_cancelled",
+            _("Step cancelled: an application it needs was not granted"),
         )
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")

@@ -29,6 +29,7 @@ from workflows.apply.actions.refusals import (
 from workflows.apply.selectors import (
     MergedForm,
     attachments_by_type,
+    given_values,
     group_documents_reload,
     group_documents_replace,
     group_for_user,
@@ -182,6 +183,8 @@ def draft_save(
                 result.conflicts[key] = data.get(key)
                 continue
             changed[key] = value
+        if changed and (form.roles or any(spec.derived_from for spec in form.fields)):
+            _given_apply(group, form, data, changed, result)
         for key, value in changed.items():
             if value is None:
                 data.pop(key, None)
@@ -199,6 +202,28 @@ def draft_save(
             result.saved = list(changed)
         group.save(update_fields=update_fields)
     return result
+
+
+def _given_apply(
+    group: ApplicationGroup, form: MergedForm, data: dict[str, Any], changed: dict[str, Any], result: DraftSaveResult
+) -> None:
+    """Adds to `changed` what the new answers give (services/roles.py): the verified values of a
+    role the applicant now holds, values worked out from another answer. A typed value that
+    contradicts a role's verified value is refused at that field, as for identity elements."""
+    after = {**data, **{key: value for key, value in changed.items() if value is not None}}
+    for key in [key for key, value in changed.items() if value is None]:
+        after.pop(key, None)
+    given = given_values(form=form, data=after, verified=group_verified_values(group, form))
+    for key, reuse in given.items():
+        spec = form.field(key)
+        if key in changed and changed[key] != reuse.value and spec is not None and reuse.is_verified:
+            result.errors[key] = [
+                _("%(label)s comes from your verified details, since you said who this person is.")
+                % {"label": spec.element.label}
+            ]
+            changed.pop(key)
+        if data.get(key) != reuse.value:
+            changed[key] = reuse.value
 
 
 # --- Documents ----------------------------------------------------------------------------

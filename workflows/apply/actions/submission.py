@@ -16,6 +16,7 @@ from accounts.assurance import Level
 from accounts.models import User
 from services.conditions import evaluate
 from services.models import ServiceVersion
+from services.routes import parse_route
 from workflows import clock
 from workflows.apply.actions.identity import bound_values
 from workflows.apply.actions.refusals import (
@@ -28,6 +29,7 @@ from workflows.apply.actions.refusals import (
 )
 from workflows.apply.selectors import (
     attachments_by_type,
+    given_values,
     group_for_user,
     group_form,
     group_verified_values,
@@ -63,6 +65,20 @@ def _version_data(version: ServiceVersion, data: Mapping[str, Any]) -> dict[str,
         for f in version_parts([version])[version.pk].fields
         if evaluate(f.when, data) and data.get(f.element.key) not in (None, "", [])
     }
+
+
+def bundle_waits(versions: list[ServiceVersion]) -> dict[int, list[str]]:
+    """Version id → codes of the sibling services whose approval (and the data it produces) its
+    route waits for (`waits_for`), among the services of this submission that produce something.
+    A service applied for alone waits for nothing: the applicant gave that data themselves."""
+    producers = {version.service.code for version in versions if version.produces}
+    waits: dict[int, list[str]] = {}
+    for version in versions:
+        codes = {code for step in parse_route(version.route) for code in step.waits_for}
+        found = sorted(code for code in codes if code in producers and code != version.service.code)
+        if found:
+            waits[version.pk] = found
+    return waits
 
 
 def _submitted_by_key(applicant: User, key: str, group_id: int | str) -> ApplicationGroup | None:
@@ -150,6 +166,10 @@ def _submit_locked(
     # Identity elements are the applicant's verified values, whatever the draft holds (refused,
     # before anything else is checked, while the person has no verified identity).
     bound = bound_values(form.shown_fields(group.data), group_verified_values(group, form))
+    # So are a role's elements ("I am the mother") and what is worked out from another answer.
+    if form.roles or any(spec.derived_from for spec in form.fields):
+        given = given_values(form=form, data={**group.data, **bound}, verified=group_verified_values(group, form))
+        bound.update({key: reuse.value for key, reuse in given.items()})
     if any(group.data.get(key) != value for key, value in bound.items()):
         group.data = {**group.data, **bound}
         group.save(update_fields=["data"])
@@ -170,6 +190,7 @@ def _submit_locked(
         (version, _version_data(version, group.data), _statutory_due_at(now, version.time_limit_days))
         for version in versions
     ]
+    waits = bundle_waits(versions)
     applications = []
     for version, data, due_at in planned:
         application = Application.objects.create(
@@ -182,6 +203,7 @@ def _submit_locked(
             data=data,
             statutory_due_at=due_at,
             submitted_at=now,
+            waiting_for=waits.get(version.pk, []),
         )
         applications.append(application)
         # The engine routes it; the task is sent only after this transaction commits.

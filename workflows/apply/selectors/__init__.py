@@ -47,6 +47,7 @@ from workflows.apply.selectors.missing import (
 from workflows.apply.selectors.reuse import (
     PREVIOUS_APPLICATIONS_LOOKED_AT,
     Reuse,
+    given_values,
     group_known_values,
     group_known_values_keep,
     group_verified_values,
@@ -72,6 +73,7 @@ __all__ = [
     "VersionParts",
     "attachments_by_type",
     "document_is_usable",
+    "given_values",
     "group_documents_reload",
     "group_documents_replace",
     "group_for_user",

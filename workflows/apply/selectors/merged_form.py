@@ -19,6 +19,7 @@ from services.models import (
     Service,
     ServiceVersion,
 )
+from services.roles import Role, derivation_source, derive, parse_roles
 from workflows.models import ApplicationGroup
 
 # The form fields and materials of a published (or retired) version are frozen (model, queryset
@@ -39,7 +40,8 @@ class Occurrence:
     required: bool
     when: Mapping[str, Any] | None
     # A material another service of the same bundle issues (the business licence a food permit
-    # needs, in "open a restaurant"): the bundle produces it, so the applicant is not asked.
+    # needs, in "open a restaurant"), or a datum another service's approval produces (the
+    # licence's credit code): the bundle produces it, so the applicant is not asked.
     produced_by: Service | None = None
 
     def asked(self, data: Mapping[str, Any]) -> bool:
@@ -52,10 +54,28 @@ class FieldSpec:
     section_key: str
     section: str
     occurrences: list[Occurrence] = field(default_factory=list)
+    # Who the element is about, when a version declares its prefix as a role (mother.*).
+    role: Role | None = None
+    # The element it can be worked out from (father.age ← father.date_of_birth), if any.
+    derived_from: str | None = None
 
     @property
     def key(self) -> str:
         return self.element.key
+
+    @property
+    def is_produced_in_bundle(self) -> bool:
+        """Every service that uses it takes it from a sibling's approval: never asked."""
+        return all(o.produced_by is not None for o in self.occurrences)
+
+    def is_bound(self, data: Mapping[str, Any]) -> bool:
+        """Its value is the verified one, never typed: an identity element, or the element of a
+        role the applicant said they hold ("I am the mother")."""
+        return self.element.bound or (self.role is not None and self.role.holds(data))
+
+    def is_derived(self, data: Mapping[str, Any]) -> bool:
+        """Worked out from an answer already given (a date of birth from a resident ID number)."""
+        return self.derived_from is not None and derive(self.key, data) is not None
 
     @property
     def name(self) -> str:
@@ -71,10 +91,10 @@ class FieldSpec:
         return all(o.when for o in self.occurrences)
 
     def shown(self, data: Mapping[str, Any]) -> bool:
-        return any(evaluate(o.when, data) for o in self.occurrences)
+        return not self.is_derived(data) and any(o.asked(data) for o in self.occurrences)
 
     def required(self, data: Mapping[str, Any]) -> bool:
-        return any(o.required and evaluate(o.when, data) for o in self.occurrences)
+        return not self.is_derived(data) and any(o.required and o.asked(data) for o in self.occurrences)
 
 
 @dataclass
@@ -137,6 +157,24 @@ class MergedForm:
 
     def shown_materials(self, data: Mapping[str, Any]) -> list[MaterialSpec]:
         return [spec for spec in self.materials if spec.shown(data)]
+
+    @property
+    def asked_fields(self) -> list[FieldSpec]:
+        """The fields the merged form may ask (whatever the conditions): not produced in the bundle."""
+        return [spec for spec in self.fields if not spec.is_produced_in_bundle]
+
+    @property
+    def roles(self) -> list[Role]:
+        """The roles of the form, each once (by the prefix they are about)."""
+        return list({spec.role.about: spec.role for spec in self.fields if spec.role is not None}.values())
+
+    @property
+    def lookup_keys(self) -> list[str]:
+        """The keys whose verified values the form may use: its own, and those its roles take
+        their values from (person.full_name for mother.full_name)."""
+        keys = [spec.key for spec in self.fields]
+        keys += [spec.role.source_key(spec.key) for spec in self.fields if spec.role is not None]
+        return list(dict.fromkeys(keys))
 
     @property
     def separate_field_count(self) -> int:
@@ -250,9 +288,15 @@ def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
     specs: dict[str, FieldSpec] = {}
     materials: dict[int, MaterialSpec] = {}
     issuers: dict[str, Service] = {}
+    producers: dict[str, Service] = {}
+    roles: dict[str, Role] = {}
     for version in versions:
         for code in issued_document_types(version):
             issuers.setdefault(code, version.service)
+        for key in version.produces or []:
+            producers.setdefault(str(key), version.service)
+        for role in parse_roles(version.roles):
+            roles.setdefault(role.about, role)
     for version in versions:
         for form_field in parts[version.pk].fields:
             key = form_field.element.key
@@ -264,10 +308,17 @@ def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
                         key=form_field.section_en, title=form_field.section, fields=[]
                     )
                 spec = specs[key] = FieldSpec(
-                    element=form_field.element, section_key=section.key, section=section.title
+                    element=form_field.element,
+                    section_key=section.key,
+                    section=section.title,
+                    role=roles.get(key.split(".", 1)[0]),
+                    # Identity elements come from the verified identity whatever they derive from.
+                    derived_from=None if form_field.element.bound else derivation_source(key),
                 )
                 section.fields.append(spec)
-            spec.occurrences.append(Occurrence(version.service, form_field.required, form_field.when))
+            producer = producers.get(key)
+            produced_by = producer if producer is not None and producer.pk != version.service_id else None
+            spec.occurrences.append(Occurrence(version.service, form_field.required, form_field.when, produced_by))
         for requirement in parts[version.pk].materials:
             material = materials.get(requirement.document_type_id)
             if material is None:

@@ -14,7 +14,8 @@ from services.elements import resident_id_birth_date, resident_id_sex, validate_
 from services.models import (
     DocumentType,
 )
-from workflows.apply.selectors.merged_form import MergedForm
+from services.roles import derive
+from workflows.apply.selectors.merged_form import FieldSpec, MergedForm
 from workflows.models import Application, ApplicationGroup
 
 # How many of the applicant's latest approved applications are looked at for reusable values.
@@ -27,7 +28,7 @@ PREVIOUS_APPLICATIONS_LOOKED_AT = 20
 class Reuse:
     """A value the state already knows: verified (identity) or from an earlier approved application."""
 
-    kind: str  # "verified" | "previous"
+    kind: str  # "verified" | "previous" | "derived"
     value: Any
     reference: str = ""  # the earlier application's number
 
@@ -80,23 +81,27 @@ def group_verified_values(group: ApplicationGroup, form: MergedForm) -> dict[str
     memo: dict[str, Any] | None = group.__dict__.get("_verified_values")
     if memo is None:
         memo = group.__dict__["_verified_values"] = verified_values(
-            user=group.applicant, keys=[spec.key for spec in form.fields], organisation=group.organisation
+            user=group.applicant, keys=form.lookup_keys, organisation=group.organisation
         )
     return memo
 
 
 def group_known_values(group: ApplicationGroup, form: MergedForm) -> dict[str, Reuse]:
     """`known_values` for a group's applicant and form, read once per loaded group (starting a
-    draft reads them to prefill it, and its response shows them again)."""
+    draft reads them to prefill it, and its response shows them again), with what the group's
+    answers give (a role's verified values, derived values) as they are now."""
     memo: dict[str, Reuse] | None = group.__dict__.get("_known_values")
     if memo is None:
         memo = group.__dict__["_known_values"] = known_values(
             user=group.applicant,
-            keys=[spec.key for spec in form.fields],
+            keys=form.lookup_keys,
             organisation=group.organisation,
             verified=group.__dict__.get("_verified_values"),
         )
-    return memo
+    if not form.roles and not any(spec.derived_from for spec in form.fields):
+        return memo
+    verified = {key: reuse.value for key, reuse in memo.items() if reuse.is_verified}
+    return {**memo, **given_values(form=form, data=group.data, verified=verified)}
 
 
 def group_known_values_keep(group: ApplicationGroup, known: dict[str, Reuse]) -> None:
@@ -109,7 +114,7 @@ def prefill_values(*, user: User, form: MergedForm, known: Mapping[str, Reuse] |
     An old value that no longer passes the element's validation is not offered."""
     data: dict[str, Any] = {}
     if known is None:
-        known = known_values(user=user, keys=[spec.key for spec in form.fields])
+        known = known_values(user=user, keys=form.lookup_keys)
     for spec in form.fields:
         reuse = known.get(spec.key)
         if reuse is None:
@@ -121,6 +126,45 @@ def prefill_values(*, user: User, form: MergedForm, known: Mapping[str, Reuse] |
         if value is not None:
             data[spec.key] = value
     return data
+
+
+def given_values(*, form: MergedForm, data: Mapping[str, Any], verified: Mapping[str, Any]) -> dict[str, Reuse]:
+    """What the answers already give, so it is never typed (services/roles.py):
+
+    - the elements of a role the applicant holds ("I am the mother": mother.full_name is the
+      verified person.full_name; "the father is my spouse": father.* are the verified spouse.*);
+    - values worked out from another (a date of birth and sex from a resident ID number, an age
+      from a date of birth), once their source is known.
+
+    `verified`: the applicant's verified values (`verified_values` for `form.lookup_keys`). A
+    role whose verified value is missing or no longer valid gives nothing (the field is asked).
+    """
+    given: dict[str, Reuse] = {}
+    values = dict(data)
+    for spec in form.fields:
+        if spec.role is None or not spec.role.holds(data):
+            continue
+        value = _clean(spec, verified.get(spec.role.source_key(spec.key)))
+        if value is not None:
+            given[spec.key] = Reuse("verified", value)
+            values[spec.key] = value
+    for spec in form.fields:
+        if spec.derived_from is None or spec.key in given:
+            continue
+        value = _clean(spec, derive(spec.key, values))
+        if value is not None:
+            given[spec.key] = Reuse("derived", value)
+            values[spec.key] = value
+    return given
+
+
+def _clean(spec: FieldSpec, raw: Any) -> Any:
+    if raw in (None, ""):
+        return None
+    try:
+        return validate_value(spec.element, raw)
+    except ValidationError:
+        return None
 
 
 ID_NUMBER_KEY = "person.id_number"
