@@ -1,7 +1,8 @@
 """Data minimisation: each route step is shown only the answers and documents it needs.
 
 Alice applies for "open a restaurant" (the demo catalogue: business licence, food business
-licence, tax registration) with staff and large premises, so the bundle holds her health
+licence, tax registration) with staff and large premises; the business licence is approved first,
+as the other two wait for it, so the bundle holds her health
 certificate and fire-safety plan. The Taxation Bureau's clerk is not shown the health
 certificate anywhere (page, API, document URL, preview); within the food business licence, the
 Fire and Rescue step sees the fire-safety plan and not the health certificate, the Health step
@@ -84,10 +85,12 @@ def restaurant(db, alice) -> dict[str, Application]:
         apply.group_submit(applicant=alice, group_id=group.pk, idempotency_key="restaurant-1")
     applications = {application.service.code: application for application in group.applications.all()}
     market = _clerk("clerk.market", "market")
-    examine = applications["food-business-permit"].work_items.get(step_key="examine")
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        work_item_claim(work_item_id=examine.pk, clerk=market)
-        work_item_decide(work_item_id=examine.pk, actor=market, decision=WorkItem.Decision.APPROVED)
+    # The food licence and the tax registration wait for the business licence of the same bundle.
+    for code in ("business-licence", "food-business-permit"):
+        examine = applications[code].work_items.get(step_key="examine")
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            work_item_claim(work_item_id=examine.pk, clerk=market)
+            work_item_decide(work_item_id=examine.pk, actor=market, decision=WorkItem.Decision.APPROVED)
     return applications
 
 
