@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -131,12 +131,11 @@ def _reason_not_to_offer(*, application: Application, version: ServiceVersion | 
         return "The service cannot be applied for online at the moment."
     if application.group.organisation_id is not None:
         return "The application that set the rule off was made for an organisation, not for the person."
+    # Applied already: an application still open, or one made since (a life event's bundle
+    # submits them together). One approved before is for an earlier event (an older child).
     already = (
-        Application.objects.filter(
-            applicant_id=application.applicant_id,
-            service_id=version.service_id,
-            submitted_at__gte=application.submitted_at,
-        )
+        Application.objects.filter(applicant_id=application.applicant_id, service_id=version.service_id)
+        .filter(~Q(status__in=Application.FINISHED) | Q(submitted_at__gte=application.submitted_at))
         .exclude(status__in=NOT_APPLYING)
         .values_list("number", flat=True)
         .first()
