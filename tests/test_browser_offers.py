@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from offers_support are used as arguments)
 """End to end in Chromium: the Public Security Bureau approves the household registration of
 Alice's newborn; the portal offers her the childcare allowance (育儿补贴), prefilled. She finds it
 in her inbox and on My applications, checks the answers and accepts with one click; the

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from offers_support are used as arguments)
 """Proactive offers (免申即享): a newborn's household registration approved offers Alice the
 childcare allowance, prefilled, to accept with one click; the newborn's medical insurance is
 granted without a request. Boundaries: not eligible, already applied, a double accept, a decline,
@@ -178,7 +179,9 @@ def test_a_declined_offer_is_recorded_and_not_made_again_for_the_same_event(
     assert not Application.objects.filter(service__code="childbirth-allowance").exists()
 
 
-def test_only_the_offers_person_sees_or_answers_it(client, django_capture_on_commit_callbacks, verified_alice, bob, psb_clerk):
+def test_only_the_offers_person_sees_or_answers_it(
+    client, django_capture_on_commit_callbacks, verified_alice, bob, psb_clerk
+):
     birth_registered(django_capture_on_commit_callbacks, applicant=verified_alice, clerk=psb_clerk)
     allowance = _offer()
     client.force_login(bob)
@@ -207,7 +210,9 @@ def test_my_applications_and_the_offer_page_show_the_offer_with_its_deadline(
     assert "Accept by" in page and "Xiaoming Zhang" in page and "Accept and apply" in page
 
 
-def test_an_offer_past_its_deadline_cannot_be_accepted(client, django_capture_on_commit_callbacks, verified_alice, psb_clerk):
+def test_an_offer_past_its_deadline_cannot_be_accepted(
+    client, django_capture_on_commit_callbacks, verified_alice, psb_clerk
+):
     import datetime
 
     birth_registered(django_capture_on_commit_callbacks, applicant=verified_alice, clerk=psb_clerk)

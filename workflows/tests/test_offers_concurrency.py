@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from offers_support are used as arguments)
 """Two acceptances of one offer at the same moment (a double click reaching two workers), on
 real PostgreSQL: exactly one application, and both answer with it."""
 
