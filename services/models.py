@@ -514,3 +514,69 @@ class SearchSynonym(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} → {self.meanings}"
+
+
+class OfferRule(models.Model):
+    """免申即享: when an application for one service reaches an event (its approval), the person
+    is offered other services, prefilled from what that application and their verified profile
+    already say, or granted them outright where the law needs no request.
+
+    Kept in the admin (every change is a CatalogueChange). The engine never reads these on a
+    transition: a Celery task reacts to the event afterwards (workflows/offers/).
+    """
+
+    class Event(models.TextChoices):
+        # The value is the engine's event kind (workflows.models.ApplicationEvent.Kind).
+        APPLICATION_APPROVED = "application_approved", _("An application for the service is approved")
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    trigger_service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="+", verbose_name=_("when this service's application")
+    )
+    trigger_event = models.CharField(
+        _("reaches this event"), max_length=40, choices=Event.choices, default=Event.APPLICATION_APPROVED
+    )
+    days_to_respond = models.PositiveIntegerField(
+        _("days the person has to accept"),
+        default=30,
+        help_text=_("An offer not accepted by then ends; the person can still apply in the usual way."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("proactive offer rule")
+        verbose_name_plural = _("proactive offer rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+    name = bilingual("name")
+
+
+class OfferRuleService(models.Model):
+    """One service a rule offers, and whether the law lets it be granted without a request."""
+
+    rule = models.ForeignKey(OfferRule, on_delete=models.CASCADE, related_name="entries")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+", verbose_name=_("offer"))
+    grant_without_request = models.BooleanField(
+        _("grant without a request"),
+        default=False,
+        help_text=_(
+            "Only where the law allows it: the application is made for the person, who is told and may opt out. "
+            "Otherwise the person is offered it and confirms once."
+        ),
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["rule", "service"], name="offer_rule_service_unique")]
+        verbose_name = _("service offered")
+        verbose_name_plural = _("services offered")
+
+    def __str__(self) -> str:
+        return str(self.service)

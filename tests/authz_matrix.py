@@ -286,6 +286,12 @@ ROWS: list[Row] = [
     Row("workflows:progress-withdraw", alice_only(200), args=SUBMITTED),
     Row("workflows:progress-rate", alice_only(200), args={"number": "decided"}),
     Row("workflows:progress-rate-step", alice_only(200), args={"number": "decided", "step_key": "licence"}),
+    # Proactive offers (免申即享): only the person the offer was made to; answering always goes back
+    # to a page (the receipt, or the offer with a message).
+    Row("workflows:offer", alice_only(200), args={"offer_id": "offer"}),
+    Row("workflows:offer-accept", alice_only(REDIRECT), method="POST", args={"offer_id": "offer"}),
+    Row("workflows:offer-decline", alice_only(REDIRECT), method="POST", args={"offer_id": "offer"}),
+    Row("workflows:offer-opt-out", alice_only(REDIRECT), method="POST", args={"offer_id": "offer"}),
     Row("workflows:progress-inbox", signed_in(200)),
     Row("workflows:progress-read-all", signed_in(REDIRECT), method="POST"),
     Row("workflows:progress-message", alice_only(200), args={"notification_id": "notification"}),

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("workflows.privacy.urls")),
     path("", include("workflows.delegation.urls")),
     path("", include("workflows.transparency.urls")),
+    path("", include("workflows.offers.urls")),
 ]

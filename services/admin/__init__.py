@@ -1,4 +1,5 @@
-"""The catalogue's administration: services, versions (form, materials, fees, route), life events.
+"""The catalogue's administration: services, versions (form, materials, fees, route), life events,
+proactive offer rules.
 
 Department administrators (accounts.Role.DEPARTMENT_ADMIN) edit only the services a superuser
 granted them (django-guardian object permission services.change_service). Every save here
@@ -16,6 +17,7 @@ from services.admin.audit import (
     is_catalogue_staff,
 )
 from services.admin.dictionary import CatalogueChangeAdmin, DataElementAdmin, DocumentTypeAdmin, LifeEventAdmin
+from services.admin.offers import OfferRuleAdmin
 from services.admin.search import SearchSynonymAdmin
 from services.admin.services import GrantForm, ServiceAdmin
 from services.admin.versions import ServiceVersionAdmin, VersionForm
@@ -28,6 +30,7 @@ __all__ = [
     "DocumentTypeAdmin",
     "GrantForm",
     "LifeEventAdmin",
+    "OfferRuleAdmin",
     "SearchSynonymAdmin",
     "ServiceAdmin",
     "ServiceVersionAdmin",

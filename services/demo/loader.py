@@ -31,10 +31,13 @@ from services.models import (
     LifeEvent,
     LifeEventService,
     MaterialRequirement,
+    OfferRule,
+    OfferRuleService,
     SearchSynonym,
     Service,
     ServiceVersion,
 )
+from services.offer_rules import offer_triggers_forget
 from services.routes import RouteStep
 
 # Read from the package directory, so it is found wherever the code is installed.
@@ -56,7 +59,7 @@ def _shape(required_keys: str, /, **defaults: object) -> dict[str, object]:
 
 # The keys each kind of entry takes, with the default of each optional one.
 SHAPES = {
-    "catalogue": _shape("elements document_types services", sections={}, life_events=[]),
+    "catalogue": _shape("elements document_types services", sections={}, life_events=[], offer_rules=[]),
     "section": _shape("name_en name_zh"),
     "element": _shape(
         "key kind label_en label_zh sensitivity",
@@ -96,6 +99,8 @@ SHAPES = {
     },
     "life_event": _shape("code name_en name_zh summary_en summary_zh services"),
     "synonym": _shape("term means"),
+    "offer_rule": _shape("code name_en name_zh trigger_service offers", days_to_respond=30),
+    "offer": _shape("service", grant_without_request=False),
 }
 # The parts of a version, and the shape of each of their entries.
 PARTS = {"fields": "field", "materials": "material", "fees": "fee", "eligibility": "rule", "route": "step"}
@@ -168,6 +173,15 @@ def catalogue_read(path: Path = CATALOGUE) -> Entry:
     for life_event in catalogue["life_events"]:
         for code in life_event["services"]:
             _refer(code, codes, "service", f"life_events[{life_event['code']}].services")
+    catalogue["offer_rules"] = _entries(catalogue["offer_rules"], "offer_rule", "offer_rules")
+    for rule in catalogue["offer_rules"]:
+        where = f"offer_rules[{rule['code']}]"
+        _refer(rule["trigger_service"], codes, "service", f"{where}.trigger_service")
+        rule["offers"] = _entries(rule["offers"], "offer", f"{where}.offers")
+        for position, offer in enumerate(rule["offers"]):
+            _refer(offer["service"], codes, "service", f"{where}.offers[{position}]")
+            if offer["service"] == rule["trigger_service"]:
+                raise CatalogueError(f"{where}.offers[{position}]: a rule cannot offer its own trigger service")
     return catalogue
 
 
@@ -266,10 +280,40 @@ def seed_catalogue() -> list[str]:
                 life_event=life_event, service=services[code], defaults={"order": order}
             )
     synonyms = _seed_synonyms()
+    rules = _seed_offer_rules(catalogue["offer_rules"], services)
     return [
         f"Catalogue: {len(services)} services, {len(catalogue['life_events'])} life events, "
-        f"{len(elements)} data elements, {len(types)} document types, {synonyms} search synonyms"
+        f"{len(elements)} data elements, {len(types)} document types, {synonyms} search synonyms, "
+        f"{rules} proactive offer rules"
     ]
+
+
+def _seed_offer_rules(entries: list[Entry], services: dict[str, Service]) -> int:
+    """The demo's proactive offer rules; one that already exists (perhaps changed by an
+    administrator since) is left as it is."""
+    for entry in entries:
+        rule, created = OfferRule.objects.get_or_create(
+            code=entry["code"],
+            defaults={
+                **_columns(entry, "code", "trigger_service", "offers"),
+                "trigger_service": services[entry["trigger_service"]],
+            },
+        )
+        if not created:
+            continue
+        catalogue_change_record(actor=None, obj=rule, action=CatalogueChange.Action.CREATED)
+        for order, offer in enumerate(entry["offers"]):
+            OfferRuleService.objects.create(
+                rule=rule,
+                service=services[offer["service"]],
+                grant_without_request=offer["grant_without_request"],
+                order=order,
+            )
+    # The notification task reads the rules again: now, and once this transaction commits
+    # (a task that read them meanwhile may have cached what it saw before).
+    offer_triggers_forget()
+    transaction.on_commit(offer_triggers_forget)
+    return len(entries)
 
 
 def _seed_synonyms(path: Path = SYNONYMS) -> int:

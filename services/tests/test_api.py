@@ -9,7 +9,7 @@ def test_anyone_may_read_the_services(client, catalogue):
     response = client.get("/api/services/")
     assert response.status_code == 200
     codes = [service["code"] for service in response.json()["results"]]
-    assert "food-business-permit" in codes and len(codes) == 15
+    assert "food-business-permit" in codes and len(codes) == 16
 
 
 def test_search_in_both_languages(client, catalogue):

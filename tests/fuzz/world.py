@@ -162,8 +162,11 @@ def build_world() -> World:
         expires_at=timezone.now() + timedelta(minutes=90), paid_at=timezone.now(),
     )  # fmt: skip
 
+    offer = _offer(alice, decided)
+
     ids: dict[str, object] = {
         **appointment_ids,
+        "offer": offer.pk,
         "payment": payment.reference,
         "mandate": mandate.pk,
         "tea_house": tea_house.pk,
@@ -205,6 +208,33 @@ def build_world() -> World:
     )
     ids.update({"clerk_a_user": clerk_a.pk, "invitation": invitation.pk, "invitation_token": INVITATION_TOKEN})
     return World(users=users, ids=ids)
+
+
+def _offer(alice: User, decided):
+    """A proactive offer to Alice, made when her decided application was approved: the childcare
+    allowance, open for a month."""
+    from services.models import OfferRule, OfferRuleService, Service
+    from workflows.models import ApplicationEvent, Offer
+
+    rule = OfferRule.objects.create(
+        code="world-offer", name_en="World offer", name_zh="测试推送", trigger_service=decided.service
+    )
+    allowance = Service.objects.get(code="childbirth-allowance")
+    OfferRuleService.objects.create(rule=rule, service=allowance)
+    approved = ApplicationEvent.objects.filter(
+        application=decided, kind=ApplicationEvent.Kind.APPLICATION_APPROVED
+    ).first()
+    return Offer.objects.create(
+        person=alice,
+        rule=rule,
+        service=allowance,
+        version=allowance.versions.filter(status="published").first(),
+        trigger_event=approved,
+        trigger_application=decided,
+        status=Offer.Status.OFFERED,
+        data={"person.phone": "13800138000", "baby.name": "Xiaoming Zhang", "baby.date_of_birth": "2026-01-02"},
+        respond_by=timezone.localdate() + timedelta(days=30),
+    )
 
 
 def _appointment(alice: User) -> dict[str, object]:

@@ -25,7 +25,7 @@ from services.selectors import current_version, life_event_versions
 from workflows.apply import actions, forms, selectors
 from workflows.apply.actions.identity import bound_values
 from workflows.delegation import acting
-from workflows.models import ApplicationGroup
+from workflows.models import ApplicationGroup, Offer
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +228,8 @@ def application_list(request: AuthenticatedRequest) -> HttpResponse:
             "colleagues": []
             if mandate is not None
             else list(selectors.organisation_groups_for_user(user=request.user)),
+            # Proactive offers are the person's own: never shown to someone acting for them.
+            "offers": [] if mandate is not None else list(Offer.objects.shown_to(request.user)),
         },
     )
 

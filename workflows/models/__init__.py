@@ -16,6 +16,7 @@ from workflows.models.audit import (
 from workflows.models.calendar import CalendarDay, CalendarYear, ClockStop
 from workflows.models.mandates import Mandate
 from workflows.models.notifications import Notification, NotificationDelivery, NotificationPreference
+from workflows.models.offers import Offer, OfferRecord
 from workflows.models.outbox import OutboxMessage
 from workflows.models.privacy import DataExport, ErasureRequest, RetentionRecord
 from workflows.models.ratings import Rating, RatingFollowUp
@@ -49,6 +50,8 @@ __all__ = [
     "NotificationDelivery",
     "NotificationPreference",
     "NumberSequence",
+    "Offer",
+    "OfferRecord",
     "OutboxMessage",
     "Rating",
     "RatingFollowUp",

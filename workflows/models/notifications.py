@@ -32,6 +32,8 @@ class Notification(models.Model):
         APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment tomorrow")
         APPOINTMENT_MOVED = "appointment_moved", _("Appointment moved")
         APPOINTMENT_CANCELLED = "appointment_cancelled", _("Appointment cancelled")
+        OFFER_MADE = "offer_made", _("A service is offered to you")
+        OFFER_GRANTED = "offer_granted", _("A service was granted to you without a request")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     application = models.ForeignKey(

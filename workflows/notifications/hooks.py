@@ -31,6 +31,11 @@ application_withdrawn
 The followers are the applicant and, for an application made on behalf of an organisation,
 its other representatives. A failure while building is logged and never undoes the
 transition: the batch is rolled back and sent again by the outbox relay, with its backoff.
+
+The same task is where proactive offers (免申即享) start, off the transition's path: for an
+event of a service that a rule in services.OfferRule reacts to (`offer_triggers`, cached, so an
+event no rule reacts to costs no query), it writes one outbox row for `workflows.offers.event_offers`
+in its own transaction. Rules react only to event kinds that notify (an application approved).
 """
 
 import logging
@@ -42,6 +47,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.selectors import department_supervisors
 from documents.models import Certificate
+from services.offer_rules import offer_triggers
 from workflows import clock
 from workflows.models import Application, ApplicationEvent, Mandate, Notification, WorkItem
 from workflows.notifications.notify import notify
@@ -50,6 +56,8 @@ from workflows.outbox import outbox_confirm, outbox_enqueue
 logger = logging.getLogger(__name__)
 
 EVENTS_NOTIFY_TASK = "workflows.notifications.events_notify"
+# workflows/offers/tasks.py: makes the offers of the rules reacting to one event.
+EVENT_OFFERS_TASK = "workflows.offers.event_offers"
 Event = Notification.Event
 Kind = ApplicationEvent.Kind
 
@@ -337,8 +345,11 @@ def events_notify(*, event_ids: list[int], outbox_id: int | None = None) -> int:
         .order_by("pk")
     )
     handled = 0
+    triggers = offer_triggers()
     with transaction.atomic():
         for event in events:
+            if (event.application.service_id, event.kind) in triggers:
+                outbox_enqueue(task=EVENT_OFFERS_TASK, kwargs={"event_id": event.pk})
             handler = HANDLERS.get(event.kind)
             if handler is None:
                 continue

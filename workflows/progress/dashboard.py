@@ -24,6 +24,7 @@ from workflows.models import (
     ApplicationGroup,
     GroupDocument,
     Incident,
+    Offer,
     Rating,
     RatingFollowUp,
     WorkItem,
@@ -98,6 +99,7 @@ class Dashboard:
     follow_ups_overdue: int = 0
     follow_ups: list[RatingFollowUp] = field(default_factory=list)
     once_only: dict[str, Any] = field(default_factory=dict)
+    offers: dict[str, int] = field(default_factory=dict)
 
 
 def _rate(part: int | None, whole: int | None) -> float | None:
@@ -304,6 +306,27 @@ def _once_only(dashboard: Dashboard) -> None:
     dashboard.once_only = figures
 
 
+def _offers(dashboard: Dashboard) -> None:
+    """Proactive offers (免申即享) of services in scope, decided by a rule in the period: offers
+    made to confirm once, accepted, declined, granted without a request (and opted out of), and
+    not made (the person not eligible, already applied, or an answer unknown)."""
+    offers = Offer.objects.filter(
+        dashboard.scope.on("service__lead_department_id"),
+        created_at__gte=dashboard.period.since,
+        created_at__lt=dashboard.period.until,
+    )
+    confirm_once = (Offer.Status.OFFERED, Offer.Status.ACCEPTED, Offer.Status.DECLINED)
+    figures = offers.aggregate(
+        made=Count("id", filter=Q(status__in=confirm_once)),
+        accepted=Count("id", filter=Q(status=Offer.Status.ACCEPTED)),
+        declined=Count("id", filter=Q(status=Offer.Status.DECLINED)),
+        granted=Count("id", filter=Q(status__in=(Offer.Status.GRANTED, Offer.Status.OPTED_OUT))),
+        opted_out=Count("id", filter=Q(status=Offer.Status.OPTED_OUT)),
+        not_made=Count("id", filter=Q(status=Offer.Status.NOT_MADE)),
+    )
+    dashboard.offers = {key: int(value or 0) for key, value in figures.items()}
+
+
 def dashboard_for(*, user: User, period: Period, now: datetime | None = None) -> Dashboard:
     """All figures for `user`'s scope; raises NotASupervisor for anyone else."""
     scope = scope_for(user)
@@ -318,4 +341,5 @@ def dashboard_for(*, user: User, period: Period, now: datetime | None = None) ->
     _incidents(dashboard)
     _ratings(dashboard)
     _once_only(dashboard)
+    _offers(dashboard)
     return dashboard

@@ -99,6 +99,8 @@ def _csv_rows(board: Dashboard) -> Iterator[list[object]]:
     yield [_("Open follow-ups"), board.follow_ups_open]
     for key, value in board.once_only.items():
         yield [f"once_only.{key}", _fmt(value)]
+    for key, value in board.offers.items():
+        yield [f"offers.{key}", value]
     yield []
     yield [_("Service"), _("Step"), _("Open"), _("Overdue"), _("Waiting for the applicant")]
     for row in board.backlog:
