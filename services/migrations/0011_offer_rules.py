@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('services', '0009_fee_rules'),
+        ('services', '0010_roles_and_produced_data'),
     ]
 
     operations = [

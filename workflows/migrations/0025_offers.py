@@ -26,8 +26,8 @@ def append_only_undo(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('services', '0010_offer_rules'),
-        ('workflows', '0022_payment_step_kind'),
+        ('services', '0011_offer_rules'),
+        ('workflows', '0024_bundle_waits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
