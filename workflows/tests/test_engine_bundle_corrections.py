@@ -327,3 +327,54 @@ def test_a_delegate_corrects_only_the_applications_their_mandate_covers(alice, b
     assert {a.number for a in outcome.not_covered} == {bundle.food.number, bundle.tax.number}
     assert bundle.food.data["business.address"] == bundle.tax.data["business.address"] == ADDRESS
     assert bundle_events(bundle.food) == bundle_events(bundle.tax) == []
+
+
+# --- A sibling that asked about the same thing itself --------------------------------------------
+
+
+def tax_asks(bundle: Bundle, fields: list[str]) -> WorkItem:
+    clerk = User.objects.get(username="clerk.tax")
+    item = open_item(bundle.tax, "confirm")
+    work_item_claim(work_item_id=item.pk, clerk=clerk)
+    correction_request(work_item_id=item.pk, actor=clerk, fields=fields, materials=[], message="Check the address.")
+    item.refresh_from_db()
+    return item
+
+
+def test_a_sibling_asking_the_same_is_answered_by_the_same_correction(alice, bundle):
+    ask(bundle)
+    tax_item = tax_asks(bundle, ["business.address"])
+    assert tax_item.clock_stopped_at is not None
+
+    correction_answer(
+        application_id=bundle.licence.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
+    )
+    bundle.refresh()
+    tax_item.refresh_from_db()
+
+    # Corrected once: the tax step asked and is answered, its clock runs again, with its clerk.
+    assert bundle.tax.status == Application.Status.IN_PROGRESS
+    assert bundle.tax.data["business.address"] == NEW_ADDRESS
+    assert tax_item.clock_stopped_at is None and tax_item.status == WorkItem.Status.CLAIMED
+    assert tax_item.correction["changes"]["answers"] == [
+        {"key": "business.address", "before": ADDRESS, "after": NEW_ADDRESS}
+    ]
+    sent = ApplicationEvent.objects.get(application=bundle.tax, kind=ApplicationEvent.Kind.CORRECTION_SUBMITTED)
+    assert sent.payload["source"] == bundle.licence.number
+    assert len(bundle_events(bundle.tax)) == 1
+
+
+def test_a_sibling_asking_more_keeps_waiting_for_the_rest(alice, bundle):
+    ask(bundle)
+    tax_item = tax_asks(bundle, ["business.address", "business.name"])
+
+    correction_answer(
+        application_id=bundle.licence.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
+    )
+    bundle.refresh()
+    tax_item.refresh_from_db()
+
+    # The address arrived; the name is still owed on the tax registration, its clock still stopped.
+    assert bundle.tax.data["business.address"] == NEW_ADDRESS
+    assert bundle.tax.status == Application.Status.AWAITING_APPLICANT
+    assert tax_item.clock_stopped_at is not None and tax_item.status == WorkItem.Status.WAITING

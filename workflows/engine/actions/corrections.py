@@ -140,6 +140,70 @@ def _pending_corrections(application: Application) -> list[WorkItem]:
     return pending
 
 
+def _steps_resume(
+    application: Application,
+    pending: list[WorkItem],
+    *,
+    applicant: User,
+    now: Any,
+    changes: dict[str, Any],
+    fields: list[str],
+    materials: list[str],
+    payload: dict[str, Any],
+) -> None:
+    """The waiting steps the answer covers resume (with their clerk, or back in the queue), their
+    due times and the application's move later by the working time each clock was stopped, and
+    the application goes on. Its answers (`application.data`) are saved with it."""
+    earliest_stop = min(item.clock_stopped_at or now for item in pending)
+    if application.statutory_due_at:
+        application.statutory_due_at = clock.resume_due_at(
+            application.statutory_due_at, stopped_at=earliest_stop, resumed_at=now
+        )
+    application.save(update_fields=["data", "statutory_due_at", "updated_at"])
+    for item in pending:
+        if item.statutory_due_at and item.clock_stopped_at:
+            item.statutory_due_at = clock.resume_due_at(
+                item.statutory_due_at, stopped_at=item.clock_stopped_at, resumed_at=now
+            )
+        item.clock_stopped_at = None
+        item.correction = {**item.correction, "answered_at": now.isoformat(), "changes": changes}
+        item.decision = WorkItem.Decision.NONE
+        clerk_still_here = item.assignee is not None and has_role(item.assignee, STAFF_ROLES, item.department_id)
+        if not clerk_still_here:
+            item.assignee = None
+        routing.timers_cancel(work_item=item, kinds=CORRECTION_TIMERS)
+        routing.item_set_status(
+            item,
+            WorkItem.Status.CLAIMED if clerk_still_here else WorkItem.Status.OPEN,
+            kind=ApplicationEvent.Kind.CORRECTION_ANSWERED,
+            actor=applicant,
+            payload={"fields": fields, "materials": materials},
+            fields=["statutory_due_at", "clock_stopped_at", "correction", "decision", "assignee"],
+        )
+        routing.deadline_timers_schedule(item, since=now)
+    routing.application_set_status(
+        application,
+        Application.Status.IN_PROGRESS,
+        kind=ApplicationEvent.Kind.CORRECTION_SUBMITTED,
+        actor=applicant,
+        payload={"fields": fields, "materials": materials, **payload},
+    )
+    routing.advance_locked(application, actor=applicant)
+
+
+def _covered_corrections(sibling: Application, answers: set[str], codes: set[str]) -> list[WorkItem]:
+    """The sibling's own waiting correction requests, when the answer covers all of them (each
+    field and document they ask about); none otherwise, so the applicant answers the rest there."""
+    if sibling.status != Application.Status.AWAITING_APPLICANT:
+        return []
+    pending = _pending_corrections(sibling)
+    asked_fields = {key for item in pending for key in item.correction.get("fields", [])}
+    asked_materials = {code for item in pending for code in item.correction.get("materials", [])}
+    if pending and asked_fields <= answers and asked_materials <= codes:
+        return pending
+    return []
+
+
 @dataclass(frozen=True)
 class CorrectionOutcome:
     """What one answer to a correction request changed."""
@@ -209,12 +273,15 @@ def _bundle_spread(
     cleaned: Mapping[str, Any],
     documents: Mapping[str, int],
     replaced: Mapping[str, int],
+    now: Any,
 ) -> CorrectionOutcome:
     """Gives each unfinished sibling the corrected answers and documents it uses, with one
     event saying whose request they answer. Their steps and clocks are not touched: they did
-    not ask. A finished sibling keeps its answers, and keeps the document it was decided on in
-    a row of its own before the bundle's is replaced. A sibling that already holds every value
-    (an answer sent again) gets nothing and no event."""
+    not ask; unless the sibling asked about the same things itself, and the answer covers all
+    it asked: then its request is answered too and its asking steps resume. A finished sibling
+    keeps its answers, and keeps the document it was decided on in a row of its own before the
+    bundle's is replaced. A sibling that already holds every value (an answer sent again) gets
+    nothing and no event."""
     updated: list[Application] = []
     finished: list[Application] = []
     not_covered: list[Application] = []
@@ -232,26 +299,48 @@ def _bundle_spread(
         current = sibling.data or {}
         changed_keys = sorted(key for key, value in answers.items() if key not in current or current[key] != value)
         materials = sorted(codes & set(changed_codes))
-        if not changed_keys and not materials:
+        waiting = _covered_corrections(sibling, set(answers), codes)
+        if not changed_keys and not materials and not waiting:
             continue
-        if changed_keys:
-            sibling.data = {**current, **{key: answers[key] for key in changed_keys}}
+        sibling.data = {**current, **{key: answers[key] for key in changed_keys}}
+        if changed_keys or materials:
             sibling.save(update_fields=["data", "updated_at"])
-        # Keys and codes only: the values live in the application's data, which retention
-        # removes; events are kept for ever.
-        event_record(
-            application=sibling,
-            kind=ApplicationEvent.Kind.CORRECTED_IN_BUNDLE,
-            from_status=sibling.status,
-            to_status=sibling.status,
-            actor=applicant,
-            payload={
-                "fields": changed_keys,
-                "materials": materials,
-                "asked_by": asked_by,
-                "source": application.number,
-            },
-        )
+            # Keys and codes only: the values live in the application's data, which retention
+            # removes; events are kept for ever.
+            event_record(
+                application=sibling,
+                kind=ApplicationEvent.Kind.CORRECTED_IN_BUNDLE,
+                from_status=sibling.status,
+                to_status=sibling.status,
+                actor=applicant,
+                payload={
+                    "fields": changed_keys,
+                    "materials": materials,
+                    "asked_by": asked_by,
+                    "source": application.number,
+                },
+            )
+        if waiting:
+            asked_fields = sorted({key for item in waiting for key in item.correction.get("fields", [])})
+            asked_materials = sorted({code for item in waiting for code in item.correction.get("materials", [])})
+            _steps_resume(
+                sibling,
+                waiting,
+                applicant=applicant,
+                now=now,
+                changes={
+                    "answers": [
+                        {"key": key, "before": current.get(key), "after": answers[key]} for key in asked_fields
+                    ],
+                    "documents": [
+                        {"code": code, "before": replaced.get(code), "after": documents[code]}
+                        for code in asked_materials
+                    ],
+                },
+                fields=asked_fields,
+                materials=asked_materials,
+                payload={"source": application.number},
+            )
         updated.append(sibling)
     return CorrectionOutcome(application=application, updated=updated, finished=finished, not_covered=not_covered)
 
@@ -338,14 +427,6 @@ def correction_answer(
             ],
         }
         application.data = {**(application.data or {}), **cleaned}
-        earliest_stop = min(item.clock_stopped_at or now for item in pending)
-        fields = ["data"]
-        if application.statutory_due_at:
-            application.statutory_due_at = clock.resume_due_at(
-                application.statutory_due_at, stopped_at=earliest_stop, resumed_at=now
-            )
-            fields.append("statutory_due_at")
-        application.save(update_fields=[*fields, "updated_at"])
         # Before the bundle's documents are replaced: a finished sibling keeps its own.
         outcome = _bundle_spread(
             application=application,
@@ -355,6 +436,7 @@ def correction_answer(
             cleaned=cleaned,
             documents={document_type.code: document.pk for document_type, document in attachments},
             replaced=replaced,
+            now=now,
         )
         for document_type, document in attachments:
             GroupDocument.objects.update_or_create(
@@ -363,27 +445,6 @@ def correction_answer(
                 document_type=document_type,
                 defaults={"document": document},
             )
-        for item in pending:
-            if item.statutory_due_at and item.clock_stopped_at:
-                item.statutory_due_at = clock.resume_due_at(
-                    item.statutory_due_at, stopped_at=item.clock_stopped_at, resumed_at=now
-                )
-            item.clock_stopped_at = None
-            item.correction = {**item.correction, "answered_at": now.isoformat(), "changes": changes}
-            item.decision = WorkItem.Decision.NONE
-            clerk_still_here = item.assignee is not None and has_role(item.assignee, STAFF_ROLES, item.department_id)
-            if not clerk_still_here:
-                item.assignee = None
-            routing.timers_cancel(work_item=item, kinds=CORRECTION_TIMERS)
-            routing.item_set_status(
-                item,
-                WorkItem.Status.CLAIMED if clerk_still_here else WorkItem.Status.OPEN,
-                kind=ApplicationEvent.Kind.CORRECTION_ANSWERED,
-                actor=applicant,
-                payload={"fields": sorted(cleaned), "materials": sorted(documents)},
-                fields=["statutory_due_at", "clock_stopped_at", "correction", "decision", "assignee"],
-            )
-            routing.deadline_timers_schedule(item, since=now)
         bundle = {}
         if outcome.updated or outcome.finished or outcome.not_covered:
             # What the confirmation page tells the applicant (numbers only).
@@ -392,12 +453,14 @@ def correction_answer(
                 "bundle_finished": [sibling.number for sibling in outcome.finished],
                 "bundle_not_covered": [sibling.number for sibling in outcome.not_covered],
             }
-        routing.application_set_status(
+        _steps_resume(
             application,
-            Application.Status.IN_PROGRESS,
-            kind=ApplicationEvent.Kind.CORRECTION_SUBMITTED,
-            actor=applicant,
-            payload={"fields": sorted(cleaned), "materials": sorted(documents), **bundle},
+            pending,
+            applicant=applicant,
+            now=now,
+            changes=changes,
+            fields=sorted(cleaned),
+            materials=sorted(documents),
+            payload=bundle,
         )
-        routing.advance_locked(application, actor=applicant)
         return outcome
