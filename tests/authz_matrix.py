@@ -283,6 +283,8 @@ ROWS: list[Row] = [
     Row("workflows:progress-group", alice_only(200), args={"number": "bundle"}),
     Row("workflows:progress-application", alice_only(200), args=SUBMITTED),
     Row("workflows:progress-correction", alice_only(REDIRECT), args=SUBMITTED),
+    # No correction sent yet: back to the application.
+    Row("workflows:progress-correction-sent", alice_only(REDIRECT), args=SUBMITTED),
     Row("workflows:progress-withdraw", alice_only(200), args=SUBMITTED),
     Row("workflows:progress-rate", alice_only(200), args={"number": "decided"}),
     Row("workflows:progress-rate-step", alice_only(200), args={"number": "decided", "step_key": "licence"}),

@@ -68,15 +68,34 @@ class ApplicationGroup(models.Model):
 
 
 class GroupDocument(models.Model):
-    """A vault document attached to a draft or submission for one required document type."""
+    """A vault document attached to a draft or submission for one required document type.
+
+    The bundle's applications share it (`application` empty). When a correction replaces it
+    after one of them has finished, that one keeps the document it was decided on in a row of
+    its own (`application` set): a finished application is never changed by its siblings.
+    """
 
     group = models.ForeignKey(ApplicationGroup, on_delete=models.CASCADE, related_name="documents")
     document_type = models.ForeignKey(DocumentType, on_delete=models.PROTECT, related_name="+")
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="attachments")
+    application = models.ForeignKey(
+        "Application", on_delete=models.CASCADE, null=True, blank=True, related_name="kept_documents"
+    )
     attached_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["group", "document_type"], name="group_document_unique_type")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "document_type"],
+                condition=models.Q(application__isnull=True),
+                name="group_document_unique_type",
+            ),
+            models.UniqueConstraint(
+                fields=["application", "document_type"],
+                condition=models.Q(application__isnull=False),
+                name="group_document_kept_unique_type",
+            ),
+        ]
 
 
 class Application(models.Model):

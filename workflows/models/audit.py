@@ -91,6 +91,8 @@ class ApplicationEvent(AppendOnlyModel):
         CORRECTION_SUBMITTED = "correction_submitted", _("Applicant sent the correction")
         CORRECTION_ANSWERED = "correction_answered", _("Correction answered")
         CORRECTION_EXPIRED = "correction_expired", _("Correction not answered in time")
+        # A sibling of the bundle took the answer the applicant gave to another step's request.
+        CORRECTED_IN_BUNDLE = "corrected_in_bundle", _("Corrected in answer to another department's request")
         APPLICATION_APPROVED = "application_approved", _("Application approved")
         APPLICATION_REJECTED = "application_rejected", _("Application rejected")
         APPLICATION_WITHDRAWN = "application_withdrawn", _("Withdrawn by the applicant")

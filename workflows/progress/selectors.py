@@ -287,6 +287,36 @@ def correction_deadline(step: StepClock) -> date | None:
         return None
 
 
+@dataclass
+class CorrectionReach:
+    """The other applications of the bundle that use what a correction request asks about:
+    those the answer will correct too, and those already finished, which it will not touch."""
+
+    updated: list[Application] = field(default_factory=list)
+    finished: list[Application] = field(default_factory=list)
+
+
+def correction_reach(application: Application, pending: list[WorkItem]) -> CorrectionReach:
+    """Told before the applicant answers: where the answer goes besides this application."""
+    keys = {key for item in pending for key in item.correction.get("fields", [])}
+    codes = {code for item in pending for code in item.correction.get("materials", [])}
+    siblings = (
+        Application.objects.filter(group_id=application.group_id)
+        .exclude(pk=application.pk)
+        .filter(
+            Q(service_version__fields__element__key__in=keys)
+            | Q(service_version__materials__document_type__code__in=codes)
+        )
+        .distinct()
+        .select_related("service")
+        .order_by("pk")
+    )
+    reach = CorrectionReach()
+    for sibling in siblings:
+        (reach.finished if sibling.is_finished else reach.updated).append(sibling)
+    return reach
+
+
 # --- The timeline ---------------------------------------------------------------------------
 
 
@@ -318,6 +348,7 @@ def _event_title(event: ApplicationEvent, step_label: str) -> str | None:
         "step_retried": _("Being handled again: %(step)s"),
         "step_rejected": _("Refused: %(step)s"),
         "data_removed": _("Your answers and documents were removed: the time they are kept for ended"),
+        "corrected_in_bundle": _("Updated with the correction you sent for another application of this bundle"),
     }
     if kind in by_kind:
         return str(by_kind[kind]) % {"step": step_label} if "%(step)s" in str(by_kind[kind]) else str(by_kind[kind])

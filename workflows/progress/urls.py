@@ -6,6 +6,7 @@ urlpatterns = [
     path("applications/bundles/<str:number>/", applications.group_detail, name="progress-group"),
     path("applications/<str:number>/", applications.application_detail, name="progress-application"),
     path("applications/<str:number>/correction/", applications.correction, name="progress-correction"),
+    path("applications/<str:number>/correction/sent/", applications.correction_sent, name="progress-correction-sent"),
     path("applications/<str:number>/withdraw/", applications.withdraw, name="progress-withdraw"),
     path("applications/<str:number>/rate/", applications.rate, name="progress-rate"),
     path("applications/<str:number>/rate/<str:step_key>/", applications.rate, name="progress-rate-step"),

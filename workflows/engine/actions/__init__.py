@@ -7,7 +7,12 @@ changes nothing. Every state change writes exactly one `ApplicationEvent`.
 """
 
 from workflows.engine.actions.applications import advance, application_start, application_withdraw
-from workflows.engine.actions.corrections import correction_request, correction_submit
+from workflows.engine.actions.corrections import (
+    CorrectionOutcome,
+    correction_answer,
+    correction_request,
+    correction_submit,
+)
 from workflows.engine.actions.incidents import incident_cancel, incident_retry, incident_skip
 from workflows.engine.actions.payments import payment_step_paid, payment_step_waiting
 from workflows.engine.actions.transfers import transfer_allowed, transfer_request_decide, work_item_transfer
@@ -26,12 +31,14 @@ from workflows.engine.selectors import application_route_state
 
 __all__ = [
     "BulkResult",
+    "CorrectionOutcome",
     "TransitionRefused",
     "acts_for",
     "advance",
     "application_route_state",
     "application_start",
     "application_withdraw",
+    "correction_answer",
     "correction_request",
     "correction_submit",
     "incident_cancel",

@@ -17,8 +17,8 @@ from lib.refusals import Refused
 from services.fees import fee_quote
 from services.models import DataElement, DocumentType
 from workflows.delegation import acting
-from workflows.engine.actions import application_withdraw, correction_submit
-from workflows.models import Application, ApplicationGroup, Rating, WorkItem
+from workflows.engine.actions import application_withdraw, correction_answer
+from workflows.models import Application, ApplicationEvent, ApplicationGroup, Rating, WorkItem
 from workflows.progress import selectors
 from workflows.progress.actions import RatingRefused, rateable_steps, rating_submit
 from workflows.progress.diagram import application_picture
@@ -186,19 +186,58 @@ def correction(request: HttpRequest, number: str) -> HttpResponse:
                 documents[document_type.code] = int(form.cleaned_data[name])
         if not form.errors:
             try:
-                correction_submit(
+                correction_answer(
                     application_id=application.pk, applicant=me(request), data=form.answers(), documents=documents
                 )
             except Refused as refused:
                 form.add_error(None, refused.message)
             else:
-                messages.success(request, _("Thank you. Your corrections are sent and the departments carry on."))
-                return redirect("workflows:progress-application", number=application.number)
+                return redirect("workflows:progress-correction-sent", number=application.number)
     return render(
         request,
         "workflows/progress/correction.html",
-        {"application": application, "pending": pending, "form": form},
+        {
+            "application": application,
+            "pending": pending,
+            "form": form,
+            "reach": selectors.correction_reach(application, pending),
+        },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_GET
+def correction_sent(request: HttpRequest, number: str) -> HttpResponse:
+    """The confirmation of the latest answer: which applications of the bundle took it too, and
+    which had finished and were left as they were decided. Read from the answer's event, so a
+    reload (or a second click on "Send corrections") shows the same and changes nothing."""
+    application = _own_application(request, number)
+    sent = (
+        ApplicationEvent.objects.filter(application=application, kind=ApplicationEvent.Kind.CORRECTION_SUBMITTED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if sent is None:
+        return redirect("workflows:progress-application", number=application.number)
+    payload = sent.payload or {}
+    lists = ("bundle_updated", "bundle_finished", "bundle_not_covered")
+    siblings = {
+        sibling.number: sibling
+        for sibling in application.group.applications.filter(
+            number__in=[number for name in lists for number in payload.get(name, [])]
+        ).select_related("service")
+    }
+    return render(
+        request,
+        "workflows/progress/correction_sent.html",
+        {
+            "application": application,
+            "sent": sent,
+            "updated": [siblings[n] for n in payload.get("bundle_updated", []) if n in siblings],
+            "finished": [siblings[n] for n in payload.get("bundle_finished", []) if n in siblings],
+            "not_covered": [siblings[n] for n in payload.get("bundle_not_covered", []) if n in siblings],
+        },
     )
 
 

@@ -12,13 +12,14 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from accounts.models import Department
 from documents.models import Certificate, Document
-from lib.text import in_language
+from lib.text import in_language, join_names
 from services.elements import display_value, mask_value
 from services.models import DataElement
 from services.routes import RouteError, StepNeeds, parse_route
@@ -143,7 +144,12 @@ def _attachments_of(application: Application, needs: StepNeeds | None) -> QueryS
     department sees what its step needs, never the documents of the bundle's other services (a
     tax clerk does not see the health certificate) nor those of its service's other steps."""
     needed = application.service_version.materials.values("document_type_id")
-    attachments = GroupDocument.objects.filter(group_id=application.group_id, document_type_id__in=needed)
+    # A document the application kept when the bundle's was corrected after it finished
+    # stands in for the bundle's of the same type.
+    kept = GroupDocument.objects.filter(application=application).values("document_type_id")
+    attachments = GroupDocument.objects.filter(group_id=application.group_id, document_type_id__in=needed).filter(
+        Q(application=application) | (Q(application__isnull=True) & ~Q(document_type_id__in=kept))
+    )
     if needs is not None:
         attachments = attachments.filter(document_type__code__in=sorted(needs.documents))
     return attachments
@@ -200,7 +206,39 @@ def application_events(application: Application) -> list[ApplicationEvent]:
     ]
     for event in events:
         event.label = event_label(event.kind)  # type: ignore[attr-defined]
+    _tell_bundle_corrections(application, [e for e in events if e.kind == ApplicationEvent.Kind.CORRECTED_IN_BUNDLE])
     return events
+
+
+def _tell_bundle_corrections(application: Application, events: list[ApplicationEvent]) -> None:
+    """A correction that reached this application from another of its bundle says whose request
+    it answered ("Corrected in answer to the Market Regulation Administration's request") and,
+    as its reason, what it changed (the labels of this application's form)."""
+    if not events:
+        return
+    codes = {code for event in events for code in (event.payload or {}).get("asked_by", [])}
+    departments = {department.code: department.name for department in Department.objects.filter(code__in=codes)}
+    labels = {
+        form_field.element.key: form_field.element.label
+        for form_field in application.service_version.fields.select_related("element")
+    }
+    names = {
+        material.document_type.code: material.document_type.name
+        for material in application.service_version.materials.select_related("document_type")
+    }
+    for event in events:
+        payload = event.payload or {}
+        asking = [departments.get(code, code) for code in payload.get("asked_by", [])]
+        if asking:
+            event.label = _("Corrected in answer to the %(department)s's request") % {  # type: ignore[attr-defined]
+                "department": join_names(asking)
+            }
+        changed = [labels.get(key, key) for key in payload.get("fields", [])]
+        changed += [names.get(code, code) for code in payload.get("materials", [])]
+        event.detail = _("Changed: %(names)s (answer sent for application %(number)s)") % {  # type: ignore[attr-defined]
+            "names": join_names(changed),
+            "number": payload.get("source", ""),
+        }
 
 
 @dataclass
