@@ -25,7 +25,7 @@ from reportlab.pdfgen import canvas
 from accounts.models import Department
 from documents.certificates import certificate_issue, certificate_revoke, format_code
 from documents.models import Certificate, Document
-from documents.signing import Finding, SigningUnavailable, certificate_signer
+from documents.signing import Finding, SigningUnavailable, Unchecked, certificate_signer
 from documents.signing.authority import authority, local_authority
 from documents.signing.pades import PadesSigner
 from documents.storage import private_storage
@@ -338,3 +338,40 @@ def test_a_file_signed_under_the_shared_issuing_ca_of_older_documents_still_chec
 
     verdict = certificate_signer().validate(pdf=signed.content)
     assert verdict.finding == Finding.VALID and verdict.signer == "Market Regulation"
+
+
+# --- Partly verified: our signature on unchanged bytes, but not everything could be checked ---
+
+
+def test_a_signature_without_a_trusted_timestamp_is_partly_verified_and_says_so(client, department_a):
+    """Our department's signature, unchanged, but no timestamp (one can be stripped without
+    touching the signed bytes): not "genuine", not "not ours" either."""
+    untimed = PadesSigner(dataclasses.replace(authority(), timestamper=None, _issuers={}))
+    signed = untimed.sign(pdf=make_pdf("Food business licence"), department=department_a, reference="NO-TIME")
+
+    verdict = certificate_signer().validate(pdf=signed.content)
+    assert verdict.finding == Finding.PARTLY and verdict.unchecked == (Unchecked.TIMESTAMP,)
+    assert verdict.signer == "Market Regulation" and verdict.signed_at is None
+
+    text = check_file(client, signed.content).text
+    assert "Partly verified: not everything could be checked" in text
+    assert "It has no trusted timestamp, so when it was signed cannot be confirmed." in text
+    assert "No trusted timestamp" in text and "Unchanged since it was signed" in text
+    assert "Valid, not revoked" in text  # revocation was checked
+    assert "whether the certificate has been revoked" not in text
+    assert "This certificate file is genuine" not in text and "not signed by One Door" not in text
+
+
+def test_a_file_without_a_timestamp_updated_after_signing_is_changed_not_partly_verified(client, department_a):
+    untimed = PadesSigner(dataclasses.replace(authority(), timestamper=None, _issuers={}))
+    signed = untimed.sign(pdf=make_pdf("Food business licence"), department=department_a, reference="NO-TIME")
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed.content))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page[generic.NameObject("/Rotate")] = generic.NumberObject(90)
+    writer.update_container(page)
+    appended = io.BytesIO()
+    writer.write(appended)
+
+    assert certificate_signer().validate(pdf=appended.getvalue()).finding == Finding.CHANGED
+    text = check_file(client, appended.getvalue()).text
+    assert "This file was changed after it was signed" in text and "Partly verified" not in text

@@ -44,7 +44,7 @@ def sql_entry(row):
     source = SOURCES[type(row)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {entry_sql(source, 'r')} FROM {MODELS[source]._meta.db_table} r WHERE r.id = %s",  # noqa: S608
+            f"SELECT {entry_sql(source, 'r')} FROM {MODELS[source]._meta.db_table} r WHERE r.id = %s",
             [row.pk],
         )
         return cursor.fetchone()[0]

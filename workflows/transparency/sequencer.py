@@ -88,12 +88,12 @@ def _queued_sql() -> str:
     for number, (source, model) in enumerate(MODELS.items()):
         alias = f"r{number}"
         lookups.append(
-            f"SELECT {entry_sql(source, alias)} FROM {model._meta.db_table} {alias}"
+            f"SELECT {entry_sql(source, alias)} FROM {model._meta.db_table} {alias}"  # noqa: S608 - fixed names
             f" WHERE q.source = '{source}' AND {alias}.id = q.row_id"
         )
     table = LogPending._meta.db_table
     return (
-        f"WITH q AS (DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s)"
+        f"WITH q AS (DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s)"  # noqa: S608
         " RETURNING id, source, row_id)"
         " SELECT q.source, q.row_id, sha256('\\x00'::bytea || convert_to(row.entry, 'UTF8')), row.found"
         " FROM q LEFT JOIN LATERAL ("
