@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command
 from django.urls import reverse
 from pkcs11 import Attribute, ObjectClass
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -229,6 +230,28 @@ def test_while_the_departments_key_is_out_of_reach_a_file_is_partly_verified(
     settings.SIGNING_PKCS11_TOKEN = TOKEN  # back: the list is signed again and says the same
     authority.cache_clear()
     assert certificate_signer().validate(pdf=content).finding == Finding.REVOKED
+
+
+def test_rotating_a_departments_key_on_the_token_keeps_the_old_one_for_what_it_signed(
+    on_token, client, alice, certificate_type, department_a, clerk_a
+):
+    cache.clear()  # uploads to /verify/ are counted per address
+    before = issue(alice, certificate_type, department_a, "2026-MKT-000801")
+    call_command("rotate_signing_ca", department_a.code, stdout=io.StringIO())
+    after = issue(alice, certificate_type, department_a, "2026-MKT-000802")
+
+    label = f"onedoor-{department_a.code}"
+    assert token_objects(on_token, ObjectClass.PRIVATE_KEY) == [label, f"{label}.g2"]
+    assert token_objects(on_token, ObjectClass.CERTIFICATE) == [label, f"{label}.g2"]
+    authority.cache_clear()  # as a restarted process: both generations are found on the token
+    for certificate in (before, after):
+        file = upload("l.pdf", signed_bytes(certificate))
+        text = client.post(reverse("documents:verify_upload"), {"file": file}).text
+        assert "This certificate file is genuine" in text
+    certificate_revoke(certificate=before, actor=clerk_a, reason="Premises closed")
+    revoked = client.post(reverse("documents:verify_upload"), {"file": upload("l.pdf", signed_bytes(before))}).text
+    assert "This certificate has been revoked" in revoked
+    assert certificate_signer().validate(pdf=signed_bytes(after)).finding == Finding.VALID
 
 
 def test_a_missing_token_module_or_pin_file_is_refused_clearly(
