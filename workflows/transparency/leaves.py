@@ -67,6 +67,8 @@ def _field_sql(model: type[AppendOnlyModel], name: str, alias: str) -> str:
     """The JSON text of one LOG_FIELDS value, as entry_of writes it (NULL only where the
     payload's encoding is left to Python)."""
     field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name}: a leaf covers the row's own columns only")
     column = f"{alias}.{field.column}"
     if isinstance(field, models.ForeignKey | models.IntegerField | models.AutoField):
         return f"coalesce({column}::text, 'null')"
