@@ -83,6 +83,10 @@ class Config:
                 # bench makes its own on first use.
                 "TRANSPARENCY_SIGNING_KEY": str(OUT / "transparency-signing.key"),
                 "TRANSPARENCY_GENERATE_KEY": "true",
+                # Certificates are signed (PAdES, the issue step of the ceiling's captured work) by
+                # a test PKI of the run's own: production's CA keys sit on a token we do not have.
+                "SIGNING_LOCAL_PKI": "true",
+                "SIGNING_LOCAL_PKI_DIR": str(OUT / "pki"),
                 # No clamd on the bench machine: uploads are stored unscanned instead of refused
                 # (production fails closed without a scanner). Set CLAMD_HOST to measure with one.
                 "DOCUMENT_ORIGINALS_KEYS": self.originals_key,

@@ -6,6 +6,11 @@ the in-process SQL capture of the ceiling scenario, so both do exactly the same 
 3. attach the ID card already in the vault and the new lease;
 4. answer the business questions (PATCH, with the revision);
 5. submit with an Idempotency-Key.
+
+`examine_once` is a clerk's work on one review step of it, through the same pages and API a
+clerk uses: open the item (a data-access record), claim it, reveal a protected field (another),
+open each attached document the department may open (one each), approve. The ceiling captures
+both, so its replay is one application's whole work, not only the citizen's part.
 """
 
 import uuid
@@ -98,3 +103,26 @@ def apply_once(call: Call, *, id_card: int, lease_pdf: bytes, serial: int) -> Fl
         raise FlowError("submit", status, submitted)
     result.number = submitted.get("number")
     return result
+
+
+def examine_once(call: Call, *, item_id: int, reveal: str | None, documents: list[int]) -> None:
+    """A clerk's review of one work item, ending in an approval (see the module docstring)."""
+    steps: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("GET", f"/workbench/items/{item_id}/", "clerk open item", {}),
+        ("POST", f"/api/workbench/items/{item_id}/claim/", "clerk claim", {"json": {}}),
+    ]
+    if reveal:
+        form = f"field={reveal}".encode()
+        steps.append(
+            ("POST", f"/workbench/items/{item_id}/reveal/", "clerk reveal",
+             {"body": form, "content_type": "application/x-www-form-urlencoded"})
+        )  # fmt: skip
+    steps += [("GET", f"/workbench/items/{item_id}/documents/{d}/", "clerk open document", {}) for d in documents]
+    steps.append(
+        ("POST", f"/api/workbench/items/{item_id}/decide/", "clerk decide",
+         {"json": {"decision": "approved", "note": "Bench: approved."}})
+    )  # fmt: skip
+    for method, path, name, options in steps:
+        status, body = call(method, path, name, **options)
+        if status != 200:
+            raise FlowError(name, status, body)

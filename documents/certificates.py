@@ -13,6 +13,7 @@ approval that led to the issue step is already recorded; only the certificate wa
 
 import datetime
 import io
+import logging
 import secrets
 
 import segno
@@ -34,8 +35,11 @@ from accounts.models import Department, Organisation, User
 from documents.actions import document_issue
 from documents.models import Certificate
 from documents.signing import certificate_signer
+from documents.signing.authority import authority
 from documents.storage import private_storage
 from services.models import DocumentType
+
+logger = logging.getLogger(__name__)
 
 # No 0/O, 1/I/L, U: a code read aloud or typed from paper is unambiguous. 30^16 ≈ 2^78.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -230,3 +234,20 @@ def certificate_revoke(*, certificate: Certificate, actor: User, reason: str) ->
         certificate.revocation_reason = reason[:500]
         certificate.save(update_fields=["revoked_at", "revoked_by", "revocation_reason"])
     return certificate
+
+
+def department_ca_rotate(*, department: Department) -> tuple[str, str]:
+    """Replaces the department's issuing CA key with a new one, which signs every certificate
+    issued from now on. What the earlier key signed stays checkable on /verify/ and revocable:
+    its CA is kept and still signs its own revocation list. Returns (old CA, new CA) names."""
+    current = authority()
+    before = current.issuer(department)
+    assert before is not None  # made on demand, or SigningUnavailable
+    after = current.rotate(department)
+    logger.warning(
+        "department signing CA rotated department=%s from=%s to=%s",
+        department.code,
+        before.cert.subject.rfc4514_string(),
+        after.cert.subject.rfc4514_string(),
+    )
+    return before.cert.subject.rfc4514_string(), after.cert.subject.rfc4514_string()

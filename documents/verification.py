@@ -39,8 +39,13 @@ def certificate_file_check(*, uploaded_file: UploadedFile) -> FileCheck:
             .filter(signing_serial=verdict.serial)
             .first()
         )
-    if verdict.finding == Finding.VALID and certificate is not None and certificate.revoked_at is not None:
+    if (
+        verdict.finding in (Finding.VALID, Finding.PARTLY)
+        and certificate is not None
+        and certificate.revoked_at is not None
+    ):
         # The register is the first to know; the published list says the same on its next fetch.
+        # It also answers when the list could not be had (partly verified): revoked is revoked.
         verdict = Verdict(Finding.REVOKED, signer=verdict.signer, signed_at=verdict.signed_at, serial=verdict.serial)
     if verdict.finding != Finding.VALID:
         logger.info(

@@ -1,11 +1,17 @@
 """End to end in Chromium: a clerk approves, the issue step signs the certificate into Alice's
 vault; she downloads it and the public check accepts the file; one changed byte is refused;
-once the department revokes it the same file shows as revoked. Every result page is axe clean."""
+once the department revokes it the same file shows as revoked; a file signed without a timestamp
+is partly verified. Every result page is axe clean."""
+
+import dataclasses
 
 import pytest
 from django.core.cache import cache
 
 from documents.models import Certificate
+from documents.signing.authority import authority
+from documents.signing.pades import PadesSigner
+from documents.tests.conftest import make_pdf
 from tests.support.browser import sign_in
 from tests.test_browser_workbench import LICENCE_AND_CERTIFICATE, sign_out
 from workflows.tests.test_workbench_support import routed_application, step, version_with
@@ -88,4 +94,18 @@ def test_a_signed_certificate_is_checked_by_its_file(
     check_file(page, original)
     assert page.get_by_role("heading", name="This certificate has been revoked").is_visible()
     assert page.get_by_text("Premises closed after inspection.").is_visible()
+    assert_accessible(page)
+
+
+def test_a_partly_verified_file_says_what_could_not_be_checked(page, department_a, tmp_path, assert_accessible):
+    cache.clear()  # uploads to /verify/ are counted per address
+    untimed = PadesSigner(dataclasses.replace(authority(), timestamper=None, _issuers={}))
+    signed = untimed.sign(pdf=make_pdf("Food business licence"), department=department_a, reference="NO-TIME")
+    path = tmp_path / "untimed.pdf"
+    path.write_bytes(signed.content)
+
+    check_file(page, path)
+    assert page.get_by_role("heading", name="Partly verified: not everything could be checked").is_visible()
+    assert page.get_by_text("It has no trusted timestamp, so when it was signed cannot be confirmed.").is_visible()
+    assert page.get_by_text("No trusted timestamp", exact=True).is_visible()
     assert_accessible(page)

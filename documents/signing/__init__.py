@@ -37,6 +37,18 @@ class Finding(enum.StrEnum):
     CHANGED = "changed"  # signed by us, then changed (edited bytes or an update appended)
     NOT_OURS = "not_ours"  # signed, but not by a certificate of ours
     NOT_SIGNED = "not_signed"  # a PDF with no signature at all
+    # Signed by us and unchanged, but something could not be checked (`Verdict.unchecked`):
+    # neither genuine nor refused, and the page says which part is missing.
+    PARTLY = "partly"
+
+
+class Unchecked(enum.StrEnum):
+    """What a partly verified signature lacks."""
+
+    # No trusted timestamp: when it was signed is not attested (it was stripped, or never added).
+    TIMESTAMP = "timestamp"
+    # Revocation information could not be had just now (a key or a published list out of reach).
+    REVOCATION = "revocation"
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class Verdict:
     signed_at: datetime.datetime | None = None  # the time the trusted timestamp attests
     serial: str = ""  # the signing certificate's serial (hex), to find the e-certificate
     detail: str = ""  # a short technical reason, for the log
+    unchecked: tuple[Unchecked, ...] = ()  # for PARTLY: what could not be checked
 
 
 class CertificateSigner(Protocol):

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -59,6 +60,7 @@ from documents.signing.local_pki import LocalPki, local_pki
 SHARED_CRL = "issuing"
 ROOT_CRL = "root"
 DEPARTMENT_CRL_PREFIX = "department-"
+GENERATION_SUFFIX = "-g"
 CRL_PATH = "/verify/pki/onedoor/crls/{label}/latest.crl"
 # A revocation list is valid for a day; the endpoint builds a fresh one for every request.
 CRL_LIFETIME = datetime.timedelta(days=1)
@@ -69,8 +71,21 @@ def crl_url(label: str) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + CRL_PATH.format(label=label)
 
 
-def department_crl_label(code: str) -> str:
-    return DEPARTMENT_CRL_PREFIX + code
+def department_crl_label(code: str, generation: int = 1) -> str:
+    """The label of a department CA's revocation list: `department-<code>` for its first CA
+    (the name documents signed before CAs could rotate carry), `department-<code>-g<n>` after."""
+    return DEPARTMENT_CRL_PREFIX + code + (f"{GENERATION_SUFFIX}{generation}" if generation > 1 else "")
+
+
+def _label_readings(label: str) -> list[tuple[str, int]]:
+    """The (department code, generation) a department label may mean: a code may itself end
+    in `-g<n>`, so both readings are tried, the whole code first."""
+    rest = label.removeprefix(DEPARTMENT_CRL_PREFIX)
+    readings = [(rest, 1)]
+    code, separator, number = rest.rpartition(GENERATION_SUFFIX)
+    if separator and code and number.isdigit() and int(number) > 1:
+        readings.append((code, int(number)))
+    return readings
 
 
 def _key_usage(*, ca: bool) -> x509.KeyUsage:
@@ -167,8 +182,15 @@ class Issuer:
         return self.key.sign_crl(builder).public_bytes(serialization.Encoding.DER)
 
 
-# Finds (or, when `create`, makes in the local test PKI) a department's issuing CA.
-IssuerSource = Callable[[Department, bool], Issuer | None]
+class IssuerSource(Protocol):
+    """Finds (or, when `create`, makes in the local test PKI) a department's issuing CA: its
+    current one, or with `generation` an earlier one kept after a rotation (never made)."""
+
+    def __call__(self, department: Department, create: bool, generation: int | None = None) -> Issuer | None: ...
+
+
+# Makes a department's next issuing CA (a rotation); returns its generation.
+IssuerRotation = Callable[[Department], int]
 
 
 @dataclass
@@ -181,7 +203,11 @@ class Authority:
     # Revocation information a validator may fetch itself (production); the local PKI's is all in hand.
     allow_fetching: bool = False
     local: LocalPki | None = None
+    # Where the authority can make a department's next CA itself (the local test PKI); in
+    # production the next CA's key is loaded on the token and found there (docs/certificates.md).
+    rotation: IssuerRotation | None = None
     _issuers: dict[str, Issuer] = field(default_factory=dict)
+    _retired: dict[tuple[str, int], Issuer] = field(default_factory=dict)
     _issuers_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issuer(self, department: Department, *, create: bool = True) -> Issuer | None:
@@ -196,18 +222,52 @@ class Authority:
                 self._issuers[department.code] = found
             return found
 
+    def issuer_generation(self, department: Department, generation: int) -> Issuer | None:
+        """A given generation of the department's issuing CA (the current one, or an earlier
+        one kept after a rotation to check and revoke what it signed); None if it has none."""
+        current = self.issuer(department, create=False)
+        if current is not None and current.label == department_crl_label(department.code, generation):
+            return current
+        key = (department.code, generation)
+        cached = self._retired.get(key)
+        if cached is not None:
+            return cached
+        with self._issuers_lock:
+            found = self.department_issuers(department, False, generation)
+            if found is not None:
+                self._retired[key] = found
+            return found
+
     def issuer_for_label(self, label: str) -> Issuer | None:
         """The CA whose revocation list is published under `label`, if we have it."""
         if label == SHARED_CRL:
             return self.shared
         if not label.startswith(DEPARTMENT_CRL_PREFIX):
             return None
-        department = Department.objects.filter(code=label.removeprefix(DEPARTMENT_CRL_PREFIX)).first()
-        if department is None:
-            return None
-        issuer = self.issuer(department, create=False)
-        # A shared bundle serves every department: its list is published once, as "issuing".
-        return issuer if issuer is not None and issuer.label == label else None
+        for code, generation in _label_readings(label):
+            department = Department.objects.filter(code=code).first()
+            if department is None:
+                continue
+            issuer = self.issuer_generation(department, generation)
+            # A shared bundle serves every department: its list is published once, as "issuing".
+            return issuer if issuer is not None and issuer.label == label else None
+        return None
+
+    def rotate(self, department: Department) -> Issuer:
+        """Makes the department's next issuing CA, which signs from now on; the earlier ones
+        are kept to check and revoke what they signed. Other processes pick it up when they
+        restart (each keeps its department CAs in memory)."""
+        if self.rotation is None:
+            raise SigningUnavailable(
+                "this configuration cannot make CA keys: load the department's next key and CA "
+                "certificate on the token (docs/certificates.md, 'Rotating a department's key')"
+            )
+        self.rotation(department)
+        with self._issuers_lock:
+            self._issuers.pop(department.code, None)
+        issuer = self.issuer(department)
+        assert issuer is not None
+        return issuer
 
     def other_crls(self, *, at: datetime.datetime) -> dict[str, bytes]:
         """Revocation lists of the CAs above the issuing CAs, when we hold them (the local PKI)."""
@@ -219,13 +279,13 @@ class Authority:
 def _local_file_issuers(pki: LocalPki) -> IssuerSource:
     root = pki.cert("root")
 
-    def find(department: Department, create: bool) -> Issuer | None:
-        found = pki.department_ca(code=department.code, name=department.name_en, create=create)
+    def find(department: Department, create: bool, generation: int | None = None) -> Issuer | None:
+        found = pki.department_ca(code=department.code, name=department.name_en, create=create, generation=generation)
         if found is None:
             return None
-        cert, key = found
+        cert, key, made = found
         return Issuer(
-            label=department_crl_label(department.code),
+            label=department_crl_label(department.code, made),
             cert=cert,
             key=FileIssuerKey(key),
             chain=[to_asn1(cert), root],
@@ -233,6 +293,10 @@ def _local_file_issuers(pki: LocalPki) -> IssuerSource:
         )
 
     return find
+
+
+def _local_file_rotation(pki: LocalPki) -> IssuerRotation:
+    return lambda department: pki.department_ca_rotate(code=department.code, name=department.name_en)
 
 
 def _chain_from(cert: x509.Certificate, pool: list[x509.Certificate]) -> list[asn1_x509.Certificate]:
@@ -251,9 +315,14 @@ def _token_issuers(store: Pkcs11KeyStore, *, pki: LocalPki | None, roots: list[x
     the CA's certificate is the token's certificate object of the same label. With the local
     test PKI, a missing key is generated on the token and the local root certifies it."""
 
-    def find(department: Department, create: bool) -> Issuer | None:
-        label = store.config.key_label(department.code)
+    def find(department: Department, create: bool, generation: int | None = None) -> Issuer | None:
         with store.session() as session:
+            generations = store.key_generations(session, department.code)
+            if generation is None:
+                generation = generations[-1] if generations else 1
+            elif generation not in generations:
+                return None
+            label = store.config.key_label(department.code, generation)
             cert = store.certificate(session, label)
             has_key = store.has_private_key(session, label)
             if pki is not None and create and (cert is None or not has_key):
@@ -266,7 +335,9 @@ def _token_issuers(store: Pkcs11KeyStore, *, pki: LocalPki | None, roots: list[x
                     public = store.public_key(session, label)
                 if public is None:
                     raise store.refuse(f"PKCS#11: the key {label!r} has no public key on the token")
-                cert = pki.certify_department_ca(code=department.code, name=department.name_en, public_key=public)
+                cert = pki.certify_department_ca(
+                    code=department.code, name=department.name_en, public_key=public, generation=generation
+                )
                 store.store_certificate(session, label, cert)
             if not has_key or cert is None:
                 if not create:
@@ -278,7 +349,7 @@ def _token_issuers(store: Pkcs11KeyStore, *, pki: LocalPki | None, roots: list[x
                 )
             pool = store.all_certificates(session) + roots
         return Issuer(
-            label=department_crl_label(department.code),
+            label=department_crl_label(department.code, generation),
             cert=cert,
             key=store.issuer_key(label=label, cert=cert),
             chain=_chain_from(cert, pool),
@@ -286,6 +357,25 @@ def _token_issuers(store: Pkcs11KeyStore, *, pki: LocalPki | None, roots: list[x
         )
 
     return find
+
+
+def _token_rotation(store: Pkcs11KeyStore, pki: LocalPki) -> IssuerRotation:
+    """The local test PKI's rotation on the token: a new key under the next generation's label,
+    certified by the local root."""
+
+    def rotate(department: Department) -> int:
+        with store.session() as session:
+            generations = store.key_generations(session, department.code)
+            generation = (generations[-1] if generations else 0) + 1
+            label = store.config.key_label(department.code, generation)
+            public = store.generate_issuer_key(session, label)
+            cert = pki.certify_department_ca(
+                code=department.code, name=department.name_en, public_key=public, generation=generation
+            )
+            store.store_certificate(session, label, cert)
+        return generation
+
+    return rotate
 
 
 def _load_bundle(path: Path) -> Issuer:
@@ -309,9 +399,11 @@ def _bundle_issuers(template: str) -> tuple[IssuerSource, Issuer | None]:
     """PKCS#12 bundles: one per department when the path names `{department}`, else one shared."""
     if "{department}" not in template:
         shared = _load_bundle(Path(template))
-        return (lambda department, create: shared), shared
+        return (lambda department, create, generation=None: shared if generation in (None, 1) else None), shared
 
-    def find(department: Department, create: bool) -> Issuer | None:
+    def find(department: Department, create: bool, generation: int | None = None) -> Issuer | None:
+        if generation not in (None, 1):
+            return None  # a bundle holds one CA: rotate by moving to a token (docs/certificates.md)
         path = Path(template.format(department=department.code))
         if not path.exists():
             if not create:
@@ -350,10 +442,12 @@ def local_authority(directory: Path, *, keystore: Pkcs11KeyStore | None = None) 
         key=FileIssuerKey(serialization.load_pem_private_key(pki.key_pem("issuing"), password=None)),  # type: ignore[arg-type]
         chain=[issuing, root],
     )
+    rotation: IssuerRotation
     if keystore is not None:
         issuers = _token_issuers(keystore, pki=pki, roots=[x509.load_der_x509_certificate(root.dump())])
+        rotation = _token_rotation(keystore, pki)
     else:
-        issuers = _local_file_issuers(pki)
+        issuers, rotation = _local_file_issuers(pki), _local_file_rotation(pki)
     return Authority(
         trust_roots=[root],
         # An RFC 3161 timestamp from the local TSA, made in-process: nothing to serve or reach.
@@ -364,6 +458,7 @@ def local_authority(directory: Path, *, keystore: Pkcs11KeyStore | None = None) 
         keystore=keystore or FileKeyStore(),
         shared=shared,
         local=pki,
+        rotation=rotation,
     )
 
 

@@ -140,8 +140,11 @@ class Pkcs11Settings:
     pin: str
     key_label_template: str  # e.g. "onedoor-{department}"
 
-    def key_label(self, department_code: str) -> str:
-        return self.key_label_template.format(department=department_code)
+    def key_label(self, department_code: str, generation: int = 1) -> str:
+        """The label of a department's issuing CA key (and its certificate) on the token; a
+        rotated CA's adds its generation (`onedoor-market.g2`)."""
+        label = self.key_label_template.format(department=department_code)
+        return label if generation == 1 else f"{label}.g{generation}"
 
 
 def read_pin(*, pin: str, pin_file: str) -> str:
@@ -253,6 +256,20 @@ class Pkcs11KeyStore:
         from pkcs11 import Attribute, ObjectClass
 
         return bool(list(session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: label})))
+
+    def key_generations(self, session: Any, department_code: str) -> list[int]:
+        """The generations of the department's CA key on the token, oldest first."""
+        from pkcs11 import Attribute, ObjectClass
+
+        first = self.config.key_label(department_code)
+        found = set()
+        for key in session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY}):
+            label = key[Attribute.LABEL]
+            if label == first:
+                found.add(1)
+            elif label.startswith(first + ".g") and label.removeprefix(first + ".g").isdigit():
+                found.add(int(label.removeprefix(first + ".g")))
+        return sorted(number for number in found if number >= 1)
 
     def generate_issuer_key(self, session: Any, label: str) -> PublicKeyTypes:
         """An EC P-256 key pair kept on the token (the local test PKI makes one per department)."""

@@ -71,9 +71,12 @@ class LocalPki:
     def root_crl_url(self) -> str:
         return f"{self.url_prefix}/{ARCH}/crls/root/latest.crl"
 
-    def certify_department_ca(self, *, code: str, name: str, public_key: PublicKeyTypes) -> x509.Certificate:
+    def certify_department_ca(
+        self, *, code: str, name: str, public_key: PublicKeyTypes, generation: int = 1
+    ) -> x509.Certificate:
         """A department's issuing CA certificate, signed by the local root: it may certify
-        signing certificates (one level below it, no further CAs), and the root's CRL covers it."""
+        signing certificates (one level below it, no further CAs), and the root's CRL covers it.
+        A rotated CA's name carries its generation, so no two of a department's CAs share one."""
         root = x509.load_der_x509_certificate(self.cert("root").dump())
         root_key = serialization.load_pem_private_key(self.key_pem("root"), password=None)
         subject = x509.Name(
@@ -81,7 +84,9 @@ class LocalPki:
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "One Door (local test PKI, not trusted)"),
                 x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, code[:64]),
-                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Issuing CA"[:64]),
+                x509.NameAttribute(
+                    NameOID.COMMON_NAME, (f"{name} Issuing CA" + (f" {generation}" if generation > 1 else ""))[:64]
+                ),
             ]
         )
         now = datetime.datetime.now(datetime.UTC)
@@ -129,34 +134,71 @@ class LocalPki:
             .sign(root_key, hashes.SHA256())  # type: ignore[arg-type]
         )
 
-    def department_ca(
-        self, *, code: str, name: str, create: bool
-    ) -> tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes] | None:
-        """The department's issuing CA (certificate and key, in files under departments/),
-        made the first time the department signs; None when it has none and `create` is off."""
+    def _department_paths(self, code: str, generation: int) -> tuple[Path, Path]:
+        """A generation's key and certificate files: generation 1 keeps the names it had before
+        CAs could rotate (`<code>.key.pem`), later ones add theirs (`<code>.g2.key.pem`)."""
+        stem = code if generation == 1 else f"{code}.g{generation}"
         folder = self.directory / "departments"
-        key_path, cert_path = folder / f"{code}.key.pem", folder / f"{code}.cert.pem"
-        if not cert_path.exists():
-            if not create:
-                return None
-            with _locked(self.directory):
-                if not cert_path.exists():
-                    folder.mkdir(mode=0o700, exist_ok=True)
-                    key = ec.generate_private_key(ec.SECP256R1())
-                    key_path.write_bytes(
-                        key.private_bytes(
-                            serialization.Encoding.PEM,
-                            serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption(),
-                        )
-                    )
-                    os.chmod(key_path, 0o600)
-                    cert = self.certify_department_ca(code=code, name=name, public_key=key.public_key())
-                    staging = cert_path.with_suffix(".tmp")
-                    staging.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-                    staging.rename(cert_path)
+        return folder / f"{stem}.key.pem", folder / f"{stem}.cert.pem"
+
+    def department_generations(self, code: str) -> list[int]:
+        """The generations of the department's issuing CA, oldest first (none before it first signs)."""
+        found = [1] if self._department_paths(code, 1)[1].exists() else []
+        for path in (self.directory / "departments").glob(f"{code}.g*.cert.pem"):
+            number = path.name.removeprefix(f"{code}.g").removesuffix(".cert.pem")
+            if number.isdigit() and int(number) > 1:
+                found.append(int(number))
+        return sorted(found)
+
+    def department_ca(
+        self, *, code: str, name: str, create: bool, generation: int | None = None
+    ) -> tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes, int] | None:
+        """A generation of the department's issuing CA (certificate, key, generation; in files
+        under departments/), the current (latest) one when `generation` is None, made the first
+        time the department signs; None when it has none and `create` is off."""
+        generations = self.department_generations(code)
+        if generation is None:
+            if not generations:
+                if not create:
+                    return None
+                return self._department_ca_make(code=code, name=name, generation=1)
+            generation = generations[-1]
+        elif generation not in generations:
+            return None
+        key_path, cert_path = self._department_paths(code, generation)
         stored = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        return x509.load_pem_x509_certificate(cert_path.read_bytes()), stored  # type: ignore[return-value]
+        return x509.load_pem_x509_certificate(cert_path.read_bytes()), stored, generation  # type: ignore[return-value]
+
+    def department_ca_rotate(self, *, code: str, name: str) -> int:
+        """Makes the department's next issuing CA (a new key and certificate); the earlier
+        ones stay, to check and revoke what they signed. Returns the new generation."""
+        generations = self.department_generations(code)
+        return self._department_ca_make(code=code, name=name, generation=(generations[-1] if generations else 0) + 1)[2]
+
+    def _department_ca_make(
+        self, *, code: str, name: str, generation: int
+    ) -> tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes, int]:
+        key_path, cert_path = self._department_paths(code, generation)
+        with _locked(self.directory):
+            if not cert_path.exists():
+                cert_path.parent.mkdir(mode=0o700, exist_ok=True)
+                key = ec.generate_private_key(ec.SECP256R1())
+                key_path.write_bytes(
+                    key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    )
+                )
+                os.chmod(key_path, 0o600)
+                cert = self.certify_department_ca(
+                    code=code, name=name, public_key=key.public_key(), generation=generation
+                )
+                staging = cert_path.with_suffix(".tmp")
+                staging.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+                staging.rename(cert_path)
+        stored = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        return x509.load_pem_x509_certificate(cert_path.read_bytes()), stored, generation  # type: ignore[return-value]
 
 
 def _write_keys(keys_dir: Path) -> None:

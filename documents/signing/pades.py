@@ -25,12 +25,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from accounts.models import Department
 from documents.models import Certificate
-from documents.signing import Finding, Signed, SigningUnavailable, Verdict
+from documents.signing import Finding, Signed, SigningUnavailable, Unchecked, Verdict
 from documents.signing.authority import Authority, Issuer, authority
 from documents.signing.keys import run_outside_event_loop
 from documents.validation import UploadRejected
@@ -77,6 +78,20 @@ class PadesSigner:
             revocation_mode="hard-fail",
         )
 
+    def _context_without_our_lists(self, embedded: EmbeddedPdfSignature) -> ValidationContext:
+        """For when our issuing CA cannot be reached to sign its revocation list (its key on a
+        token out of reach): the chain the file carries, from our trust roots, with whatever
+        revocation information can be had and without failing where there is none. Proves the
+        signature ours and the file unchanged, not that it is still unrevoked."""
+        current = self.authority
+        return ValidationContext(
+            trust_roots=current.trust_roots,
+            other_certs=list(embedded.other_embedded_certs),
+            crls=list(current.other_crls(at=timezone.now()).values()),
+            allow_fetching=current.allow_fetching,
+            revocation_mode="soft-fail",
+        )
+
     def revocation_list(self, label: str) -> bytes | None:
         now = timezone.now()
         issuer = self.authority.issuer_for_label(label)
@@ -85,15 +100,13 @@ class PadesSigner:
         return self.authority.other_crls(at=now).get(label)
 
     def _issuer_of(self, cert: asn1_x509.Certificate) -> Issuer | None:
-        """Our CA that would have issued `cert`, found by the revocation list it names."""
+        """Our CA that would have issued `cert`, found by the revocation list it names. Raises
+        SigningUnavailable when that CA is ours but cannot be reached now."""
         for url in cert.crl_distribution_points_value.native if cert.crl_distribution_points_value else []:
             for name in url.get("distribution_point") or []:
                 match = CRL_LABEL.search(str(name))
                 if match:
-                    try:
-                        return self.authority.issuer_for_label(match.group(1))
-                    except SigningUnavailable:
-                        return None
+                    return self.authority.issuer_for_label(match.group(1))
         return None
 
     def sign(self, *, pdf: bytes, department: Department, reference: str) -> Signed:
@@ -148,8 +161,14 @@ class PadesSigner:
             return Verdict(Finding.NOT_SIGNED)
         # We sign once; a signature added later by someone else is an update after ours.
         embedded = signatures[0]
+        unchecked: list[Unchecked] = []
         try:
-            context = self._context(self._issuer_of(embedded.signer_cert))
+            try:
+                context = self._context(self._issuer_of(embedded.signer_cert))
+            except SigningUnavailable as error:
+                logger.warning("certificate check without our revocation list: %s", error)
+                context = self._context_without_our_lists(embedded)
+                unchecked.append(Unchecked.REVOCATION)
             status = run_outside_event_loop(lambda: validate_pdf_signature(embedded, signer_validation_context=context))
         except Exception as error:  # noqa: BLE001 - a signature that cannot be parsed proves nothing
             return Verdict(Finding.CHANGED, detail=f"signature unreadable: {error!r}"[:300])
@@ -160,13 +179,15 @@ class PadesSigner:
         signed_at = timestamp.timestamp if timestamp and timestamp.intact and timestamp.valid else None
 
         def verdict(finding: Finding, detail: str = "") -> Verdict:
-            return Verdict(finding, signer=signer, signed_at=signed_at, serial=serial, detail=detail)
+            return Verdict(
+                finding, signer=signer, signed_at=signed_at, serial=serial, detail=detail, unchecked=tuple(unchecked)
+            )
 
         if not status.intact or not status.valid:
             return verdict(Finding.CHANGED, "signed bytes do not match the signature")
         if status.revoked:
             return verdict(Finding.REVOKED, "certificate revoked")
-        if not status.trusted or not (timestamp and timestamp.trusted):
+        if not status.trusted:
             return verdict(Finding.NOT_OURS, "not issued under our trust roots")
         unchanged = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
             status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
@@ -176,4 +197,10 @@ class PadesSigner:
         if not unchanged:
             level = status.modification_level.name if status.modification_level else "unknown"
             return verdict(Finding.CHANGED, f"updated after signing ({level})")
+        if not (timestamp and timestamp.trusted):
+            # Our signature on unchanged bytes, but the time is not attested: a timestamp token
+            # lives outside the signed bytes, so it can be stripped without touching them.
+            unchecked.insert(0, Unchecked.TIMESTAMP)
+        if unchecked:
+            return verdict(Finding.PARTLY, "could not check: " + ", ".join(unchecked))
         return verdict(Finding.VALID)

@@ -11,6 +11,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -25,7 +26,7 @@ from reportlab.pdfgen import canvas
 from accounts.models import Department
 from documents.certificates import certificate_issue, certificate_revoke, format_code
 from documents.models import Certificate, Document
-from documents.signing import Finding, SigningUnavailable, certificate_signer
+from documents.signing import Finding, SigningUnavailable, Unchecked, certificate_signer
 from documents.signing.authority import authority, local_authority
 from documents.signing.pades import PadesSigner
 from documents.storage import private_storage
@@ -338,3 +339,127 @@ def test_a_file_signed_under_the_shared_issuing_ca_of_older_documents_still_chec
 
     verdict = certificate_signer().validate(pdf=signed.content)
     assert verdict.finding == Finding.VALID and verdict.signer == "Market Regulation"
+
+
+# --- Partly verified: our signature on unchanged bytes, but not everything could be checked ---
+
+
+def test_a_signature_without_a_trusted_timestamp_is_partly_verified_and_says_so(client, department_a):
+    """Our department's signature, unchanged, but no timestamp (one can be stripped without
+    touching the signed bytes): not "genuine", not "not ours" either."""
+    untimed = PadesSigner(dataclasses.replace(authority(), timestamper=None, _issuers={}))
+    signed = untimed.sign(pdf=make_pdf("Food business licence"), department=department_a, reference="NO-TIME")
+
+    verdict = certificate_signer().validate(pdf=signed.content)
+    assert verdict.finding == Finding.PARTLY and verdict.unchecked == (Unchecked.TIMESTAMP,)
+    assert verdict.signer == "Market Regulation" and verdict.signed_at is None
+
+    text = check_file(client, signed.content).text
+    assert "Partly verified: not everything could be checked" in text
+    assert "It has no trusted timestamp, so when it was signed cannot be confirmed." in text
+    assert "No trusted timestamp" in text and "Unchanged since it was signed" in text
+    assert "Valid, not revoked" in text  # revocation was checked
+    assert "whether the certificate has been revoked" not in text
+    assert "This certificate file is genuine" not in text and "not signed by One Door" not in text
+
+
+def test_a_file_without_a_timestamp_updated_after_signing_is_changed_not_partly_verified(client, department_a):
+    untimed = PadesSigner(dataclasses.replace(authority(), timestamper=None, _issuers={}))
+    signed = untimed.sign(pdf=make_pdf("Food business licence"), department=department_a, reference="NO-TIME")
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed.content))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page[generic.NameObject("/Rotate")] = generic.NumberObject(90)
+    writer.update_container(page)
+    appended = io.BytesIO()
+    writer.write(appended)
+
+    assert certificate_signer().validate(pdf=appended.getvalue()).finding == Finding.CHANGED
+    text = check_file(client, appended.getvalue()).text
+    assert "This file was changed after it was signed" in text and "Partly verified" not in text
+
+
+# --- Rotating a department's issuing CA -------------------------------------------------------
+
+
+@pytest.fixture
+def own_pki(settings, tmp_path):
+    """A test PKI of this test's own: a rotation must not leave the shared one rotated."""
+    settings.SIGNING_LOCAL_PKI_DIR = tmp_path / "pki"
+    authority.cache_clear()
+    yield settings.SIGNING_LOCAL_PKI_DIR
+    authority.cache_clear()
+
+
+def distribution_point(content: bytes) -> str:
+    signing = PdfFileReader(io.BytesIO(content)).embedded_signatures[0].signer_cert
+    return signing.crl_distribution_points_value.native[0]["distribution_point"][0]
+
+
+def issue_for(owner, certificate_type, department, number: str) -> Certificate:
+    return certificate_issue(
+        owner=owner,
+        document_type=certificate_type,
+        department=department,
+        holder_name="Alice Wang",
+        application_number=number,
+        title="Food business licence",
+        details={},
+    )
+
+
+def test_a_rotated_departments_new_certificates_use_the_new_key_and_earlier_ones_stay_valid(
+    own_pki, client, alice, certificate_type, department_a, department_b, clerk_a
+):
+    before = issue_for(alice, certificate_type, department_a, "2026-MKT-000001")
+    fire = issue_for(alice, certificate_type, department_b, "2026-FIR-000001")
+    out = io.StringIO()
+    call_command("rotate_signing_ca", department_a.code, stdout=out)
+    assert "certificates are now signed under" in out.getvalue() and "Issuing CA 2" in out.getvalue()
+    after = issue_for(alice, certificate_type, department_a, "2026-MKT-000002")
+
+    old_ca, new_ca = issuer_of(signed_bytes(before)), issuer_of(signed_bytes(after))
+    assert old_ca.public_key() != new_ca.public_key() and old_ca.subject != new_ca.subject
+    new_ca.verify_directly_issued_by(x509.load_der_x509_certificate(our_root().dump()))
+    assert distribution_point(signed_bytes(before)).endswith(f"/crls/department-{department_a.code}/latest.crl")
+    assert distribution_point(signed_bytes(after)).endswith(f"/crls/department-{department_a.code}-g2/latest.crl")
+    assert issuer_of(signed_bytes(issue_for(alice, certificate_type, department_b, "2026-FIR-000002"))) == (
+        issuer_of(signed_bytes(fire))
+    )  # another department's CA is untouched
+
+    for issued in (before, after, fire):
+        assert "This certificate file is genuine" in check_file(client, signed_bytes(issued)).text
+
+    # What the old key signed is still revoked under the old CA, in the list its files name.
+    certificate_revoke(certificate=before, actor=clerk_a, reason="Premises closed after inspection")
+    old_list = department_list(client, department_a)
+    assert old_list.is_signature_valid(old_ca.public_key())  # type: ignore[arg-type]
+    assert [r.serial_number for r in old_list] == [int(before.signing_serial, 16)]
+    new_list_response = client.get(reverse("documents:revocation_list", args=[f"department-{department_a.code}-g2"]))
+    new_list = x509.load_der_x509_crl(new_list_response.content)
+    # Each generation's list is its own CA's (it may name the department's other revoked
+    # serials too: they are random, so one its CA never issued revokes nothing).
+    assert new_list.is_signature_valid(new_ca.public_key())  # type: ignore[arg-type]
+    assert not new_list.is_signature_valid(old_ca.public_key())  # type: ignore[arg-type]
+    assert "This certificate has been revoked" in check_file(client, signed_bytes(before)).text
+    assert "This certificate file is genuine" in check_file(client, signed_bytes(after)).text
+
+    certificate_revoke(certificate=after, actor=clerk_a, reason="Issued in error")
+    assert "This certificate has been revoked" in check_file(client, signed_bytes(after)).text
+
+
+def test_a_second_rotation_keeps_every_earlier_key_checkable(own_pki, client, alice, certificate_type, department_a):
+    issued = [issue_for(alice, certificate_type, department_a, "2026-MKT-000010")]
+    for number in ("2026-MKT-000011", "2026-MKT-000012"):
+        call_command("rotate_signing_ca", department_a.code, stdout=io.StringIO())
+        issued.append(issue_for(alice, certificate_type, department_a, number))
+
+    assert len({issuer_of(signed_bytes(c)).public_key().public_numbers() for c in issued}) == 3  # type: ignore[union-attr]
+    assert distribution_point(signed_bytes(issued[2])).endswith(f"department-{department_a.code}-g3/latest.crl")
+    authority.cache_clear()  # as a restarted process: everything is found again from storage
+    for certificate in issued:
+        assert certificate_signer().validate(pdf=signed_bytes(certificate)).finding == Finding.VALID
+
+
+def test_rotating_an_unknown_department_is_refused_clearly(own_pki, department_a):
+    with pytest.raises(CommandError, match=r"No department with the code 'nope' \(there are: .*market"):
+        call_command("rotate_signing_ca", "nope")

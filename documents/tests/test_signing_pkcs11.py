@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command
 from django.urls import reverse
 from pkcs11 import Attribute, ObjectClass
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -28,7 +29,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from documents.certificates import certificate_issue, certificate_revoke, format_code
 from documents.models import Certificate, Document
-from documents.signing import SigningUnavailable
+from documents.signing import Finding, SigningUnavailable, Unchecked, certificate_signer
 from documents.signing.authority import authority
 from documents.signing.keys import Pkcs11KeyStore, forget_refused_pins
 from documents.storage import private_storage
@@ -196,6 +197,61 @@ def test_a_wrong_pin_is_refused_clearly_tried_once_and_nothing_is_issued(
     assert not Certificate.objects.exists() and not Document.objects.exists()
     with pkcs11.lib(on_token["module"]).get_token(token_label=TOKEN).open(user_pin=PIN):
         pass  # the token still takes the right PIN
+
+
+def test_while_the_departments_key_is_out_of_reach_a_file_is_partly_verified(
+    on_token, settings, client, alice, certificate_type, department_a, clerk_a
+):
+    """The department CA's revocation list is signed on the token for every check: with the
+    token out of reach, the file is still shown to be ours and unchanged (from the chain it
+    carries up to our root), with revocation said to be unchecked, never "changed"."""
+    cache.clear()  # uploads to /verify/ are counted per address
+    certificate = issue(alice, certificate_type, department_a)
+    content = signed_bytes(certificate)
+    settings.SIGNING_PKCS11_TOKEN = "no-such-token"  # the token is unplugged, or its slot renamed
+    authority.cache_clear()
+
+    verdict = certificate_signer().validate(pdf=content)
+    assert verdict.finding == Finding.PARTLY and verdict.unchecked == (Unchecked.REVOCATION,)
+    assert verdict.signer == "Market Regulation" and verdict.signed_at is not None
+    text = client.post(reverse("documents:verify_upload"), {"file": upload("licence.pdf", content)}).text
+    assert "Partly verified: not everything could be checked" in text
+    assert "We could not find out just now whether the certificate has been revoked." in text
+    assert "Valid; whether it was revoked could not be checked just now" in text
+    assert "According to the trusted timestamp" in text and "Unchanged since it was signed" in text
+    assert "no trusted timestamp" not in text and "This certificate file is genuine" not in text
+    assert format_code(certificate.verification_code) in text
+
+    # The register still answers: a revoked certificate is revoked, whatever the token.
+    certificate_revoke(certificate=certificate, actor=clerk_a, reason="Premises closed")
+    revoked = client.post(reverse("documents:verify_upload"), {"file": upload("licence.pdf", content)}).text
+    assert "This certificate has been revoked" in revoked and "Partly verified" not in revoked
+
+    settings.SIGNING_PKCS11_TOKEN = TOKEN  # back: the list is signed again and says the same
+    authority.cache_clear()
+    assert certificate_signer().validate(pdf=content).finding == Finding.REVOKED
+
+
+def test_rotating_a_departments_key_on_the_token_keeps_the_old_one_for_what_it_signed(
+    on_token, client, alice, certificate_type, department_a, clerk_a
+):
+    cache.clear()  # uploads to /verify/ are counted per address
+    before = issue(alice, certificate_type, department_a, "2026-MKT-000801")
+    call_command("rotate_signing_ca", department_a.code, stdout=io.StringIO())
+    after = issue(alice, certificate_type, department_a, "2026-MKT-000802")
+
+    label = f"onedoor-{department_a.code}"
+    assert token_objects(on_token, ObjectClass.PRIVATE_KEY) == [label, f"{label}.g2"]
+    assert token_objects(on_token, ObjectClass.CERTIFICATE) == [label, f"{label}.g2"]
+    authority.cache_clear()  # as a restarted process: both generations are found on the token
+    for certificate in (before, after):
+        file = upload("l.pdf", signed_bytes(certificate))
+        text = client.post(reverse("documents:verify_upload"), {"file": file}).text
+        assert "This certificate file is genuine" in text
+    certificate_revoke(certificate=before, actor=clerk_a, reason="Premises closed")
+    revoked = client.post(reverse("documents:verify_upload"), {"file": upload("l.pdf", signed_bytes(before))}).text
+    assert "This certificate has been revoked" in revoked
+    assert certificate_signer().validate(pdf=signed_bytes(after)).finding == Finding.VALID
 
 
 def test_a_missing_token_module_or_pin_file_is_refused_clearly(

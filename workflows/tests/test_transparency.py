@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.utils.html import escape
 
 from lib.merkle import CompactRange, verify_consistency, verify_inclusion
-from lib.signed_note import Signer, checkpoint_open
+from lib.signed_note import NoteError, Signer, checkpoint_open
 from portal.security.audit import audit_verify
 from workflows.models import ApplicationEvent, Checkpoint, DataAccessRecord, LogHead, LogLeaf, LogNode, LogPending
 from workflows.tests.factories import application_submit, published_version
@@ -168,6 +168,17 @@ def test_the_log_publishes_old_verifier_keys_after_a_rotation(client, applicatio
     ):
         assert client.get("/transparency/").json()["verifier_keys"] == [new.verifier.text, old.verifier.text]
         assert audit_verify().ok  # checkpoints signed by the old key still verify
+        looks(1, alice=alice, clerk_a=clerk_a, application=application)
+        log_integrate()  # signed with the new key from now on, under its own key id
+        old_id, new_id = old.verifier.key_id.hex(), new.verifier.key_id.hex()
+        assert old_id != new_id
+        ids = list(Checkpoint.objects.order_by("id").values_list("key_id", flat=True))
+        assert set(ids[:-1]) == {old_id} and ids[-1] == new_id
+        latest = Checkpoint.objects.order_by("-id").first()
+        assert checkpoint_open(latest.note, [new.verifier]).size == latest.size
+        with pytest.raises(NoteError, match="not signed by a known key"):
+            checkpoint_open(latest.note, [old.verifier])  # the old key did not sign it
+        assert audit_verify().ok  # a history under two keys, consistent across the rotation
     with override_settings(TRANSPARENCY_SIGNING_KEY=str(tmp_path / "new.key")):
         report = audit_verify()
         assert not report.ok and "is not signed by a known key" in report.problems[0]

@@ -1,11 +1,20 @@
 """What a leaf of the log covers: the row's table, id and stable fields as canonical JSON
 (sorted keys, no spaces, UTF-8, times in UTC with microseconds). The leaf hash is
-SHA-256(0x00 || that JSON) (RFC 9162 §2.1.1), so anyone holding the row can recompute it."""
+SHA-256(0x00 || that JSON) (RFC 9162 §2.1.1), so anyone holding the row can recompute it.
+
+Two encoders write the same bytes: `entry_of` in Python (what verify_audit, proofs and anyone
+checking use) and `entry_sql` in PostgreSQL (what the sequencer uses, so a batch's leaves are
+encoded and hashed where the rows are, without a model or a JSON call per row in Python). The
+SQL one answers NULL where it cannot be sure to match (a number that is not whole, in a payload),
+and the sequencer encodes that row with `entry_of`.
+"""
 
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
+
+from django.db import models
 
 from lib.merkle import leaf_hash
 from workflows.models import AppendOnlyModel, ApplicationEvent, DataAccessRecord, LogSource
@@ -53,3 +62,35 @@ def entry_for(row: AppendOnlyModel) -> bytes:
 
 def hash_of(entry: bytes) -> bytes:
     return leaf_hash(entry)
+
+
+# to_char's pattern for entry_of's times (always UTC: the session's time zone plays no part).
+_SQL_TIME = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
+
+
+def _field_sql(model: type[AppendOnlyModel], name: str, alias: str) -> str:
+    """The JSON text of one LOG_FIELDS value, as entry_of writes it (NULL only where the
+    payload's encoding is left to Python)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name}: a leaf covers the row's own columns only")
+    column = f"{alias}.{field.column}"
+    if isinstance(field, models.ForeignKey | models.IntegerField | models.AutoField):
+        return f"coalesce({column}::text, 'null')"
+    if isinstance(field, models.CharField | models.TextField):
+        return f"coalesce(to_json({column})::text, 'null')"
+    if isinstance(field, models.DateTimeField):
+        return f"coalesce(to_json(to_char({column} AT TIME ZONE 'UTC', {_SQL_TIME}))::text, 'null')"
+    if isinstance(field, models.JSONField):
+        return f"transparency_json({column})"  # migration 0023; NULL for a SQL NULL too
+    raise TypeError(f"{model.__name__}.{name}: no SQL encoding for a {type(field).__name__} in a leaf")
+
+
+def entry_sql(source: str, alias: str) -> str:
+    """A PostgreSQL expression giving entry_of's text for the row of `source` aliased `alias`
+    (NULL when Python must encode it)."""
+    model = MODELS[source]
+    members = {"source": f"'{json.dumps(source)}'", "id": f"{alias}.id::text"}
+    members.update({name: _field_sql(model, name, alias) for name in model.LOG_FIELDS})
+    parts = [f"'{json.dumps(name)}:' || {members[name]}" for name in sorted(members)]
+    return "'{' || " + " || ',' || ".join(parts) + " || '}'"
