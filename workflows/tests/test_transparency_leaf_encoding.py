@@ -71,8 +71,18 @@ def test_postgresql_writes_an_access_records_leaf_exactly_as_python_does(alice, 
         field_key=AWKWARD_TEXT[:100],
     )
 
-    for row in (with_nulls, full):
+    shown = DataAccessRecord.objects.create(
+        accessor=clerk_a,
+        applicant=alice,
+        application=application,
+        what="viewed",
+        visible={"elements": ["person.full_name", AWKWARD_TEXT], "documents": []},
+    )
+    empty = DataAccessRecord.objects.create(accessor=clerk_a, applicant=alice, what="viewed", visible={})
+
+    for row in (with_nulls, full, shown, empty):
         assert sql_entry(row) == entry_for(row).decode()
+    assert '"visible":' in sql_entry(shown) and '"visible"' not in sql_entry(empty)
     assert '"document_id":null' in sql_entry(with_nulls) and '"department_id":null' in sql_entry(with_nulls)
 
 

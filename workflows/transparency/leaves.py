@@ -82,7 +82,7 @@ def _field_sql(model: type[AppendOnlyModel], name: str, alias: str) -> str:
     if isinstance(field, models.DateTimeField):
         return f"coalesce(to_json(to_char({column} AT TIME ZONE 'UTC', {_SQL_TIME}))::text, 'null')"
     if isinstance(field, models.JSONField):
-        return f"transparency_json({column})"  # migration 0023; NULL for a SQL NULL too
+        return f"transparency_json({column})"  # migration 0028; NULL for a SQL NULL too
     raise TypeError(f"{model.__name__}.{name}: no SQL encoding for a {type(field).__name__} in a leaf")
 
 
@@ -92,5 +92,20 @@ def entry_sql(source: str, alias: str) -> str:
     model = MODELS[source]
     members = {"source": f"'{json.dumps(source)}'", "id": f"{alias}.id::text"}
     members.update({name: _field_sql(model, name, alias) for name in model.LOG_FIELDS})
-    parts = [f"'{json.dumps(name)}:' || {members[name]}" for name in sorted(members)]
-    return "'{' || " + " || ',' || ".join(parts) + " || '}'"
+    optional = {name: _field_sql(model, name, alias) for name in model.LOG_FIELDS_WHEN_SET}
+    names = sorted([*members, *optional])
+    if names[0] in optional:
+        raise TypeError(f"{model.__name__}.{names[0]}: a field logged only when set cannot come first in a leaf")
+    parts = [f"'{json.dumps(names[0])}:' || {members[names[0]]}"]
+    for name in names[1:]:
+        if name in members:
+            parts.append(f"',{json.dumps(name)}:' || {members[name]}")
+        else:
+            # entry_of leaves the member out when the value is empty (None, {}, [], "", 0, false).
+            column = f"{alias}.{model._meta.get_field(name).column}"  # type: ignore[union-attr]
+            empty = "('null', '{}', '[]', '\"\"', '0', 'false')"
+            parts.append(
+                f"(CASE WHEN {column} IS NULL OR {column}::jsonb::text IN {empty} THEN '' "
+                f"ELSE ',{json.dumps(name)}:' || {optional[name]} END)"
+            )
+    return "'{' || " + " || ".join(parts) + " || '}'"

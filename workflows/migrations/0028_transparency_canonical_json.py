@@ -60,7 +60,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("workflows", "0022_payment_step_kind"),
+        ("workflows", "0027_event_kinds_of_bundles"),
     ]
 
     operations = [migrations.RunPython(install, uninstall)]
