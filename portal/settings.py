@@ -337,6 +337,21 @@ CELERY_BEAT_SCHEDULE["retention-sweep"] = {
 CELERY_BEAT_SCHEDULE["appointments-sweep"] = {"task": "appointments.sweep", "schedule": 900.0}
 CELERY_BEAT_SCHEDULE["data-exports-expire"] = {"task": "workflows.privacy.exports_expire", "schedule": 3600.0}
 
+# --- Supervision dashboard rollups (workflows/progress/rollups.py) ---------------------------
+# The period figures are rolled up per day, department and service by a task every few
+# seconds; once a day every rollup is compared with the raw data (drift is logged, counted on
+# /metrics and repaired).
+DASHBOARD_ROLLUP_INTERVAL_SECONDS = env.float("DASHBOARD_ROLLUP_INTERVAL_SECONDS", default=5.0)
+# Days touched by events of the last this-many seconds are recomputed on every run, so a
+# transaction that commits after a run has passed its event's id is still counted.
+DASHBOARD_ROLLUP_OVERLAP_SECONDS = env.int("DASHBOARD_ROLLUP_OVERLAP_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE["dashboard-rollups-refresh"] = {
+    "task": "workflows.progress.rollups_refresh",
+    "schedule": DASHBOARD_ROLLUP_INTERVAL_SECONDS,
+    "options": {"expires": 30},
+}
+CELERY_BEAT_SCHEDULE["dashboard-rollups-check"] = {"task": "workflows.progress.rollups_check", "schedule": 86400.0}
+
 # --- Payments (docs/payments.md) -------------------------------------------------------------
 # The provider in use, and how to reach the payment provider simulator (payments/simulator/),
 # which `make run` starts next to the portal. The webhook secret is shared with the provider.

@@ -85,6 +85,15 @@ class WorkItem(models.Model):
                 name="work_item_live_queue",
                 condition=models.Q(kind="review", status__in=["open", "claimed", "waiting"]),
             ),
+            # The supervision dashboard's backlog and overdue list (as of now): live work of every
+            # kind, with what the backlog counts as key columns, so it is an index-only scan.
+            models.Index(
+                fields=["department", "statutory_due_at", "clock_stopped_at", "step_key", "application"],
+                name="work_item_live_backlog",
+                condition=models.Q(status__in=["waiting", "open", "claimed", "failed"]),
+            ),
+            # The dashboard rollups recompute a day's finished steps.
+            models.Index(fields=["finished_at"], name="work_item_finished_at", condition=models.Q(status="done")),
         ]
 
     def __str__(self) -> str:
