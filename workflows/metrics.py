@@ -8,7 +8,7 @@ from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Department
-from workflows.models import Incident, OutboxMessage, WorkItem
+from workflows.models import DashboardRollupState, Incident, OutboxMessage, WorkItem
 from workflows.transparency.sequencer import log_lag
 
 LIVE_STEP_STATUSES = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED)
@@ -24,6 +24,8 @@ class EngineFigures:
     overdue_steps: dict[str, int]  # department code → live steps past their statutory due time
     transparency_lag_seconds: float
     transparency_tree_size: int
+    dashboard_rollup_drift_cells: int  # found by the last daily check of the dashboard rollups
+    dashboard_rollup_lag_seconds: float  # since the last refresh of the rollups (0 before the first)
 
 
 def overdue_steps_by_department() -> dict[str, int]:
@@ -64,4 +66,15 @@ def engine_figures() -> EngineFigures:
         overdue_steps=overdue_steps_by_department(),
         transparency_lag_seconds=float(lag["transparency_lag_seconds"]),  # type: ignore[arg-type]
         transparency_tree_size=int(lag["transparency_tree_size"]),  # type: ignore[call-overload]
+        **_rollup_figures(),
     )
+
+
+def _rollup_figures() -> dict[str, float | int]:
+    """The dashboard rollups' state row (workflows/progress/rollups.py): one primary-key read."""
+    state = DashboardRollupState.objects.filter(id=1).values("drifted_cells", "refreshed_at").first()
+    refreshed = state["refreshed_at"] if state else None
+    return {
+        "dashboard_rollup_drift_cells": state["drifted_cells"] if state else 0,
+        "dashboard_rollup_lag_seconds": 0.0 if refreshed is None else (timezone.now() - refreshed).total_seconds(),
+    }

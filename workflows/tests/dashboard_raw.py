@@ -270,15 +270,15 @@ def _json_count(column: str, *, where_zero: bool = False) -> RawSQL:
     table = ApplicationGroup._meta.db_table
     if connection.vendor == "postgresql":
         condition = " WHERE e.value = '0'" if where_zero else ""
-        return RawSQL(f'(SELECT COUNT(*) FROM jsonb_each_text("{table}"."{column}") e{condition})', [])  # noqa: S608, S611
+        return RawSQL(f'(SELECT COUNT(*) FROM jsonb_each_text("{table}"."{column}") e{condition})', [])
     condition = " WHERE e.value = 0" if where_zero else ""
-    return RawSQL(f'(SELECT COUNT(*) FROM json_each("{table}"."{column}") e{condition})', [])  # noqa: S608, S611
+    return RawSQL(f'(SELECT COUNT(*) FROM json_each("{table}"."{column}") e{condition})', [])
 
 
 def _json_array_length(column: str) -> RawSQL:
     table = ApplicationGroup._meta.db_table
     function = "jsonb_array_length" if connection.vendor == "postgresql" else "json_array_length"
-    return RawSQL(f'{function}("{table}"."{column}")', [])  # noqa: S611
+    return RawSQL(f'{function}("{table}"."{column}")', [])
 
 
 def _once_only(dashboard: Dashboard) -> None:
