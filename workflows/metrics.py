@@ -57,6 +57,7 @@ def engine_figures() -> EngineFigures:
         resends=Sum(F("attempts") - 1, filter=Q(attempts__gt=1)),
     )
     oldest = outbox["oldest"]
+    drifted, rollup_lag = _rollup_figures()
     return EngineFigures(
         outbox_unconfirmed=outbox["unconfirmed"],
         outbox_oldest_unconfirmed_seconds=0.0 if oldest is None else (timezone.now() - oldest).total_seconds(),
@@ -66,15 +67,15 @@ def engine_figures() -> EngineFigures:
         overdue_steps=overdue_steps_by_department(),
         transparency_lag_seconds=float(lag["transparency_lag_seconds"]),  # type: ignore[arg-type]
         transparency_tree_size=int(lag["transparency_tree_size"]),  # type: ignore[call-overload]
-        **_rollup_figures(),
+        dashboard_rollup_drift_cells=drifted,
+        dashboard_rollup_lag_seconds=rollup_lag,
     )
 
 
-def _rollup_figures() -> dict[str, float | int]:
-    """The dashboard rollups' state row (workflows/progress/rollups.py): one primary-key read."""
+def _rollup_figures() -> tuple[int, float]:
+    """The dashboard rollups' state row (workflows/progress/rollups.py), one primary-key read:
+    cells drifted at the last check, and seconds since the last refresh (0 before the first)."""
     state = DashboardRollupState.objects.filter(id=1).values("drifted_cells", "refreshed_at").first()
-    refreshed = state["refreshed_at"] if state else None
-    return {
-        "dashboard_rollup_drift_cells": state["drifted_cells"] if state else 0,
-        "dashboard_rollup_lag_seconds": 0.0 if refreshed is None else (timezone.now() - refreshed).total_seconds(),
-    }
+    if state is None or state["refreshed_at"] is None:
+        return (state["drifted_cells"] if state else 0), 0.0
+    return state["drifted_cells"], (timezone.now() - state["refreshed_at"]).total_seconds()

@@ -180,7 +180,7 @@ def cells_between(first: date, last: date) -> dict[CellKey, Cell]:
         cell.add(f"decided.{status}")
         if due is not None:
             cell.add("decided.with_due")
-            if decided_at <= due:
+            if decided_at is not None and decided_at <= due:  # always set: the filter asks for it
                 cell.add("decided.on_time")
         if limit_days is not None:
             cell.add("decided.limit_days", 1, float(limit_days))
