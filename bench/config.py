@@ -42,6 +42,9 @@ class Config:
     # BENCH_QUEUE_REUSE=1: keep an existing bench database (already loaded, e.g. with 1M
     # applications) instead of dropping it; only `migrate` runs, the loader tops it up.
     queue_reuse: bool = os.environ.get("BENCH_QUEUE_REUSE", "") in ("1", "true", "yes")
+    # The supervision dashboard at scale (bench/dashboard.py), on the same loaded applications.
+    dashboard_sizes: list[int] = field(default_factory=lambda: _levels("BENCH_DASHBOARD_SIZES", "100000,1000000"))
+    dashboard_samples: int = _int("BENCH_DASHBOARD_SAMPLES", 40)
     # The in-process engine scenario (bench/engine.py): applications measured after 2 warm-up ones.
     engine_applications: int = _int("BENCH_ENGINE_APPLICATIONS", 200)
     ceiling_seconds: int = _int("BENCH_CEILING_SECONDS", 0)  # 0: the same as BENCH_SECONDS
@@ -51,7 +54,9 @@ class Config:
     sequencer_sample_seconds: float = float(os.environ.get("BENCH_SEQUENCER_SAMPLE_SECONDS", "0.5"))
     sequencer_rows: int = _int("BENCH_SEQUENCER_ROWS", 100_000)
     scenarios: list[str] = field(
-        default_factory=lambda: os.environ.get("BENCH_SCENARIOS", "engine,submit,ceiling,queue,sequencer").split(",")
+        default_factory=lambda: os.environ.get(
+            "BENCH_SCENARIOS", "engine,submit,ceiling,queue,dashboard,sequencer"
+        ).split(",")
     )
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
     # Production encrypts the originals of scanned documents; a key of the run's own.

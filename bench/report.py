@@ -9,6 +9,7 @@ TARGETS = {
     "routing_p95": 250,
     "queue_p95_1m": 60,
     "queue_growth": 1.5,
+    "dashboard_p95_1m": 200,
     "memory_web": 150,
     "memory_worker": 200,
     "engine_statements": 60,
@@ -120,6 +121,19 @@ def table(results: dict[str, Any]) -> str:
                 f"{request['p50_ms']} / {request['p95_ms']}, {request['queries']}")  # fmt: skip
     if "growth" in queue:
         row("queue", "growth 10k -> 1M (p95)", queue["growth"], "<= 1.5", queue["growth"] <= TARGETS["queue_growth"])
+    for size, figures in results.get("dashboard", {}).items():
+        if "p95_ms" not in figures:
+            continue
+        big = size == "1000000"
+        row(f"dashboard {int(size):,}", "page p50 / p95 ms, queries (slower of supervisor, administrator)",
+            f"{figures['p50_ms']} / {figures['p95_ms']}, {figures['queries']}",
+            "p95 <= 200 (1M)" if big else "",
+            figures["p95_ms"] <= TARGETS["dashboard_p95_1m"] if big else None)  # fmt: skip
+        for name in ("supervisor", "administrator"):
+            person = figures.get(name, {})
+            if "p95_ms" in person:
+                row(f"dashboard {int(size):,}", f"{name} p50 / p95 ms, queries",
+                    f"{person['p50_ms']} / {person['p95_ms']}, {person['queries']}")  # fmt: skip
     memory = results.get("memory_mb")
     if memory:
         row("memory", "web worker peak RSS MB", memory["web"], "<= 150", memory["web"] <= TARGETS["memory_web"])

@@ -3,8 +3,8 @@ var/bench/results.md, and prints the table. See docs/benchmarks.md.
 
 Environment knobs (bench/config.py): BENCH_SECONDS (30), BENCH_WARMUP (10), BENCH_LEVELS
 (1,8,32), BENCH_QUEUE_SIZES (10000,1000000), BENCH_SCENARIOS
-(engine,submit,ceiling,queue,sequencer), BENCH_ENGINE_APPLICATIONS (200), BENCH_CEILING_BEFORE
-(1), BENCH_SEQUENCER_ROWS (100000),
+(engine,submit,ceiling,queue,dashboard,sequencer), BENCH_ENGINE_APPLICATIONS (200), BENCH_CEILING_BEFORE
+(1), BENCH_SEQUENCER_ROWS (100000), BENCH_DASHBOARD_SIZES (100000,1000000), BENCH_DASHBOARD_SAMPLES (40),
 BENCH_WEB_CLASS (gthread|sync), BENCH_WEB_THREADS (4), BENCH_DB_NAME (onedoor_bench),
 BENCH_REDIS_URL (redis://127.0.0.1:6379/8), BENCH_PORT (8765), BENCH_QUEUE_REUSE (keep a loaded
 database), BENCH_OUT (var/bench).
@@ -45,7 +45,8 @@ def main() -> int:
         "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "config": {
             "seconds": config.seconds, "warmup": config.warmup, "levels": config.levels,
-            "queue_sizes": config.queue_sizes, "departments": config.departments,
+            "queue_sizes": config.queue_sizes, "dashboard_sizes": config.dashboard_sizes,
+            "departments": config.departments,
             "scenarios": config.scenarios,
         },
     }  # fmt: skip
@@ -64,7 +65,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from bench import ceiling, fixtures, loader, queue, sequencer, submit
+    from bench import ceiling, dashboard, fixtures, loader, queue, sequencer, submit
     from bench.report import table
     from workflows.apply.demo import demo_pdf
 
@@ -151,16 +152,32 @@ def main() -> int:
                     ratios[level] = round(figures["rps"] / tps, 3)
             results["submit_over_ceiling"] = ratios
 
-        if "queue" in config.scenarios:
+        # The queue and the dashboard share the loaded applications: the loader only adds, so
+        # the sizes of both are measured in increasing order.
+        queue_sizes = config.queue_sizes if "queue" in config.scenarios else []
+        dashboard_sizes = config.dashboard_sizes if "dashboard" in config.scenarios else []
+        if queue_sizes:
             results["queue"] = {}
-            for size in config.queue_sizes:
-                log(f"queue: loading up to {size:,} applications with COPY")
-                loaded = loader.load(total=size, departments=config.departments)
-                log(f"  loaded {loaded}")
+        if dashboard_sizes:
+            results["dashboard"] = {}
+        for size in sorted(set(queue_sizes) | set(dashboard_sizes)):
+            log(f"loading up to {size:,} applications with COPY")
+            loaded = loader.load(total=size, departments=config.departments)
+            log(f"  loaded {loaded}")
+            if size in queue_sizes:
                 figures = queue.measure(config, size=size)
                 figures["load"] = loaded
                 results["queue"][str(size)] = figures
-                log(f"  page p95 {figures['p95_ms']} ms, {figures['queries']} queries")
+                log(f"  queue: page p95 {figures['p95_ms']} ms, {figures['queries']} queries")
+            if size in dashboard_sizes:
+                figures = dashboard.measure(config, size=size)
+                figures["load"] = loaded
+                results["dashboard"][str(size)] = figures
+                log(f"  dashboard: rollups built in {figures['rollups']['seconds']} s; page p95 "
+                    f"{figures.get('p95_ms')} ms, {figures.get('queries')} queries "
+                    f"(supervisor {figures['supervisor'].get('p95_ms')} ms, "
+                    f"administrator {figures['administrator'].get('p95_ms')} ms)")  # fmt: skip
+        if "queue" in config.scenarios:
             sizes = [str(s) for s in config.queue_sizes]
             if len(sizes) >= 2 and results["queue"][sizes[0]].get("p95_ms"):
                 small, big = results["queue"][sizes[0]], results["queue"][sizes[-1]]

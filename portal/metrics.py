@@ -292,6 +292,16 @@ class ClusterCollector(Collector):
                 figures.transparency_lag_seconds,
             ),
             ("transparency_tree_size", "Leaves in the transparency log.", figures.transparency_tree_size),
+            (
+                "dashboard_rollup_drift_cells",
+                "Dashboard rollup cells that differed from the raw data at the last daily check.",
+                figures.dashboard_rollup_drift_cells,
+            ),
+            (
+                "dashboard_rollup_lag_seconds",
+                "Seconds since the dashboard rollups were last refreshed (0 before the first refresh).",
+                figures.dashboard_rollup_lag_seconds,
+            ),
         ):
             gauge = GaugeMetricFamily(f"{PREFIX}_{name}", documentation)
             gauge.add_metric([], value)

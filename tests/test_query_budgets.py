@@ -231,5 +231,5 @@ def test_the_supervision_pages_do_not_grow_with_the_work(client, citizen, demo, 
     supervisor = _staff("supervisor.bench", Role.SUPERVISOR)
     submit(citizen, 1)
     client.force_login(supervisor)
-    for url, budget in [("/workbench/supervision/", 13), ("/supervision/", 26), ("/api/supervision/dashboard/", 24)]:
+    for url, budget in [("/workbench/supervision/", 13), ("/supervision/", 14), ("/api/supervision/dashboard/", 12)]:
         assert_fixed(client, url, budget, lambda: submit(citizen, 2), django_assert_max_num_queries)

@@ -8,7 +8,7 @@ from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Department
-from workflows.models import Incident, OutboxMessage, WorkItem
+from workflows.models import DashboardRollupState, Incident, OutboxMessage, WorkItem
 from workflows.transparency.sequencer import log_lag
 
 LIVE_STEP_STATUSES = (WorkItem.Status.OPEN, WorkItem.Status.CLAIMED)
@@ -24,6 +24,8 @@ class EngineFigures:
     overdue_steps: dict[str, int]  # department code → live steps past their statutory due time
     transparency_lag_seconds: float
     transparency_tree_size: int
+    dashboard_rollup_drift_cells: int  # found by the last daily check of the dashboard rollups
+    dashboard_rollup_lag_seconds: float  # since the last refresh of the rollups (0 before the first)
 
 
 def overdue_steps_by_department() -> dict[str, int]:
@@ -55,6 +57,7 @@ def engine_figures() -> EngineFigures:
         resends=Sum(F("attempts") - 1, filter=Q(attempts__gt=1)),
     )
     oldest = outbox["oldest"]
+    drifted, rollup_lag = _rollup_figures()
     return EngineFigures(
         outbox_unconfirmed=outbox["unconfirmed"],
         outbox_oldest_unconfirmed_seconds=0.0 if oldest is None else (timezone.now() - oldest).total_seconds(),
@@ -64,4 +67,15 @@ def engine_figures() -> EngineFigures:
         overdue_steps=overdue_steps_by_department(),
         transparency_lag_seconds=float(lag["transparency_lag_seconds"]),  # type: ignore[arg-type]
         transparency_tree_size=int(lag["transparency_tree_size"]),  # type: ignore[call-overload]
+        dashboard_rollup_drift_cells=drifted,
+        dashboard_rollup_lag_seconds=rollup_lag,
     )
+
+
+def _rollup_figures() -> tuple[int, float]:
+    """The dashboard rollups' state row (workflows/progress/rollups.py), one primary-key read:
+    cells drifted at the last check, and seconds since the last refresh (0 before the first)."""
+    state = DashboardRollupState.objects.filter(id=1).values("drifted_cells", "refreshed_at").first()
+    if state is None or state["refreshed_at"] is None:
+        return (state["drifted_cells"] if state else 0), 0.0
+    return state["drifted_cells"], (timezone.now() - state["refreshed_at"]).total_seconds()

@@ -20,6 +20,7 @@ from workflows.models.offers import Offer, OfferRecord
 from workflows.models.outbox import OutboxMessage
 from workflows.models.privacy import DataExport, ErasureRequest, RetentionRecord
 from workflows.models.ratings import Rating, RatingFollowUp
+from workflows.models.rollups import DashboardRollup, DashboardRollupState
 from workflows.models.transparency import Checkpoint, LogHead, LogLeaf, LogNode, LogPending, LogSource
 from workflows.models.work import Incident, Note, Timer, TransferRequest, WorkItem
 
@@ -34,6 +35,8 @@ __all__ = [
     "CalendarYear",
     "Checkpoint",
     "ClockStop",
+    "DashboardRollup",
+    "DashboardRollupState",
     "DataAccessRecord",
     "DataExport",
     "ErasureRequest",

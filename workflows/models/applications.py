@@ -57,7 +57,10 @@ class ApplicationGroup(models.Model):
                 name="group_unique_idempotency_key",
             )
         ]
-        indexes = [models.Index(fields=["applicant", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["applicant", "submitted_at"]),
+            models.Index(fields=["submitted_at"], name="group_submitted_at"),  # dashboard rollups
+        ]
 
     def __str__(self) -> str:
         return self.number or f"draft {self.pk}"
@@ -131,7 +134,15 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["-submitted_at"]
-        indexes = [models.Index(fields=["applicant", "status"]), models.Index(fields=["status", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["applicant", "status"]),
+            models.Index(fields=["status", "submitted_at"]),
+            # The dashboard rollups recompute a day's submissions and decisions.
+            models.Index(fields=["submitted_at"], name="application_submitted_at"),
+            models.Index(
+                fields=["decided_at"], condition=models.Q(decided_at__isnull=False), name="application_decided_at"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -53,4 +53,8 @@ class RatingFollowUp(models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["department", "status", "due_at"], name="rating_follow_up_queue")]
+        indexes = [
+            models.Index(fields=["department", "status", "due_at"], name="rating_follow_up_queue"),
+            # The administrator's dashboard: open follow-ups of every department, soonest due first.
+            models.Index(fields=["due_at", "id"], name="rating_follow_up_open", condition=models.Q(status="open")),
+        ]

@@ -85,6 +85,23 @@ class WorkItem(models.Model):
                 name="work_item_live_queue",
                 condition=models.Q(kind="review", status__in=["open", "claimed", "waiting"]),
             ),
+            # The supervision dashboard's backlog and overdue list (as of now): live work of every
+            # kind per department in due order, carrying what the backlog counts, so both are
+            # index-only scans of the departments in scope.
+            models.Index(
+                fields=["department", "statutory_due_at", "id"],
+                include=["clock_stopped_at", "step_key", "application"],
+                name="work_item_live_backlog",
+                condition=models.Q(status__in=["waiting", "open", "claimed", "failed"]),
+            ),
+            # The administrator's overdue list (every department): the first 50 in due order.
+            models.Index(
+                fields=["statutory_due_at", "id"],
+                name="work_item_live_overdue",
+                condition=models.Q(status__in=["waiting", "open", "claimed", "failed"], clock_stopped_at__isnull=True),
+            ),
+            # The dashboard rollups recompute a day's finished steps.
+            models.Index(fields=["finished_at"], name="work_item_finished_at", condition=models.Q(status="done")),
         ]
 
     def __str__(self) -> str:

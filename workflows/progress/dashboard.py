@@ -1,35 +1,27 @@
-"""The supervision dashboard's figures (电子监察, 好差评), computed by SQL aggregates.
+"""The supervision dashboard's figures (电子监察, 好差评).
 
 Every figure is scoped: a supervisor sees the departments they supervise, an administrator
 all of them. Application-level figures (timeliness, once-only) count applications whose
 service's lead department is in scope; step-level figures (backlog, overdue) count work
 items of departments in scope. The period filters what happened in it (decisions,
-ratings, submissions); the backlog and the overdue list are as of now.
+ratings, submissions): those figures add up the rollup cells of the period
+(workflows/progress/rollups.py), so the page costs the same number of queries at any size.
+The backlog, the overdue list, incidents and follow-ups are as of now: live queries, each on
+an index of live rows.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import connection
-from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import NullIf
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.selectors import supervised_department_ids
-from workflows.models import (
-    Application,
-    ApplicationGroup,
-    GroupDocument,
-    Incident,
-    Offer,
-    Rating,
-    RatingFollowUp,
-    WorkItem,
-)
-from workflows.progress.figures import SecondsBetween, percentiles_by_group
+from workflows.models import Application, DashboardRollup, Incident, Offer, RatingFollowUp, WorkItem
+from workflows.progress.rollups import Cell, department_ids_of, percentiles
 
 DAY = 86400.0
 # Open work: in the queue, being handled, failed (an incident), or waiting for a correction.
@@ -132,90 +124,116 @@ def _backlog(dashboard: Dashboard) -> None:
         }
         for row in rows
     ]
-    totals = live.aggregate(
-        total=Count("id"), overdue=Count("id", filter=overdue_q), waiting=Count("id", filter=waiting_q)
-    )
-    dashboard.backlog_total = totals["total"]
-    dashboard.overdue_total = totals["overdue"]
-    dashboard.waiting_for_applicant_total = totals["waiting"]
+    # The totals are the rows added up: each live item is in exactly one (service, step) row.
+    dashboard.backlog_total = sum(row["total"] for row in dashboard.backlog)
+    dashboard.overdue_total = sum(row["overdue"] for row in dashboard.backlog)
+    dashboard.waiting_for_applicant_total = sum(row["waiting"] for row in dashboard.backlog)
 
 
-def _decided(dashboard: Dashboard) -> QuerySet[Application]:
-    return Application.objects.filter(
-        dashboard.scope.on("service__lead_department_id"),
-        status__in=DECIDED,
-        decided_at__gte=dashboard.period.since,
-        decided_at__lt=dashboard.period.until,
-    )
+def _cells(dashboard: Dashboard) -> "PeriodTotals":
+    """The period's rollup cells in scope, added up: one query whatever the number of applications."""
+    cells = DashboardRollup.objects.filter(day__gte=dashboard.period.start, day__lte=dashboard.period.end)
+    if dashboard.scope.department_ids is not None:
+        in_scope = Q()
+        for department_id in dashboard.scope.department_ids:
+            in_scope |= Q(department_key__contains=f",{department_id},")
+        cells = cells.filter(in_scope)
+    totals = PeriodTotals()
+    for key, service_id, name_en, name_zh, counts, sums in cells.values_list(
+        "department_key", "service_id", "service__name_en", "service__name_zh", "counts", "sums"
+    ):
+        totals.add(key, service_id, (name_en, name_zh), counts, sums)
+    return totals
 
 
-def _timeliness(dashboard: Dashboard) -> None:
+@dataclass
+class PeriodTotals:
+    """Rollup cells added up overall, per service and per (single) department."""
+
+    overall: Cell = field(default_factory=Cell)
+    by_service: dict[int, Cell] = field(default_factory=lambda: defaultdict(Cell))
+    by_department: dict[int, Cell] = field(default_factory=lambda: defaultdict(Cell))
+    service_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def add(self, key: str, service_id: int | None, names: tuple[str, str], counts: dict, sums: dict) -> None:
+        targets = [self.overall]
+        if service_id is not None:
+            targets.append(self.by_service[service_id])
+            self.service_names[service_id] = names
+        departments = department_ids_of(key)
+        if len(departments) == 1:
+            targets.append(self.by_department[departments[0]])
+        for name, count in counts.items():
+            total = sums.get(name)
+            for cell in targets:
+                cell.add(name, count, total)
+
+
+def _histogram(cell: Cell, measure: str) -> dict[int, tuple[int, float]]:
+    prefix = f"{measure}."
+    return {
+        int(name[len(prefix) :]): (count, cell.sums.get(name, 0.0))
+        for name, count in cell.counts.items()
+        if name.startswith(prefix)
+    }
+
+
+def _processing(cell: Cell) -> dict[str, Any]:
+    """Decided, on time, and the median and 90th percentile of the processing time and of the
+    share of the statutory time used (from the histograms: see rollups.py for the precision)."""
+    counts = cell.counts
+    day = percentiles(_histogram(cell, "days"), (0.5, 0.9))
+    used = percentiles(_histogram(cell, "share"), (0.5, 0.9))
+    return {
+        "decided": sum(counts[f"decided.{status}"] for status in DECIDED),
+        "on_time": counts["decided.on_time"],
+        "on_time_rate": _rate(counts["decided.on_time"], counts["decided.with_due"]),
+        "median_days": _days(day[0.5]),
+        "p90_days": _days(day[0.9]),
+        "median_share": used[0.5],
+        "p90_share": used[0.9],
+    }
+
+
+def _timeliness(dashboard: Dashboard, totals: PeriodTotals) -> None:
     """Per service: decided, on time, median and 90th-percentile processing time (days) and the
     share of the statutory time they used (1.0 = the whole limit)."""
-    decided = _decided(dashboard)
-    elapsed = SecondsBetween("decided_at", "submitted_at")
-    allowed = NullIf(SecondsBetween("statutory_due_at", "submitted_at"), 0.0)
-    share = ExpressionWrapper(elapsed / allowed, output_field=FloatField())
-    on_time = Q(statutory_due_at__isnull=False, decided_at__lte=F("statutory_due_at"))
-    with_due = Q(statutory_due_at__isnull=False)
-    counts = (
-        decided.values("service_id", "service__name_en", "service__name_zh")
-        .annotate(
-            decided=Count("id"),
-            with_due=Count("id", filter=with_due),
-            on_time=Count("id", filter=on_time),
-            limit_days=Avg("service_version__time_limit_days"),
-        )
-        .order_by("service__name_en")
-    )
-    measures = {"days": elapsed, "share": share}
-    by_service = percentiles_by_group(decided, group=["service_id"], values=measures, fractions=(0.5, 0.9))
-    dashboard.timeliness = []
-    for row in counts:
-        found = by_service.get((row["service_id"],), {})
-        day, used = found.get("days", {}), found.get("share", {})
-        dashboard.timeliness.append(
+    rows = []
+    for service_id, cell in totals.by_service.items():
+        figures = _processing(cell)
+        if not figures["decided"]:
+            continue
+        name_en, name_zh = totals.service_names[service_id]
+        limits = cell.counts["decided.limit_days"]
+        rows.append(
             {
-                "service_en": row["service__name_en"],
-                "service_zh": row["service__name_zh"],
-                "decided": row["decided"],
-                "on_time": row["on_time"],
-                "on_time_rate": _rate(row["on_time"], row["with_due"]),
-                "median_days": _days(day.get(0.5)),
-                "p90_days": _days(day.get(0.9)),
-                "median_share": used.get(0.5),
-                "p90_share": used.get(0.9),
-                "limit_days": round(row["limit_days"]) if row["limit_days"] is not None else None,
+                "service_en": name_en,
+                "service_zh": name_zh,
+                **figures,
+                "limit_days": round(cell.sums["decided.limit_days"] / limits) if limits else None,
             }
         )
-    overall = decided.aggregate(
-        decided=Count("id"), with_due=Count("id", filter=with_due), on_time=Count("id", filter=on_time)
-    )
-    found = percentiles_by_group(decided, group=[], values=measures, fractions=(0.5, 0.9)).get((), {})
-    day, used = found.get("days", {}), found.get("share", {})
-    dashboard.overall = {
-        "decided": overall["decided"],
-        "on_time": overall["on_time"],
-        "on_time_rate": _rate(overall["on_time"], overall["with_due"]),
-        "median_days": _days(day.get(0.5)),
-        "p90_days": _days(day.get(0.9)),
-        "median_share": used.get(0.5),
-        "p90_share": used.get(0.9),
-    }
+    dashboard.timeliness = sorted(rows, key=lambda row: row["service_en"])
+    dashboard.overall = _processing(totals.overall)
     # Department steps finished in the period: on time against each step's own statutory clock.
-    finished = WorkItem.objects.filter(
-        dashboard.scope.on("department_id"),
-        status=WorkItem.Status.DONE,
-        finished_at__gte=dashboard.period.since,
-        finished_at__lt=dashboard.period.until,
-        statutory_due_at__isnull=False,
-    )
-    dashboard.steps_timeliness = [
-        {**row, "on_time_rate": _rate(row["on_time"], row["finished"])}
-        for row in finished.values("department__code", "department__name_en", "department__name_zh")
-        .annotate(finished=Count("id"), on_time=Count("id", filter=Q(finished_at__lte=F("statutory_due_at"))))
-        .order_by("department__code")
-    ]
+    by_id = {department.pk: department for department in dashboard.departments}
+    steps = []
+    for department_id, cell in totals.by_department.items():
+        finished = cell.counts["steps.finished"]
+        department = by_id.get(department_id)
+        if not finished or department is None:
+            continue
+        steps.append(
+            {
+                "department__code": department.code,
+                "department__name_en": department.name_en,
+                "department__name_zh": department.name_zh,
+                "finished": finished,
+                "on_time": cell.counts["steps.on_time"],
+                "on_time_rate": _rate(cell.counts["steps.on_time"], finished),
+            }
+        )
+    dashboard.steps_timeliness = sorted(steps, key=lambda row: row["department__code"])
 
 
 def _days(seconds: float | None) -> float | None:
@@ -243,17 +261,15 @@ def _incidents(dashboard: Dashboard) -> None:
     )
 
 
-def _ratings(dashboard: Dashboard) -> None:
-    ratings = Rating.objects.filter(
-        dashboard.scope.on("department_id"),
-        created_at__gte=dashboard.period.since,
-        created_at__lt=dashboard.period.until,
-    )
-    by_score = dict(ratings.values_list("score").annotate(n=Count("id")).order_by())
-    dashboard.ratings = {score: by_score.get(score, 0) for score in range(5, 0, -1)}
-    summary = ratings.aggregate(total=Count("id"), average=Avg("score"))
-    dashboard.ratings_total = summary["total"]
-    dashboard.ratings_average = round(summary["average"], 2) if summary["average"] is not None else None
+def _ratings(dashboard: Dashboard, totals: PeriodTotals) -> None:
+    counts = totals.overall.counts
+    dashboard.ratings = {score: counts[f"ratings.{score}"] for score in range(5, 0, -1)}
+    dashboard.ratings_total = sum(dashboard.ratings.values())
+    scores = sum(score * count for score, count in dashboard.ratings.items())
+    dashboard.ratings_average = round(scores / dashboard.ratings_total, 2) if dashboard.ratings_total else None
+
+
+def _follow_ups(dashboard: Dashboard) -> None:
     open_follow_ups = RatingFollowUp.objects.filter(
         dashboard.scope.on("department_id"), status=RatingFollowUp.Status.OPEN
     )
@@ -265,42 +281,18 @@ def _ratings(dashboard: Dashboard) -> None:
     )
 
 
-def _json_count(column: str, *, where_zero: bool = False) -> RawSQL:
-    """Keys of a JSON object column (or those whose value is 0), counted in SQL."""
-    table = ApplicationGroup._meta.db_table
-    if connection.vendor == "postgresql":
-        condition = " WHERE e.value = '0'" if where_zero else ""
-        return RawSQL(f'(SELECT COUNT(*) FROM jsonb_each_text("{table}"."{column}") e{condition})', [])  # noqa: S608, S611
-    condition = " WHERE e.value = 0" if where_zero else ""
-    return RawSQL(f'(SELECT COUNT(*) FROM json_each("{table}"."{column}") e{condition})', [])  # noqa: S608, S611
+ONCE_ONLY = ("submissions", "bundles", "answers", "prefilled", "changed_verified", "applications", "attached",
+             "reused")  # fmt: skip
 
 
-def _json_array_length(column: str) -> RawSQL:
-    table = ApplicationGroup._meta.db_table
-    function = "jsonb_array_length" if connection.vendor == "postgresql" else "json_array_length"
-    return RawSQL(f'{function}("{table}"."{column}")', [])  # noqa: S611
-
-
-def _once_only(dashboard: Dashboard) -> None:
+def _once_only(dashboard: Dashboard, totals: PeriodTotals) -> None:
     """What "one time" saved applicants: answers prefilled from what the state knew and kept,
-    documents reused from the vault rather than uploaded again, services bundled in one form."""
-    in_scope = Application.objects.filter(dashboard.scope.on("service__lead_department_id")).values("group_id")
-    groups = ApplicationGroup.objects.filter(
-        pk__in=in_scope, submitted_at__gte=dashboard.period.since, submitted_at__lt=dashboard.period.until
-    )
-    figures = groups.aggregate(
-        submissions=Count("id"),
-        bundles=Count("id", filter=Q(life_event__isnull=False)),
-        answers=Sum(_json_count("data")),
-        prefilled=Sum(_json_count("field_revisions", where_zero=True)),
-        changed_verified=Sum(_json_array_length("changed_verified")),
-    )
-    figures["applications"] = Application.objects.filter(group__in=groups).count()
-    documents = GroupDocument.objects.filter(group__in=groups).aggregate(
-        attached=Count("id"), reused=Count("id", filter=Q(document__created_at__lt=F("group__created_at")))
-    )
-    figures.update(documents)
-    figures = {key: int(value or 0) for key, value in figures.items()}
+    documents reused from the vault rather than uploaded again, services bundled in one form.
+    Counted per submission, once for a supervisor of any of its services' lead departments."""
+    counts = totals.overall.counts
+    figures: dict[str, Any] = {
+        name: counts["groups.submitted" if name == "submissions" else f"groups.{name}"] for name in ONCE_ONLY
+    }
     figures["prefilled_rate"] = _rate(figures["prefilled"], figures["answers"])
     figures["reused_rate"] = _rate(figures["reused"], figures["attached"])
     dashboard.once_only = figures
@@ -335,11 +327,13 @@ def dashboard_for(*, user: User, period: Period, now: datetime | None = None) ->
     if scope.department_ids is not None:
         departments = departments.filter(pk__in=scope.department_ids)
     dashboard.departments = list(departments)
+    totals = _cells(dashboard)
     _backlog(dashboard)
-    _timeliness(dashboard)
+    _timeliness(dashboard, totals)
     _overdue(dashboard)
     _incidents(dashboard)
-    _ratings(dashboard)
-    _once_only(dashboard)
+    _ratings(dashboard, totals)
+    _follow_ups(dashboard)
+    _once_only(dashboard, totals)
     _offers(dashboard)
     return dashboard
