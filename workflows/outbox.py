@@ -8,7 +8,7 @@ and are idempotent, so a second delivery changes nothing.
 
 Re-sends back off per row: the n-th re-send waits ENGINE_OUTBOX_RESEND_SECONDS × 2^(n−1) after
 the previous send, up to ENGINE_OUTBOX_MAX_BACKOFF_SECONDS, so a task that never confirms (it
-crashes first, or its queue has no consumer) costs a few sends an hour instead of one a minute,
+crashes first, or its messages are lost) costs a few sends an hour instead of one a minute,
 and a backlog drains instead of being multiplied. Each send stores when the next one is due
 (`next_attempt_at`), so the relay reads one range of an index. A send the broker refused is not
 counted: the row is tried again at the next round and keeps its place in the backoff. A row
@@ -211,7 +211,7 @@ def outbox_relay(*, resend_after: float | None = None, limit: int = 500, now: da
         handed_over += 1
         if claim.attempts - 1 > settings.ENGINE_OUTBOX_WARN_RESENDS:
             # An operator's signal: the task keeps not confirming (it crashes before it does,
-            # or nothing consumes its queue). Once per re-send, so a few an hour per row.
+            # or its messages are lost). Once per re-send, so a few an hour per row.
             logger.warning(
                 "outbox message unconfirmed after %d re-sends outbox_id=%s task=%s queue=%s attempts=%d "
                 "created_at=%s next_attempt_at=%s",
