@@ -15,8 +15,8 @@ For each table:
 - AUDIT_PARTITION_MONTHS_AHEAD monthly partitions follow, and a default partition takes any row
   no monthly partition covers yet (an insert is never refused because a month is missing).
 
-The rewrite takes an exclusive lock on each table for as long as its key takes to rebuild
-(about 1 s per million rows here). SQLite (the embedded default) keeps plain tables.
+The rewrite takes an exclusive lock on each table for as long as its key takes to rebuild and
+its bound to be checked (measured here on a copy of 1.4 million events: 3.2 s and 0.7 s). SQLite (the embedded default) keeps plain tables.
 Forwards only: the partitioned tables are what the models describe, so going back changes nothing.
 """
 
