@@ -401,6 +401,15 @@ ENGINE_OUTBOX_MAX_BACKOFF_SECONDS = env.int("ENGINE_OUTBOX_MAX_BACKOFF_SECONDS",
 # A row re-sent more than this many times without confirmation is logged at WARNING at each
 # further re-send and counted on /healthz (with the defaults, about four hours after its first send).
 ENGINE_OUTBOX_WARN_RESENDS = env.int("ENGINE_OUTBOX_WARN_RESENDS", default=8)
+# Growth (docs/operations.md): work done is pruned after these many days (0 keeps it forever),
+# once an hour in batches by workflows/growth/pruning.py (`manage.py growth_prune` by hand).
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+NOTIFICATION_DELIVERY_RETENTION_DAYS = env.int("NOTIFICATION_DELIVERY_RETENTION_DAYS", default=90)
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=730)
+# PostgreSQL: monthly partitions of the audit tables made this many months ahead, once a day.
+AUDIT_PARTITION_MONTHS_AHEAD = env.int("AUDIT_PARTITION_MONTHS_AHEAD", default=3)
+CELERY_BEAT_SCHEDULE["growth-prune"] = {"task": "workflows.growth.prune", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["audit-partitions"] = {"task": "workflows.growth.partitions_ensure", "schedule": 86400.0}
 # Automatic steps: attempts before an incident opens, and the backoff base (2, 4, 8 … s, ≤ 5 min).
 ENGINE_MAX_ATTEMPTS = env.int("ENGINE_MAX_ATTEMPTS", default=5)
 ENGINE_RETRY_BACKOFF_SECONDS = env.float("ENGINE_RETRY_BACKOFF_SECONDS", default=2.0)

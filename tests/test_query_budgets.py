@@ -8,11 +8,14 @@ submission with the engine in-process, vault uploads) on the demo catalogue.
 """
 
 import itertools
+import re
 from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
 
 from accounts.actions import verified_attribute_set
 from accounts.demo import seed_departments
@@ -235,3 +238,64 @@ def test_the_supervision_pages_do_not_grow_with_the_work(client, citizen, demo, 
     # decided in the period (an indexed table of offers, not of applications).
     for url, budget in [("/workbench/supervision/", 13), ("/supervision/", 15), ("/api/supervision/dashboard/", 12)]:
         assert_fixed(client, url, budget, lambda: submit(citizen, 2), django_assert_max_num_queries)
+
+
+# --- Query plans: the pages that read the growing tables stay on indexes ---------------------
+# Every SELECT these pages run is explained with sequential scans priced out (enable_seqscan =
+# off): none may still need one on an application, a work item, an event, an access record, a
+# notification or an outbox row (on PostgreSQL the audit tables are partitioned by month, and
+# each partition must be reached through its own index). A query with no usable index shows a
+# Seq Scan here however few rows the test has.
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's query plans")
+
+GROWING = re.compile(
+    r"Seq Scan on (workflows_application|workflows_workitem|workflows_applicationevent\w*|"
+    r"workflows_dataaccessrecord\w*|workflows_notification\w*|workflows_outboxmessage)\b"
+)
+
+
+def sequential_scans(client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200, url
+    found = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            found += [f"{url}: {match.group(0)} in\n{sql}\n{plan}" for match in GROWING.finditer(plan)]
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    return found
+
+
+@postgresql_only
+def test_the_clerk_and_supervision_pages_read_the_growing_tables_through_indexes(client, citizen, market_clerk):
+    submit(citizen, 2)
+    item = WorkItem.objects.filter(department__code="market", status="open").first()
+    client.force_login(market_clerk)
+    scans = []
+    for url in ("/workbench/", "/workbench/?tab=mine", "/workbench/?q=Alice", "/api/workbench/items/",
+                f"/workbench/items/{item.pk}/"):  # fmt: skip
+        scans += sequential_scans(client, url)
+    client.force_login(_staff("supervisor.plans", Role.SUPERVISOR))
+    for url in ("/workbench/supervision/", "/supervision/", "/api/supervision/dashboard/"):
+        scans += sequential_scans(client, url)
+    assert not scans, "\n\n".join(scans)
+
+
+@postgresql_only
+def test_the_citizen_pages_read_the_growing_tables_through_indexes(client, citizen, market_clerk):
+    submit(citizen, 2)
+    application = Application.objects.filter(applicant=citizen).first()
+    client.force_login(market_clerk)
+    client.get(f"/workbench/items/{WorkItem.objects.filter(application=application).first().pk}/")  # a look
+    client.force_login(citizen)
+    scans = []
+    for url in ("/applications/", f"/applications/{application.number}/", "/inbox/", "/account/access-log/",
+                "/api/notifications/", f"/api/my/applications/{application.number}/"):  # fmt: skip
+        scans += sequential_scans(client, url)
+    assert not scans, "\n\n".join(scans)

@@ -8,19 +8,32 @@ and are idempotent, so a second delivery changes nothing.
 
 Re-sends back off per row: the n-th re-send waits ENGINE_OUTBOX_RESEND_SECONDS × 2^(n−1) after
 the previous send, up to ENGINE_OUTBOX_MAX_BACKOFF_SECONDS, so a task that never confirms (it
-crashes first, or its queue has no consumer) costs a few sends an hour instead of one a minute,
+crashes first, or its messages are lost) costs a few sends an hour instead of one a minute,
 and a backlog drains instead of being multiplied. Each send stores when the next one is due
 (`next_attempt_at`), so the relay reads one range of an index. A send the broker refused is not
 counted: the row is tried again at the next round and keeps its place in the backoff. A row
 re-sent more than ENGINE_OUTBOX_WARN_RESENDS times is logged at WARNING at each further re-send
 and counted on /healthz.
 
+A row queued behind a backlog is not lost: re-sending it would only add a copy at the back of
+the same queue (and a backlog would feed on its own re-sends). So each send carries its time in
+a message header (OUTBOX_SENT_HEADER), and before re-sending, the relay looks at the oldest
+message still waiting in the row's queue on Redis (one LINDEX per queue and round): while that
+message was sent no later than the row's last send, the row's message may still be waiting
+behind it, and the re-send is put off by the base interval, without counting a send. Once the
+oldest waiting message is younger than the row's last send (or the queue is empty), a message
+of that send would have been taken already: it was lost, or its task ran without confirming,
+and the row is re-sent. On RabbitMQ (quorum queues and publisher confirms: a message the broker
+confirmed is not lost, and a consumer's lost connection gives it back) the relay does not look.
+
 Every task sent through here receives an extra ``outbox_id`` keyword and should call
 `outbox_confirm(outbox_id)` once it has run (or has taken over responsibility for the work).
 """
 
+import json
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from celery import current_app
@@ -39,6 +52,10 @@ UNSENT_GRACE = timedelta(seconds=5)
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # 2^32 × any interval is far beyond any cap; stops the doubling before floats overflow.
 MAX_DOUBLINGS = 32
+# The message header carrying when it was sent (microseconds since the epoch, UTC): the relay
+# compares the oldest waiting message's with a row's last send.
+OUTBOX_SENT_HEADER = "outbox_sent_us"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def outbox_enqueue(*, task: str, kwargs: dict[str, Any], queue: str = "default") -> OutboxMessage:
@@ -68,7 +85,12 @@ def resend_delay(*, attempts: int, resend_after: float, max_backoff: float) -> t
     return timedelta(seconds=min(resend_after * 2**doublings, max(max_backoff, resend_after)))
 
 
-def _publish(message: OutboxMessage) -> None:
+def sent_us(moment: datetime) -> int:
+    """A send's time as the header carries it: exact, so a row's own message compares equal."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _publish(message: OutboxMessage, *, sent_at: datetime) -> None:
     # In the trace of the request or task that wrote the row, even when the relay sends it
     # later from another process: the task's spans (Celery carries the context in the message's
     # headers) are that trace's too.
@@ -78,17 +100,22 @@ def _publish(message: OutboxMessage) -> None:
         "outbox.attempt": message.attempts + 1,
     }
     with span_restored(message.traceparent, f"outbox publish {message.task}", attributes):
-        _publish_now(message)
+        _publish_now(message, sent_at=sent_at)
 
 
-def _publish_now(message: OutboxMessage) -> None:
+def _publish_now(message: OutboxMessage, *, sent_at: datetime) -> None:
     kwargs = {**message.kwargs, "outbox_id": message.pk}
     if current_app.conf.task_always_eager:
         # Embedded mode and most tests: run in-process, after commit, like a worker would.
         current_app.tasks[message.task].apply(kwargs=kwargs, throw=True)
     else:
         current_app.send_task(
-            message.task, kwargs=kwargs, queue=message.queue, retry=True, retry_policy=PUBLISH_RETRY_POLICY
+            message.task,
+            kwargs=kwargs,
+            queue=message.queue,
+            retry=True,
+            retry_policy=PUBLISH_RETRY_POLICY,
+            headers={OUTBOX_SENT_HEADER: sent_us(sent_at)},
         )
 
 
@@ -116,7 +143,7 @@ def _claim(message: OutboxMessage, *, now: datetime, resend_after: float) -> Cla
 def _deliver(message: OutboxMessage, *, claimed_at: datetime, attempts: int) -> bool:
     """Publishes a claimed row; returns whether the broker took it."""
     try:
-        _publish(message)
+        _publish(message, sent_at=claimed_at)
     except Exception as exc:  # noqa: BLE001 - the broker may be down; the relay will re-send
         error = str(exc)[:500]
         mine = OutboxMessage.objects.filter(pk=message.pk, sent_at=claimed_at, attempts=attempts)
@@ -164,16 +191,27 @@ def outbox_relay(*, resend_after: float | None = None, limit: int = 500, now: da
     now = now or timezone.now()
     if resend_after is None:
         resend_after = settings.ENGINE_OUTBOX_RESEND_SECONDS
-    due = OutboxMessage.objects.filter(confirmed_at__isnull=True, next_attempt_at__lte=now)
-    handed_over = 0
-    for message in list(due.order_by("next_attempt_at")[:limit]):
+    due = list(
+        OutboxMessage.objects.filter(confirmed_at__isnull=True, next_attempt_at__lte=now).order_by("next_attempt_at")[
+            :limit
+        ]
+    )
+    oldest_waiting = oldest_waiting_sends(message.queue for message in due if message.sent_at is not None)
+    handed_over = deferred = 0
+    for message in due:
+        if message.sent_at is not None and message.queue in oldest_waiting:
+            oldest = oldest_waiting[message.queue]
+            if oldest is None or oldest <= sent_us(message.sent_at):
+                # Its message may still be waiting behind the backlog: not lost, not re-sent.
+                deferred += _defer(message, now=now, resend_after=resend_after)
+                continue
         claim = _claim(message, now=now, resend_after=resend_after)
         if claim is None or not _deliver(message, claimed_at=now, attempts=claim.attempts):
             continue
         handed_over += 1
         if claim.attempts - 1 > settings.ENGINE_OUTBOX_WARN_RESENDS:
             # An operator's signal: the task keeps not confirming (it crashes before it does,
-            # or nothing consumes its queue). Once per re-send, so a few an hour per row.
+            # or its messages are lost). Once per re-send, so a few an hour per row.
             logger.warning(
                 "outbox message unconfirmed after %d re-sends outbox_id=%s task=%s queue=%s attempts=%d "
                 "created_at=%s next_attempt_at=%s",
@@ -187,7 +225,50 @@ def outbox_relay(*, resend_after: float | None = None, limit: int = 500, now: da
             )
     if handed_over:
         logger.info("outbox relay re-sent %d message(s)", handed_over)
+    if deferred:
+        logger.info("outbox relay put off %d re-send(s): their queue still holds older messages", deferred)
     return handed_over
+
+
+def _defer(message: OutboxMessage, *, now: datetime, resend_after: float) -> int:
+    """Looks again after the base interval; not a send, so the backoff does not grow."""
+    return OutboxMessage.objects.filter(
+        pk=message.pk, confirmed_at__isnull=True, attempts=message.attempts, next_attempt_at=message.next_attempt_at
+    ).update(next_attempt_at=now + timedelta(seconds=resend_after))
+
+
+def oldest_waiting_sends(queues: Iterable[str]) -> dict[str, int | None]:
+    """For each queue on the Redis broker that holds messages: when its oldest waiting message
+    was sent (OUTBOX_SENT_HEADER), or None when that message does not say (it was not sent
+    through the outbox: taken as older than any row). An empty queue is left out. Empty for
+    another broker, the embedded mode, or a broker that does not answer (the relay then
+    re-sends as it would without looking)."""
+    wanted = sorted(set(queues))
+    if not wanted or current_app.conf.task_always_eager:
+        return {}
+    try:
+        with current_app.connection_for_read() as connection:
+            if connection.transport.driver_type != "redis":
+                return {}
+            client = connection.default_channel.client
+            with client.pipeline(transaction=False) as pipe:
+                for queue in wanted:
+                    # kombu pushes on the left and workers pop on the right: the oldest is at -1.
+                    # Only the unprioritised list: the outbox sends at the default priority.
+                    pipe.lindex(queue, -1)
+                heads = pipe.execute()
+    except Exception as exc:  # noqa: BLE001 - looking is an optimisation; never stop the relay
+        logger.warning("outbox relay could not look at the broker's queues error=%s", exc)
+        return {}
+    return {queue: _sent_header(head) for queue, head in zip(wanted, heads, strict=True) if head is not None}
+
+
+def _sent_header(raw: bytes | str) -> int | None:
+    try:
+        value = json.loads(raw).get("headers", {}).get(OUTBOX_SENT_HEADER)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
 
 
 def oldest_unsent_age_seconds() -> float | None:

@@ -2,6 +2,7 @@
 
 from workflows.apply import tasks as apply_tasks
 from workflows.engine import tasks as engine_tasks
+from workflows.growth import tasks as growth_tasks
 from workflows.notifications import tasks as notification_tasks
 from workflows.offers import tasks as offer_tasks
 from workflows.privacy import tasks as privacy_tasks
@@ -11,6 +12,7 @@ from workflows.transparency import tasks as transparency_tasks
 __all__ = [
     "apply_tasks",
     "engine_tasks",
+    "growth_tasks",
     "notification_tasks",
     "offer_tasks",
     "privacy_tasks",

@@ -67,6 +67,8 @@ class Notification(models.Model):
             # The header's unread count: one index-only probe per page.
             models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_unread"),
             models.Index(fields=["user", "created_at"], name="notification_inbox"),
+            # The pruning past NOTIFICATION_RETENTION_DAYS (workflows/growth/pruning.py).
+            models.Index(fields=["created_at"], name="notification_created"),
         ]
 
     def __str__(self) -> str:
@@ -109,7 +111,13 @@ class NotificationDelivery(models.Model):
                 fields=["next_attempt_at"],
                 condition=models.Q(state__in=["pending", "retrying", "sending"]),
                 name="notification_delivery_due",
-            )
+            ),
+            # The pruning of finished deliveries (workflows/growth/pruning.py).
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(state__in=["sent", "failed"]),
+                name="notification_delivery_finished",
+            ),
         ]
 
 

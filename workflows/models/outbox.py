@@ -30,4 +30,8 @@ class OutboxMessage(models.Model):
                 fields=["created_at"], condition=models.Q(confirmed_at__isnull=True), name="outbox_unconfirmed"
             ),
             models.Index(fields=["next_attempt_at"], condition=models.Q(confirmed_at__isnull=True), name="outbox_due"),
+            # The pruning of confirmed rows past OUTBOX_RETENTION_DAYS (workflows/growth/pruning.py).
+            models.Index(
+                fields=["confirmed_at"], condition=models.Q(confirmed_at__isnull=False), name="outbox_confirmed"
+            ),
         ]

@@ -327,3 +327,45 @@ def test_a_witness_over_http_verifies_stores_and_refuses_an_unknown_key(live_ser
     stranger = Signer.generate(keys.log_origin()).verifier.text
     with pytest.raises(CommandError, match="checkpoint refused: the note is not signed by a known key"):
         call_command("witness", "--url", live_server.url, "--store", str(store), "--key", stranger)
+
+
+@pytest.fixture
+def key_of_another_port(tmp_path):
+    """The development server generated its key while it ran on port 8000, then started on 8001:
+    the origin (from PUBLIC_BASE_URL, from PORT) no longer matches the key's name."""
+    path = tmp_path / "log-signing.key"
+    with override_settings(TRANSPARENCY_SIGNING_KEY=str(path), TRANSPARENCY_LOG_ORIGIN="127.0.0.1:8000/transparency"):
+        keys.log_signer()  # generated on first use
+    assert path.exists()
+    with override_settings(TRANSPARENCY_SIGNING_KEY=str(path), TRANSPARENCY_LOG_ORIGIN="127.0.0.1:8001/transparency"):
+        yield path
+
+
+def test_a_key_made_for_another_origin_answers_a_plain_503_and_tells_the_operator(
+    key_of_another_port, client, application, caplog
+):
+    response = client.get("/transparency/")
+    assert response.status_code == 503
+    assert "cannot use the key that signs it" in response.json()["detail"]
+    page = client.get("/transparency/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert page.status_code == 503
+    assert page["Content-Type"].startswith("text/html")
+    body = page.content.decode()
+    assert "<h1" in body and "The public log is unavailable" in body and "Nothing recorded has been lost" in body
+    assert "Traceback" not in body and str(key_of_another_port) not in body  # the path is for the operator only
+    errors = [r.getMessage() for r in caplog.records if r.name == "workflows.transparency" and r.levelname == "ERROR"]
+    assert errors and "named '127.0.0.1:8000/transparency'" in errors[0]
+    assert "the log is '127.0.0.1:8001/transparency'" in errors[0] and "TRANSPARENCY_LOG_ORIGIN=" in errors[0]
+    # The other public endpoints need no key and keep answering.
+    assert client.get("/transparency/checkpoints/").status_code == 200
+
+
+def test_the_prove_it_page_and_file_answer_503_not_500_when_the_key_does_not_match(proof_of_a_look, client, tmp_path):
+    record, _ = proof_of_a_look
+    path = tmp_path / "other-origin.key"
+    path.write_text(Signer.generate("127.0.0.1:9999/transparency").text)
+    with override_settings(TRANSPARENCY_SIGNING_KEY=str(path)):
+        page = client.get(f"/account/access-log/{record.pk}/proof/")
+        assert page.status_code == 503 and "The public log is unavailable" in page.content.decode()
+        proof = client.get(f"/account/access-log/{record.pk}/proof.json")
+        assert proof.status_code == 503 and "cannot use the key" in proof.json()["detail"]

@@ -20,6 +20,14 @@ logger = logging.getLogger("workflows.transparency")
 _signers: dict[tuple[str, str], Signer] = {}
 
 
+class LogKeyUnavailable(ImproperlyConfigured):
+    """The log's signing key cannot be used: its file is missing where it may not be generated,
+    or it was made for another origin (the origin is in the key's name, and in development the
+    origin follows PUBLIC_BASE_URL, so a server started on another PORT no longer matches the key
+    it generated before). The pages that publish the log answer 503 with a plain message
+    (workflows/transparency/unavailable.py); the message here is for the operator's log."""
+
+
 def log_origin() -> str:
     return settings.TRANSPARENCY_LOG_ORIGIN
 
@@ -31,12 +39,16 @@ def log_signer() -> Signer:
         return cached
     if not path.exists():
         if not settings.TRANSPARENCY_GENERATE_KEY:
-            raise ImproperlyConfigured(f"TRANSPARENCY_SIGNING_KEY: no key file at {path}")
+            raise LogKeyUnavailable(f"TRANSPARENCY_SIGNING_KEY: no key file at {path}")
         _generate(path)
     signer = Signer.parse(path.read_text())
     if signer.name != log_origin():
-        raise ImproperlyConfigured(
-            f"TRANSPARENCY_SIGNING_KEY: the key is named {signer.name!r}, the log is {log_origin()!r}"
+        raise LogKeyUnavailable(
+            f"TRANSPARENCY_SIGNING_KEY: the key at {path} is named {signer.name!r}, the log is {log_origin()!r}. "
+            f"The log's origin comes from TRANSPARENCY_LOG_ORIGIN, by default from PUBLIC_BASE_URL (and PORT): "
+            f"set TRANSPARENCY_LOG_ORIGIN={signer.name} to keep this key, or, in development only, move the key "
+            f"file away so that a new key is generated for {log_origin()!r} (checkpoints signed by the old key "
+            f"then verify only with TRANSPARENCY_VERIFIER_KEYS)."
         )
     _signers[(str(path), log_origin())] = signer
     return signer

@@ -11,6 +11,7 @@ from lib.merkle import ProofError
 from workflows.models import Checkpoint
 from workflows.transparency import keys, proofs
 from workflows.transparency.proofs import ProofRefused, b64, checkpoint_document
+from workflows.transparency.unavailable import answers_when_log_key_unavailable
 
 HISTORY_PAGE_SIZE = 100
 
@@ -33,6 +34,7 @@ def _whole(request: HttpRequest, name: str, *, required: bool) -> int | None:
 
 
 @require_GET
+@answers_when_log_key_unavailable()
 def index(request: HttpRequest) -> JsonResponse:
     latest = Checkpoint.objects.order_by("-id").first()
     return JsonResponse(

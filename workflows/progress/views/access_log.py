@@ -17,6 +17,7 @@ from workflows.progress import selectors
 from workflows.progress.views import me
 from workflows.transparency import keys
 from workflows.transparency.proofs import record_proof_check, record_proof_document
+from workflows.transparency.unavailable import answers_when_log_key_unavailable
 
 PAGE_SIZE = 50
 
@@ -91,6 +92,7 @@ def _own_record(request: HttpRequest, record_id: int) -> DataAccessRecord:
 
 @login_required
 @require_GET
+@answers_when_log_key_unavailable(page=True)
 def record_proof_page(request: HttpRequest, record_id: int) -> HttpResponse:
     """ "Prove it" as a page: the record, the server's check of its proof, the proof itself to
     download, and a check of that file in the person's own browser (static/js/proof_check.js);
@@ -120,6 +122,7 @@ def record_proof_page(request: HttpRequest, record_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@answers_when_log_key_unavailable()
 def record_proof(request: HttpRequest, record_id: int) -> JsonResponse:
     """ "Prove it": the record's entry in the transparency log, its inclusion proof and the signed
     checkpoint it leads to, as a JSON file the person can check themselves (docs/transparency.md).
