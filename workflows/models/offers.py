@@ -11,6 +11,7 @@ needs) still writes its row, as `not_made` with the reason, so the decision is o
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from services.models import OfferRule, Service, ServiceVersion
@@ -36,7 +37,7 @@ class Offer(models.Model):
         NOT_MADE = "not_made", _("Not offered")
         OFFERED = "offered", _("Offered")
         ACCEPTED = "accepted", _("Accepted")
-        DECLINED = "declined", _("Declined")
+        DECLINED = "declined", pgettext_lazy("offer", "Declined")
         GRANTED = "granted", _("Granted without a request")
         OPTED_OUT = "opted_out", _("Opted out")
 
