@@ -39,6 +39,7 @@ INK = "#0b0c0c"
 STATE_COLOURS = {
     None: ("#f3f2f1", "#505a5f"),
     "waiting": ("#f3f2f1", "#505a5f"),
+    "bundle_waiting": ("#f3f2f1", "#505a5f"),
     "open": ("#d2e2f1", "#1d70b8"),
     "claimed": ("#fff2b3", "#8a6d00"),
     "awaiting_applicant": ("#fff2b3", "#8a6d00"),
@@ -63,6 +64,7 @@ def state_label(state: str) -> str:
     return {
         "pending": _("Not started yet"),
         "waiting": _("Waiting"),
+        "bundle_waiting": _("Waiting for another application"),
         "open": _("Open"),
         "claimed": _("Being handled"),
         "awaiting_applicant": _("Waiting for the applicant"),

@@ -68,6 +68,7 @@ class QuestionView:
     reuse: Reuse | None = None
     flagged: bool = False  # a verified value the applicant changed
     bound: bool = False  # the verified value, shown but not typed (identity, or a role the applicant holds)
+    given: bool = False  # filled in by a preview from the answers so far (a role, a derivation), not saved yet
 
     @property
     def element(self) -> DataElement:
@@ -118,7 +119,7 @@ class QuestionView:
     @property
     def reused(self) -> bool:
         """The answer shown is the one the state already knew."""
-        return self.reuse is not None and self.base != "" and self.base == as_input(self.element, self.reuse.value)
+        return self.reuse is not None and self.value != "" and self.value == as_input(self.element, self.reuse.value)
 
     @property
     def services(self) -> str:

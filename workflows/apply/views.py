@@ -50,8 +50,10 @@ def _section_status(section: selectors.Section, data: dict) -> str:
 
 
 def _revealing(section: selectors.Section) -> set[str]:
-    """The input names of this section's questions that decide whether another of its questions is asked."""
+    """The input names of this section's questions that decide whether another of its questions is
+    asked, or who a role's questions are about (their values then come from the registers)."""
     named = set().union(*(elements_named(o.when) for spec in section.fields for o in spec.occurrences))
+    named |= {spec.role.question for spec in section.fields if spec.role is not None}
     return {spec.name for spec in section.fields if spec.key in named}
 
 
@@ -271,15 +273,30 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
         # Revealing in place (htmx, on each change): which questions the answers typed so far
         # open up. Nothing is saved and nothing is refused; what was typed is shown as typed.
         values, _bases = forms.posted_answers(request.POST, part.fields)
+        # A value the previous preview filled in (marked given__) was not typed: it goes with its role.
+        values = {
+            spec.key: values[spec.key]
+            for spec in part.fields
+            if spec.key in values and f"given__{spec.name}" not in request.POST
+        }
         previewed = forms.previewed_data(group.data, values, part.fields)
+        # What those answers give ("I am the mother": her verified details; an age from an ID
+        # number) is shown at once, read-only and marked, so it is never typed meanwhile.
+        given = selectors.given_values(form=form, data=previewed, verified=selectors.group_verified_values(group, form))
+        previewed.update((key, reuse.value) for key, reuse in given.items())
         question_views = forms.questions(
             specs=part.shown_fields(previewed),
             data=group.data,
-            known=selectors.group_known_values(group, form),
+            known={**selectors.group_known_values(group, form), **given},
             flagged=group.changed_verified,
             typed=values,
             errors={},
         )
+        for view in question_views:
+            if view.spec.key in given:
+                view.value = forms.as_input(view.element, given[view.spec.key].value)
+                view.given = True
+                view.bound = view.bound or view.spec.is_bound(previewed)
         context = _context(
             group, form, slug, section=part, index=index, questions=question_views, returning=returning,
             revealing=_revealing(part),
@@ -287,6 +304,8 @@ def section(request: AuthenticatedRequest, group_id: int, index: int) -> HttpRes
         return render(request, "workflows/apply/section.html", context)
     if request.method == "POST":
         values, bases = forms.posted_answers(request.POST, part.fields)
+        # The page as the applicant saw it: with the questions an answer opened up in place.
+        rendered_keys |= set(values)
         try:
             base_revision = int(request.POST.get("base_revision", ""))
         except ValueError:

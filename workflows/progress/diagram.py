@@ -16,6 +16,7 @@ from workflows.progress.selectors import StepClock, StepState
 # Our applicant-facing states in the catalogue diagram's vocabulary.
 DIAGRAM_STATE = {
     StepState.NOT_STARTED: "waiting",
+    StepState.WAITING_FOR_APPLICATION: "bundle_waiting",
     StepState.QUEUED: "open",
     StepState.IN_PROGRESS: "claimed",
     StepState.WAITING_FOR_YOU: "awaiting_applicant",

@@ -17,7 +17,7 @@ from lib.text import in_language
 from services.routes import RouteError, RouteStep, parse_route
 from workflows import clock
 from workflows.engine.routing import step_label
-from workflows.engine.selectors import followed_by
+from workflows.engine.selectors import bundle_waits, followed_by
 from workflows.engine.waits import StepWait, waits_describe
 from workflows.models import (
     Application,
@@ -73,6 +73,8 @@ class StepState:
     """What the applicant is told about one step (a plain code; labels below)."""
 
     NOT_STARTED = "not_started"
+    # Not started: it waits for another application of the same bundle to be approved.
+    WAITING_FOR_APPLICATION = "waiting_for_application"
     QUEUED = "queued"
     IN_PROGRESS = "in_progress"
     WAITING_FOR_YOU = "waiting_for_you"
@@ -86,6 +88,7 @@ class StepState:
 def step_state_label(state: str) -> str:
     return {
         StepState.NOT_STARTED: _("Not started yet"),
+        StepState.WAITING_FOR_APPLICATION: _("Waiting for another application"),
         StepState.QUEUED: _("Waiting to be picked up"),
         StepState.IN_PROGRESS: _("Being handled"),
         StepState.WAITING_FOR_YOU: _("Stopped — waiting for you"),
@@ -100,6 +103,7 @@ def step_state_label(state: str) -> str:
 # govuk-tag colour per state, for the step list and the picture's legend.
 STEP_TAG = {
     StepState.NOT_STARTED: "govuk-tag--grey",
+    StepState.WAITING_FOR_APPLICATION: "govuk-tag--grey",
     StepState.QUEUED: "govuk-tag--blue",
     StepState.IN_PROGRESS: "govuk-tag--blue",
     StepState.WAITING_FOR_YOU: "govuk-tag--yellow",
@@ -130,7 +134,8 @@ class StepClock:
     reasons: list[str] = field(default_factory=list)
     work_item_id: int | None = None
     correction: dict[str, Any] = field(default_factory=dict)
-    # What a waiting step (an appointment) waits for: workflows.engine.waits.
+    # What a waiting step (an appointment) waits for: workflows.engine.waits; or, for a step
+    # not started yet, the application of the same bundle it waits for.
     waiting: StepWait | None = None
 
     @property
@@ -213,7 +218,8 @@ def application_steps(
 ) -> list[StepClock]:
     """Every step of the application's route (its pinned version) with state and clock.
 
-    A step with several rounds shows its latest round; steps not reached yet are "not started".
+    A step with several rounds shows its latest round; steps not reached yet are "not started",
+    or "waiting for another application" with the sibling named when the step waits for one.
     """
     now = now or timezone.now()
     if work_items is None:
@@ -230,6 +236,7 @@ def application_steps(
     keys = [s.key for s in route_steps] + [k for k in latest if k not in {s.key for s in route_steps}]
     route_by_key = {s.key: s for s in route_steps}
     waiting = waits_describe(list(latest.values()))
+    siblings_awaited = bundle_waits(application, route_steps, latest)
     steps = []
     for key in keys:
         route_step = route_by_key.get(key)
@@ -263,10 +270,22 @@ def application_steps(
                 step.waiting = waiting[item.pk]
                 if step.waiting.applicant_acts and step.state == StepState.QUEUED:
                     step.state = StepState.WAITING_FOR_YOU
+        elif key in siblings_awaited:
+            step.state = StepState.WAITING_FOR_APPLICATION
+            step.waiting = StepWait(summary=bundle_wait_for_applicant(siblings_awaited[key]))
         if application.is_finished and step.state == StepState.NOT_STARTED:
             step.state = StepState.CANCELLED if application.status == Application.Status.WITHDRAWN else step.state
         steps.append(step)
     return steps
+
+
+def bundle_wait_for_applicant(siblings: list[Application]) -> str:
+    """What the applicant reads next to a step waiting for another application of the bundle."""
+    return " ".join(
+        _("Waiting for your application “%(service)s” (number %(number)s) to be approved.")
+        % {"service": sibling.service.name, "number": sibling.number}
+        for sibling in siblings
+    )
 
 
 def open_correction(steps: list[StepClock]) -> StepClock | None:
