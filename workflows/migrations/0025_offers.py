@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('rule', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='services.offerrule')),
                 ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='services.service')),
                 ('trigger_application', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offers_made', to='workflows.application')),
-                ('trigger_event', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workflows.applicationevent')),
+                ('trigger_event', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='workflows.applicationevent')),
                 ('version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='services.serviceversion')),
             ],
             options={

@@ -46,7 +46,11 @@ class Offer(models.Model):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     # The version the prefill was built against; accepting applies to the version current then.
     version = models.ForeignKey(ServiceVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    trigger_event = models.ForeignKey(ApplicationEvent, on_delete=models.PROTECT, related_name="+")
+    # No database constraint: events are partitioned by month on PostgreSQL (keyed by id and
+    # time), and they are never deleted (refused by trigger), so the reference cannot dangle.
+    trigger_event = models.ForeignKey(
+        ApplicationEvent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     trigger_application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="offers_made")
     status = models.CharField(max_length=20, choices=Status.choices)
     reason = models.TextField(blank=True)  # why it was not made (in English, for the record)
