@@ -1,6 +1,7 @@
-"""In Chromium: Market Regulation asks Alice to correct the address of her restaurant's business
-licence; she corrects it once, and the food business permit and the tax registration take it
-too. Each clerk's history says so, and every page is axe clean."""
+"""In Chromium: Market Regulation, examining her restaurant's business licence, asks Alice to
+correct its address and lease; she corrects them once, and the food business permit and the tax
+registration (still waiting for the licence) take them too. The market clerk approves the
+licence, their routes open, and each clerk's history says so; every page is axe clean."""
 
 from contextlib import nullcontext
 from html import unescape
@@ -90,14 +91,29 @@ def test_one_correction_updates_all_three_restaurant_applications(page, bundle, 
         application.refresh_from_db()
         assert application.data["business.address"] == NEW_ADDRESS != ADDRESS
         assert application.status == Application.Status.IN_PROGRESS
+    for sibling in (bundle.food, bundle.tax):
+        assert sibling.waiting_for == ["business-licence"] and not sibling.work_items.exists()
     sign_out(page)
 
-    # Market Regulation: the licence it asked about, and the food permit that took the answer.
+    # Market Regulation: the licence it asked about, which the clerk now approves; then the food
+    # permit, whose route that approval opened, with the answer it took meanwhile.
     sign_in(page, "clerk.market", DEMO_PASSWORD)
     page.goto(f"/workbench/items/{open_item(bundle.licence, 'examine').pk}/")
     assert page.locator("#value-businessaddress").inner_text() == NEW_ADDRESS
     assert "Correction answered" in history_of(page)
     assert_accessible(page)
+    page.get_by_label("Approve this step").check()
+    page.get_by_role("button", name="Record the decision").click()
+    assert page.get_by_text(f"You approved {bundle.licence.number}.").is_visible()
+    for application in (bundle.licence, bundle.food, bundle.tax):
+        application.refresh_from_db()
+    assert bundle.licence.status == Application.Status.APPROVED
+    for sibling in (bundle.food, bundle.tax):
+        assert (
+            sibling.waiting_for == []
+            and sibling.data["business.credit_code"] == bundle.licence.data["business.credit_code"]
+        )
+        assert sibling.data["business.address"] == NEW_ADDRESS  # the delivery kept the correction
     page.goto(f"/workbench/items/{open_item(bundle.food, 'examine').pk}/")
     assert page.locator("#value-businessaddress").inner_text() == NEW_ADDRESS
     history = history_of(page)

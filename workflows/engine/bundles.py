@@ -12,10 +12,16 @@ not open meanwhile (`routing.advance_locked`, no query). When the sibling finish
   it is stopped (finished as withdrawn, with the reason on its timeline and in the applicant's
   notifications; fees refunded as on a withdrawal). It never hangs.
 
+A value the applicant corrected on the waiting application meanwhile (a correction sent for a
+sibling reaches it while it waits, and not always the producer: one finished meanwhile, or one a
+delegate may not act on) is not overwritten by the producer's older one: it is kept, and the
+event names it so the clerk sees the two differ.
+
 Idempotent: a second delivery finds no application still waiting for that sibling.
 """
 
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -59,6 +65,16 @@ def bundle_deliver(*, application_id: int, outbox_id: int | None = None) -> list
     return changed
 
 
+def _corrected_keys(application: Application) -> set[str]:
+    """The answers the applicant corrected on this application: in answer to its own request or
+    to a sibling's."""
+    kinds = (ApplicationEvent.Kind.CORRECTION_SUBMITTED, ApplicationEvent.Kind.CORRECTED_IN_BUNDLE)
+    payloads = ApplicationEvent.objects.filter(application=application, kind__in=kinds).values_list(
+        "payload", flat=True
+    )
+    return {key for payload in payloads for key in (payload or {}).get("fields", [])}
+
+
 def _receive(application: Application, producer: Application) -> None:
     keys = set(
         FormField.objects.filter(version_id=application.service_version_id).values_list("element__key", flat=True)
@@ -68,22 +84,34 @@ def _receive(application: Application, producer: Application) -> None:
         for key in producer.service_version.produces or []
         if key in keys and (producer.data or {}).get(key) not in (None, "", [])
     }
+    current = application.data or {}
+    differing = {key for key, value in values.items() if key in current and current[key] != value}
+    # Only when a value would change is the history read (no query otherwise).
+    kept = sorted(differing & _corrected_keys(application)) if differing else []
+    for key in kept:
+        del values[key]
     from_status = application.status
-    application.data = {**(application.data or {}), **values}
+    application.data = {**current, **values}
     application.waiting_for = [code for code in application.waiting_for if code != producer.service.code]
     application.save(update_fields=["data", "waiting_for", "updated_at"])
+    reason = _("%(service)s (%(number)s) was approved; its data was added to this application: %(elements)s.") % {
+        "service": producer.service.name,
+        "number": producer.number,
+        "elements": ", ".join(sorted(values)) or _("nothing this application asks"),
+    }
+    payload: dict[str, Any] = {"from": producer.number, "service": producer.service.code, "elements": sorted(values)}
+    if kept:
+        reason += " " + _(
+            "Kept the applicant's corrected answer, which differs from the approved one, for: %(elements)s."
+        ) % {"elements": ", ".join(kept)}
+        payload["kept"] = kept
     event_record(
         application=application,
         kind=ApplicationEvent.Kind.BUNDLE_DATA_RECEIVED,
         from_status=from_status,
         to_status=application.status,
-        reason=_("%(service)s (%(number)s) was approved; its data was added to this application: %(elements)s.")
-        % {
-            "service": producer.service.name,
-            "number": producer.number,
-            "elements": ", ".join(sorted(values)) or _("nothing this application asks"),
-        },
-        payload={"from": producer.number, "service": producer.service.code, "elements": sorted(values)},
+        reason=reason,
+        payload=payload,
     )
     logger.info("bundle data application=%s from=%s elements=%s", application.number, producer.number, sorted(values))
     routing.advance_locked(application)

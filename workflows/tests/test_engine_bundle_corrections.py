@@ -1,8 +1,10 @@
 """A correction is per bundle: Alice corrects an answer or document the applications of her
-restaurant bundle share once, and it reaches each of them that uses it. Each records it in its
-history ("corrected in answer to the Market Regulation Administration's request"); only the
-asking step's clock stops and resumes; a finished application is left as it was decided (and
-the confirmation says so); sending it twice changes nothing more; nobody else can send it."""
+restaurant bundle share once, and it reaches each of them that uses it, those still waiting for
+the business licence too. Each records it in its history ("corrected in answer to the Market
+Regulation Administration's request"), which its clerk sees once its route opens; only the asking
+step's clock stops and resumes (open steps of siblings keep running, waiting ones are not
+touched); a finished application is left as it was decided (and the confirmation says so);
+sending it twice changes nothing more; nobody else can send it."""
 
 import datetime
 from html import unescape
@@ -18,6 +20,7 @@ from accounts.models import User
 from accounts.tests.factories import UserFactory
 from documents.actions import document_upload
 from documents.models import Document, DocumentType
+from services.actions import version_new_draft, version_publish
 from services.models import Service
 from workflows.apply.demo import demo_pdf
 from workflows.delegation.actions import mandate_accept, mandate_grant
@@ -29,7 +32,15 @@ from workflows.engine.actions import (
 )
 from workflows.engine.errors import TransitionRefused
 from workflows.models import Application, ApplicationEvent, GroupDocument, WorkItem
-from workflows.tests.bundle_support import ADDRESS, NEW_ADDRESS, Bundle, open_item, seed_demo, submit_restaurant
+from workflows.tests.bundle_support import (
+    ADDRESS,
+    NEW_ADDRESS,
+    Bundle,
+    licence_approve,
+    open_item,
+    seed_demo,
+    submit_restaurant,
+)
 from workflows.workbench.selectors import application_documents
 
 pytestmark = pytest.mark.django_db
@@ -53,10 +64,11 @@ def bundle(alice, django_capture_on_commit_callbacks) -> Bundle:
     return submit_restaurant(django_capture_on_commit_callbacks, alice)
 
 
-def ask(bundle: Bundle, *, fields=("business.address",), materials=()) -> WorkItem:
-    """The market clerk examining the business licence asks Alice to correct."""
+def ask(bundle: Bundle, *, fields=("business.address",), materials=(), on: Application | None = None) -> WorkItem:
+    """The market clerk examining the business licence (or, once it is approved, the food
+    permit: `on`) asks Alice to correct."""
     clerk = User.objects.get(username="clerk.market")
-    item = open_item(bundle.licence, "examine")
+    item = open_item(on or bundle.licence, "examine")
     work_item_claim(work_item_id=item.pk, clerk=clerk)
     correction_request(
         work_item_id=item.pk,
@@ -98,6 +110,11 @@ def test_a_shared_answer_corrected_once_reaches_every_application_of_the_bundle(
     for application in (bundle.licence, bundle.food, bundle.tax):
         assert application.data["business.address"] == NEW_ADDRESS
         assert application.status == Application.Status.IN_PROGRESS
+    # The siblings are unfinished but still wait for the licence: the answer reached them anyway,
+    # and opened nothing of theirs.
+    for sibling in (bundle.food, bundle.tax):
+        assert sibling.waiting_for == ["business-licence"]
+        assert not sibling.work_items.exists()
     # Each sibling records it once, with whose request it answers; the asking one as before.
     for sibling in (bundle.food, bundle.tax):
         (event,) = bundle_events(sibling)
@@ -133,8 +150,13 @@ def test_a_shared_document_reaches_the_applications_that_use_it(alice, bundle):
     assert food_event.payload["materials"] == ["lease-agreement"]
     (tax_event,) = bundle_events(bundle.tax)
     assert tax_event.payload["materials"] == []
+    assert not [a for a in application_documents(bundle.tax, needs=None) if a.document_type.code == "lease-agreement"]
     for application in (bundle.licence, bundle.food):
-        leases = [a.document for a in application_documents(application) if a.document_type.code == "lease-agreement"]
+        leases = [
+            a.document
+            for a in application_documents(application, needs=None)
+            if a.document_type.code == "lease-agreement"
+        ]
         assert leases == [lease] != [old]
 
 
@@ -143,6 +165,9 @@ def test_each_department_sees_the_change_in_its_history(client, alice, bundle, d
     correction_answer(
         application_id=bundle.licence.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
     )
+    # The licence is approved: the tax registration's route opens, the correction in its history.
+    licence_approve(django_capture_on_commit_callbacks, bundle)
+    assert bundle.tax.data["business.address"] == NEW_ADDRESS  # the delivery kept the correction
     tax_clerk = User.objects.get(username="clerk.tax")
     client.force_login(tax_clerk)
     page = unescape(
@@ -161,6 +186,15 @@ def test_each_department_sees_the_change_in_its_history(client, alice, bundle, d
     ).content.decode()
     assert "市场监督管理局" in page[page.index('id="history"') :]
 
+    # Market Regulation sees the same on the food permit, whose route opened with it.
+    client.cookies.pop("django_language")
+    client.force_login(User.objects.get(username="clerk.market"))
+    page = unescape(
+        client.get(reverse("workflows:workbench-item", args=[open_item(bundle.food, "examine").pk])).content.decode()
+    )
+    assert MARKET_ASKS in page[page.index('id="history"') :]
+    assert NEW_ADDRESS in page and ADDRESS not in page
+
     # Alice's own timeline of the tax registration says where it came from.
     client.force_login(alice)
     page = client.get(reverse("workflows:progress-application", args=[bundle.tax.number])).content.decode()
@@ -170,32 +204,67 @@ def test_each_department_sees_the_change_in_its_history(client, alice, bundle, d
 # --- Clocks ------------------------------------------------------------------------------------
 
 
-def test_only_the_asking_steps_clock_stops_the_others_keep_running(alice, bundle):
-    food_item, tax_item = open_item(bundle.food, "examine"), open_item(bundle.tax, "confirm")
-    food_due, tax_due = food_item.statutory_due_at, tax_item.statutory_due_at
+def test_only_the_asking_steps_clock_stops_the_others_keep_running(alice, bundle, django_capture_on_commit_callbacks):
+    """The licence approved, the food permit's examination asks about the address the tax
+    registration shares: the tax registration's open step keeps its clock; the finished licence
+    is left as it was approved."""
+    licence_approve(django_capture_on_commit_callbacks, bundle)
+    tax_item = open_item(bundle.tax, "confirm")
+    assert tax_item.status == WorkItem.Status.OPEN and tax_item.statutory_due_at is not None
+    tax_due, tax_application_due = tax_item.statutory_due_at, bundle.tax.statutory_due_at
+    licence_events = bundle.licence.events.count()
     asked_at = timezone.now()
     with time_machine.travel(asked_at, tick=False):
-        asking = ask(bundle)
+        asking = ask(bundle, on=bundle.food)
     assert asking.clock_stopped_at is not None
     due_before = asking.statutory_due_at
     answered_at = asked_at + datetime.timedelta(days=7)  # a full week: five working days stopped
     with time_machine.travel(answered_at, tick=False):
-        correction_answer(
-            application_id=bundle.licence.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
+        outcome = correction_answer(
+            application_id=bundle.food.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
         )
     asking.refresh_from_db()
-    food_item.refresh_from_db()
     tax_item.refresh_from_db()
+    bundle.refresh()
 
     assert asking.clock_stopped_at is None and asking.statutory_due_at > due_before
     assert asking.status == WorkItem.Status.CLAIMED
-    # The steps that did not ask: never stopped, due when they were due.
-    for item, due in ((food_item, food_due), (tax_item, tax_due)):
-        assert item.clock_stopped_at is None
-        assert item.statutory_due_at == due
-        assert item.status == WorkItem.Status.OPEN
-    bundle.refresh()
+    # The step that did not ask: took the answer, never stopped, due when it was due.
+    assert [a.number for a in outcome.updated] == [bundle.tax.number]
+    assert bundle.tax.data["business.address"] == NEW_ADDRESS
+    assert tax_item.clock_stopped_at is None
+    assert tax_item.statutory_due_at == tax_due
+    assert tax_item.status == WorkItem.Status.OPEN
+    assert bundle.tax.statutory_due_at == tax_application_due
     assert bundle.food.status == bundle.tax.status == Application.Status.IN_PROGRESS
+    # The approved licence: as it was decided, and said so.
+    assert [a.number for a in outcome.finished] == [bundle.licence.number]
+    assert bundle.licence.data["business.address"] == ADDRESS
+    assert bundle.licence.events.count() == licence_events
+
+
+def test_a_waiting_siblings_clock_is_not_touched(alice, bundle, django_capture_on_commit_callbacks):
+    """Siblings waiting for the licence have no step yet: the answer a week later changes their
+    data, not their due times; their steps open, with full time, when the licence is approved."""
+    dues = {sibling.pk: sibling.statutory_due_at for sibling in (bundle.food, bundle.tax)}
+    asked_at = timezone.now()
+    with time_machine.travel(asked_at, tick=False):
+        ask(bundle)
+    with time_machine.travel(asked_at + datetime.timedelta(days=7), tick=False):
+        correction_answer(
+            application_id=bundle.licence.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
+        )
+    bundle.refresh()
+    for sibling in (bundle.food, bundle.tax):
+        assert dues[sibling.pk] is not None and sibling.statutory_due_at == dues[sibling.pk]
+        assert sibling.waiting_for == ["business-licence"]
+        assert not sibling.work_items.exists()
+
+    licence_approve(django_capture_on_commit_callbacks, bundle)
+    for sibling, step in ((bundle.food, "examine"), (bundle.tax, "confirm")):
+        item = open_item(sibling, step)
+        assert item.status == WorkItem.Status.OPEN and item.clock_stopped_at is None
+        assert item.statutory_due_at > timezone.now()
 
 
 # --- A finished application of the bundle -------------------------------------------------------
@@ -223,14 +292,16 @@ def test_a_finished_application_is_not_touched_and_the_confirmation_says_so(clie
     assert bundle.food.status == Application.Status.WITHDRAWN
     assert bundle.food.data["business.address"] == ADDRESS
     assert ApplicationEvent.objects.filter(application=bundle.food).count() == events_before
-    assert [a.document for a in application_documents(bundle.food) if a.document_type.code == "lease-agreement"] == [
-        old
-    ]
+    assert [
+        a.document for a in application_documents(bundle.food, needs=None) if a.document_type.code == "lease-agreement"
+    ] == [old]
     # The others took it.
     assert bundle.tax.data["business.address"] == NEW_ADDRESS
-    assert [a.document for a in application_documents(bundle.licence) if a.document_type.code == "lease-agreement"] == [
-        lease
-    ]
+    assert [
+        a.document
+        for a in application_documents(bundle.licence, needs=None)
+        if a.document_type.code == "lease-agreement"
+    ] == [lease]
 
     page = client.get(response.url).content.decode()
     assert "Corrections sent" in page
@@ -302,7 +373,8 @@ def test_an_outsider_cannot_answer_or_see_the_confirmation(client, alice, bundle
     assert not ApplicationEvent.objects.filter(kind=BUNDLE_KIND).exists()
 
 
-def test_a_delegate_corrects_only_the_applications_their_mandate_covers(alice, bundle):
+def delegate_for(alice: User, service_codes: list[str]) -> User:
+    """Alice's father, with an accepted mandate to act for her on these services only."""
     father = UserFactory(username="wang.jianguo", display_name="Wang Jianguo", email="jianguo@example.org")
     for key, value in {"person.full_name": "Wang Jianguo", "person.id_number": "110105195501010019"}.items():
         verified_attribute_set(user=father, element_key=key, value=value, source="identity")
@@ -314,9 +386,14 @@ def test_a_delegate_corrects_only_the_applications_their_mandate_covers(alice, b
         valid_from=today,
         valid_until=today + datetime.timedelta(days=30),
         may_submit=True,
-        services=[Service.objects.get(code="business-licence")],
+        services=list(Service.objects.filter(code__in=service_codes)),
     )
     mandate_accept(delegate=father, mandate_id=mandate.pk)
+    return father
+
+
+def test_a_delegate_corrects_only_the_applications_their_mandate_covers(alice, bundle):
+    father = delegate_for(alice, ["business-licence"])
     ask(bundle)
 
     outcome = correction_answer(
@@ -330,6 +407,8 @@ def test_a_delegate_corrects_only_the_applications_their_mandate_covers(alice, b
 
 
 # --- A sibling that asked about the same thing itself --------------------------------------------
+# Only once the licence is approved have the others open steps that can ask: the food permit's
+# examination and the tax registration's confirmation ask about the same address.
 
 
 def tax_asks(bundle: Bundle, fields: list[str]) -> WorkItem:
@@ -341,13 +420,16 @@ def tax_asks(bundle: Bundle, fields: list[str]) -> WorkItem:
     return item
 
 
-def test_a_sibling_asking_the_same_is_answered_by_the_same_correction(alice, bundle):
-    ask(bundle)
+def test_a_sibling_asking_the_same_is_answered_by_the_same_correction(
+    alice, bundle, django_capture_on_commit_callbacks
+):
+    licence_approve(django_capture_on_commit_callbacks, bundle)
+    ask(bundle, on=bundle.food)
     tax_item = tax_asks(bundle, ["business.address"])
     assert tax_item.clock_stopped_at is not None
 
     correction_answer(
-        application_id=bundle.licence.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
+        application_id=bundle.food.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
     )
     bundle.refresh()
     tax_item.refresh_from_db()
@@ -360,16 +442,18 @@ def test_a_sibling_asking_the_same_is_answered_by_the_same_correction(alice, bun
         {"key": "business.address", "before": ADDRESS, "after": NEW_ADDRESS}
     ]
     sent = ApplicationEvent.objects.get(application=bundle.tax, kind=ApplicationEvent.Kind.CORRECTION_SUBMITTED)
-    assert sent.payload["source"] == bundle.licence.number
+    assert sent.payload["source"] == bundle.food.number
     assert len(bundle_events(bundle.tax)) == 1
+    assert bundle.licence.data["business.address"] == ADDRESS  # approved before: left as it was
 
 
-def test_a_sibling_asking_more_keeps_waiting_for_the_rest(alice, bundle):
-    ask(bundle)
+def test_a_sibling_asking_more_keeps_waiting_for_the_rest(alice, bundle, django_capture_on_commit_callbacks):
+    licence_approve(django_capture_on_commit_callbacks, bundle)
+    ask(bundle, on=bundle.food)
     tax_item = tax_asks(bundle, ["business.address", "business.name"])
 
     correction_answer(
-        application_id=bundle.licence.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
+        application_id=bundle.food.pk, applicant=alice, data={"business.address": NEW_ADDRESS}, documents={}
     )
     bundle.refresh()
     tax_item.refresh_from_db()
@@ -378,3 +462,46 @@ def test_a_sibling_asking_more_keeps_waiting_for_the_rest(alice, bundle):
     assert bundle.tax.data["business.address"] == NEW_ADDRESS
     assert bundle.tax.status == Application.Status.AWAITING_APPLICANT
     assert tax_item.clock_stopped_at is not None and tax_item.status == WorkItem.Status.WAITING
+
+
+# --- Data the licence produces, corrected meanwhile -------------------------------------------------
+
+
+def test_the_licence_approval_keeps_a_correction_a_waiting_sibling_took_meanwhile(
+    alice, django_capture_on_commit_callbacks
+):
+    """A catalogue in which the licence's approval also produces the address and the food permit
+    does not wait for it. The food permit's examination asks about the address; Alice's father,
+    whose mandate covers the food permit and the tax registration but not the licence, corrects
+    it: the waiting tax registration takes it, the licence does not. The licence's approval then
+    delivers its credit code but keeps the tax registration's corrected address, and says so."""
+    # New versions of the two services, published as the catalogue team would.
+    licence = version_new_draft(service=Service.objects.get(code="business-licence"), actor=None)
+    licence.produces = ["business.credit_code", "business.address"]
+    licence.save(update_fields=["produces"])
+    version_publish(version=licence, actor=None)
+    food = version_new_draft(service=Service.objects.get(code="food-business-permit"), actor=None)
+    for step in food.route["steps"] if isinstance(food.route, dict) else food.route:
+        step.pop("waits_for", None)
+    food.save(update_fields=["route"])
+    version_publish(version=food, actor=None)
+    bundle = submit_restaurant(django_capture_on_commit_callbacks, alice)
+    assert bundle.food.waiting_for == [] and bundle.tax.waiting_for == ["business-licence"]
+    father = delegate_for(alice, ["food-business-permit", "tax-registration"])
+    ask(bundle, on=bundle.food)
+
+    outcome = correction_answer(
+        application_id=bundle.food.pk, applicant=father, data={"business.address": NEW_ADDRESS}, documents={}
+    )
+    assert [a.number for a in outcome.updated] == [bundle.tax.number]
+    assert [a.number for a in outcome.not_covered] == [bundle.licence.number]
+
+    licence_approve(django_capture_on_commit_callbacks, bundle)
+    assert bundle.licence.data["business.address"] == ADDRESS
+    assert bundle.tax.data["business.address"] == NEW_ADDRESS
+    assert bundle.tax.data["business.credit_code"] == bundle.licence.data["business.credit_code"]
+    received = ApplicationEvent.objects.get(application=bundle.tax, kind=ApplicationEvent.Kind.BUNDLE_DATA_RECEIVED)
+    assert received.payload["elements"] == ["business.credit_code"]
+    assert received.payload["kept"] == ["business.address"]
+    assert "Kept the applicant's corrected answer" in received.reason and "business.address" in received.reason
+    assert open_item(bundle.tax, "confirm").status == WorkItem.Status.OPEN
