@@ -50,7 +50,7 @@ class AnswerOutput(serializers.Serializer):
     masked = serializers.BooleanField()
 
 
-class DocumentOutput(serializers.Serializer):
+class StepDocumentOutput(serializers.Serializer):
     id = serializers.IntegerField(source="document_id")
     document_type = serializers.CharField(source="document_type.code")
     name = serializers.CharField(source="document.display_name")
@@ -66,7 +66,7 @@ class DocumentOutput(serializers.Serializer):
 
 class WorkItemDetailOutput(WorkItemOutput):
     answers = AnswerOutput(many=True, help_text="Only the answers the step needs.")
-    documents = DocumentOutput(many=True, help_text="Only the documents the step needs.")
+    documents = StepDocumentOutput(many=True, help_text="Only the documents the step needs.")
 
 
 REFUSED = OpenApiResponse(
