@@ -4,10 +4,11 @@ It runs inside the transition's transaction and writes at most one outbox row, f
 that tells someone something: nothing is built there. Once the transition commits, the task
 `workflows.notifications.events_notify` runs `events_notify(event_ids=[…])`, which builds the
 notifications of a batch of events in one transaction (followers, preferences, texts,
-deliveries, a fixed number of statements per batch), then sends the e-mails and text messages
-of the batch, one batch per channel, without further outbox rows. A transition that rolls back leaves no row, so nobody is
-told; a batch run twice, or one that died midway and is sent again by the relay, notifies once
-per event and channel (every notification has a dedupe key, every delivery is claimed once).
+deliveries: a fixed number of statements per batch), then sends the batch's e-mails and text
+messages itself, one batch per channel, without further outbox rows. A transition that rolls
+back leaves no row, so nobody is told; a batch run twice, or one that died midway and is sent
+again by the relay, notifies once per event and channel (every notification has a dedupe key,
+every delivery is claimed once).
 It maps event kinds to notifications:
 
 ==========================  =============================================================

@@ -46,7 +46,7 @@ def recipient_language(user: User) -> str:
     return "zh-hans" if language.startswith("zh") else "en" if language not in TEMPLATE_LANGUAGES else language
 
 
-def channels_for(user: User, preference: NotificationPreference | None | Unread = UNREAD) -> list[str]:
+def channels_for(user: User, preference: NotificationPreference | Unread | None = UNREAD) -> list[str]:
     """In-app always; e-mail and SMS when chosen and the person has an address or number
     (`preference`: the person's preference row when the caller has read it, None for none)."""
     if isinstance(preference, Unread):
