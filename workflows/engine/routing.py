@@ -25,7 +25,7 @@ from services.fees import fee_quote
 from services.models import ServiceVersion
 from services.routes import RouteStep, parse_route, topological_order
 from workflows import clock
-from workflows.engine.events import event_record
+from workflows.engine.events import event_record, events_together
 from workflows.models import Application, ApplicationEvent, Timer, WorkItem
 from workflows.outbox import outbox_enqueue
 
@@ -277,7 +277,11 @@ def step_open(
     due_at: datetime | None = None,
     actor: User | None = None,
     reason: str = "",
+    save: bool = True,
 ) -> WorkItem:
+    """Opens a step: its work item, with its deadline timers, and its event. `save=False`
+    (inside `events_together()`, as `advance_locked` does): the work item is returned unsaved
+    for the caller to insert with the others it opens (`items_insert`), before the events."""
     department = department or Department.objects.get(code=step.department)
     if step.kind == WorkItem.Kind.PAYMENT:
         return payment_step_open(application, step, now=now, department=department)
@@ -300,7 +304,8 @@ def step_open(
     )
     if item.kind not in RUNNABLE_KINDS:
         deadline_timers_set(item, since=now)  # written with the row: no timer rows
-    item.save(force_insert=True)
+    if save:
+        items_insert([item])
     event_record(
         application=application,
         work_item=item,
@@ -312,9 +317,15 @@ def step_open(
         payload={"step": step.key, "department": department.code, "round": round_number},
     )
     logger.info("work item opened application=%s step=%s round=%s", application.number, step.key, round_number)
-    if item.kind in RUNNABLE_KINDS:
-        step_dispatch(item)
     return item
+
+
+def items_insert(items: list[WorkItem]) -> None:
+    """Inserts opened work items in one statement, then asks for the runnable ones to run."""
+    WorkItem.objects.bulk_create(items)
+    for item in items:
+        if item.kind in RUNNABLE_KINDS:
+            step_dispatch(item)
 
 
 def payment_step_open(application: Application, step: RouteStep, *, now: datetime, department: Department) -> WorkItem:
@@ -477,19 +488,27 @@ def advance_locked(
             return
 
     now = timezone.now()
-    progressed = True
-    while progressed:
-        progressed = False
-        for step in topological_order(steps):
-            if step.key in items:
-                continue
-            if not all(parent in items and items[parent].status in FINISHED_OK for parent in step.after):
-                continue
-            if evaluate(step.when, application.data or {}):
-                items[step.key] = step_open(application, step, now=now, department=department_of(step))
-            else:
-                items[step.key] = step_skip(application, step, now=now, department=department_of(step))
-            progressed = True
+    opened: list[WorkItem] = []
+    with events_together():
+        progressed = True
+        while progressed:
+            progressed = False
+            for step in topological_order(steps):
+                if step.key in items:
+                    continue
+                if not all(parent in items and items[parent].status in FINISHED_OK for parent in step.after):
+                    continue
+                if evaluate(step.when, application.data or {}):
+                    item = step_open(application, step, now=now, department=department_of(step), save=False)
+                    if item.pk is None:
+                        opened.append(item)
+                    items[step.key] = item
+                else:
+                    items[step.key] = step_skip(application, step, now=now, department=department_of(step))
+                progressed = True
+        # Every step this opens, in one INSERT; their events follow, in one INSERT too.
+        if opened:
+            items_insert(opened)
 
     if all(step.key in items and items[step.key].status in FINISHED_OK for step in steps):
         application_finish(
@@ -512,8 +531,10 @@ def application_begin_locked(application: Application) -> bool:
             application.submitted_at or now, application.service_version.time_limit_days
         )
         fields.append("statutory_due_at")
-    application_set_status(
-        application, Application.Status.IN_PROGRESS, kind=ApplicationEvent.Kind.ROUTING_STARTED, fields=fields
-    )
-    advance_locked(application)
+    with events_together():
+        application_set_status(
+            application, Application.Status.IN_PROGRESS, kind=ApplicationEvent.Kind.ROUTING_STARTED, fields=fields
+        )
+        # A submitted application has no work item yet: the route opens its first ones now.
+        advance_locked(application, items={})
     return True

@@ -282,19 +282,19 @@ class NotificationBatch:
         """The notifications not written yet: one whose dedupe key came earlier in the batch, or
         is already in the database (a batch run again), is left out."""
         keyed = {(item.user_id, item.dedupe_key) for item in self.pending if item.dedupe_key is not None}
-        existing: set[tuple[int, str]] = set()
+        existing: set[tuple[int, str | None]] = set()
         if keyed:
             match = Q()
-            for user_id, key in keyed:
-                match |= Q(user_id=user_id, dedupe_key=key)
+            for user_id, dedupe_key in keyed:
+                match |= Q(user_id=user_id, dedupe_key=dedupe_key)
             existing = set(Notification.objects.filter(match).values_list("user_id", "dedupe_key"))
         fresh = []
         for notification in self.pending:
             if notification.dedupe_key is not None:
-                key = (notification.user_id, notification.dedupe_key)
-                if key in existing:
+                seen = (notification.user_id, notification.dedupe_key)
+                if seen in existing:
                     continue
-                existing.add(key)
+                existing.add(seen)
             fresh.append(notification)
         return fresh
 
