@@ -227,15 +227,15 @@ def _submit(cast: Cast) -> int:
     from workflows.outbox import outbox_enqueue
 
     data = {"business.name": "Bench Noodles"}
+    # An application submitted alone gives its submission its own number (as apply does).
+    number = f"EB-{uuid.uuid4().hex[:12].upper()}"
     with transaction.atomic():
         now = timezone.now()
-        group = ApplicationGroup.objects.create(
-            applicant=cast.applicant, data=data, submitted_at=now, number=f"GB-{uuid.uuid4().hex[:12]}"
-        )
+        group = ApplicationGroup.objects.create(applicant=cast.applicant, data=data, submitted_at=now, number=number)
         application = Application.objects.create(
             group=group,
             applicant=cast.applicant,
-            number=f"EB-{uuid.uuid4().hex[:12].upper()}",
+            number=number,
             service=cast.version.service,
             service_version=cast.version,
             data=data,

@@ -46,7 +46,7 @@ from workflows.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-# A row never sent is left to its on-commit send for this long before the relay takes it.
+# A row the broker refused is tried again by the relay after this long.
 UNSENT_GRACE = timedelta(seconds=5)
 # Publishing gives up quickly when the broker is down: the relay tries again later.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
@@ -59,16 +59,30 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def outbox_enqueue(*, task: str, kwargs: dict[str, Any], queue: str = "default") -> OutboxMessage:
-    """Records a task to send once the surrounding transaction commits. Call inside it."""
+    """Records a task to send once the surrounding transaction commits. Call inside it.
+
+    The row is written already claimed for its first send (one attempt, the next due after
+    the resend interval): only this transaction's commit hook sends it, so the first send
+    costs no statement of its own. If the process dies between the commit and the send, the
+    relay sends it once the resend interval has passed; if the broker refuses it, it goes
+    back to unsent (`_deliver`) and the relay tries it again within UNSENT_GRACE.
+    """
+    now = timezone.now()
+    delay = resend_delay(
+        attempts=1,
+        resend_after=settings.ENGINE_OUTBOX_RESEND_SECONDS,
+        max_backoff=settings.ENGINE_OUTBOX_MAX_BACKOFF_SECONDS,
+    )
     message = OutboxMessage.objects.create(
         task=task,
         kwargs=kwargs,
         queue=queue,
-        next_attempt_at=timezone.now() + UNSENT_GRACE,
+        sent_at=now,
+        attempts=1,
+        next_attempt_at=now + delay,
         traceparent=current_traceparent(),
     )
-    # The row as written is the row to claim: the first send needs no read, only the claim.
-    transaction.on_commit(lambda: outbox_send(message_id=message.pk, written=message))
+    transaction.on_commit(lambda: _deliver(message, claimed_at=now, attempts=1))
     return message
 
 
@@ -90,14 +104,14 @@ def sent_us(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def _publish(message: OutboxMessage, *, sent_at: datetime) -> None:
+def _publish(message: OutboxMessage, *, sent_at: datetime, attempt: int) -> None:
     # In the trace of the request or task that wrote the row, even when the relay sends it
     # later from another process: the task's spans (Celery carries the context in the message's
     # headers) are that trace's too.
     attributes: dict[str, str | int] = {
         "outbox.id": message.pk,
         "outbox.task": message.task,
-        "outbox.attempt": message.attempts + 1,
+        "outbox.attempt": attempt,
     }
     with span_restored(message.traceparent, f"outbox publish {message.task}", attributes):
         _publish_now(message, sent_at=sent_at)
@@ -143,7 +157,7 @@ def _claim(message: OutboxMessage, *, now: datetime, resend_after: float) -> Cla
 def _deliver(message: OutboxMessage, *, claimed_at: datetime, attempts: int) -> bool:
     """Publishes a claimed row; returns whether the broker took it."""
     try:
-        _publish(message, sent_at=claimed_at)
+        _publish(message, sent_at=claimed_at, attempt=attempts)
     except Exception as exc:  # noqa: BLE001 - the broker may be down; the relay will re-send
         error = str(exc)[:500]
         mine = OutboxMessage.objects.filter(pk=message.pk, sent_at=claimed_at, attempts=attempts)
@@ -161,23 +175,6 @@ def _deliver(message: OutboxMessage, *, claimed_at: datetime, attempts: int) -> 
             )
         return False
     return True
-
-
-def outbox_send(*, message_id: int, written: OutboxMessage | None = None) -> bool:
-    """Sends one outbox row to the broker (or runs it in-process in the embedded mode).
-
-    Never called inside a transaction. A failure leaves the row for the relay to re-send.
-    Returns whether it was handed over. `written`: the row as its transaction wrote it (the
-    claim then fails harmlessly if anyone sent or confirmed it since).
-    """
-    message = written or OutboxMessage.objects.filter(pk=message_id, confirmed_at__isnull=True).first()
-    if message is None:
-        return False
-    now = timezone.now()
-    claim = _claim(message, now=now, resend_after=settings.ENGINE_OUTBOX_RESEND_SECONDS)
-    if claim is None:  # the relay took it meanwhile
-        return False
-    return _deliver(message, claimed_at=now, attempts=claim.attempts)
 
 
 def outbox_relay(*, resend_after: float | None = None, limit: int = 500, now: datetime | None = None) -> int:

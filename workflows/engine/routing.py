@@ -25,7 +25,7 @@ from services.fees import fee_quote
 from services.models import ServiceVersion
 from services.routes import RouteStep, parse_route, topological_order
 from workflows import clock
-from workflows.engine.events import event_record
+from workflows.engine.events import event_record, events_together
 from workflows.engine.produced import produced_values_make
 from workflows.models import Application, ApplicationEvent, Timer, WorkItem
 from workflows.outbox import outbox_enqueue
@@ -136,7 +136,9 @@ def item_set_status(
     item.status = to_status
     if to_status in WorkItem.FINISHED:
         item.finished_at = timezone.now()
-    item.save(update_fields=["status", "finished_at", "updated_at", *fields])
+        item.warning_at = item.escalate_at = None  # a finished step has no deadline to watch
+    # The deadline timers ride on the UPDATE the status change makes anyway.
+    item.save(update_fields=["status", "finished_at", "warning_at", "escalate_at", "updated_at", *fields])
     event_record(
         application=item.application,
         work_item=item,
@@ -186,35 +188,43 @@ def application_set_status(
 # --- Timers ----------------------------------------------------------------------------------
 
 
+DEADLINE_TIMER_KINDS = (Timer.Kind.DEADLINE_WARNING, Timer.Kind.ESCALATION)
+
+
 def timers_cancel(*, work_item: WorkItem | None = None, application: Application | None = None, kinds=None) -> int:
+    """Cancels pending timers. A work item's deadline timers (its columns) are cleared in memory,
+    for the status change that follows to save (item_set_status saves them); correction timers
+    are rows, updated only where a correction was ever asked (no row can exist otherwise)."""
+    if work_item is not None and (not kinds or set(kinds) & set(DEADLINE_TIMER_KINDS)):
+        work_item.warning_at = work_item.escalate_at = None
+    row_kinds = [kind for kind in kinds or Timer.Kind.values if kind not in DEADLINE_TIMER_KINDS]
+    if not row_kinds or (work_item is not None and not work_item.correction):
+        return 0
     pending = Timer.objects.filter(fired_at__isnull=True, cancelled_at__isnull=True)
     if work_item is not None:
         pending = pending.filter(work_item=work_item)
     if application is not None:
         pending = pending.filter(application=application)
     if kinds:
-        pending = pending.filter(kind__in=kinds)
+        pending = pending.filter(kind__in=row_kinds)
     return pending.update(cancelled_at=timezone.now())
 
 
-def deadline_timers_schedule(item: WorkItem, *, since: datetime) -> None:
-    """A warning when most of the step's working time is used, an escalation when it is overdue."""
+def deadline_timers_set(item: WorkItem, *, since: datetime) -> None:
+    """Sets (in memory) a warning when most of the step's working time is used, an escalation
+    when it is overdue."""
     if item.statutory_due_at is None:
         return
     remaining = clock.working_seconds_between(since, item.statutory_due_at)
-    Timer.objects.bulk_create(
-        [
-            Timer(
-                application=item.application,
-                work_item=item,
-                kind=Timer.Kind.DEADLINE_WARNING,
-                fire_at=clock.add_working_seconds(since, remaining * WARNING_AT),
-            ),
-            Timer(
-                application=item.application, work_item=item, kind=Timer.Kind.ESCALATION, fire_at=item.statutory_due_at
-            ),
-        ]
-    )
+    item.warning_at = clock.add_working_seconds(since, remaining * WARNING_AT)
+    item.escalate_at = item.statutory_due_at
+
+
+def deadline_timers_schedule(item: WorkItem, *, since: datetime) -> None:
+    """The deadline timers of a saved work item whose clock (re)starts: set and saved."""
+    deadline_timers_set(item, since=since)
+    if item.statutory_due_at is not None:
+        WorkItem.objects.filter(pk=item.pk).update(warning_at=item.warning_at, escalate_at=item.escalate_at)
 
 
 # --- Steps -----------------------------------------------------------------------------------
@@ -271,7 +281,11 @@ def step_open(
     due_at: datetime | None = None,
     actor: User | None = None,
     reason: str = "",
+    save: bool = True,
 ) -> WorkItem:
+    """Opens a step: its work item, with its deadline timers, and its event. `save=False`
+    (inside `events_together()`, as `advance_locked` does): the work item is returned unsaved
+    for the caller to insert with the others it opens (`items_insert`), before the events."""
     department = department or Department.objects.get(code=step.department)
     if step.kind == WorkItem.Kind.PAYMENT:
         return payment_step_open(application, step, now=now, department=department)
@@ -279,7 +293,7 @@ def step_open(
     if due_at is None and step.kind == WorkItem.Kind.REVIEW and sla_days:
         due_at = clock.add_working_days(now, sla_days)
     label_en, label_zh = step_labels(step, department)
-    item = WorkItem.objects.create(
+    item = WorkItem(
         application=application,
         step_key=step.key,
         label_en=label_en,
@@ -292,6 +306,10 @@ def step_open(
         statutory_due_at=due_at,
         opened_at=now,
     )
+    if item.kind not in RUNNABLE_KINDS:
+        deadline_timers_set(item, since=now)  # written with the row: no timer rows
+    if save:
+        items_insert([item])
     event_record(
         application=application,
         work_item=item,
@@ -303,11 +321,15 @@ def step_open(
         payload={"step": step.key, "department": department.code, "round": round_number},
     )
     logger.info("work item opened application=%s step=%s round=%s", application.number, step.key, round_number)
-    if item.kind in RUNNABLE_KINDS:
-        step_dispatch(item)
-    else:
-        deadline_timers_schedule(item, since=now)
     return item
+
+
+def items_insert(items: list[WorkItem]) -> None:
+    """Inserts opened work items in one statement, then asks for the runnable ones to run."""
+    WorkItem.objects.bulk_create(items)
+    for item in items:
+        if item.kind in RUNNABLE_KINDS:
+            step_dispatch(item)
 
 
 def payment_step_open(application: Application, step: RouteStep, *, now: datetime, department: Department) -> WorkItem:
@@ -387,12 +409,17 @@ def live_work_cancel(
     every work item of the application, when the transition has already read them)."""
     if items is None:
         items = WorkItem.objects.filter(application=application, status__in=WorkItem.LIVE)
+    asked_correction = False
     for item in items:
         if item.status not in WorkItem.LIVE:
             continue
         item.application = application
         item_set_status(item, WorkItem.Status.CANCELLED, kind=kind, actor=actor, reason=reason)
-    timers_cancel(application=application)
+        asked_correction = asked_correction or bool(item.correction)
+    # Deadline timers went with their items' status; correction timers are rows, pending only
+    # on a live step the applicant was asked to correct.
+    if asked_correction:
+        timers_cancel(application=application)
 
 
 def application_finish(
@@ -471,22 +498,30 @@ def advance_locked(
             return
 
     now = timezone.now()
-    progressed = True
-    while progressed:
-        progressed = False
-        for step in topological_order(steps):
-            if step.key in items:
-                continue
-            # Waiting for a sibling application's approval and its data (nearly always empty).
-            if application.waiting_for and any(code in application.waiting_for for code in step.waits_for):
-                continue
-            if not all(parent in items and items[parent].status in FINISHED_OK for parent in step.after):
-                continue
-            if evaluate(step.when, application.data or {}):
-                items[step.key] = step_open(application, step, now=now, department=department_of(step))
-            else:
-                items[step.key] = step_skip(application, step, now=now, department=department_of(step))
-            progressed = True
+    opened: list[WorkItem] = []
+    with events_together():
+        progressed = True
+        while progressed:
+            progressed = False
+            for step in topological_order(steps):
+                if step.key in items:
+                    continue
+                # Waiting for a sibling application's approval and its data (nearly always empty).
+                if application.waiting_for and any(code in application.waiting_for for code in step.waits_for):
+                    continue
+                if not all(parent in items and items[parent].status in FINISHED_OK for parent in step.after):
+                    continue
+                if evaluate(step.when, application.data or {}):
+                    item = step_open(application, step, now=now, department=department_of(step), save=False)
+                    if item.pk is None:
+                        opened.append(item)
+                    items[step.key] = item
+                else:
+                    items[step.key] = step_skip(application, step, now=now, department=department_of(step))
+                progressed = True
+        # Every step this opens, in one INSERT; their events follow, in one INSERT too.
+        if opened:
+            items_insert(opened)
 
     if all(step.key in items and items[step.key].status in FINISHED_OK for step in steps):
         application_finish(
@@ -538,10 +573,12 @@ def application_begin_locked(application: Application) -> bool:
             application.submitted_at or now, application.service_version.time_limit_days
         )
         fields.append("statutory_due_at")
-    application_set_status(
-        application, Application.Status.IN_PROGRESS, kind=ApplicationEvent.Kind.ROUTING_STARTED, fields=fields
-    )
-    if application.waiting_for:
-        bundle_wait_record(application)
-    advance_locked(application)
+    with events_together():
+        application_set_status(
+            application, Application.Status.IN_PROGRESS, kind=ApplicationEvent.Kind.ROUTING_STARTED, fields=fields
+        )
+        if application.waiting_for:
+            bundle_wait_record(application)
+        # A submitted application has no work item yet: the route opens its first ones now.
+        advance_locked(application, items={})
     return True

@@ -63,6 +63,13 @@ class WorkItem(models.Model):
     # "requested_by", "answered_at"}; empty when none was asked.
     correction = models.JSONField(default=dict, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # The step's deadline timers (DESIGN §5.5), as columns rather than rows inserted and
+    # cancelled per step: when the deadline warning is due and when the step escalates. Set when
+    # a review step opens (or its clock resumes), cleared when it fires, when the clock stops
+    # and when the step finishes, in the UPDATE the transition makes anyway; the timer sweep
+    # reads them through the partial indexes below.
+    warning_at = models.DateTimeField(null=True, blank=True)
+    escalate_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -102,6 +109,12 @@ class WorkItem(models.Model):
             ),
             # The dashboard rollups recompute a day's finished steps.
             models.Index(fields=["finished_at"], name="work_item_finished_at", condition=models.Q(status="done")),
+            models.Index(
+                fields=["warning_at"], condition=models.Q(warning_at__isnull=False), name="work_item_warning_due"
+            ),
+            models.Index(
+                fields=["escalate_at"], condition=models.Q(escalate_at__isnull=False), name="work_item_escalation_due"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -113,7 +126,10 @@ class WorkItem(models.Model):
 
 
 class Timer(models.Model):
-    """A deadline held in the database and fired by a beat sweep (never a long Celery ETA)."""
+    """A deadline held in the database and fired by a beat sweep (never a long Celery ETA):
+    a correction's reply deadline and reminder. A step's deadline warning and escalation are
+    columns of its work item (`WorkItem.warning_at`, `escalate_at`); rows of those kinds are
+    history from before."""
 
     class Kind(models.TextChoices):
         DEADLINE_WARNING = "deadline_warning", _("Deadline approaching")

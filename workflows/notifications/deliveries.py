@@ -1,15 +1,19 @@
 """Sending one notification through one channel, exactly once, with retries and backoff.
 
 A delivery is claimed with a conditional update (pending/retrying → sending); a task that
-runs twice, or two workers at once, find nothing left to claim. A failed send records the
+runs twice, or two workers at once, find nothing left to claim. The notification task writes
+its deliveries already claimed and sends them in one batch per channel right after its commit
+(`deliveries_send`): no outbox row, no claim, one statement per delivery. A failed send records the
 error and a next attempt time; the beat sweep re-enqueues due deliveries through the outbox
 (no long Celery countdowns, DESIGN §5.1).
 """
 
 import logging
+from collections import Counter
 from datetime import timedelta
+from typing import Any
 
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -31,21 +35,84 @@ MAX_ATTEMPTS = len(RETRY_DELAYS_MINUTES) + 1
 STUCK_AFTER = timedelta(minutes=10)
 
 
-def _send(delivery: NotificationDelivery) -> None:
+def _send(delivery: NotificationDelivery, *, connection: Any = None, phone: str | None = None) -> None:
+    """Sends one delivery through its channel (`connection`: an open e-mail connection to reuse;
+    `phone`: the number, when the caller has read the person's preference)."""
     notification = delivery.notification
     user = notification.user
     if delivery.channel == Channel.EMAIL:
         body = notification.body
         if notification.link:
             body = f"{body}\n\n{absolute_url(notification.link)}"
-        message = EmailMessage(subject=notification.subject, body=body, to=[user.email])
+        message = EmailMessage(subject=notification.subject, body=body, to=[user.email], connection=connection)
         for attachment in notification.attachments or []:
             message.attach(attachment["filename"], attachment["content"], attachment["content_type"])
         message.send(fail_silently=False)
     elif delivery.channel == Channel.SMS:
-        preference = NotificationPreference.objects.filter(user=user).first()
-        sms_gateway().send(SmsMessage(to=preference.phone if preference else "", text=notification.sms_text))
+        if phone is None:
+            preference = NotificationPreference.objects.filter(user=user).first()
+            phone = preference.phone if preference else ""
+        sms_gateway().send(SmsMessage(to=phone, text=notification.sms_text))
     # In-app deliveries are complete when written; nothing leaves the portal.
+
+
+def _failed(delivery: NotificationDelivery, exc: Exception) -> str:
+    """Records a failed send of a delivery in "sending": retried after its backoff, or failed
+    for good after the last attempt. Returns the new state."""
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    if delivery.attempts >= MAX_ATTEMPTS:
+        state, next_attempt_at = State.FAILED, None
+    else:
+        state = State.RETRYING
+        next_attempt_at = timezone.now() + timedelta(minutes=RETRY_DELAYS_MINUTES[delivery.attempts - 1])
+    NotificationDelivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(
+        state=state, last_error=error, next_attempt_at=next_attempt_at, updated_at=timezone.now()
+    )
+    logger.warning(
+        "notification delivery failed delivery=%s channel=%s attempt=%s error=%s",
+        delivery.pk,
+        delivery.channel,
+        delivery.attempts,
+        error,
+    )
+    return str(state)
+
+
+def _sent(delivery: NotificationDelivery) -> None:
+    now = timezone.now()
+    NotificationDelivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(
+        state=State.SENT, sent_at=now, last_error="", next_attempt_at=None, updated_at=now
+    )
+
+
+def deliveries_send(*, deliveries: list[NotificationDelivery], phones: dict[int, str] | None = None) -> dict[str, int]:
+    """Sends deliveries their batch has already claimed ("sending", written by the committed
+    notification task), channel by channel: the e-mails of a batch over one connection. Never
+    call it inside a transaction. Returns how many ended in each state.
+
+    Each delivery is recorded as sent as soon as it has left, so a sender that dies midway
+    sends none of the earlier ones again; the one it was sending stays "sending" and the
+    delivery sweep retries it (at least once, as for a single delivery)."""
+    outcome: Counter[str] = Counter()
+    phones = phones or {}
+    by_channel: dict[str, list[NotificationDelivery]] = {}
+    for delivery in deliveries:
+        by_channel.setdefault(delivery.channel, []).append(delivery)
+    for channel, batch in by_channel.items():
+        connection = get_connection(fail_silently=False) if channel == Channel.EMAIL else None
+        try:
+            for delivery in batch:
+                try:
+                    _send(delivery, connection=connection, phone=phones.get(delivery.notification.user_id))
+                except Exception as exc:  # noqa: BLE001 - any channel failure is recorded and retried
+                    outcome[_failed(delivery, exc)] += 1
+                    continue
+                _sent(delivery)
+                outcome[State.SENT] += 1
+        finally:
+            if connection is not None:
+                connection.close()
+    return dict(outcome)
 
 
 def delivery_send(*, delivery_id: int) -> str:
@@ -62,26 +129,8 @@ def delivery_send(*, delivery_id: int) -> str:
     try:
         _send(delivery)
     except Exception as exc:  # noqa: BLE001 - any channel failure is recorded and retried
-        error = f"{type(exc).__name__}: {exc}"[:500]
-        if delivery.attempts >= MAX_ATTEMPTS:
-            state, next_attempt_at = State.FAILED, None
-        else:
-            state = State.RETRYING
-            next_attempt_at = timezone.now() + timedelta(minutes=RETRY_DELAYS_MINUTES[delivery.attempts - 1])
-        NotificationDelivery.objects.filter(pk=delivery_id, state=State.SENDING).update(
-            state=state, last_error=error, next_attempt_at=next_attempt_at, updated_at=timezone.now()
-        )
-        logger.warning(
-            "notification delivery failed delivery=%s channel=%s attempt=%s error=%s",
-            delivery_id,
-            delivery.channel,
-            delivery.attempts,
-            error,
-        )
-        return str(state)
-    NotificationDelivery.objects.filter(pk=delivery_id, state=State.SENDING).update(
-        state=State.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None, updated_at=timezone.now()
-    )
+        return _failed(delivery, exc)
+    _sent(delivery)
     return "sent"
 
 

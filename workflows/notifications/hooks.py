@@ -4,9 +4,11 @@ It runs inside the transition's transaction and writes at most one outbox row, f
 that tells someone something: nothing is built there. Once the transition commits, the task
 `workflows.notifications.events_notify` runs `events_notify(event_ids=[…])`, which builds the
 notifications of a batch of events in one transaction (followers, preferences, texts,
-deliveries and their outbox rows). A transition that rolls back leaves no row, so nobody is
-told; a batch run twice, or one that died midway and is sent again by the relay, notifies once
-per event and channel (every notification has a dedupe key, every delivery is claimed once).
+deliveries: a fixed number of statements per batch), then sends the batch's e-mails and text
+messages itself, one batch per channel, without further outbox rows. A transition that rolls
+back leaves no row, so nobody is told; a batch run twice, or one that died midway and is sent
+again by the relay, notifies once per event and channel (every notification has a dedupe key,
+every delivery is claimed once).
 It maps event kinds to notifications:
 
 ==========================  =============================================================
@@ -50,7 +52,8 @@ from documents.models import Certificate
 from services.offer_rules import offer_triggers
 from workflows import clock
 from workflows.models import Application, ApplicationEvent, Mandate, Notification, WorkItem
-from workflows.notifications.notify import notify
+from workflows.notifications.deliveries import deliveries_send
+from workflows.notifications.notify import notifications_batched, notify
 from workflows.outbox import outbox_confirm, outbox_enqueue
 
 logger = logging.getLogger(__name__)
@@ -338,7 +341,8 @@ def on_event(event: ApplicationEvent) -> None:
 
 def events_notify(*, event_ids: list[int], outbox_id: int | None = None) -> int:
     """Builds the notifications of a batch of events, in one transaction that also confirms the
-    outbox row. Idempotent per event and channel. Returns how many events notified."""
+    outbox row, then sends what leaves the portal, one batch per channel. Idempotent per event
+    and channel. Returns how many events notified."""
     events = (
         ApplicationEvent.objects.filter(pk__in=event_ids)
         .select_related("application__applicant", "application__service", "application__group", "work_item__department")
@@ -347,17 +351,21 @@ def events_notify(*, event_ids: list[int], outbox_id: int | None = None) -> int:
     handled = 0
     triggers = offer_triggers()
     with transaction.atomic():
-        for event in events:
-            if (event.application.service_id, event.kind) in triggers:
-                outbox_enqueue(task=EVENT_OFFERS_TASK, kwargs={"event_id": event.pk})
-            handler = HANDLERS.get(event.kind)
-            if handler is None:
-                continue
-            try:
-                handler(event, event.application)
-            except Exception:
-                logger.exception("notification for event %s (%s) failed", event.pk, event.kind)
-                raise  # the batch rolls back; the relay sends it again
-            handled += 1
+        with notifications_batched() as batch:
+            for event in events:
+                if (event.application.service_id, event.kind) in triggers:
+                    outbox_enqueue(task=EVENT_OFFERS_TASK, kwargs={"event_id": event.pk})
+                handler = HANDLERS.get(event.kind)
+                if handler is None:
+                    continue
+                try:
+                    handler(event, event.application)
+                except Exception:
+                    logger.exception("notification for event %s (%s) failed", event.pk, event.kind)
+                    raise  # the batch rolls back; the relay sends it again
+                handled += 1
         outbox_confirm(outbox_id)
+    # Committed: the deliveries are written claimed by this run, which alone sends them.
+    phones = {user_id: preference.phone for user_id, preference in batch.preferences.items()}
+    deliveries_send(deliveries=batch.outgoing, phones=phones)
     return handled

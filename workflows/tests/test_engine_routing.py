@@ -109,6 +109,8 @@ def test_a_rejected_step_rejects_the_application_and_cancels_the_others(verified
     assert application.status == Application.Status.REJECTED
     assert statuses(application)["food"] == "cancelled"
     assert not Timer.objects.filter(application=application, fired_at=None, cancelled_at=None).exists()
+    assert not WorkItem.objects.filter(application=application, warning_at__isnull=False).exists()
+    assert not WorkItem.objects.filter(application=application, escalate_at__isnull=False).exists()
     assert ApplicationEvent.objects.filter(application=application, kind="application_rejected").get().reason == (
         "No fire exits"
     )
@@ -183,6 +185,7 @@ def test_a_correction_stops_the_clock_and_resumes_with_the_same_clerk(verified_a
     assert application.status == Application.Status.AWAITING_APPLICANT
     assert licence.status == WorkItem.Status.WAITING and licence.clock_stopped_at is not None
     assert Timer.objects.filter(work_item=licence, kind=Timer.Kind.CORRECTION_DEADLINE, cancelled_at=None).exists()
+    assert licence.warning_at is None and licence.escalate_at is None  # the clock stopped: no deadline to watch
     # The clock stood still for two working days (pretend it stopped earlier).
     stopped = timezone.now() - timedelta(days=7)
     WorkItem.objects.filter(pk=licence.pk).update(clock_stopped_at=stopped)
@@ -210,6 +213,7 @@ def test_a_correction_stops_the_clock_and_resumes_with_the_same_clerk(verified_a
     expected = clock.add_working_seconds(due_before, stood_still)
     assert abs((licence.statutory_due_at - expected).total_seconds()) < 5
     assert licence.statutory_due_at - due_before >= timedelta(days=5)  # 5 working days of a 7-day week
+    assert licence.warning_at < licence.escalate_at == licence.statutory_due_at  # watched again, to the new due time
     with pytest.raises(TransitionRefused, match="only once"):
         actions.correction_request(
             work_item_id=licence.pk, actor=clerk_a, fields=["business.name"], materials=[], message="again"
@@ -252,6 +256,8 @@ def test_withdrawal_cancels_open_work_and_timers(verified_alice, bob):
     assert application.status == Application.Status.WITHDRAWN
     assert item(application, "licence").status == WorkItem.Status.CANCELLED
     assert not Timer.objects.filter(application=application, fired_at=None, cancelled_at=None).exists()
+    assert not WorkItem.objects.filter(application=application, warning_at__isnull=False).exists()
+    assert not WorkItem.objects.filter(application=application, escalate_at__isnull=False).exists()
 
 
 def transferable_route(*targets: str) -> dict:
@@ -482,6 +488,8 @@ def test_a_stalled_automatic_step_is_dispatched_again(verified_alice):
         OutboxMessage.objects.filter(
             task="workflows.step_run", kwargs__work_item_id=item(application, "tax").pk
         ).update(confirmed_at=timezone.now())
+        # The sends after commit are lost too (the worker took the message and died).
+        transaction.get_connection().run_on_commit.clear()
     assert item(application, "tax").status == WorkItem.Status.OPEN
     assert automatic.stalled_steps_recover(stale_seconds=60) == 0  # not stale yet
     WorkItem.objects.filter(application=application).update(updated_at=timezone.now() - timedelta(hours=1))

@@ -213,6 +213,8 @@ class EngineMachine(RuleBasedStateMachine):
         if application.is_finished:
             assert not WorkItem.objects.filter(application=application, status__in=WorkItem.LIVE).exists()
             assert not Timer.objects.filter(application=application, fired_at=None, cancelled_at=None).exists()
+            assert not WorkItem.objects.filter(application=application, warning_at__isnull=False).exists()
+            assert not WorkItem.objects.filter(application=application, escalate_at__isnull=False).exists()
 
     @invariant()
     def every_state_change_has_exactly_one_event(self):

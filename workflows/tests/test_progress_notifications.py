@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from workflows.engine.timers import timers_fire
-from workflows.models import Notification, NotificationDelivery, NotificationPreference, Timer, WorkItem
+from workflows.models import Notification, NotificationDelivery, NotificationPreference, WorkItem
 from workflows.notifications.deliveries import MAX_ATTEMPTS, deliveries_retry_due, delivery_send
 from workflows.notifications.notify import notify
 from workflows.progress.tasks import deliver
@@ -236,15 +236,20 @@ def test_deadline_warning_reaches_the_clerk_and_escalation_the_supervisors(
         from workflows.engine.actions import work_item_claim
 
         work_item_claim(work_item_id=work_item.pk, clerk=clerk_a)
-    Timer.objects.filter(work_item=work_item, kind=Timer.Kind.DEADLINE_WARNING).update(fire_at=timezone.now())
+    work_item.refresh_from_db()
+    # The step's deadline timers are its columns: the warning before the due time, the
+    # escalation at it.
+    assert work_item.warning_at < work_item.escalate_at == work_item.statutory_due_at
+    WorkItem.objects.filter(pk=work_item.pk).update(warning_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         timers_fire()
         timers_fire()  # a second sweep fires nothing again
+    assert WorkItem.objects.get(pk=work_item.pk).warning_at is None
     warning = Notification.objects.get(user=clerk_a, event=Notification.Event.STATUTORY_DEADLINE)
     assert "Deadline approaching" in warning.subject
     assert work_item.step_label in warning.subject and "licence" not in warning.subject  # the step's name
     assert not Notification.objects.filter(user=supervisor, event=Notification.Event.STATUTORY_DEADLINE).exists()
-    Timer.objects.filter(work_item=work_item, kind=Timer.Kind.ESCALATION).update(fire_at=timezone.now())
+    WorkItem.objects.filter(pk=work_item.pk).update(escalate_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         timers_fire()
     overdue = Notification.objects.get(user=supervisor, event=Notification.Event.STATUTORY_DEADLINE)

@@ -19,7 +19,7 @@ from accounts.selectors import QUEUE_ROLES, SUPERVISOR_ROLES, department_ids, ha
 from lib.refusals import Refused
 from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
-from workflows.engine.events import event_record
+from workflows.engine.events import event_record, events_together
 from workflows.engine.guards import (
     item_with_locked_application,
     lock_application_of_item,
@@ -175,7 +175,9 @@ def work_item_decide(
 ) -> WorkItem:
     """The assignee approves or rejects their step; the route moves on in the same transaction."""
     reasons = [str(reason).strip() for reason in (reasons or []) if str(reason).strip()]
-    with transaction.atomic():
+    # One INSERT for the transition's events: the decision's, and those of the steps it opens
+    # or of the application it decides.
+    with transaction.atomic(), events_together():
         application, item, current = locked_items(work_item_id)
         refuse_if_finished(application)
         refuse_unless_assignee(item, actor)
