@@ -123,13 +123,18 @@ def _once_each(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """What a life event asks, each question and each document once, with the services that use it.
 
     A document that a service of the same life event issues (the business licence the food licence
-    needs) is not asked for: it is listed as issued along the way.
+    needs) is not asked for: it is listed as issued along the way; so is a datum another service of
+    the life event produces on its approval (the licence's credit code the tax registration needs).
     """
     issued: dict[str, Service] = {}
+    produced: dict[str, Service] = {}
     for part in parts:
         for step in parse_route(part["version"].route):
             if step.kind == "issue" and step.document_type:
                 issued.setdefault(step.document_type, part["version"].service)
+        for key in part["version"].produces or ():
+            produced.setdefault(key, part["version"].service)
+    given: OrderedDict[str, dict[str, Any]] = OrderedDict()
     sections: OrderedDict[str, OrderedDict[str, dict[str, Any]]] = OrderedDict()
     documents: OrderedDict[str, dict[str, Any]] = OrderedDict()
     for part in parts:
@@ -137,6 +142,11 @@ def _once_each(parts: list[dict[str, Any]]) -> dict[str, Any]:
         for section, fields in part["sections"].items():
             for form_field in fields:
                 key = form_field.element.key
+                maker = produced.get(key)
+                if maker is not None and maker != service:
+                    entry = given.setdefault(key, {"element": form_field.element, "made_by": maker, "services": []})
+                    entry["services"].append(service)
+                    continue
                 known = next((questions[key] for questions in sections.values() if key in questions), None)
                 if known is None:
                     known = sections.setdefault(section, OrderedDict())[key] = {
@@ -159,6 +169,7 @@ def _once_each(parts: list[dict[str, Any]]) -> dict[str, Any]:
                 entry["issued_by"] = maker
     return {
         "questions": OrderedDict((section, list(questions.values())) for section, questions in sections.items()),
+        "given_data": list(given.values()),
         "documents": [entry for entry in documents.values() if entry["issued_by"] is None],
         "issued_documents": [entry for entry in documents.values() if entry["issued_by"] is not None],
     }

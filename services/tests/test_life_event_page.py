@@ -13,8 +13,9 @@ QUESTION = re.compile(r'<li>([^<]+?)(?: \(optional\))?\s*<span class="govuk-body
 
 
 def questions(page: str) -> list[tuple[str, str]]:
-    asked = page[page.index('id="what-we-ask"') : page.index('id="who-handles"')]
-    return QUESTION.findall(asked)
+    given = 'id="given-along-the-way"'
+    end = page.index(given) if given in page else page.index('id="who-handles"')
+    return QUESTION.findall(page[page.index('id="what-we-ask"') : end])
 
 
 @pytest.mark.parametrize("code", ["have-a-baby", "open-a-restaurant"])
@@ -25,7 +26,13 @@ def test_each_question_is_listed_once_with_the_services_that_use_it(client, cata
     assert listed and all(count == 1 for count in labels.values()), labels
     # Every question of every service is there, once.
     versions = selectors.life_event_versions(selectors.life_event_by_code(code))
-    elements = {field.element.label for version in versions for field in version.fields.all()}
+    produced = {key: version.service for version in versions for key in version.produces}
+    elements = {
+        field.element.label
+        for version in versions
+        for field in version.fields.all()
+        if produced.get(field.element.key, version.service) == version.service
+    }
     assert set(labels) == {label.replace("'", "&#x27;") for label in elements}
     shared = [services for _label, services in listed if ", " in services]
     assert shared, "some answer serves several services"
@@ -46,3 +53,11 @@ def test_a_document_the_life_event_issues_is_not_asked_for(client, catalogue):
     assert "Business licence," not in asked and "Business licence\n" not in asked
     assert "Business licence, issued by “Register a business (business licence)” in this application" in issued
     assert "Lease agreement for the premises" in asked
+
+
+def test_a_datum_the_life_event_produces_is_not_asked_but_named_with_its_maker(client, catalogue):
+    page = client.get("/life-events/open-a-restaurant/").content.decode()
+    assert "Unified social credit code" not in dict(questions(page))
+    given = page[page.index('id="given-along-the-way"') : page.index('id="who-handles"')]
+    assert "Unified social credit code, from “Register a business (business licence)” once it is approved" in given
+    assert "— for Apply for a food business licence, Register for tax" in given
