@@ -38,7 +38,9 @@ SAVEPOINT = re.compile(r'"s\d+_x\d+"')
 UNIQUE_DIGITS = 15
 # The audit trail's one lock and the tables the old chain covered (0007_audit_chain).
 CHAIN_LOCK = "SELECT pg_advisory_xact_lock(88200, 1);"
-CHAINED_INSERT = re.compile(r'^\s*INSERT INTO "?(workflows_applicationevent|workflows_dataaccessrecord)"?[\s(]')
+CHAINED_INSERT = re.compile(
+    r'^\s*(?:WITH returned AS \()?INSERT INTO "?(workflows_applicationevent|workflows_dataaccessrecord)"?[\s(]'
+)
 
 
 @dataclass
@@ -142,7 +144,12 @@ def _open_reviews(group_id: int) -> list[tuple[int, int, str | None, list[int]]]
     """The group's open review steps: (work item, department, a protected field to reveal,
     the attached documents a clerk may open), in a stable order."""
     from workflows.models import WorkItem
-    from workflows.workbench.selectors.item_page import _is_protected, application_documents
+    from workflows.workbench.selectors.item_page import (
+        _is_protected,
+        _needed_element,
+        application_documents,
+        step_needs,
+    )
 
     reviews = []
     items = WorkItem.objects.filter(
@@ -150,14 +157,21 @@ def _open_reviews(group_id: int) -> list[tuple[int, int, str | None, list[int]]]
     ).select_related("application__service_version")
     for item in items.order_by("id"):
         application = item.application
+        needs = step_needs(item)  # what the step is shown (data minimisation): reveal and open only that
         fields = application.service_version.fields.select_related("element").order_by("order", "id")
         reveal = next(
-            (f.element.key for f in fields if _is_protected(f.element) and f.element.key in (application.data or {})),
+            (
+                f.element.key
+                for f in fields
+                if _is_protected(f.element)
+                and _needed_element(needs, f.element.key)
+                and f.element.key in (application.data or {})
+            ),
             None,
         )
         documents = [
             a.document_id
-            for a in application_documents(application)
+            for a in application_documents(application, needs=needs)
             if a.document.may_be_opened_by_staff and a.document.erased_at is None
         ]
         reviews.append((item.pk, item.department_id, reveal, documents))
@@ -230,29 +244,54 @@ def build_script(first: list[Statement], second: list[Statement]) -> tuple[list[
         per_request[a.request] = per_request.get(a.request, 0) + 1
         params = a.params
         if params is not None:
-            adapted = []
-            for pa, pb in zip(list(a.params), list(b.params), strict=True):
+
+            def adapt(pa: Any, pb: Any) -> Any:
                 if pa == pb:
-                    adapted.append(pa)
-                elif _is_int(pa) and pa in variables_a and variables_b.get(pb) == variables_a[pa]:
-                    adapted.append(AsIs(variables_a[pa]))
-                elif isinstance(pa, str):
-                    adapted.append(_unique(pa))
-                else:
-                    adapted.append(pa)
+                    return pa
+                if _is_int(pa) and pa in variables_a and variables_b.get(pb) == variables_a[pa]:
+                    return AsIs(variables_a[pa])
+                if isinstance(pa, str):
+                    return _unique(pa)
+                if isinstance(pa, list) and isinstance(pb, list) and len(pa) == len(pb):
+                    # A batch written in one statement (UNNEST of arrays): element by element.
+                    return [adapt(ea, eb) for ea, eb in zip(pa, pb, strict=True)]
+                return pa
+
+            adapted = [adapt(pa, pb) for pa, pb in zip(list(a.params), list(b.params), strict=True)]
             text = cursor.mogrify(a.sql, adapted).decode()
         else:
             text = a.sql
+        prefix = f"r{index}_"
         if len(a.returned) == 1 and len(b.returned) == 1:
-            prefix = f"r{index}_"
             for column, va, vb in zip(a.columns, a.returned[0], b.returned[0], strict=True):
                 if _is_int(va):
                     variables_a[va] = variables_b[vb] = f":{prefix}{column}"
             lines.append(text.rstrip(";") + "\n\\gset " + prefix)
+        elif len(a.returned) > 1 and len(a.returned) == len(b.returned) and a.columns:
+            lines.append(_rows_gset(text, a, b, prefix, variables_a, variables_b))
         else:
             lines.append(text.rstrip(";") + ";")
     statements = sum(per_request.values())
     return lines, {"statements": statements, "statements_by_request": per_request}
+
+
+def _rows_gset(
+    text: str, a: Statement, b: Statement, prefix: str, variables_a: dict[int, str], variables_b: dict[int, str]
+) -> str:
+    """A statement returning several rows (a batch inserted in one statement), as one row pgbench
+    can `\\gset`: every returned id becomes a variable `<prefix><column>_<k>`, k-th in the order
+    the rows came back (their id order)."""
+    order = a.columns[0]
+    selects = []
+    for k, (row_a, row_b) in enumerate(zip(a.returned, b.returned, strict=True), start=1):
+        for column, va, vb in zip(a.columns, row_a, row_b, strict=True):
+            if _is_int(va):
+                name = f"{column}_{k}"
+                variables_a[va] = variables_b[vb] = f":{prefix}{name}"
+                selects.append(f'(array_agg(returned."{column}" ORDER BY returned."{order}"))[{k}] AS "{name}"')
+    if not selects:
+        return text.rstrip(";") + ";"
+    return f"WITH returned AS ({text.rstrip(';')}) SELECT {', '.join(selects)} FROM returned\n\\gset {prefix}"  # noqa: S608 - a bench script built from captured SQL
 
 
 def script_text(commands: list[str]) -> str:

@@ -119,6 +119,28 @@ def capacity(*, database_url: str, rows: int, cwd: str, python: str, env: dict[s
     return json.loads(done.stdout[start:])
 
 
+def rows_queue(*, accessor_id: int, application_id: int | None, rows: int) -> int:
+    """Queue `rows` access records (and a quarter as many events of one application, if given)
+    for the sequencer, written as the product writes them; returns the number of rows queued."""
+    from django.db import connection
+
+    events = rows // 4 if application_id else 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO workflows_dataaccessrecord (accessor_id, applicant_id, what, field_key, visible, created_at)"
+            " SELECT %s, %s, 'view_application', 'n' || n, '{}'::jsonb, now() FROM generate_series(1, %s) AS n",
+            [accessor_id, accessor_id, rows],
+        )
+        if events:
+            cursor.execute(
+                "INSERT INTO workflows_applicationevent (application_id, kind, from_status, to_status, reason, payload,"
+                " created_at) SELECT %s, 'bench', '', '', 'n' || n, jsonb_build_object('n', n), now()"
+                " FROM generate_series(1, %s) AS n",
+                [application_id, events],
+            )
+    return rows + events
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -142,20 +164,7 @@ def main() -> None:
     log_integrate()  # whatever was queued before: not part of the measurement
     user, _ = User.objects.get_or_create(username="bench.sequencer", defaults={"display_name": "Bench"})
     application = Application.objects.order_by("id").first()
-    events = options.rows // 4 if application else 0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO workflows_dataaccessrecord (accessor_id, applicant_id, what, field_key, created_at)"
-            " SELECT %s, %s, 'view_application', 'n' || n, now() FROM generate_series(1, %s) AS n",
-            [user.pk, user.pk, options.rows],
-        )
-        if application:
-            cursor.execute(
-                "INSERT INTO workflows_applicationevent (application_id, kind, from_status, to_status, reason, payload,"
-                " created_at) SELECT %s, 'bench', '', '', 'n' || n, jsonb_build_object('n', n), now()"
-                " FROM generate_series(1, %s) AS n",
-                [application.pk, events],
-            )
+    queued = rows_queue(accessor_id=user.pk, application_id=application.pk if application else None, rows=options.rows)
     size_before = LogHead.objects.get().size
     checkpoints_before = Checkpoint.objects.count()
     started = time.perf_counter()
@@ -166,6 +175,8 @@ def main() -> None:
         if not done:
             break
     seconds = time.perf_counter() - started
+    if integrated < queued:
+        raise SystemExit(f"the sequencer integrated {integrated} of the {queued} rows queued")
     result = {
         "rows": integrated,
         "seconds": round(seconds, 2),

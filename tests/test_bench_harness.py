@@ -1,0 +1,89 @@
+"""The bench's own harness still runs against today's schema and engine: the ceiling's capture of
+one application's whole work, and the sequencer's rows, written as the product writes them.
+(`make bench` is not part of `make test`; these keep its scenarios from breaking unseen.)"""
+
+import shutil
+import subprocess
+
+import pytest
+from django.db import connection
+
+from accounts.demo import seed_accounts
+from bench import ceiling, fixtures, sequencer
+from portal.demo import seed_demo
+from workflows.apply.demo import demo_pdf
+from workflows.models import Application, LogHead, WorkItem
+from workflows.transparency.sequencer import log_integrate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AUDIT_TABLES = ("workflows_applicationevent", "workflows_dataaccessrecord")
+
+
+def test_the_ceiling_captures_one_applications_whole_work_and_parameterises_it(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("the ceiling replays PostgreSQL SQL")
+    seed_demo()  # what `make bench` seeds: calendar, departments, accounts, catalogue
+    (citizen,) = fixtures.citizens(1)
+    lease = demo_pdf("Lease agreement", "Bench Citizen")
+    ceiling.separate_id_ranges()
+    clerks = ceiling.Clerks()
+    from django.test import Client
+
+    client = Client()
+    client.force_login(citizen)
+    ceiling.capture(client, citizen, lease, 900_001, clerks)
+    first = ceiling.capture(client, citizen, lease, 900_002, clerks)
+    second = ceiling.capture(client, citizen, lease, 900_003, clerks)
+
+    commands, info = ceiling.build_script(first, second)
+
+    # The citizen's requests, the routing, and a clerk's work on every review step are in it.
+    requests = set(info["statements_by_request"])
+    assert {"draft create", "vault upload", "submit", "clerk open item", "clerk claim", "clerk decide"} <= requests
+    assert info["statements"] >= 100
+    audit_inserts = [c for c in commands if any(f'INSERT INTO "{t}"' in c for t in AUDIT_TABLES)]
+    assert len(audit_inserts) >= 5
+    assert ceiling.with_global_chain(commands).count(ceiling.CHAIN_LOCK) == len(audit_inserts)
+    # Each captured application was worked to the end: no review step left open.
+    applications = Application.objects.filter(applicant=citizen)
+    assert applications.count() == 3
+    assert not WorkItem.objects.filter(
+        application__in=applications, kind=WorkItem.Kind.REVIEW, status=WorkItem.Status.OPEN
+    ).exists()
+    assert set(applications.values_list("status", flat=True)) == {Application.Status.APPROVED}
+
+    # pgbench replays it without an error: every id a statement uses is the one its own run
+    # inserted (a batch's ids included), so no replay collides with another on a unique key.
+    if shutil.which("pgbench") is None:
+        pytest.skip("pgbench (postgresql-client) is not installed")
+    script = tmp_path / "ceiling.sql"
+    script.write_text(ceiling.script_text(commands))
+    settings = connection.settings_dict
+    replay = subprocess.run(
+        ["pgbench", "-h", settings["HOST"] or "127.0.0.1", "-p", str(settings["PORT"] or 5432),
+         "-U", settings["USER"] or "postgres", "-n", "-M", "simple", "-f", str(script), "-c", "2", "-j", "2",
+         "-t", "3", "-D", "run=7", "-D", "seq=0", settings["NAME"]],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert replay.returncode == 0, replay.stderr[-2000:]
+    assert "number of failed transactions: 0" in replay.stdout or "aborted" not in replay.stderr
+    assert "number of transactions actually processed: 6/6" in replay.stdout, replay.stdout[-1500:]
+
+
+def test_the_sequencer_bench_rows_are_written_as_the_product_writes_them_and_integrated():
+    if connection.vendor != "postgresql":
+        pytest.skip("the sequencer's bench measures PostgreSQL")
+    seed_accounts()
+    from accounts.models import User
+
+    user = User.objects.get(username="alice")
+    log_integrate()
+    before = LogHead.objects.get().size
+    queued = sequencer.rows_queue(accessor_id=user.pk, application_id=None, rows=40)
+    assert queued == 40
+    integrated = 0
+    while done := log_integrate(batch_size=16):
+        integrated += done
+    assert integrated == 40
+    assert LogHead.objects.get().size == before + 40
