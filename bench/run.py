@@ -169,6 +169,9 @@ def main() -> int:
                 figures["load"] = loaded
                 results["queue"][str(size)] = figures
                 log(f"  queue: page p95 {figures['p95_ms']} ms, {figures['queries']} queries")
+                failed = {name: r["error"] for name, r in figures["requests"].items() if "error" in r}
+                if failed:
+                    log(f"  queue: requests that failed: {failed}")
             if size in dashboard_sizes:
                 figures = dashboard.measure(config, size=size)
                 figures["load"] = loaded
