@@ -36,6 +36,7 @@ from workflows.workbench.selectors.item_page import (
 )
 from workflows.workbench.selectors.queue import (
     ACTIVE_STATUSES,
+    COUNT_CAP,
     ID_NUMBER_KEY,
     MASKED_ID,
     NEAR_DEADLINE_DAYS,
@@ -72,6 +73,7 @@ from workflows.workbench.selectors.queue import (
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "COUNT_CAP",
     "ID_NUMBER_KEY",
     "MASKED_ID",
     "NEAR_DEADLINE_DAYS",

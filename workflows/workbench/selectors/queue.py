@@ -8,7 +8,9 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, QuerySet, TextField, Value
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import F, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
@@ -39,6 +41,9 @@ ID_NUMBER_KEY = "person.id_number"
 PAGE_SIZE = 25
 # A search matching more applications than this walks the department's queue instead.
 SEARCH_CANDIDATES = 2000
+# A tab counts its work up to this many and then shows "1,000+": an exact count would read the
+# whole department's live queue on every page (the supervision dashboard has the totals).
+COUNT_CAP = 1000
 # "Near deadline": due within this many working days.
 NEAR_DEADLINE_DAYS = 3
 # Work the queue shows: review steps that are open, being handled, or waiting for the applicant.
@@ -81,9 +86,11 @@ class QueueFilters:
 class QueuePage:
     tab: str
     items: list[WorkItem]
-    counts: dict[str, int]
+    counts: dict[str, int]  # at most COUNT_CAP each
     next_cursor: str | None
     services: list[Service] = field(default_factory=list)
+    # The tabs holding more than COUNT_CAP (their count reads COUNT_CAP).
+    more: dict[str, bool] = field(default_factory=dict)
 
 
 # --- Who is staff -----------------------------------------------------------------------------
@@ -271,6 +278,27 @@ def tab_conditions(*, clerk: User, now: datetime.datetime) -> dict[str, Q]:
     }
 
 
+def bounded_counts(base: QuerySet[WorkItem], conditions: dict[str, Q]) -> dict[str, int]:
+    """Each tab's count, stopping at COUNT_CAP + 1 rows: one statement whatever the number of tabs,
+    each tab a sub-select with a LIMIT, so a tab of 100,000 costs no more than one of 1,001."""
+    parts: list[str] = []
+    params: list[object] = []
+    for condition in conditions.values():
+        rows = base.filter(condition).order_by().values("pk")[: COUNT_CAP + 1]
+        try:
+            sql, rows_params = rows.query.get_compiler(using=rows.db).as_sql()
+        except EmptyResultSet:  # a search that found no candidate
+            parts.append("0")
+            continue
+        # The ORM's own SQL of each tab, its values passed as parameters.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS tab_{len(parts)})")  # noqa: S608
+        params.extend(rows_params)
+    with connections[base.db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return dict(zip(conditions, row, strict=True))
+
+
 def cursor_encode(item: WorkItem) -> str:
     due = item.statutory_due_at.isoformat() if item.statutory_due_at else ""
     return base64.urlsafe_b64encode(f"{due}|{item.pk}".encode()).decode().rstrip("=")
@@ -308,8 +336,8 @@ def work_items_for_clerk(
     """One page of a queue tab, its next cursor, and the count of every tab (same filters).
 
     A fixed number of queries whatever the queue size: the clerk's departments (unless `scope`
-    is given), the working-day calendar (twice), the counts (one aggregate), the page (keyset,
-    joined). Raises BadCursor for a cursor we did not hand out.
+    is given), the counts (one statement, each bounded by COUNT_CAP), the page (keyset, joined);
+    the working-day calendar is the process's. Raises BadCursor for a cursor we did not hand out.
     """
     filters = filters or QueueFilters()
     tab = tab if tab in Tab.ALL else Tab.UNCLAIMED
@@ -322,7 +350,7 @@ def work_items_for_clerk(
     # unless a search needs the applicant: the ID number is joined in only then.
     searching = bool(filters.q.strip())
     base = _filtered(in_departments.annotate(id_number=_id_number()) if searching else in_departments, filters)
-    counts = base.aggregate(**{name: Count("pk", filter=condition) for name, condition in conditions.items()})
+    counts = bounded_counts(base, conditions)
     # The page in two steps inside one statement: the ids of the page in queue order (work item
     # columns only, an index-only walk of the live queue index; the applicant is joined only to
     # search), then the rows shown for just those ids — never a join of the whole tab before the sort.
@@ -340,7 +368,13 @@ def work_items_for_clerk(
     next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
     items = page[:limit]
     _decorate_all(items, now)
-    return QueuePage(tab=tab, items=items, counts={k: counts[k] or 0 for k in Tab.ALL}, next_cursor=next_cursor)
+    return QueuePage(
+        tab=tab,
+        items=items,
+        counts={k: min(counts[k], COUNT_CAP) for k in Tab.ALL},
+        more={k: counts[k] > COUNT_CAP for k in Tab.ALL},
+        next_cursor=next_cursor,
+    )
 
 
 def queue_services() -> list[Service]:
