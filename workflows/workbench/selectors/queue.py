@@ -184,9 +184,10 @@ def deadline_text(days_left: int | None, *, stopped: bool) -> str:
     return ngettext("%(days)d working day left", "%(days)d working days left", days_left) % {"days": days_left}
 
 
-def _decorate_all(items: list[WorkItem], now: datetime.datetime) -> None:
-    """What a queue row shows besides the columns: masked ID, working days left (one calendar
-    query for the whole page)."""
+def decorate_rows(items: list[WorkItem], now: datetime.datetime | None = None) -> None:
+    """What a queue row shows besides the columns, worked out once per row in Python rather than
+    in the row template: masked ID, status label, working days left (the process's calendar)."""
+    now = now or timezone.now()
     moments = [timezone.localtime(now).date()] + [
         timezone.localtime(moment).date()
         for item in items
@@ -198,8 +199,17 @@ def _decorate_all(items: list[WorkItem], now: datetime.datetime) -> None:
         _decorate(item, now, calendar)
 
 
+def status_label(item: WorkItem) -> str:
+    """The row's status tag: the choice's label (not `get_status_display`, which rebuilds the
+    choices on every call), "waiting" in the applicant's words."""
+    if item.status == WorkItem.Status.WAITING:
+        return str(_("Waiting for the applicant"))
+    return str(WorkItem.Status(item.status).label)
+
+
 def _decorate(item: WorkItem, now: datetime.datetime, calendar: clock.Calendar) -> None:
     item.masked_id = masked_id_number(getattr(item, "id_number", None))  # type: ignore[attr-defined]
+    item.status_label = status_label(item)  # type: ignore[attr-defined]
     left = clock.working_days_left(item.statutory_due_at, now=now, stopped_at=item.clock_stopped_at, calendar=calendar)
     item.working_days_left = left  # type: ignore[attr-defined]
     item.deadline_text = deadline_text(left, stopped=bool(item.clock_stopped_at))  # type: ignore[attr-defined]
@@ -367,7 +377,7 @@ def work_items_for_clerk(
     )
     next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
     items = page[:limit]
-    _decorate_all(items, now)
+    decorate_rows(items, now)
     return QueuePage(
         tab=tab,
         items=items,
@@ -390,7 +400,7 @@ def department_overdue(*, supervisor: User, limit: int = 200) -> list[WorkItem]:
         .defer("application__data", "result", "correction")
         .order_by("statutory_due_at", "pk")[:limit]
     )
-    _decorate_all(items, now)
+    decorate_rows(items, now)
     return items
 
 

@@ -93,7 +93,7 @@ def _supervised_colleagues(request: HttpRequest) -> list:
 
 def _row_response(request: HttpRequest, item_id: int, message: str, *, ok: bool) -> HttpResponse:
     item = _item(request, item_id)
-    item.masked_id = selectors.masked_id_number(item.id_number)  # type: ignore[attr-defined]
+    selectors.decorate_rows([item])
     context = {"item": item, "row_message": message, "row_ok": ok, "next_url": _back(request, "")}
     return render(request, "workflows/workbench/_queue_row.html", context)
 
