@@ -7,6 +7,7 @@ import binascii
 import datetime
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -292,7 +293,7 @@ def bounded_counts(base: QuerySet[WorkItem], conditions: dict[str, Q]) -> dict[s
     """Each tab's count, stopping at COUNT_CAP + 1 rows: one statement whatever the number of tabs,
     each tab a sub-select with a LIMIT, so a tab of 100,000 costs no more than one of 1,001."""
     parts: list[str] = []
-    params: list[object] = []
+    params: list[Any] = []
     for condition in conditions.values():
         rows = base.filter(condition).order_by().values("pk")[: COUNT_CAP + 1]
         try:
