@@ -186,16 +186,14 @@ class Calendar:
             return True
         return day.weekday() < 5
 
-    def working_days_in(self, first: date, last: date) -> int:
-        """How many working days [first, last] holds: weekdays counted by arithmetic, then the
-        calendar's exceptions and stopped days in the span (a long span costs no more than a short one)."""
-        if last < first:
-            return 0
-        if self.strict:
-            for year in range(first.year, last.year + 1):
-                self._check(date(year, 1, 1))
+    def _working_days_unstopped(self, first: date, last: date) -> int:
+        """Working days in [first, last] as if nothing were stopped: weekdays counted by arithmetic
+        (whole weeks, then the few days left), then the calendar's exceptions in the span, found by
+        bisection. O(log n + exceptions in the span)."""
         weeks, rest = divmod((last - first).days + 1, 7)
-        count = weeks * 5 + sum(1 for offset in range(rest) if (last - timedelta(days=offset)).weekday() < 5)
+        # The `rest` days left after the whole weeks run from first's weekday on.
+        start = first.weekday()
+        count = weeks * 5 + sum(1 for offset in range(rest) if (start + offset) % 7 < 5)
         low, high = bisect.bisect_left(self._day_list, first), bisect.bisect_right(self._day_list, last)
         for day in self._day_list[low:high]:
             weekday = day.weekday() < 5
@@ -204,14 +202,25 @@ class Calendar:
                 count -= 1
             elif kind == CalendarDay.Kind.WORKDAY and not weekday:
                 count += 1
-        for start, end in self._stops:
-            if end < first or start > last:
-                continue
-            day = max(start, first)
-            while day <= min(end, last):
-                if self._working_unless_stopped(day):
-                    count -= 1
-                day += DAY
+        return count
+
+    def working_days_in(self, first: date, last: date) -> int:
+        """How many working days [first, last] holds: counted, never walked — a span of years costs
+        no more than a week (`_working_days_unstopped`), less the working days of the stopped
+        periods it overlaps (disjoint, sorted: found by bisection, each counted the same way)."""
+        if last < first:
+            return 0
+        if self.strict:
+            for year in range(first.year, last.year + 1):
+                self._check(date(year, 1, 1))
+        count = self._working_days_unstopped(first, last)
+        # The first stop that may overlap: the last one starting on or before `first`.
+        index = max(0, bisect.bisect_right(self._stops, (first, date.max)) - 1)
+        for start, end in self._stops[index:]:
+            if start > last:
+                break
+            if end >= first:
+                count -= self._working_days_unstopped(max(start, first), min(end, last))
         return count
 
     def is_working_day(self, day: date) -> bool:

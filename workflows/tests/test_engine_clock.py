@@ -184,3 +184,78 @@ def test_counting_whole_days_agrees_with_walking_every_day(start_minutes, length
     start = origin + timedelta(minutes=start_minutes)
     end = start + timedelta(minutes=length_minutes)
     assert clock.working_seconds_between(start, end) == walked_working_seconds(start, end, exceptions)
+
+
+def walked_working_days(calendar: clock.Calendar, first: date, last: date) -> int:
+    """The reference the counted `working_days_in` must agree with: ask every day of the span."""
+    count, day = 0, first
+    while day <= last:
+        count += calendar.is_working_day(day)
+        day += timedelta(days=1)
+    return count
+
+
+def walked_days_left(calendar: clock.Calendar, due_at: datetime, reference: datetime) -> int:
+    """The reference for `working_days_left`: walk from today to the due date (or back)."""
+    today, last = timezone.localdate(reference), clock.due_date(due_at)
+    if reference <= due_at:
+        return max(1, walked_working_days(calendar, today, last))
+    return -max(1, walked_working_days(calendar, last + timedelta(days=1), today))
+
+
+# Four years of calendar (2025–2028) with random holidays, make-up working days and stopped
+# periods, and ranges crossing year ends; 2029 has no calendar.
+CALENDAR_START = date(2025, 1, 1)
+CALENDAR_DAYS = (date(2029, 1, 1) - CALENDAR_START).days
+a_day = st.integers(0, CALENDAR_DAYS - 1)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    holidays=st.sets(a_day, max_size=40),
+    workdays=st.sets(a_day, max_size=15),
+    stops=st.lists(st.tuples(a_day, st.integers(0, 40)), max_size=6),
+    spans=st.lists(st.tuples(st.integers(-20, CALENDAR_DAYS + 20), st.integers(-3, 800)), min_size=1, max_size=8),
+    moments=st.lists(
+        st.tuples(st.integers(0, CALENDAR_DAYS * 24 * 60), st.integers(-200 * 24 * 60, 200 * 24 * 60)),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_counting_working_days_agrees_with_asking_every_day(holidays, workdays, stops, spans, moments):
+    def day(offset: int) -> date:
+        return CALENDAR_START + timedelta(days=offset)
+
+    CalendarDay.objects.all().delete()
+    ClockStop.objects.all().delete()
+    CalendarYear.objects.all().delete()
+    kinds = dict.fromkeys(holidays, CalendarDay.Kind.HOLIDAY) | dict.fromkeys(
+        workdays - holidays, CalendarDay.Kind.WORKDAY
+    )
+    CalendarDay.objects.bulk_create(CalendarDay(date=day(d), kind=kind) for d, kind in kinds.items())
+    ClockStop.objects.bulk_create(
+        ClockStop(starts_on=day(start), ends_on=day(start + length), reason="outage") for start, length in stops
+    )
+    CalendarYear.objects.bulk_create(CalendarYear(year=year) for year in range(2025, 2029))
+    calendar_changed()  # bulk writes send no signals: they say so themselves
+
+    lenient, strict = clock.Calendar(), clock.Calendar(strict=True)
+    for start, length in spans:
+        first, last = day(start), day(start + length)
+        assert lenient.working_days_in(first, last) == walked_working_days(lenient, first, last)
+        try:
+            expected = walked_working_days(strict, first, last)
+        except clock.CalendarMissing as missing:
+            # A span reaching a year without a calendar is refused, naming that year.
+            with pytest.raises(clock.CalendarMissing) as refused:
+                strict.working_days_in(first, last)
+            assert refused.value.year == missing.year
+        else:
+            assert strict.working_days_in(first, last) == expected
+
+    origin = datetime.combine(CALENDAR_START, datetime.min.time(), tzinfo=SHANGHAI)
+    for at_minutes, due_in_minutes in moments:
+        now = origin + timedelta(minutes=at_minutes)
+        due_at = now + timedelta(minutes=due_in_minutes)
+        left = clock.working_days_left(due_at, now=now, calendar=lenient)
+        assert left == walked_days_left(lenient, due_at, now)

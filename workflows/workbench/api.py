@@ -124,7 +124,15 @@ class QueueApi(APIView):
                 "QueuePage",
                 {
                     "tab": serializers.CharField(),
-                    "counts": serializers.DictField(child=serializers.IntegerField()),
+                    "counts": serializers.DictField(
+                        child=serializers.IntegerField(),
+                        help_text=f"Each tab's count, at most {selectors.COUNT_CAP} (see `more`).",
+                    ),
+                    "more": serializers.DictField(
+                        child=serializers.BooleanField(),
+                        help_text=f"True for a tab holding more than {selectors.COUNT_CAP}: its count reads "
+                        f"{selectors.COUNT_CAP}.",
+                    ),
                     "next_cursor": serializers.CharField(allow_null=True),
                     "results": WorkItemOutput(many=True),
                 },
@@ -160,6 +168,7 @@ class QueueApi(APIView):
             {
                 "tab": page.tab,
                 "counts": page.counts,
+                "more": page.more,
                 "next_cursor": page.next_cursor,
                 "results": WorkItemOutput(page.items, many=True).data,
             }

@@ -36,6 +36,7 @@ from workflows.workbench.selectors.item_page import (
 )
 from workflows.workbench.selectors.queue import (
     ACTIVE_STATUSES,
+    COUNT_CAP,
     ID_NUMBER_KEY,
     MASKED_ID,
     NEAR_DEADLINE_DAYS,
@@ -52,6 +53,7 @@ from workflows.workbench.selectors.queue import (
     cursor_decode,
     cursor_encode,
     deadline_text,
+    decorate_rows,
     department_overdue,
     departments_for,
     incident_for_supervisor,
@@ -72,6 +74,7 @@ from workflows.workbench.selectors.queue import (
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "COUNT_CAP",
     "ID_NUMBER_KEY",
     "MASKED_ID",
     "NEAR_DEADLINE_DAYS",
@@ -104,6 +107,7 @@ __all__ = [
     "cursor_decode",
     "cursor_encode",
     "deadline_text",
+    "decorate_rows",
     "department_choices_for_transfer",
     "department_overdue",
     "departments_for",

@@ -7,8 +7,11 @@ import binascii
 import datetime
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, TextField, Value
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import F, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404
@@ -39,6 +42,9 @@ ID_NUMBER_KEY = "person.id_number"
 PAGE_SIZE = 25
 # A search matching more applications than this walks the department's queue instead.
 SEARCH_CANDIDATES = 2000
+# A tab counts its work up to this many and then shows "1,000+": an exact count would read the
+# whole department's live queue on every page (the supervision dashboard has the totals).
+COUNT_CAP = 1000
 # "Near deadline": due within this many working days.
 NEAR_DEADLINE_DAYS = 3
 # Work the queue shows: review steps that are open, being handled, or waiting for the applicant.
@@ -81,9 +87,11 @@ class QueueFilters:
 class QueuePage:
     tab: str
     items: list[WorkItem]
-    counts: dict[str, int]
+    counts: dict[str, int]  # at most COUNT_CAP each
     next_cursor: str | None
     services: list[Service] = field(default_factory=list)
+    # The tabs holding more than COUNT_CAP (their count reads COUNT_CAP).
+    more: dict[str, bool] = field(default_factory=dict)
 
 
 # --- Who is staff -----------------------------------------------------------------------------
@@ -177,9 +185,10 @@ def deadline_text(days_left: int | None, *, stopped: bool) -> str:
     return ngettext("%(days)d working day left", "%(days)d working days left", days_left) % {"days": days_left}
 
 
-def _decorate_all(items: list[WorkItem], now: datetime.datetime) -> None:
-    """What a queue row shows besides the columns: masked ID, working days left (one calendar
-    query for the whole page)."""
+def decorate_rows(items: list[WorkItem], now: datetime.datetime | None = None) -> None:
+    """What a queue row shows besides the columns, worked out once per row in Python rather than
+    in the row template: masked ID, status label, working days left (the process's calendar)."""
+    now = now or timezone.now()
     moments = [timezone.localtime(now).date()] + [
         timezone.localtime(moment).date()
         for item in items
@@ -191,8 +200,17 @@ def _decorate_all(items: list[WorkItem], now: datetime.datetime) -> None:
         _decorate(item, now, calendar)
 
 
+def status_label(item: WorkItem) -> str:
+    """The row's status tag: the choice's label (not `get_status_display`, which rebuilds the
+    choices on every call), "waiting" in the applicant's words."""
+    if item.status == WorkItem.Status.WAITING:
+        return str(_("Waiting for the applicant"))
+    return str(WorkItem.Status(item.status).label)
+
+
 def _decorate(item: WorkItem, now: datetime.datetime, calendar: clock.Calendar) -> None:
     item.masked_id = masked_id_number(getattr(item, "id_number", None))  # type: ignore[attr-defined]
+    item.status_label = status_label(item)  # type: ignore[attr-defined]
     left = clock.working_days_left(item.statutory_due_at, now=now, stopped_at=item.clock_stopped_at, calendar=calendar)
     item.working_days_left = left  # type: ignore[attr-defined]
     item.deadline_text = deadline_text(left, stopped=bool(item.clock_stopped_at))  # type: ignore[attr-defined]
@@ -271,6 +289,27 @@ def tab_conditions(*, clerk: User, now: datetime.datetime) -> dict[str, Q]:
     }
 
 
+def bounded_counts(base: QuerySet[WorkItem], conditions: dict[str, Q]) -> dict[str, int]:
+    """Each tab's count, stopping at COUNT_CAP + 1 rows: one statement whatever the number of tabs,
+    each tab a sub-select with a LIMIT, so a tab of 100,000 costs no more than one of 1,001."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for condition in conditions.values():
+        rows = base.filter(condition).order_by().values("pk")[: COUNT_CAP + 1]
+        try:
+            sql, rows_params = rows.query.get_compiler(using=rows.db).as_sql()
+        except EmptyResultSet:  # a search that found no candidate
+            parts.append("0")
+            continue
+        # The ORM's own SQL of each tab, its values passed as parameters.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS tab_{len(parts)})")  # noqa: S608
+        params.extend(rows_params)
+    with connections[base.db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return dict(zip(conditions, row, strict=True))
+
+
 def cursor_encode(item: WorkItem) -> str:
     due = item.statutory_due_at.isoformat() if item.statutory_due_at else ""
     return base64.urlsafe_b64encode(f"{due}|{item.pk}".encode()).decode().rstrip("=")
@@ -308,8 +347,8 @@ def work_items_for_clerk(
     """One page of a queue tab, its next cursor, and the count of every tab (same filters).
 
     A fixed number of queries whatever the queue size: the clerk's departments (unless `scope`
-    is given), the working-day calendar (twice), the counts (one aggregate), the page (keyset,
-    joined). Raises BadCursor for a cursor we did not hand out.
+    is given), the counts (one statement, each bounded by COUNT_CAP), the page (keyset, joined);
+    the working-day calendar is the process's. Raises BadCursor for a cursor we did not hand out.
     """
     filters = filters or QueueFilters()
     tab = tab if tab in Tab.ALL else Tab.UNCLAIMED
@@ -322,7 +361,7 @@ def work_items_for_clerk(
     # unless a search needs the applicant: the ID number is joined in only then.
     searching = bool(filters.q.strip())
     base = _filtered(in_departments.annotate(id_number=_id_number()) if searching else in_departments, filters)
-    counts = base.aggregate(**{name: Count("pk", filter=condition) for name, condition in conditions.items()})
+    counts = bounded_counts(base, conditions)
     # The page in two steps inside one statement: the ids of the page in queue order (work item
     # columns only, an index-only walk of the live queue index; the applicant is joined only to
     # search), then the rows shown for just those ids — never a join of the whole tab before the sort.
@@ -339,8 +378,14 @@ def work_items_for_clerk(
     )
     next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
     items = page[:limit]
-    _decorate_all(items, now)
-    return QueuePage(tab=tab, items=items, counts={k: counts[k] or 0 for k in Tab.ALL}, next_cursor=next_cursor)
+    decorate_rows(items, now)
+    return QueuePage(
+        tab=tab,
+        items=items,
+        counts={k: min(counts[k], COUNT_CAP) for k in Tab.ALL},
+        more={k: counts[k] > COUNT_CAP for k in Tab.ALL},
+        next_cursor=next_cursor,
+    )
 
 
 def queue_services() -> list[Service]:
@@ -356,7 +401,7 @@ def department_overdue(*, supervisor: User, limit: int = 200) -> list[WorkItem]:
         .defer("application__data", "result", "correction")
         .order_by("statutory_due_at", "pk")[:limit]
     )
-    _decorate_all(items, now)
+    decorate_rows(items, now)
     return items
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -56,13 +57,29 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "tabs": [(key, Tab.LABELS[key], page.counts[key]) for key in Tab.ALL],
+        "tabs": _tabs(page),
+        "counts_capped": any(page.more.values()),
+        "count_cap": number_format(selectors.COUNT_CAP, force_grouping=True),
         "filter_query": query.urlencode(),
         "is_supervisor": is_supervisor,
         "colleagues": _supervised_colleagues(request) if is_supervisor else [],
         "next_url": request.get_full_path(),
     }
     return render(request, "workflows/workbench/queue.html", context, status=400 if form.errors else 200)
+
+
+def _tabs(page: selectors.QueuePage) -> list[tuple[str, str, str, str]]:
+    """Each tab's key, label, count as shown ("12", "1,000+") and, for a count that stopped at
+    the cap, what a screen reader says instead ("more than 1,000")."""
+    cap = number_format(selectors.COUNT_CAP, force_grouping=True)
+    tabs = []
+    for key in Tab.ALL:
+        if page.more.get(key):
+            shown, spoken = _("%(count)s+") % {"count": cap}, _("more than %(count)s") % {"count": cap}
+        else:
+            shown, spoken = str(page.counts[key]), ""
+        tabs.append((key, str(Tab.LABELS[key]), shown, spoken))
+    return tabs
 
 
 def _supervised_colleagues(request: HttpRequest) -> list:
@@ -76,7 +93,7 @@ def _supervised_colleagues(request: HttpRequest) -> list:
 
 def _row_response(request: HttpRequest, item_id: int, message: str, *, ok: bool) -> HttpResponse:
     item = _item(request, item_id)
-    item.masked_id = selectors.masked_id_number(item.id_number)  # type: ignore[attr-defined]
+    selectors.decorate_rows([item])
     context = {"item": item, "row_message": message, "row_ok": ok, "next_url": _back(request, "")}
     return render(request, "workflows/workbench/_queue_row.html", context)
 
