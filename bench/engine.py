@@ -94,6 +94,10 @@ class Meter:
         if self.trace is not None:
             self.trace.append(("A " if self.connection.get_autocommit() else "T ") + sql[:160])
         head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if head == "WITH":
+            # A data-modifying WITH (a claim's lock and update) counts as its write; its rows
+            # are the rows it returns (one per work item it claims).
+            head = _with_write(sql) or head
         if head in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
             tally.savepoints += head == "SAVEPOINT"
             return result
@@ -143,10 +147,21 @@ class Meter:
         return tally
 
 
+def _with_write(sql: str) -> str | None:
+    """The kind of the first data-modifying statement inside a WITH (a lock's FOR UPDATE is none)."""
+    words = sql.upper().split()
+    for index, word in enumerate(words):
+        if word in WRITES and not (word == "UPDATE" and index and words[index - 1] in ("FOR", "NO", "KEY")):
+            return word
+    return None
+
+
 def _table(sql: str, head: str) -> str:
     words = sql.replace('"', " ").split()
     marker = {"INSERT": "INTO", "UPDATE": "UPDATE", "DELETE": "FROM"}[head]
     for index, word in enumerate(words):
+        if index and marker == "UPDATE" and words[index - 1].upper() in ("FOR", "KEY"):
+            continue  # a lock, not the write
         if word.upper() == marker and index + 1 < len(words):
             return words[index + 1]
     return "?"

@@ -3,7 +3,8 @@
 The engine is the only writer of work items. Claims are conditional updates (DESIGN §5.4):
 `UPDATE … WHERE id = … AND status = 'open' AND assignee IS NULL`. When two clerks click at once
 exactly one row changes; the other clerk is told who has it. Each write takes the application's
-row lock first (application, then work item), so the event it writes follows the application's.
+row lock first (application, then work item), so the event it writes follows the application's;
+a claim does both in one statement (guards.item_update_with_locked_application).
 """
 
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record, events_together
 from workflows.engine.guards import (
-    item_with_locked_application,
+    item_update_with_locked_application,
     lock_application_of_item,
     locked_items,
     refuse_if_finished,
@@ -45,25 +46,26 @@ def _reload(work_item_id: int, application: Application) -> WorkItem:
 def work_item_claim(*, work_item_id: int, clerk: User) -> WorkItem:
     """The clerk takes an open review step of one of their departments.
 
-    Raises TransitionRefused("already taken by <name>") when another clerk won.
+    One statement on PostgreSQL: the application's lock and the conditional update together
+    (`item_update_with_locked_application`), then the event. Raises TransitionRefused("already
+    taken by <name>") when another clerk won.
     """
     with transaction.atomic():
-        application, item = item_with_locked_application(work_item_id)
-        refuse_if_finished(application)
         now = timezone.now()
-        changed = WorkItem.objects.filter(
-            pk=work_item_id,
-            status=WorkItem.Status.OPEN,
-            assignee__isnull=True,
-            kind=WorkItem.Kind.REVIEW,
-            department_id__in=department_ids(user=clerk, roles=QUEUE_ROLES),
-        ).update(status=WorkItem.Status.CLAIMED, assignee=clerk, claimed_at=now, updated_at=now)
-        if changed == 1:
-            # What the update wrote, without reading the row again.
-            item.status, item.assignee, item.claimed_at, item.updated_at = WorkItem.Status.CLAIMED, clerk, now, now
-        else:
-            # Only the losing path reads more, to say exactly why: the row as it is now (read
-            # with the lock, the item may predate a claim that committed while this one waited).
+        application, item = item_update_with_locked_application(
+            work_item_id,
+            where=Q(
+                status=WorkItem.Status.OPEN,
+                assignee__isnull=True,
+                kind=WorkItem.Kind.REVIEW,
+                department_id__in=department_ids(user=clerk, roles=QUEUE_ROLES),
+            ),
+            values={"status": WorkItem.Status.CLAIMED, "assignee": clerk, "claimed_at": now, "updated_at": now},
+        )
+        refuse_if_finished(application)
+        if item is None:
+            # Only the losing path reads more, to say exactly why: the row as it is now, read
+            # after the lock (the one statement saw it as of its start).
             item = _reload(work_item_id, application)
             if item.assignee_id == clerk.pk:
                 raise TransitionRefused(_("You have already claimed this step."))
@@ -74,6 +76,7 @@ def work_item_claim(*, work_item_id: int, clerk: User) -> WorkItem:
             if item.assignee is not None:
                 raise TransitionRefused(_("Already taken by %(name)s.") % {"name": item.assignee.name})
             raise TransitionRefused(_("This step is no longer open, so it cannot be claimed."))
+        item.assignee = clerk  # who claimed it, without reading the row again
         event_record(
             application=application,
             work_item=item,
