@@ -4,7 +4,7 @@ the refusals that end a transition before it changes anything."""
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import Model, Q
+from django.db.models import Field, Model, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -70,27 +70,33 @@ def item_update_with_locked_application(
         item.application = application
         return application, item
     quote = connection.ops.quote_name
+
+    def column(field: Field) -> str:
+        assert field.column, f"{field.name} is not a column"
+        return quote(field.column)
+
     updates = WorkItem.objects.filter(where).query
     compiler = updates.get_compiler(using)
     where_sql, where_params = compiler.compile(updates.where)
     assignments, assignment_params = [], []
     for name, value in values.items():
         field = WorkItem._meta.get_field(name)
+        assert isinstance(field, Field), f"{name} is not a column of the work item"
         if isinstance(value, Model):  # a related row: its key
             value = value.pk
-        assignments.append(f"{quote(field.column)} = %s")
+        assignments.append(f"{column(field)} = %s")
         assignment_params.append(field.get_db_prep_save(value, connection))
     application_fields = Application._meta.concrete_fields
     item_fields = WorkItem._meta.concrete_fields
     item_table = quote(WorkItem._meta.db_table)
     sql = UPDATE_WITH_LOCK_SQL.format(
-        application_columns=", ".join(quote(field.column) for field in application_fields),
+        application_columns=", ".join(column(field) for field in application_fields),
         application_table=quote(Application._meta.db_table),
         item_table=item_table,
         assignments=", ".join(assignments),
         finished=", ".join(["%s"] * len(Application.FINISHED)),
         where=where_sql,
-        item_columns=", ".join(f"{item_table}.{quote(field.column)}" for field in item_fields),
+        item_columns=", ".join(f"{item_table}.{column(field)}" for field in item_fields),
     )
     params = [work_item_id, *assignment_params, work_item_id, *Application.FINISHED, *where_params]
     with connection.cursor() as cursor:
