@@ -47,6 +47,8 @@ def table(results: dict[str, Any]) -> str:
             engine["statements_per_application"] <= TARGETS["engine_statements"])  # fmt: skip
         row("engine", "durable transactions per application", engine["durable_transactions_per_application"],
             "<= 12", engine["durable_transactions_per_application"] <= TARGETS["engine_durable"])  # fmt: skip
+        row("engine", "asynchronous commits per application (e-mails recorded as sent)",
+            engine.get("async_commits_per_application"))  # fmt: skip
         row("engine", "rows written per application", engine["rows_written_per_application"])
         row("engine", "ms per application (median / p95)", f"{engine['ms_per_application']} / {engine['ms_p95']}")
         row("engine", "CPU ms per application (Python / PostgreSQL)",

@@ -81,6 +81,7 @@ def main() -> int:
             results["engine"] = {"error": f"{type(exc).__name__}: {exc}", "failures": [str(exc)]}
         log(f"  {results['engine'].get('statements_per_application')} statements, "
             f"{results['engine'].get('durable_transactions_per_application')} durable transactions, "
+            f"{results['engine'].get('async_commits_per_application')} asynchronous commits, "
             f"{results['engine'].get('ms_per_application')} ms per application")  # fmt: skip
 
     stack = Stack(config)

@@ -1,8 +1,10 @@
 """Rules every transition of the engine shares: the lock order, who acts for an applicant, and
 the refusals that end a transition before it changes anything."""
 
-from django.db import transaction
-from django.db.models import Q
+from typing import Any
+
+from django.db import connections, router, transaction
+from django.db.models import Field, Model, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -23,22 +25,101 @@ def lock_application_of_item(work_item_id: int) -> Application:
     return application
 
 
-def item_with_locked_application(work_item_id: int) -> tuple[Application, WorkItem]:
-    """The work item and its application, the application locked, in one statement. Fresh: the
-    application. The item's columns may predate a change that committed while this waited for
-    the lock, so decide only with a conditional update, and read it again to explain a refusal."""
-    assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
-    item = (
-        WorkItem.objects.select_related("application", "department", "assignee")
-        .select_for_update(of=("application",))
-        .filter(pk=work_item_id)
-        .first()
+# One statement that takes the application's lock as every transition does (FOR UPDATE, before
+# any work item row), then updates the work item only where `where` still holds, and returns the
+# application as locked and the item as updated (no item: nothing matched). The UPDATE reads the
+# item as of the statement's start; one that changed while this waited for the lock is read again
+# as committed and `where` checked on it (READ COMMITTED), so a condition on the item's own
+# columns is as safe as in an UPDATE made after the lock. Only the item is read that way: a
+# transition that must see the application's other work items reads them in a later statement.
+UPDATE_WITH_LOCK_SQL = """
+    WITH locked AS MATERIALIZED (
+        SELECT {application_columns} FROM {application_table}
+        WHERE id = (SELECT application_id FROM {item_table} WHERE id = %s)
+        FOR UPDATE
+    ), updated AS (
+        UPDATE {item_table} SET {assignments}
+        FROM locked
+        WHERE {item_table}.id = %s AND {item_table}.application_id = locked.id
+            AND locked.status NOT IN ({finished}) AND {where}
+        RETURNING {item_columns}
     )
-    if item is None:
+    SELECT locked.*, updated.* FROM locked LEFT JOIN updated ON true
+"""
+
+
+def item_update_with_locked_application(
+    work_item_id: int, *, where: Q, values: dict[str, Any]
+) -> tuple[Application, WorkItem | None]:
+    """The application of the work item, locked, and the item updated with `values` where `where`
+    holds and the application is not finished, in one statement on PostgreSQL (UPDATE_WITH_LOCK_SQL);
+    elsewhere the lock, then a conditional UPDATE and a read of the item. Returns the application
+    and the updated item, or None for the item when nothing was updated: the caller says why,
+    from the item read again. Refuses a work item that does not exist."""
+    assert transaction.get_connection().in_atomic_block, "lock the application inside a transaction"
+    using = router.db_for_write(WorkItem)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        application = lock_application_of_item(work_item_id)
+        if application.is_finished:
+            return application, None
+        changed = WorkItem.objects.filter(where, pk=work_item_id).update(**values)
+        if changed != 1:
+            return application, None
+        item = WorkItem.objects.get(pk=work_item_id)
+        item.application = application
+        return application, item
+    quote = connection.ops.quote_name
+
+    def column(field: Field) -> str:
+        assert field.column, f"{field.name} is not a column"
+        return quote(field.column)
+
+    updates = WorkItem.objects.filter(where).query
+    compiler = updates.get_compiler(using)
+    where_sql, where_params = compiler.compile(updates.where)
+    assignments, assignment_params = [], []
+    for name, value in values.items():
+        field = WorkItem._meta.get_field(name)
+        assert isinstance(field, Field), f"{name} is not a column of the work item"
+        if isinstance(value, Model):  # a related row: its key
+            value = value.pk
+        assignments.append(f"{column(field)} = %s")
+        assignment_params.append(field.get_db_prep_save(value, connection))
+    application_fields = Application._meta.concrete_fields
+    item_fields = WorkItem._meta.concrete_fields
+    item_table = quote(WorkItem._meta.db_table)
+    sql = UPDATE_WITH_LOCK_SQL.format(
+        application_columns=", ".join(column(field) for field in application_fields),
+        application_table=quote(Application._meta.db_table),
+        item_table=item_table,
+        assignments=", ".join(assignments),
+        finished=", ".join(["%s"] * len(Application.FINISHED)),
+        where=where_sql,
+        item_columns=", ".join(f"{item_table}.{column(field)}" for field in item_fields),
+    )
+    params = [work_item_id, *assignment_params, work_item_id, *Application.FINISHED, *where_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
         raise TransitionRefused(_("This work item does not exist."))
-    application = routing.with_version(item.application)
+    application = routing.with_version(_instance(Application, row[: len(application_fields)], using))
+    if row[len(application_fields)] is None:
+        return application, None
+    item = _instance(WorkItem, row[len(application_fields) :], using)
     item.application = application
     return application, item
+
+
+def _instance(model: type[Model], values: tuple[Any, ...], using: str) -> Any:
+    """A model instance from the values of its concrete columns, in order, converted as the ORM
+    converts what it reads (JSON, dates)."""
+    fields = model._meta.concrete_fields
+    compiler = model._default_manager.db_manager(using).all().query.get_compiler(using)
+    converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in fields])
+    (converted,) = compiler.apply_converters([list(values)], converters)
+    return model.from_db(using, [field.attname for field in fields], list(converted))
 
 
 def locked_items(work_item_id: int) -> tuple[Application, WorkItem, dict[str, WorkItem]]:

@@ -139,6 +139,20 @@ def item_set_status(
         item.warning_at = item.escalate_at = None  # a finished step has no deadline to watch
     # The deadline timers ride on the UPDATE the status change makes anyway.
     item.save(update_fields=["status", "finished_at", "warning_at", "escalate_at", "updated_at", *fields])
+    item_status_recorded(item, from_status, kind=kind, actor=actor, reason=reason, payload=payload)
+
+
+def item_status_recorded(
+    item: WorkItem,
+    from_status: str,
+    *,
+    kind: ApplicationEvent.Kind,
+    actor: User | None = None,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """The one event of a work item's status change already saved (from `from_status` to its status)."""
+    to_status = item.status
     event_record(
         application=item.application,
         work_item=item,

@@ -3,7 +3,8 @@
 A delivery is claimed with a conditional update (pending/retrying → sending); a task that
 runs twice, or two workers at once, find nothing left to claim. The notification task writes
 its deliveries already claimed and sends them in one batch per channel right after its commit
-(`deliveries_send`): no outbox row, no claim, one statement per delivery. A failed send records the
+(`deliveries_send`): no outbox row, no claim, one statement per delivery, whose commit on
+PostgreSQL does not wait for the WAL flush (`_sent`). A failed send records the
 error and a next attempt time; the beat sweep re-enqueues due deliveries through the outbox
 (no long Celery countdowns, DESIGN §5.1).
 """
@@ -14,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -78,8 +79,37 @@ def _failed(delivery: NotificationDelivery, exc: Exception) -> str:
     return str(state)
 
 
+# The "sent" mark on PostgreSQL: one statement in autocommit whose commit does not wait for the
+# WAL flush. The FROM item is evaluated with the row it updates, and a setting made local lasts to
+# the end of the statement's own transaction, which is when its commit reads it: that commit
+# alone is asynchronous, the connection's next transactions are synchronous again.
+SENT_ASYNC_SQL = """
+    UPDATE {table} SET state = %s, sent_at = %s, last_error = '', next_attempt_at = NULL, updated_at = %s
+    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+    WHERE id = %s AND state = %s
+"""
+
+
 def _sent(delivery: NotificationDelivery) -> None:
+    """Records a delivery that has left as sent (from "sending" only).
+
+    On PostgreSQL, outside a transaction, its commit is asynchronous (`synchronous_commit` off for
+    that one statement): it does not wait for the WAL to reach the disk. The trade: the mark is
+    committed and visible to every other session when the statement returns, so a sender that
+    dies afterwards, or in the middle of a batch, still sends nothing twice; only a crash of the
+    PostgreSQL server itself within a fraction of a second of the commit (three times
+    `wal_writer_delay` at most) can lose the mark, and then the delivery is left "sending" and
+    the delivery sweep sends that one message again after STUCK_AFTER. Inside a transaction (the
+    caller's commit decides) and on SQLite it is a plain UPDATE."""
     now = timezone.now()
+    connection = connections[router.db_for_write(NotificationDelivery)]
+    if connection.vendor == "postgresql" and connection.get_autocommit():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                SENT_ASYNC_SQL.format(table=connection.ops.quote_name(NotificationDelivery._meta.db_table)),
+                [State.SENT, now, now, delivery.pk, State.SENDING],
+            )
+        return
     NotificationDelivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(
         state=State.SENT, sent_at=now, last_error="", next_attempt_at=None, updated_at=now
     )

@@ -3,13 +3,14 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Membership, Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from workflows.engine.actions import work_item_assign, work_item_claim, work_item_release
 from workflows.engine.errors import TransitionRefused
-from workflows.models import ApplicationEvent, WorkItem
+from workflows.models import Application, ApplicationEvent, WorkItem
 from workflows.tests.test_workbench_support import routed_application, step, version_with
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,84 @@ def test_two_clerks_claiming_at_once_one_wins(clerk_a, clerk_a2, item):
         assert outcomes[loser] == f"Already taken by {winner_name}."
         item.refresh_from_db()
         assert item.assignee.username == winners[0]
+
+
+def test_each_refused_claim_says_why_and_changes_nothing(clerk_a, clerk_a2, item):
+    work_item_claim(work_item_id=item.pk, clerk=clerk_a)
+    with pytest.raises(TransitionRefused, match="You have already claimed this step"):
+        work_item_claim(work_item_id=item.pk, clerk=clerk_a)
+    WorkItem.objects.filter(pk=item.pk).update(status=WorkItem.Status.DONE, assignee=None)
+    with pytest.raises(TransitionRefused, match="no longer open"):
+        work_item_claim(work_item_id=item.pk, clerk=clerk_a2)
+    WorkItem.objects.filter(pk=item.pk).update(status=WorkItem.Status.OPEN, kind=WorkItem.Kind.AUTOMATIC)
+    with pytest.raises(TransitionRefused, match="done automatically"):
+        work_item_claim(work_item_id=item.pk, clerk=clerk_a2)
+    WorkItem.objects.filter(pk=item.pk).update(kind=WorkItem.Kind.REVIEW)
+    Application.objects.filter(pk=item.application_id).update(status=Application.Status.WITHDRAWN)
+    with pytest.raises(TransitionRefused, match="is already withdrawn"):
+        work_item_claim(work_item_id=item.pk, clerk=clerk_a2)
+    with pytest.raises(TransitionRefused, match="This work item does not exist"):
+        work_item_claim(work_item_id=item.pk + 10_000, clerk=clerk_a2)
+    item.refresh_from_db()
+    assert (item.status, item.assignee) == (WorkItem.Status.OPEN, None)
+    assert ApplicationEvent.objects.filter(work_item=item, kind="step_claimed").count() == 1
+
+
+def test_a_suspended_clerk_cannot_claim(clerk_a, item):
+    Membership.all_objects.filter(user=clerk_a).update(suspended_at=timezone.now())
+    with pytest.raises(TransitionRefused, match="another department"):
+        work_item_claim(work_item_id=item.pk, clerk=clerk_a)
+    item.refresh_from_db()
+    assert item.assignee is None
+
+
+def _claim_while_the_application_is_locked(item, clerk, change) -> str:
+    """Another transaction holds the application's lock and makes `change`; the claim, started
+    meanwhile, must wait for it and then answer from what it committed."""
+    outcome: list[str] = []
+
+    def attempt() -> None:
+        try:
+            work_item_claim(work_item_id=item.pk, clerk=clerk)
+            outcome.append("won")
+        except TransitionRefused as refused:
+            outcome.append(refused.message)
+        finally:
+            connection.close()
+
+    claimer = threading.Thread(target=attempt)
+    with transaction.atomic():
+        Application.objects.select_for_update().get(pk=item.application_id)
+        change()
+        claimer.start()
+        claimer.join(1)
+        assert claimer.is_alive() and outcome == [], "the claim waits for the application's lock"
+    claimer.join(20)
+    return outcome[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_waited_for_the_lock_loses_to_the_claim_that_held_it(clerk_a, clerk_a2, item):
+    def claimed_by_the_other_clerk() -> None:
+        WorkItem.objects.filter(pk=item.pk).update(status=WorkItem.Status.CLAIMED, assignee=clerk_a2)
+
+    assert _claim_while_the_application_is_locked(item, clerk_a, claimed_by_the_other_clerk) == (
+        "Already taken by Clerk Two."
+    )
+    item.refresh_from_db()
+    assert item.assignee == clerk_a2
+    assert not ApplicationEvent.objects.filter(work_item=item, kind="step_claimed").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_waited_for_the_lock_sees_the_application_withdrawn(clerk_a, item):
+    def withdrawn() -> None:
+        Application.objects.filter(pk=item.application_id).update(status=Application.Status.WITHDRAWN)
+
+    outcome = _claim_while_the_application_is_locked(item, clerk_a, withdrawn)
+    assert "is already withdrawn" in outcome
+    item.refresh_from_db()
+    assert (item.status, item.assignee) == (WorkItem.Status.OPEN, None)
 
 
 def test_release_puts_it_back_only_for_the_assignee(clerk_a, clerk_a2, item):

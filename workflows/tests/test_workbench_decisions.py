@@ -1,14 +1,18 @@
 """Decisions from the work item page, all through the engine: approve, reject with reasons,
 request a correction once, transfer — and the refusals that change nothing."""
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from documents.actions import document_issue
 from workflows import clock
-from workflows.engine.actions import application_withdraw, correction_submit, work_item_claim
+from workflows.engine.actions import application_withdraw, correction_submit, work_item_claim, work_item_decide
+from workflows.engine.errors import TransitionRefused
 from workflows.models import Application, ApplicationEvent, TransferRequest, WorkItem
 from workflows.tests.factories import supporting_type
 from workflows.tests.test_workbench_support import PARALLEL, make_pdf, routed_application, step, version_with
@@ -259,3 +263,59 @@ def test_outsiders_cannot_decide_a_transfer_request(client, claimed, clerk_a, cl
         assert response.status_code == 404, outsider
     assert TransferRequest.objects.get(pk=request.pk).status == TransferRequest.Status.PENDING
     assert step(claimed.application) == claimed
+
+
+# The final step opens when the market's licence is approved; the fire check runs beside both.
+LICENCE_THEN_FINAL: dict = {
+    "steps": [
+        {"key": "licence", "department": "market", "kind": "review", "sla_days": 5},
+        {"key": "fire", "department": "fire", "kind": "review", "sla_days": 5},
+        {"key": "final", "department": "market", "kind": "review", "sla_days": 3, "after": ["licence"]},
+    ]
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_that_waited_for_the_lock_sees_the_step_the_other_one_opened(alice, clerk_a, clerk_b):
+    """Two decisions on one application at once: the second waits for the first's lock, then
+    reads the application's work items after it, so it does not open the final step again."""
+    application = routed_application(applicant=alice, version=version_with(LICENCE_THEN_FINAL))
+    licence, fire = step(application, "licence"), step(application, "fire")
+    work_item_claim(work_item_id=licence.pk, clerk=clerk_a)
+    work_item_claim(work_item_id=fire.pk, clerk=clerk_b)
+    outcome: list[str] = []
+
+    def decide_fire() -> None:
+        try:
+            work_item_decide(work_item_id=fire.pk, actor=clerk_b, decision="approved")
+            outcome.append("decided")
+        except Exception as exc:  # reported by the assertion below
+            outcome.append(repr(exc))
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=decide_fire)
+    with transaction.atomic():
+        work_item_decide(work_item_id=licence.pk, actor=clerk_a, decision="approved")  # opens the final step
+        other.start()
+        other.join(1)
+        assert other.is_alive() and outcome == [], "the second decision waits for the application's lock"
+    other.join(20)
+    assert outcome == ["decided"]
+    finals = WorkItem.objects.filter(application=application, step_key="final")
+    assert list(finals.values_list("status", flat=True)) == [WorkItem.Status.OPEN]
+    opened = ApplicationEvent.objects.filter(application=application, kind="step_opened", work_item__step_key="final")
+    assert opened.count() == 1
+    application.refresh_from_db()
+    assert application.status == Application.Status.IN_PROGRESS
+
+
+def test_a_decision_that_is_not_one_is_refused_after_the_other_refusals(claimed, clerk_a, clerk_b):
+    with pytest.raises(TransitionRefused, match="Only the clerk who has claimed"):
+        work_item_decide(work_item_id=claimed.pk, actor=clerk_b, decision="maybe")
+    with pytest.raises(TransitionRefused, match="Choose whether to approve or reject"):
+        work_item_decide(work_item_id=claimed.pk, actor=clerk_a, decision="maybe")
+    with pytest.raises(TransitionRefused, match="at least one reason"):
+        work_item_decide(work_item_id=claimed.pk, actor=clerk_a, decision="rejected", reasons=[" "])
+    claimed.refresh_from_db()
+    assert claimed.status == WorkItem.Status.CLAIMED

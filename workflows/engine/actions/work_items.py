@@ -3,7 +3,8 @@
 The engine is the only writer of work items. Claims are conditional updates (DESIGN §5.4):
 `UPDATE … WHERE id = … AND status = 'open' AND assignee IS NULL`. When two clerks click at once
 exactly one row changes; the other clerk is told who has it. Each write takes the application's
-row lock first (application, then work item), so the event it writes follows the application's.
+row lock first (application, then work item), so the event it writes follows the application's;
+a claim does both in one statement (guards.item_update_with_locked_application).
 """
 
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from workflows.engine import routing
 from workflows.engine.errors import TransitionRefused
 from workflows.engine.events import event_record, events_together
 from workflows.engine.guards import (
-    item_with_locked_application,
+    item_update_with_locked_application,
     lock_application_of_item,
     locked_items,
     refuse_if_finished,
@@ -45,25 +46,26 @@ def _reload(work_item_id: int, application: Application) -> WorkItem:
 def work_item_claim(*, work_item_id: int, clerk: User) -> WorkItem:
     """The clerk takes an open review step of one of their departments.
 
-    Raises TransitionRefused("already taken by <name>") when another clerk won.
+    One statement on PostgreSQL: the application's lock and the conditional update together
+    (`item_update_with_locked_application`), then the event. Raises TransitionRefused("already
+    taken by <name>") when another clerk won.
     """
     with transaction.atomic():
-        application, item = item_with_locked_application(work_item_id)
-        refuse_if_finished(application)
         now = timezone.now()
-        changed = WorkItem.objects.filter(
-            pk=work_item_id,
-            status=WorkItem.Status.OPEN,
-            assignee__isnull=True,
-            kind=WorkItem.Kind.REVIEW,
-            department_id__in=department_ids(user=clerk, roles=QUEUE_ROLES),
-        ).update(status=WorkItem.Status.CLAIMED, assignee=clerk, claimed_at=now, updated_at=now)
-        if changed == 1:
-            # What the update wrote, without reading the row again.
-            item.status, item.assignee, item.claimed_at, item.updated_at = WorkItem.Status.CLAIMED, clerk, now, now
-        else:
-            # Only the losing path reads more, to say exactly why: the row as it is now (read
-            # with the lock, the item may predate a claim that committed while this one waited).
+        application, item = item_update_with_locked_application(
+            work_item_id,
+            where=Q(
+                status=WorkItem.Status.OPEN,
+                assignee__isnull=True,
+                kind=WorkItem.Kind.REVIEW,
+                department_id__in=department_ids(user=clerk, roles=QUEUE_ROLES),
+            ),
+            values={"status": WorkItem.Status.CLAIMED, "assignee": clerk, "claimed_at": now, "updated_at": now},
+        )
+        refuse_if_finished(application)
+        if item is None:
+            # Only the losing path reads more, to say exactly why: the row as it is now, read
+            # after the lock (the one statement saw it as of its start).
             item = _reload(work_item_id, application)
             if item.assignee_id == clerk.pk:
                 raise TransitionRefused(_("You have already claimed this step."))
@@ -74,6 +76,7 @@ def work_item_claim(*, work_item_id: int, clerk: User) -> WorkItem:
             if item.assignee is not None:
                 raise TransitionRefused(_("Already taken by %(name)s.") % {"name": item.assignee.name})
             raise TransitionRefused(_("This step is no longer open, so it cannot be claimed."))
+        item.assignee = clerk  # who claimed it, without reading the row again
         event_record(
             application=application,
             work_item=item,
@@ -173,32 +176,61 @@ def work_items_assign(*, work_item_ids: Iterable[int], supervisor: User, assigne
 def work_item_decide(
     *, work_item_id: int, actor: User, decision: str, reasons: list[str] | None = None, note: str = ""
 ) -> WorkItem:
-    """The assignee approves or rejects their step; the route moves on in the same transaction."""
+    """The assignee approves or rejects their step; the route moves on in the same transaction.
+
+    The application's lock and the decision's conditional update are one statement on PostgreSQL
+    (`item_update_with_locked_application`); the application's current work items are read
+    after it, so they include every step a transition that held the lock before had opened."""
     reasons = [str(reason).strip() for reason in (reasons or []) if str(reason).strip()]
+    if decision not in (WorkItem.Decision.APPROVED, WorkItem.Decision.REJECTED):
+        _refuse_decision(work_item_id, actor, _("Choose whether to approve or reject."))
+    if decision == WorkItem.Decision.REJECTED and not reasons:
+        _refuse_decision(
+            work_item_id, actor, _("Give at least one reason for the rejection: the applicant will see it.")
+        )
+    reasons = reasons if decision == WorkItem.Decision.REJECTED else []
     # One INSERT for the transition's events: the decision's, and those of the steps it opens
     # or of the application it decides.
     with transaction.atomic(), events_together():
-        application, item, current = locked_items(work_item_id)
+        now = timezone.now()
+        application, item = item_update_with_locked_application(
+            work_item_id,
+            where=Q(status=WorkItem.Status.CLAIMED, assignee_id=actor.pk),
+            values={
+                "status": WorkItem.Status.DONE,
+                "decision": decision,
+                "decision_reasons": reasons,
+                "decision_note": note,
+                "finished_at": now,
+                # A finished step has no deadline to watch (routing.item_set_status does the same).
+                "warning_at": None,
+                "escalate_at": None,
+                "updated_at": now,
+            },
+        )
         refuse_if_finished(application)
-        refuse_unless_assignee(item, actor)
-        if decision not in (WorkItem.Decision.APPROVED, WorkItem.Decision.REJECTED):
-            raise TransitionRefused(_("Choose whether to approve or reject."))
-        if decision == WorkItem.Decision.REJECTED and not reasons:
-            raise TransitionRefused(_("Give at least one reason for the rejection: the applicant will see it."))
-        item.decision = decision
-        item.decision_reasons = reasons if decision == WorkItem.Decision.REJECTED else []
-        item.decision_note = note
+        if item is None:
+            raise TransitionRefused(_("Only the clerk who has claimed this step can do that. Claim it first."))
+        current = routing.current_items(application, lock=True)
         routing.timers_cancel(work_item=item)
-        routing.item_set_status(
+        routing.item_status_recorded(
             item,
-            WorkItem.Status.DONE,
+            WorkItem.Status.CLAIMED,
             kind=ApplicationEvent.Kind.STEP_APPROVED
             if decision == WorkItem.Decision.APPROVED
             else ApplicationEvent.Kind.STEP_REJECTED,
             actor=actor,
-            reason="; ".join(item.decision_reasons) or note,
-            payload={"decision": decision, "reasons": item.decision_reasons},
-            fields=["decision", "decision_reasons", "decision_note"],
+            reason="; ".join(reasons) or note,
+            payload={"decision": decision, "reasons": reasons},
         )
         routing.advance_locked(application, actor=actor, items=current)
         return item
+
+
+def _refuse_decision(work_item_id: int, actor: User, message: str) -> None:
+    """Refuses a decision that is not one, after the refusals a valid one would meet first."""
+    with transaction.atomic():
+        application, item, _current = locked_items(work_item_id)
+        refuse_if_finished(application)
+        refuse_unless_assignee(item, actor)
+    raise TransitionRefused(message)
