@@ -1,4 +1,3 @@
-# ruff: noqa: S603 - runs our own interpreter on this file
 """The web worker's memory at start: what a gunicorn worker holds before its first request.
 
 Starts a fresh Python with the bench's production profile (bench/config.py `app_env`, throwaway
