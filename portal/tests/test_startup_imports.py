@@ -88,3 +88,30 @@ def test_a_web_worker_starts_without_the_libraries_of_documents_search_and_eid(p
     loaded = loaded_at_start(environment)
     assert "documents" in loaded  # the views were imported
     assert sorted(loaded & set(LOADED_WHERE_USED)) == []
+
+
+WORKER_START = """
+import json, sys
+import django
+django.setup()
+from celery import signals
+from portal.celery import import_document_libraries
+assert any(receiver is import_document_libraries for _, receiver in signals.worker_init.receivers)
+import_document_libraries()
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_celery_worker_imports_them_before_its_pool_forks():
+    """The worker issues, signs and disarms documents: its children share the libraries."""
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_START],
+        cwd=BASE_DIR,
+        env=environment_as_tests_run(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert {"pyhanko", "certomancer", "reportlab", "pikepdf", "PIL"} <= loaded
