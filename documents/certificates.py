@@ -16,7 +16,6 @@ import io
 import logging
 import secrets
 
-import segno
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -83,6 +82,7 @@ def render_certificate_pdf(
 ) -> bytes:
     """An A4 certificate: bilingual heading, the facts, the code and a QR code to the public check."""
     # reportlab is loaded where a PDF is drawn (the worker's issue step), not by the web process.
+    import segno
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.lib.utils import ImageReader
