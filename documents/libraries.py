@@ -1,6 +1,6 @@
 """The libraries of the documents' heavy work, imported together by the Celery worker.
 
-Issuing a certificate draws it (reportlab) and signs it (the configured signer: pyHanko, the
+Issuing a certificate draws it (reportlab, segno for its QR code) and signs it (the configured signer: pyHanko, the
 signing authority and, in tests and the bench, the local test PKI); an upload is disarmed by
 pikepdf or Pillow. Each of these modules imports its library where it is used, so that the web
 process, which draws and signs nothing, starts without them. The worker does this work all day:
@@ -13,7 +13,13 @@ import importlib
 from django.conf import settings
 
 # What issuing and disarming import on first use (documents/certificates.py, documents/disarm/).
-MODULES = ("reportlab.pdfgen.canvas", "reportlab.pdfbase.cidfonts", "documents.disarm.pdf", "documents.disarm.images")
+MODULES = (
+    "reportlab.pdfgen.canvas",
+    "reportlab.pdfbase.cidfonts",
+    "segno",
+    "documents.disarm.pdf",
+    "documents.disarm.images",
+)
 
 
 def document_libraries_import() -> None:

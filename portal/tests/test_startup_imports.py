@@ -1,8 +1,8 @@
 """A web worker starts without the libraries of work it does not do at start: issuing and signing
 certificates (pyHanko, the local test PKI, reportlab), checking signatures, previews (PDFium,
-Pillow), disarming uploads (pikepdf), receipts, Chinese search (jieba) and eID sign-in (Authlib).
-Each is imported by the function that uses it; together they were about 40 MB of every web
-worker's memory (docs/benchmarks.md). Read in a fresh process, as gunicorn's worker starts:
+Pillow), disarming uploads (pikepdf), receipts, Chinese search (jieba), eID sign-in (Authlib),
+QR codes (segno) and calendar files (icalendar). Each is imported by the function that uses it;
+together they were about 45 MB of every web worker's memory (docs/benchmarks.md). Read in a fresh process, as gunicorn's worker starts:
 `portal.wsgi:application` (django.setup() and the middleware) and then the URLconf, which imports
 every view."""
 
@@ -29,6 +29,8 @@ LOADED_WHERE_USED = (
     "jieba",
     "authlib",
     "joserfc",
+    "segno",
+    "icalendar",
 )
 
 WEB_WORKER_START = """
@@ -114,4 +116,4 @@ def test_the_celery_worker_imports_them_before_its_pool_forks():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert {"pyhanko", "certomancer", "reportlab", "pikepdf", "PIL"} <= loaded
+    assert {"pyhanko", "certomancer", "reportlab", "segno", "pikepdf", "PIL"} <= loaded
