@@ -3,7 +3,8 @@
 Starts a fresh Python with the bench's production profile (bench/config.py `app_env`, throwaway
 secrets, nothing written), imports the WSGI application as a gunicorn worker does
 (`portal.wsgi:application`: `django.setup()` and the middleware), loads the URLconf (which
-imports every view), and prints the resident memory and which heavy libraries are loaded.
+imports every view), and prints the resident memory and which heavy libraries are loaded; then
+disarms one small PDF, as the bench's submit flow uploads one, and prints them again.
 
     .venv/bin/python -m bench.memory_imports          # a table
     .venv/bin/python -m bench.memory_imports --json   # one JSON object
@@ -12,6 +13,7 @@ The libraries listed are those the web process should only load in the function 
 (portal/tests/test_startup_imports.py holds the line for the ones made lazy).
 """
 
+import io
 import json
 import os
 import subprocess
@@ -59,13 +61,29 @@ def measure() -> dict:
     get_resolver().url_patterns  # noqa: B018 - imports every view
     rss_urls = process.memory_info().rss
 
+    modules_at_start = len(sys.modules)
+    loaded_at_start = [name for name in HEAVY if name in {module.split(".")[0] for module in sys.modules}]
+
+    # What the bench's submit flow adds: the lease it uploads is a PDF, disarmed by pikepdf.
+    import pikepdf
+
+    from documents.disarm import Limits, rendition_of
+
+    pdf = io.BytesIO()
+    with pikepdf.new() as document:
+        document.add_blank_page()
+        document.save(pdf)
+    rendition_of(pdf.getvalue(), "application/pdf", Limits("Lease", 10, 50 * 2**20, 10_000, 50_000_000))
+    rss_upload = process.memory_info().rss
     loaded = {name.split(".")[0] for name in sys.modules}
     return {
         "rss_mb_start": round(rss_start / 2**20, 1),
         "rss_mb_wsgi": round(rss_wsgi / 2**20, 1),
         "rss_mb": round(rss_urls / 2**20, 1),
-        "modules": len(sys.modules),
-        "heavy_loaded": [name for name in HEAVY if name in loaded],
+        "modules": modules_at_start,
+        "heavy_loaded": loaded_at_start,
+        "rss_mb_after_upload": round(rss_upload / 2**20, 1),
+        "heavy_loaded_after_upload": [name for name in HEAVY if name in loaded],
         # redis-py 8 imports its asyncio client with the package itself (the cache needs redis).
         "redis_asyncio_loaded": "redis.asyncio" in sys.modules,
     }
@@ -104,6 +122,8 @@ def main() -> None:
     print(f"RSS after the URLconf      {data['rss_mb']:7.1f} MB  ({data['modules']} modules)")
     print(f"heavy libraries loaded     {', '.join(data['heavy_loaded']) or '-'}")
     print(f"redis.asyncio loaded       {'yes' if data['redis_asyncio_loaded'] else 'no'}")
+    print(f"RSS after one PDF upload   {data['rss_mb_after_upload']:7.1f} MB  (disarmed as the submit flow's lease)")
+    print(f"heavy libraries then       {', '.join(data['heavy_loaded_after_upload']) or '-'}")
 
 
 if __name__ == "__main__":
