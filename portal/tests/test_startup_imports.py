@@ -2,9 +2,9 @@
 certificates (pyHanko, the local test PKI, reportlab), checking signatures, previews (PDFium,
 Pillow), disarming uploads (pikepdf), receipts, Chinese search (jieba), eID sign-in (Authlib),
 QR codes (segno) and calendar files (icalendar). Each is imported by the function that uses it;
-together they were about 45 MB of every web worker's memory (docs/benchmarks.md). Read in a fresh process, as gunicorn's worker starts:
-`portal.wsgi:application` (django.setup() and the middleware) and then the URLconf, which imports
-every view."""
+together they were about 45 MB of every web worker's memory (docs/benchmarks.md). Read in a
+fresh process, as gunicorn's worker starts: `portal.wsgi:application` (django.setup() and the
+middleware) and then the URLconf, which imports every view."""
 
 import json
 import os
