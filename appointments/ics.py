@@ -1,8 +1,8 @@
-"""The calendar file (.ics, RFC 5545) of an appointment, made with the icalendar package."""
+"""The calendar file (.ics, RFC 5545) of an appointment, made with the icalendar package
+(imported when the first calendar file is made, not by every process that knows appointments)."""
 
 from django.conf import settings
 from django.utils import timezone, translation
-from icalendar import Calendar, Event
 
 from appointments.models import Appointment
 from lib.text import in_language
@@ -10,6 +10,8 @@ from lib.text import in_language
 
 def appointment_ics(appointment: Appointment, *, language: str = "en") -> str:
     """A one-event calendar; a cancelled appointment is sent as a cancellation of the same event."""
+    from icalendar import Calendar, Event
+
     offering = appointment.offering
     place, service = offering.place, offering.service
     cancelled = appointment.status in (Appointment.Status.CANCELLED, Appointment.Status.RESCHEDULED)

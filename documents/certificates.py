@@ -16,7 +16,6 @@ import io
 import logging
 import secrets
 
-import segno
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -24,18 +23,12 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
 
 from accounts.models import Department, Organisation, User
 from documents.actions import document_issue
+from documents.fonts import LATIN_FONT, font_for, fonts_register
 from documents.models import Certificate
 from documents.signing import certificate_signer
-from documents.signing.authority import authority
 from documents.storage import private_storage
 from services.models import DocumentType
 
@@ -44,9 +37,6 @@ logger = logging.getLogger(__name__)
 # No 0/O, 1/I/L, U: a code read aloud or typed from paper is unambiguous. 30^16 ≈ 2^78.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 CODE_LENGTH = 16
-CJK_FONT = "STSong-Light"
-LATIN_FONT = "Helvetica"
-LATIN_BOLD = "Helvetica-Bold"
 
 
 def new_verification_code() -> str:
@@ -78,17 +68,6 @@ def mask_name(name: str) -> str:
     return " ".join(word[0] + "*" * (len(word) - 1) for word in name.split(" "))
 
 
-def _font_for(text: str, *, bold: bool = False) -> str:
-    if any(not ch.isascii() for ch in text):
-        return CJK_FONT
-    return LATIN_BOLD if bold else LATIN_FONT
-
-
-def _register_fonts() -> None:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-
-
 def render_certificate_pdf(
     *,
     document_type: DocumentType,
@@ -102,7 +81,14 @@ def render_certificate_pdf(
     valid_until: datetime.date | None,
 ) -> bytes:
     """An A4 certificate: bilingual heading, the facts, the code and a QR code to the public check."""
-    _register_fonts()
+    # reportlab is loaded where a PDF is drawn (the worker's issue step), not by the web process.
+    import segno
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    fonts_register()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=False)
     pdf.setTitle(f"{document_type.name_en} {application_number}")
@@ -112,7 +98,7 @@ def render_certificate_pdf(
 
     def line(text: str, *, size: float = 11, bold: bool = False, centre: bool = False, gap: float = 7) -> None:
         nonlocal y
-        pdf.setFont(_font_for(text, bold=bold), size)
+        pdf.setFont(font_for(text, bold=bold), size)
         if centre:
             pdf.drawCentredString(width / 2, y, text)
         else:
@@ -141,13 +127,13 @@ def render_certificate_pdf(
     segno.make(url, error="m").save(qr_png, kind="png", scale=6, border=2)
     qr_png.seek(0)
     pdf.drawImage(ImageReader(qr_png), 25 * mm, 22 * mm, width=40 * mm, height=40 * mm)
-    pdf.setFont(_font_for("验证码"), 11)
+    pdf.setFont(font_for("验证码"), 11)
     pdf.drawString(72 * mm, 52 * mm, "验证码 Verification code:")
     pdf.setFont("Courier-Bold", 16)
     pdf.drawString(72 * mm, 44 * mm, format_code(code))
     pdf.setFont(LATIN_FONT, 9)
     pdf.drawString(72 * mm, 36 * mm, url)
-    pdf.setFont(_font_for("扫码"), 9)
+    pdf.setFont(font_for("扫码"), 9)
     pdf.drawString(72 * mm, 29 * mm, "扫码或访问网址核验真伪 Scan or visit the address to check this certificate.")
     pdf.showPage()
     pdf.save()
@@ -240,6 +226,8 @@ def department_ca_rotate(*, department: Department) -> tuple[str, str]:
     """Replaces the department's issuing CA key with a new one, which signs every certificate
     issued from now on. What the earlier key signed stays checkable on /verify/ and revocable:
     its CA is kept and still signs its own revocation list. Returns (old CA, new CA) names."""
+    from documents.signing.authority import authority  # pyHanko and the PKI: loaded where used
+
     current = authority()
     before = current.issuer(department)
     assert before is not None  # made on demand, or SigningUnavailable

@@ -5,18 +5,23 @@ browser receives a PNG it only has to display. `preview_page_response` is the sm
 page a sandboxed frame shows: no scripts, one image and our one stylesheet, which fits the image
 to the frame's width (`default-src 'none'; img-src 'self'; style-src 'self'`);
 `preview_image_response` is the PNG itself.
+
+PDFium and Pillow are imported by the functions that draw, on the first preview a process shows,
+not with this module (every page of the workbench imports it).
 """
 
 import io
 import logging
+from typing import TYPE_CHECKING
 
-import pypdfium2
 from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
-from PIL import Image
 
 from documents.models import Document
 from documents.storage import private_storage
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +45,9 @@ def has_preview(document: Document) -> bool:
     return document.content_type in PREVIEWABLE
 
 
-def _first_page(content: bytes) -> Image.Image:
+def _first_page(content: bytes) -> "Image.Image":
+    import pypdfium2
+
     pdf = pypdfium2.PdfDocument(content)
     try:
         page = pdf[0]
@@ -57,6 +64,8 @@ def preview_png(document: Document) -> bytes:
     """The first page (or the image) as a PNG of at most PREVIEW_WIDTH × PREVIEW_MAX_HEIGHT."""
     if not has_preview(document):
         raise Http404
+    from PIL import Image
+
     with private_storage.open(document.file.name, "rb") as handle:
         content = handle.read()
     try:

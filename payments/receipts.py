@@ -5,14 +5,9 @@ import io
 
 from django.db import transaction
 from django.utils import timezone
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
 
 from documents.actions import document_issue
-from documents.certificates import CJK_FONT, LATIN_BOLD, LATIN_FONT
+from documents.fonts import font_for, fonts_register
 from payments.models import Payment, Refund
 from services.fees import format_fen
 from services.models import DocumentType
@@ -20,15 +15,13 @@ from services.models import DocumentType
 RECEIPT_TYPE = "payment-receipt"
 
 
-def _font(text: str, *, bold: bool = False) -> str:
-    if any(not ch.isascii() for ch in text):
-        return CJK_FONT
-    return LATIN_BOLD if bold else LATIN_FONT
-
-
 def render_receipt_pdf(*, title_zh: str, title_en: str, lines: list[tuple[str, str]], issuer: str) -> bytes:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    # reportlab is loaded where a receipt is drawn (a Celery task), not by the web process.
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    fonts_register()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)
     pdf.setTitle(title_en)
@@ -36,12 +29,12 @@ def render_receipt_pdf(*, title_zh: str, title_en: str, lines: list[tuple[str, s
     width, height = A4
     y = height - 30 * mm
     for text, size, bold in ((issuer, 11, False), (title_zh, 22, False), (title_en, 18, True)):
-        pdf.setFont(_font(text, bold=bold), size)
+        pdf.setFont(font_for(text, bold=bold), size)
         pdf.drawCentredString(width / 2, y, text)
         y -= 12 * mm
     for label, value in lines:
         text = f"{label}: {value}"
-        pdf.setFont(_font(text), 11)
+        pdf.setFont(font_for(text), 11)
         pdf.drawString(25 * mm, y, text)
         y -= 8 * mm
     pdf.showPage()

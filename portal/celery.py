@@ -30,6 +30,14 @@ def trace_unforked_worker(sender=None, **_: object) -> None:
         tracing_configure(service="onedoor-worker")
 
 
+@signals.worker_init.connect(weak=False)
+def import_document_libraries(**_: object) -> None:
+    """Before the pool forks, so that every child shares them (documents/libraries.py)."""
+    from documents.libraries import document_libraries_import
+
+    document_libraries_import()
+
+
 @signals.beat_init.connect(weak=False)
 def trace_beat(**_: object) -> None:
     from portal.tracing import tracing_configure

@@ -6,30 +6,37 @@ process, on the first Chinese search, never at import time and never per request
 downloaded. jieba keeps a cache of the parsed dictionary to load faster next time: it is kept under
 var/search/ (settings.VAR_DIR), never in the package or in /tmp; where var/ cannot be written the
 dictionary is parsed without a cache file.
+
+jieba itself is imported with the dictionary, on the first Chinese search: importing it loads its
+word-model tables (about 18 MB), which a process that never searches in Chinese does without.
 """
 
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jieba
 from django.conf import settings
+
+if TYPE_CHECKING:
+    import jieba
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_tokenizer: jieba.Tokenizer | None = None
+_tokenizer: "jieba.Tokenizer | None" = None
 _added: set[str] = set()
-
-# jieba reports "Building prefix dict ..." on stderr at DEBUG through its own handler.
-jieba.setLogLevel(logging.WARNING)
 
 
 def cache_dir() -> Path:
     return Path(settings.VAR_DIR) / "search"
 
 
-def _load() -> jieba.Tokenizer:
+def _load() -> "jieba.Tokenizer":
+    import jieba
+
+    # jieba reports "Building prefix dict ..." on stderr at DEBUG through its own handler.
+    jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     directory = cache_dir()
     try:
@@ -45,7 +52,7 @@ def _load() -> jieba.Tokenizer:
     return tokenizer
 
 
-def tokenizer() -> jieba.Tokenizer:
+def tokenizer() -> "jieba.Tokenizer":
     """The process's tokenizer, loaded on first use (thread-safe)."""
     global _tokenizer
     if _tokenizer is None:

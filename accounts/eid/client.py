@@ -8,25 +8,26 @@ EID_PRIVATE_KEY names a PEM file.
 
 What the provider publishes (discovery and keys) is kept for a few minutes per issuer; a key id
 we have not seen makes Authlib fetch the keys again (a provider rotating its key).
+
+Authlib and joserfc are imported on the first eID sign-in a process handles, not with this module:
+every page that offers the eID button imports it, and a web worker that never sees an eID
+sign-in does without them.
 """
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from authlib.common.security import generate_token
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.django_client import OAuth
-from authlib.integrations.django_client.apps import DjangoOAuth2App
-from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from django.conf import settings
 from django.utils.translation import gettext as _
-from joserfc.errors import JoseError
 
 from accounts.assurance import Level
 from lib.refusals import Refused
+
+if TYPE_CHECKING:
+    from authlib.integrations.django_client.apps import DjangoOAuth2App
 
 METADATA_SECONDS = 300
 _metadata_cache: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -106,7 +107,11 @@ def metadata_forget() -> None:
     _metadata_cache.clear()
 
 
-def _client() -> DjangoOAuth2App:
+def _client() -> "DjangoOAuth2App":
+    from authlib.integrations.django_client import OAuth
+    from authlib.integrations.django_client.apps import DjangoOAuth2App
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
     metadata = _metadata()
     client_kwargs: dict[str, Any] = {
         "scope": settings.EID_SCOPE,
@@ -137,6 +142,8 @@ def _client() -> DjangoOAuth2App:
 
 def eid_authorization_start(*, redirect_uri: str, level: Level) -> EidStart:
     """The provider's authorization URL for `level`, with fresh state, nonce and PKCE verifier."""
+    from authlib.common.security import generate_token
+
     client = _client()
     found = client.create_authorization_url(
         redirect_uri,
@@ -149,6 +156,9 @@ def eid_authorization_start(*, redirect_uri: str, level: Level) -> EidStart:
 
 def eid_authorization_finish(*, redirect_uri: str, code: str, code_verifier: str, nonce: str) -> EidPerson:
     """Exchanges the code and checks the ID token; refuses anything it cannot trust."""
+    from authlib.integrations.base_client import OAuthError
+    from joserfc.errors import JoseError
+
     client = _client()
     try:
         token = client.fetch_access_token(redirect_uri=redirect_uri, code=code, code_verifier=code_verifier)

@@ -6,15 +6,16 @@ naming the rule the file broke, or returns the rewritten bytes, of the same cont
 - PDFs: pikepdf refuses active content and rewrites the rest (documents/disarm/pdf.py);
 - images: Pillow decodes within pixel limits and encodes afresh without metadata (images.py);
 - plain text: decoded as UTF-8 and written again without control characters.
+
+pikepdf and Pillow are imported on the first file of their kind a process disarms, not with this
+module: every process that knows the upload rules imports it, and most never disarm a file.
 """
 
 import unicodedata
 
 from django.utils.translation import gettext as _
 
-from documents.disarm.images import disarm_image
 from documents.disarm.limits import Limits, Refusal
-from documents.disarm.pdf import disarm_pdf
 
 __all__ = ["Limits", "Refusal", "rendition_of"]
 
@@ -38,8 +39,12 @@ def _disarm_text(content: bytes) -> bytes:
 
 def rendition_of(content: bytes, content_type: str, limits: Limits) -> bytes:
     if content_type == "application/pdf":
+        from documents.disarm.pdf import disarm_pdf
+
         return disarm_pdf(content, limits)
     if content_type in IMAGE_FORMATS:
+        from documents.disarm.images import disarm_image
+
         return disarm_image(content, IMAGE_FORMATS[content_type], limits)
     if content_type == "text/plain":
         return _disarm_text(content)
