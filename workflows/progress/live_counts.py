@@ -104,7 +104,8 @@ def live_counts_refresh(application_ids: Iterable[int]) -> int:
             raw[application][_key(*key)] += 1
         snapshots = {s.application_id: s for s in LiveWorkSnapshot.objects.filter(application_id__in=ids)}
         delta: Counter[Key] = Counter()
-        replaced, removed = [], []
+        replaced: list[LiveWorkSnapshot] = []
+        removed: list[int] = []
         for application in ids:
             now_counted = raw.get(application, Counter())
             snapshot = snapshots.get(application)
@@ -141,7 +142,9 @@ def _add(delta: Counter[Key]) -> None:
             step_key__in={key[2] for key in delta},
         )
     }
-    updated, created, emptied = [], [], []
+    updated: list[LiveWorkCount] = []
+    created: list[LiveWorkCount] = []
+    emptied: list[LiveWorkCount] = []
     for key, n in delta.items():
         counter = existing.get(key)
         if counter is None:
