@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -45,7 +46,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from workflows.models import DashboardRollupState, LiveWorkCount, LiveWorkSnapshot, WorkItem
+from workflows.models import Application, DashboardRollupState, LiveWorkCount, LiveWorkSnapshot, WorkItem
 
 logger = logging.getLogger("workflows.progress.live_counts")
 
@@ -182,6 +183,8 @@ def live_counts_rebuild() -> int:
     row's lock. Returns the number of counters written."""
     LiveWorkSnapshot.objects.all().delete()
     LiveWorkCount.objects.all().delete()
+    if connection.vendor == "postgresql":
+        return _rebuild_in_postgresql()
     totals: Counter[Key] = Counter()
     batch: list[LiveWorkSnapshot] = []
     current: int | None = None
@@ -204,6 +207,33 @@ def live_counts_rebuild() -> int:
     LiveWorkSnapshot.objects.bulk_create(batch)
     _add(totals)
     return len(totals)
+
+
+def _rebuild_in_postgresql() -> int:
+    """The same snapshots and counters as the loop below, built by two INSERT … SELECT
+    statements, without a million rows through Python (a minute saved per million)."""
+    item, application = WorkItem._meta.db_table, Application._meta.db_table
+    snapshot, counter = LiveWorkSnapshot._meta.db_table, LiveWorkCount._meta.db_table
+    live = ", ".join(["%s"] * len(WorkItem.LIVE))
+    due_day = '(w."statutory_due_at" AT TIME ZONE %s)::date'
+    zone = timezone.get_current_timezone_name()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{snapshot}" ("application_id", "keys") '  # noqa: S608 - table names from the models
+            f'SELECT w."application_id", jsonb_agg(jsonb_build_array(w."department_id", a."service_id", '
+            f'w."step_key", {due_day}, w."clock_stopped_at" IS NOT NULL)) '
+            f'FROM "{item}" w JOIN "{application}" a ON a."id" = w."application_id" '
+            f'WHERE w."status" IN ({live}) GROUP BY w."application_id"',
+            [zone, *WorkItem.LIVE],
+        )
+        cursor.execute(
+            f'INSERT INTO "{counter}" ("department_id", "service_id", "step_key", "due_day", "waiting", "count") '  # noqa: S608
+            f'SELECT w."department_id", a."service_id", w."step_key", {due_day}, w."clock_stopped_at" IS NOT NULL, '
+            f'COUNT(*) FROM "{item}" w JOIN "{application}" a ON a."id" = w."application_id" '
+            f'WHERE w."status" IN ({live}) GROUP BY 1, 2, 3, 4, 5',
+            [zone, *WorkItem.LIVE],
+        )
+        return cursor.rowcount
 
 
 @dataclass(frozen=True)
