@@ -39,9 +39,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
 )
@@ -307,15 +305,10 @@ def backlog(*, department_ids: list[int] | None, now: datetime) -> Backlog:
         )
         .order_by()
     )
-    # The service by a lookup per item rather than a join: a join to a million applications makes
-    # the planner scan them all, where the few items due later today need a primary key each.
     live_later = (
-        later.annotate(
-            service_of=Subquery(Application.objects.filter(pk=OuterRef("application_id")).values("service_id")[:1]),
-            blank_en=Value(""),
-            blank_zh=Value(""),
+        later.values_list(
+            "application__service_id", "application__service__name_en", "application__service__name_zh", "step_key"
         )
-        .values_list("service_of", "blank_en", "blank_zh", "step_key")
         .annotate(
             total=zero,
             waiting_n=zero,
