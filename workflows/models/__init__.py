@@ -20,7 +20,7 @@ from workflows.models.offers import Offer, OfferRecord
 from workflows.models.outbox import OutboxMessage
 from workflows.models.privacy import DataExport, ErasureRequest, RetentionRecord
 from workflows.models.ratings import Rating, RatingFollowUp
-from workflows.models.rollups import DashboardRollup, DashboardRollupState
+from workflows.models.rollups import DashboardRollup, DashboardRollupState, LiveWorkCount, LiveWorkSnapshot
 from workflows.models.transparency import Checkpoint, LogHead, LogLeaf, LogNode, LogPending, LogSource
 from workflows.models.work import Incident, Note, Timer, TransferRequest, WorkItem
 
@@ -42,6 +42,8 @@ __all__ = [
     "ErasureRequest",
     "GroupDocument",
     "Incident",
+    "LiveWorkCount",
+    "LiveWorkSnapshot",
     "LogHead",
     "LogLeaf",
     "LogNode",

@@ -7,6 +7,7 @@ histogram bucket) is a new name in the builder, not a new column or migration.
 
 from django.db import models
 
+from accounts.models import Department
 from services.models import Service
 
 
@@ -49,3 +50,43 @@ class DashboardRollupState(models.Model):
 
     def __str__(self) -> str:
         return f"rollups up to event {self.event_watermark}, rating {self.rating_watermark}"
+
+
+class LiveWorkCount(models.Model):
+    """Live work items counted ahead of time (workflows/progress/live_counts.py): how many of one
+    department's live steps of one service are at one step, due on one local day (empty: no
+    statutory due time) and waiting for the applicant (the clock stopped) or not. The dashboard
+    adds these up instead of joining every live work item to its application."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    step_key = models.CharField(max_length=64)
+    due_day = models.DateField(null=True, blank=True)
+    waiting = models.BooleanField(default=False)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "service", "step_key", "due_day", "waiting"],
+                nulls_distinct=False,
+                name="live_work_count_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.service_id} {self.step_key} {self.due_day} {self.waiting}: {self.count}"
+
+
+class LiveWorkSnapshot(models.Model):
+    """What the counters hold for one application: the keys of its live steps when it was last
+    counted, as [department id, service id, step key, due day or null, waiting]. The refresh
+    recounts an application by comparing its live steps with this, so recounting it again
+    changes nothing. Applications with no live step have none. No foreign key: a removed
+    application's snapshot is what lets the check take its steps out of the counters."""
+
+    application_id = models.BigIntegerField(primary_key=True)
+    keys = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"application {self.application_id}: {len(self.keys)} live steps"

@@ -262,6 +262,8 @@ class DashboardApi(APIView):
         end = serializers.DateField()
         departments = serializers.ListField(child=serializers.CharField())
         backlog_total = serializers.IntegerField()
+        # When the open-work counters were last refreshed; overdue is as of the request.
+        backlog_as_of = serializers.DateTimeField(allow_null=True)
         overdue_total = serializers.IntegerField()
         waiting_for_applicant_total = serializers.IntegerField()
         overall = serializers.DictField()
@@ -301,6 +303,7 @@ class DashboardApi(APIView):
                     "end": period.end,
                     "departments": [d.code for d in board.departments],
                     "backlog_total": board.backlog_total,
+                    "backlog_as_of": board.backlog_as_of,
                     "overdue_total": board.overdue_total,
                     "waiting_for_applicant_total": board.waiting_for_applicant_total,
                     "overall": board.overall,

@@ -6,8 +6,9 @@ service's lead department is in scope; step-level figures (backlog, overdue) cou
 items of departments in scope. The period filters what happened in it (decisions,
 ratings, submissions): those figures add up the rollup cells of the period
 (workflows/progress/rollups.py), so the page costs the same number of queries at any size.
-The backlog, the overdue list, incidents and follow-ups are as of now: live queries, each on
-an index of live rows.
+The backlog adds up live work counters kept by the same refresh (as of its last run, a few
+seconds ago; overdue exact at now: workflows/progress/live_counts.py). The overdue list,
+incidents and follow-ups are as of now: live queries, each on an index of live rows.
 """
 
 from collections import defaultdict
@@ -15,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.selectors import supervised_department_ids
 from workflows.models import Application, DashboardRollup, Incident, Offer, RatingFollowUp, WorkItem
+from workflows.progress.live_counts import backlog
 from workflows.progress.rollups import Cell, department_ids_of, percentiles
 
 DAY = 86400.0
@@ -75,6 +77,7 @@ class Dashboard:
     now: datetime
     departments: list[Department] = field(default_factory=list)
     backlog: list[dict[str, Any]] = field(default_factory=list)
+    backlog_as_of: datetime | None = None  # when the backlog's counters were last refreshed
     backlog_total: int = 0
     overdue_total: int = 0
     waiting_for_applicant_total: int = 0
@@ -99,31 +102,11 @@ def _rate(part: int | None, whole: int | None) -> float | None:
 
 
 def _backlog(dashboard: Dashboard) -> None:
-    now = dashboard.now
-    live = WorkItem.objects.filter(dashboard.scope.on("department_id"), status__in=LIVE)
-    overdue_q = Q(statutory_due_at__lt=now, clock_stopped_at__isnull=True)
-    waiting_q = Q(clock_stopped_at__isnull=False)
-    rows = (
-        live.values("application__service_id", "application__service__name_en", "application__service__name_zh")
-        .annotate(
-            step=F("step_key"),
-            total=Count("id"),
-            overdue=Count("id", filter=overdue_q),
-            waiting=Count("id", filter=waiting_q),
-        )
-        .order_by("-total", "application__service__name_en", "step_key")
-    )
-    dashboard.backlog = [
-        {
-            "service_en": row["application__service__name_en"],
-            "service_zh": row["application__service__name_zh"],
-            "step": row["step"],
-            "total": row["total"],
-            "overdue": row["overdue"],
-            "waiting": row["waiting"],
-        }
-        for row in rows
-    ]
+    """Open work by service and step, from the live work counters (workflows/progress/live_counts.py)
+    as of their last refresh, with overdue exact at now."""
+    counted = backlog(department_ids=dashboard.scope.department_ids, now=dashboard.now)
+    dashboard.backlog = counted.rows
+    dashboard.backlog_as_of = counted.as_of
     # The totals are the rows added up: each live item is in exactly one (service, step) row.
     dashboard.backlog_total = sum(row["total"] for row in dashboard.backlog)
     dashboard.overdue_total = sum(row["overdue"] for row in dashboard.backlog)

@@ -59,6 +59,7 @@ from workflows.models import (
     WorkItem,
 )
 from workflows.progress.figures import SecondsBetween
+from workflows.progress.live_counts import LiveDrift, live_counts_check, live_counts_rebuild, live_counts_refresh
 
 logger = logging.getLogger("workflows.progress.rollups")
 
@@ -321,7 +322,8 @@ def _local_days(moments: Iterable[datetime | None]) -> set[date]:
     return {timezone.localdate(moment) for moment in moments if moment is not None}
 
 
-def _touched_days(state: DashboardRollupState, now: datetime) -> tuple[set[date], int, int]:
+def _touched(state: DashboardRollupState, now: datetime) -> tuple[set[date], set[int], int, int]:
+    """The local days and the applications touched past the watermarks, and the new watermarks."""
     events = list(
         ApplicationEvent.objects.filter(id__gt=state.event_watermark)
         .order_by("id")
@@ -349,29 +351,39 @@ def _touched_days(state: DashboardRollupState, now: datetime) -> tuple[set[date]
     days |= _local_days(created for _, created in ratings)
     # Late commits: a transaction may commit its event after a run has passed its id.
     window = now - timedelta(seconds=settings.DASHBOARD_ROLLUP_OVERLAP_SECONDS)
-    recent = ApplicationEvent.objects.filter(created_at__gte=window).exists() or (
-        Rating.objects.filter(created_at__gte=window).exists()
+    recent_applications = set(
+        ApplicationEvent.objects.filter(created_at__gte=window).values_list("application_id", flat=True).distinct()
     )
-    if recent:
+    application_ids |= recent_applications
+    if recent_applications or Rating.objects.filter(created_at__gte=window).exists():
         days |= {timezone.localdate(window), timezone.localdate(now)}
     event_watermark = events[-1][0] if events else state.event_watermark
     rating_watermark = ratings[-1][0] if ratings else state.rating_watermark
-    return days, event_watermark, rating_watermark
+    return days, application_ids, event_watermark, rating_watermark
+
+
+def _refresh(state: DashboardRollupState, now: datetime) -> list[date]:
+    """Under the locked state row: the touched days' cells and the touched applications' live
+    work counters, then the watermarks."""
+    days, application_ids, state.event_watermark, state.rating_watermark = _touched(state, now)
+    for first, last in _ranges(days):
+        _replace(first, last, cells_between(first, last))
+    live_counts_refresh(application_ids)
+    state.refreshed_at = now
+    state.save(update_fields=["event_watermark", "rating_watermark", "refreshed_at"])
+    return sorted(days)
 
 
 def rollups_refresh(*, now: datetime | None = None) -> RefreshResult:
-    """Recomputes the days touched since the watermarks; see the module's docstring."""
+    """Recomputes the days touched since the watermarks, and recounts the live work of the
+    applications touched; see the module's docstring."""
     now = now or timezone.now()
     with transaction.atomic():
         state = _state(skip_locked=True)
         if state is None:
             return RefreshResult(days=[], busy=True)
-        days, state.event_watermark, state.rating_watermark = _touched_days(state, now)
-        for first, last in _ranges(days):
-            _replace(first, last, cells_between(first, last))
-        state.refreshed_at = now
-        state.save(update_fields=["event_watermark", "rating_watermark", "refreshed_at"])
-    return RefreshResult(days=sorted(days))
+        days = _refresh(state, now)
+    return RefreshResult(days=days)
 
 
 def _data_days() -> tuple[date, date] | None:
@@ -406,7 +418,8 @@ def _all_ranges(days: int | None) -> Iterator[tuple[date, date]]:
 
 
 def rollups_rebuild() -> int:
-    """Every cell from the raw data; waits for a running refresh. Returns the cells written."""
+    """Every cell and live work counter from the raw data; waits for a running refresh. Returns
+    the cells and counters written."""
     written = 0
     with transaction.atomic():
         state = _state_waiting()
@@ -416,6 +429,7 @@ def rollups_rebuild() -> int:
         DashboardRollup.objects.all().delete()
         for first, last in _all_ranges(None):
             written += _replace(first, last, cells_between(first, last))
+        written += live_counts_rebuild()
         state.refreshed_at = timezone.now()
         state.save(update_fields=["event_watermark", "rating_watermark", "refreshed_at"])
     return written
@@ -428,6 +442,12 @@ class Drift:
     service_id: int | None
     stored: dict[str, Any]
     raw: dict[str, Any]
+
+    def describe(self) -> str:
+        return (
+            f"{self.day.isoformat()} departments {self.department_key} service {self.service_id}: "
+            f"stored {self.stored} raw {self.raw}"
+        )
 
 
 def _differs(stored: DashboardRollup | None, raw: DashboardRollup | None) -> bool:
@@ -442,12 +462,14 @@ def _differs(stored: DashboardRollup | None, raw: DashboardRollup | None) -> boo
     )
 
 
-def rollups_check(*, days: int | None = None, repair: bool = False) -> list[Drift]:
-    """Compares every cell (of the last `days` days, or all) with the raw data; logs each cell
-    that differs, records how many on the state row and, with `repair`, rewrites them."""
-    drifts: list[Drift] = []
+def rollups_check(*, days: int | None = None, repair: bool = False) -> list[Drift | LiveDrift]:
+    """Compares every cell (of the last `days` days, or all) and every live work counter with
+    the raw data; logs each that differs, records how many on the state row and, with `repair`,
+    rewrites them. It refreshes first, so what the last few seconds changed is not drift."""
+    drifts: list[Drift | LiveDrift] = []
     with transaction.atomic():
         state = _state_waiting()
+        _refresh(state, timezone.now())
         for first, last in _all_ranges(days):
             raw = {(r.day, r.department_key, r.service_id): r for r in _rows(cells_between(first, last))}
             stored = {
@@ -469,13 +491,11 @@ def rollups_check(*, days: int | None = None, repair: bool = False) -> list[Drif
                 _replace(first, last, {})
                 DashboardRollup.objects.bulk_create(list(raw.values()), batch_size=2000)
             drifts += found
+        drifts += live_counts_check(repair=repair)
         state.checked_at = timezone.now()
         state.drifted_cells = len(drifts)
         state.save(update_fields=["checked_at", "drifted_cells"])
     for drift in drifts:
-        logger.warning(
-            "dashboard rollup drift on %s departments %s service %s: stored %s, raw data %s",
-            drift.day.isoformat(), drift.department_key, drift.service_id, drift.stored, drift.raw,
-        )  # fmt: skip
+        logger.warning("dashboard rollup drift: %s", drift.describe())
     logger.info("dashboard rollup check: %d cells drifted%s", len(drifts), " (repaired)" if repair and drifts else "")
     return drifts

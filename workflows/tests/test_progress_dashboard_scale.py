@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from workflows.models import Application, ApplicationGroup, Rating, RatingFollowUp, WorkItem
 from workflows.progress.dashboard import Period, dashboard_for
+from workflows.progress.live_counts import backlog
 from workflows.progress.rollups import rollups_rebuild
 from workflows.tests import dashboard_raw
 from workflows.tests.factories import published_version
@@ -125,10 +126,25 @@ def test_dashboard_render_time_for_100000_applications(client, alice, administra
     # Before the rollups, for comparison: the same figures by aggregates over every application.
     period = Period(timezone.localdate(now - timedelta(days=60)), timezone.localdate(now))
     for name, build in (("rollups", dashboard_for), ("raw aggregates", dashboard_raw.dashboard_for)):
-        with CaptureQueriesContext(connection) as queries:
+        timings = []
+        for _ in range(3):
+            with CaptureQueriesContext(connection) as queries:
+                t0 = time.monotonic()
+                build(user=administrator, period=period, now=now)
+                timings.append(time.monotonic() - t0)
+        print(f"figures from {name}: best of 3 {min(timings) * 1000:.0f} ms, {len(queries)} queries")
+    # The backlog alone: the live work counters against the live query over every live work item.
+    board = dashboard_raw.Dashboard(scope=dashboard_raw.Scope(None), period=period, now=now)
+    for name, count in (
+        ("counters", lambda: backlog(department_ids=None, now=now)),
+        ("live query", lambda: dashboard_raw._backlog(board)),
+    ):
+        timings = []
+        for _ in range(3):
             t0 = time.monotonic()
-            build(user=administrator, period=period, now=now)
-            print(f"figures from {name}: {(time.monotonic() - t0) * 1000:.0f} ms, {len(queries)} queries")
+            count()
+            timings.append(time.monotonic() - t0)
+        print(f"backlog from the {name}: best of 3 {min(timings) * 1000:.0f} ms")
     assert Application.objects.count() >= COUNT
     # A fixed number: sign-in, scope, departments, the rollups, the live lists and counts, and the
     # period's proactive offers.

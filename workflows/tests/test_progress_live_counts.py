@@ -1,0 +1,245 @@
+"""The dashboard's backlog from the live work counters: once refreshed, the same rows and totals
+as the live query over every work item (workflows/tests/dashboard_raw.py keeps it); a refresh
+run twice changes nothing; a transition shows after the next refresh; the daily check finds
+and repairs drift; a supervisor sees only their departments' counters."""
+
+import uuid
+from datetime import datetime, time, timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Department, Role
+from services.models import Service
+from tests.conftest import staff_member
+from workflows.models import (
+    Application,
+    ApplicationGroup,
+    DashboardRollupState,
+    LiveWorkCount,
+    LiveWorkSnapshot,
+    WorkItem,
+)
+from workflows.progress import live_counts
+from workflows.progress.dashboard import Period, dashboard_for
+from workflows.progress.live_counts import LiveDrift, backlog, live_counts_refresh
+from workflows.progress.rollups import rollups_check, rollups_rebuild, rollups_refresh
+from workflows.tests import dashboard_raw
+from workflows.tests.factories import published_version
+from workflows.tests.progress_support import ONE_STEP, decide, submit
+
+pytestmark = pytest.mark.django_db
+DAY = timedelta(days=1)
+LIVE_FIGURES = ("backlog", "backlog_total", "overdue_total", "waiting_for_applicant_total")
+
+
+def _application(version, applicant) -> Application:
+    group = ApplicationGroup.objects.create(
+        applicant=applicant, submitted_at=timezone.now() - 3 * DAY, number=f"G-{uuid.uuid4().hex[:10]}"
+    )
+    return Application.objects.create(
+        group=group,
+        applicant=applicant,
+        number=f"L-{uuid.uuid4().hex[:10]}",
+        service=version.service,
+        service_version=version,
+        status=Application.Status.IN_PROGRESS,
+        submitted_at=group.submitted_at,
+    )
+
+
+def _figures(board) -> dict:
+    return {name: getattr(board, name) for name in LIVE_FIGURES}
+
+
+def counters() -> set[tuple]:
+    return set(
+        LiveWorkCount.objects.values_list("department_id", "service_id", "step_key", "due_day", "waiting", "count")
+    )
+
+
+def snapshots() -> dict[int, list]:
+    return dict(LiveWorkSnapshot.objects.values_list("application_id", "keys"))
+
+
+@pytest.fixture
+def varied(frozen_now, alice, department_a, department_b):
+    """Live work of three departments and three services at several steps: overdue, due earlier
+    and later today, due later, without a due time, the clock stopped, failed; and finished work."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    midnight = timezone.make_aware(datetime.combine(today, time.min))
+    tomorrow = timezone.make_aware(datetime.combine(today + DAY, time.min))
+    tax = Department.objects.create(code="tax", short_code="TAX", name_en="Taxation", name_zh="税务局")
+    market = published_version(route=ONE_STEP, code="market-svc")
+    fire = published_version(route=ONE_STEP, code="fire-svc")
+    food = published_version(route=ONE_STEP, code="food-svc")
+    Service.objects.filter(pk=fire.service_id).update(lead_department=department_b)
+    dues = {
+        "overdue": now - 3 * DAY,
+        "yesterday": midnight - timedelta(seconds=1),
+        "midnight": midnight,  # a statutory due time: today's local midnight, already past
+        "earlier today": midnight + (now - midnight) / 2,
+        "later today": now + (tomorrow - now) / 2,
+        "tomorrow": tomorrow,
+        "later": now + 6 * DAY,
+        "none": None,
+    }
+    statuses = [WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.WAITING, WorkItem.Status.FAILED]
+    finished = [WorkItem.Status.DONE, WorkItem.Status.SKIPPED, WorkItem.Status.CANCELLED]
+    plan = [
+        (market, department_a, ["licence", "food"]),
+        (market, department_b, ["fire"]),
+        (fire, department_b, ["check", "licence"]),
+        (food, tax, ["tax"]),
+        (food, department_a, ["licence"]),
+    ]
+    index = 0
+    for version, department, steps in plan:
+        for label, due in dues.items():
+            application = _application(version, alice)
+            for round_number, step in enumerate(steps * 2, start=1):
+                index += 1
+                stopped = index % 5 == 0  # waiting for the applicant
+                status = finished[index % 3] if index % 4 == 0 else statuses[(index // 2) % 4]
+                WorkItem.objects.create(
+                    application=application,
+                    step_key=step,
+                    round=round_number,
+                    department=department,
+                    kind="review",
+                    status=status,
+                    statutory_due_at=due,
+                    clock_stopped_at=now - DAY if stopped else None,
+                    label_en=label,
+                )
+    return {"now": now, "tax": tax, "market": market}
+
+
+def _boards(user, now):
+    period = Period.default(timezone.localdate(now))
+    return dashboard_for(user=user, period=period, now=now), dashboard_raw.dashboard_for(
+        user=user, period=period, now=now
+    )
+
+
+def test_the_counted_backlog_equals_the_live_query(varied, administrator, supervisor):
+    rollups_rebuild()  # rows written directly, without events: counted as an upgrade counts them
+    now = varied["now"]
+    for user in (administrator, supervisor):
+        counted, live = _boards(user, now)
+        assert _figures(counted) == _figures(live)
+        assert counted.backlog_total and counted.overdue_total and counted.waiting_for_applicant_total
+    counted, _ = _boards(administrator, now)
+    assert len(counted.backlog) >= 6
+    assert counted.backlog_as_of == DashboardRollupState.objects.get().refreshed_at
+    # A little later the same counters give the same figures as the live query then: the items
+    # due earlier today were overdue already; those due later today become overdue as their time passes.
+    tomorrow = timezone.make_aware(datetime.combine(timezone.localdate(now) + DAY, time.min))
+    later = tomorrow - timedelta(seconds=1)
+    counted, live = _boards(administrator, later)
+    assert _figures(counted) == _figures(live)
+    assert counted.overdue_total > _boards(administrator, now)[0].overdue_total
+
+
+def test_a_refresh_run_twice_changes_nothing(varied, administrator):
+    rollups_rebuild()
+    before = (counters(), snapshots())
+    rollups_refresh()
+    rollups_refresh()
+    # With the watermark put back, every application is recounted: still nothing changes.
+    DashboardRollupState.objects.update(event_watermark=0)
+    rollups_refresh()
+    assert (counters(), snapshots()) == before
+    counted, live = _boards(administrator, varied["now"])
+    assert _figures(counted) == _figures(live)
+    # Recounting every application from its snapshot changes nothing either.
+    assert live_counts_refresh(Application.objects.values_list("id", flat=True)) == 0
+    assert (counters(), snapshots()) == before
+
+
+def test_the_rebuild_gives_the_same_counters_in_sql_and_in_python(varied, monkeypatch):
+    rollups_rebuild()  # on PostgreSQL, two INSERT … SELECT statements
+    in_sql = (counters(), _normalised(snapshots()))
+    monkeypatch.setattr(live_counts, "connection", SimpleNamespace(vendor="sqlite"))
+    live_counts.live_counts_rebuild()  # the loop the embedded database runs
+    assert (counters(), _normalised(snapshots())) == in_sql
+    assert live_counts_refresh(Application.objects.values_list("id", flat=True)) == 0
+
+
+def _normalised(found: dict[int, list]) -> dict[int, list]:
+    return {application: sorted(map(repr, keys)) for application, keys in found.items()}
+
+
+def test_a_transition_shows_after_the_next_refresh(django_capture_on_commit_callbacks, alice, clerk_a, supervisor):
+    rollups_refresh()
+    application = submit(django_capture_on_commit_callbacks, applicant=alice, time_limit_days=10)
+    rollups_refresh()
+    board = dashboard_for(user=supervisor, period=Period.default())
+    assert [(row["step"], row["total"], row["overdue"]) for row in board.backlog] == [("licence", 1, 0)]
+    first = board.backlog_as_of
+
+    decide(django_capture_on_commit_callbacks, application, "licence", clerk_a)
+    # Until the refresh the counters are as of its last run, and say so.
+    board = dashboard_for(user=supervisor, period=Period.default())
+    assert board.backlog_total == 1 and board.backlog_as_of == first
+    rollups_refresh()
+    board = dashboard_for(user=supervisor, period=Period.default())
+    assert board.backlog == [] and board.backlog_total == 0
+    assert board.backlog_as_of > first
+    assert not LiveWorkSnapshot.objects.filter(application_id=application.pk).exists()
+    assert not LiveWorkCount.objects.exists()
+
+
+def test_the_page_says_when_the_backlog_was_counted(client, django_capture_on_commit_callbacks, alice, supervisor):
+    submit(django_capture_on_commit_callbacks, applicant=alice)
+    rollups_refresh()
+    refreshed = timezone.localtime(DashboardRollupState.objects.get().refreshed_at)
+    client.force_login(supervisor)
+    page = client.get("/supervision/").content.decode()
+    assert f"Open work counted as of {refreshed:%H:%M}" in page
+    data = client.get("/api/supervision/dashboard/").json()
+    assert data["backlog_total"] == 1 and data["backlog_as_of"]
+
+
+def test_a_supervisor_sees_only_their_departments_counters(client, varied, supervisor, department_b):
+    rollups_rebuild()
+    fire_supervisor = staff_member("supervisor.b", "Supervisor B", department_b, Role.SUPERVISOR)
+    tax_supervisor = staff_member("supervisor.tax", "Supervisor Tax", varied["tax"], Role.SUPERVISOR)
+    now = varied["now"]
+    mine = dashboard_for(user=supervisor, period=Period.default(), now=now)
+    theirs = dashboard_for(user=fire_supervisor, period=Period.default(), now=now)
+    assert mine.backlog and theirs.backlog
+    # The market supervisor's steps (licence, food of market and food services) are not the fire
+    # supervisor's, and the other way round: no row of one is in the other's.
+    assert {(r["service_en"], r["step"]) for r in mine.backlog}.isdisjoint(
+        {(r["service_en"], r["step"]) for r in theirs.backlog}
+    )
+    # The tax supervisor sees the tax steps only, none of the market department's work.
+    only_tax = dashboard_for(user=tax_supervisor, period=Period.default(), now=now)
+    assert {r["step"] for r in only_tax.backlog} == {"tax"}
+    assert backlog(department_ids=[varied["tax"].pk], now=now).rows == only_tax.backlog
+    client.force_login(tax_supervisor)
+    page = client.get("/supervision/").content.decode()
+    assert "Service market-svc" not in page and "Service fire-svc" not in page
+    assert client.get("/api/supervision/dashboard/").json()["backlog_total"] == only_tax.backlog_total
+
+
+def test_the_check_finds_and_repairs_drift_in_the_counters(varied, administrator, caplog):
+    rollups_rebuild()
+    assert rollups_check() == []
+    # A step finished outside the engine (no event): the counters do not know.
+    gone = WorkItem.objects.filter(status=WorkItem.Status.OPEN).order_by("id")[0]
+    WorkItem.objects.filter(pk=gone.pk).update(status=WorkItem.Status.CANCELLED)
+    drifts = rollups_check()
+    assert drifts and all(isinstance(drift, LiveDrift) for drift in drifts)
+    [drift] = drifts
+    assert drift.key[:3] == (gone.department_id, gone.application.service_id, gone.step_key)
+    assert drift.stored == drift.raw + 1
+    assert "stored" in drift.describe()
+    assert DashboardRollupState.objects.get().drifted_cells == 1
+    assert len(rollups_check(repair=True)) == 1
+    assert rollups_check() == []
+    counted, live = _boards(administrator, varied["now"])
+    assert _figures(counted) == _figures(live)
