@@ -64,6 +64,10 @@ class LiveWorkCount(models.Model):
     due_day = models.DateField(null=True, blank=True)
     waiting = models.BooleanField(default=False)
     count = models.IntegerField(default=0)
+    # Of a counter due on the day of the last refresh: how many of its steps were not yet due at
+    # that refresh (0 on every other day's counters). The page then counts live only the steps
+    # that fell due since the refresh.
+    ahead = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -16,11 +16,13 @@ How the counters stay current, without touching the engine's transactions:
   `live_counts_check` (with the daily rollup check) compares the counters with a count of the
   raw live work items and, with `repair`, rebuilds them.
 
-Overdue stays exact at the current moment, by the rule of `workflows.clock.is_overdue` (past
-its due time, clock not stopped): a counter whose due day is before today is overdue; one due
-on a later day is not; of those due today, the ones whose due time is still ahead are counted
-live (`later_today`, a range of the live-overdue index) and taken away. Statutory due times are
-local midnights, so that live set is normally empty.
+Overdue follows the rule of `workflows.clock.is_overdue` (past its due time, clock not stopped):
+a counter whose due day is before today is overdue; one due on a later day is not. Of those due
+today, each refresh also stores how many were not yet due at that moment (`ahead`, one grouped
+count of the live-overdue index over the rest of the day), so the ones already past due at the
+refresh are `count - ahead`; the page adds, live, only the steps that fell due since the refresh
+(a range of seconds to a minute of due times, not the rest of the day). A refresh on an earlier
+day left nothing of today past due, and the live range then starts at today's midnight.
 """
 
 import logging
@@ -40,10 +42,11 @@ from django.db.models import (
     F,
     IntegerField,
     Q,
+    Subquery,
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from workflows.models import Application, DashboardRollupState, LiveWorkCount, LiveWorkSnapshot, WorkItem
@@ -64,7 +67,8 @@ COLUMNS = (
     "waiting_n",
     "overdue_n",
     "due_today",
-    "later_today",
+    "ahead",
+    "fell_due",
     "as_of",
 )
 
@@ -178,6 +182,35 @@ def raw_counts() -> Counter[Key]:
     return Counter({_key(*key): n for *key, n in rows})
 
 
+def live_counts_ahead(now: datetime) -> int:
+    """Stores, on the counters due today (local), how many of their steps are not yet due at
+    `now`; every other counter's `ahead` goes back to 0. Call it under the rollup state row's lock,
+    right after the counters are refreshed. Returns the number of counters with steps ahead."""
+    today = timezone.localdate(now)
+    tomorrow = timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min))
+    ahead = {
+        (department, service, step): n
+        for department, service, step, n in WorkItem.objects.filter(
+            status__in=WorkItem.LIVE,
+            clock_stopped_at__isnull=True,
+            statutory_due_at__gte=now,
+            statutory_due_at__lt=tomorrow,
+        )
+        .values_list("department_id", "application__service_id", "step_key")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    LiveWorkCount.objects.filter(ahead__gt=0).exclude(due_day=today, waiting=False).update(ahead=0)
+    changed = []
+    for counter in LiveWorkCount.objects.filter(due_day=today, waiting=False):
+        n = ahead.get((counter.department_id, counter.service_id, counter.step_key), 0)
+        if counter.ahead != n:
+            counter.ahead = n
+            changed.append(counter)
+    LiveWorkCount.objects.bulk_update(changed, ["ahead"], batch_size=1000)
+    return sum(1 for n in ahead.values() if n)
+
+
 def live_counts_rebuild() -> int:
     """Every snapshot and counter from the raw live work items. Call it under the rollup state
     row's lock. Returns the number of counters written."""
@@ -227,9 +260,10 @@ def _rebuild_in_postgresql() -> int:
             [zone, *WorkItem.LIVE],
         )
         cursor.execute(
-            f'INSERT INTO "{counter}" ("department_id", "service_id", "step_key", "due_day", "waiting", "count") '  # noqa: S608
-            f'SELECT w."department_id", a."service_id", w."step_key", {due_day}, w."clock_stopped_at" IS NOT NULL, '
-            f'COUNT(*) FROM "{item}" w JOIN "{application}" a ON a."id" = w."application_id" '
+            f'INSERT INTO "{counter}" ("department_id", "service_id", "step_key", "due_day", "waiting", "count", '  # noqa: S608
+            f'"ahead") SELECT w."department_id", a."service_id", w."step_key", {due_day}, '
+            f'w."clock_stopped_at" IS NOT NULL, COUNT(*), 0 '
+            f'FROM "{item}" w JOIN "{application}" a ON a."id" = w."application_id" '
             f'WHERE w."status" IN ({live}) GROUP BY 1, 2, 3, 4, 5',
             [zone, *WorkItem.LIVE],
         )
@@ -277,36 +311,37 @@ class Backlog:
 
 def backlog(*, department_ids: list[int] | None, now: datetime) -> Backlog:
     """Open work by service and step in these departments (None: all), from the counters, with
-    overdue exact at `now`. One statement: the counters added up, the live items due later
-    today, and the time of the last refresh."""
+    overdue as of `now`. One statement: the counters added up, the live steps that fell due since
+    the last refresh, and the time of that refresh."""
     today = timezone.localdate(now)
-    tomorrow = timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min))
+    midnight = timezone.make_aware(datetime.combine(today, time.min))
+    refreshed = DashboardRollupState.objects.filter(pk=1).values("refreshed_at")[:1]
+    since = Greatest(Coalesce(Subquery(refreshed), Value(midnight)), Value(midnight))
     counters = LiveWorkCount.objects.all()
-    later = WorkItem.objects.filter(
-        status__in=WorkItem.LIVE,
-        clock_stopped_at__isnull=True,
-        statutory_due_at__gte=now,
-        statutory_due_at__lt=tomorrow,
-    )
+    fell_due = WorkItem.objects.filter(
+        status__in=WorkItem.LIVE, clock_stopped_at__isnull=True, statutory_due_at__lt=now
+    ).filter(statutory_due_at__gte=since)
     if department_ids is not None:
         counters = counters.filter(department_id__in=department_ids)
-        later = later.filter(department_id__in=department_ids)
+        fell_due = fell_due.filter(department_id__in=department_ids)
     zero = Value(0, output_field=IntegerField())
     no_time = Cast(Value(None), output_field=DateTimeField())
+    today_q = Q(waiting=False, due_day=today)
     counted = (
         counters.values_list("service_id", "service__name_en", "service__name_zh", "step_key")
         .annotate(
             total=Sum("count"),
             waiting_n=Sum("count", filter=Q(waiting=True), default=0),
             overdue_n=Sum("count", filter=Q(waiting=False, due_day__lt=today), default=0),
-            due_today=Sum("count", filter=Q(waiting=False, due_day=today), default=0),
-            later_today=zero,
+            due_today=Sum("count", filter=today_q, default=0),
+            ahead=Sum("ahead", filter=today_q, default=0),
+            fell_due=zero,
             as_of=no_time,
         )
         .order_by()
     )
-    live_later = (
-        later.values_list(
+    live_fell_due = (
+        fell_due.values_list(
             "application__service_id", "application__service__name_en", "application__service__name_zh", "step_key"
         )
         .annotate(
@@ -314,7 +349,8 @@ def backlog(*, department_ids: list[int] | None, now: datetime) -> Backlog:
             waiting_n=zero,
             overdue_n=zero,
             due_today=zero,
-            later_today=Count("id"),
+            ahead=zero,
+            fell_due=Count("id"),
             as_of=no_time,
         )
         .order_by()
@@ -330,7 +366,8 @@ def backlog(*, department_ids: list[int] | None, now: datetime) -> Backlog:
             waiting_n=zero,
             overdue_n=zero,
             due_today=zero,
-            later_today=zero,
+            ahead=zero,
+            fell_due=zero,
             as_of=F("refreshed_at"),
         )
         .values_list(*COLUMNS)
@@ -338,14 +375,14 @@ def backlog(*, department_ids: list[int] | None, now: datetime) -> Backlog:
     )
     found = Backlog()
     rows: dict[tuple[int, str], dict[str, Any]] = {}
-    not_yet_due: Counter[tuple[int, str]] = Counter()
-    for service, name_en, name_zh, step, total, waiting, overdue, due_today, later_today, as_of in counted.union(
-        live_later, state, all=True
+    newly_due: Counter[tuple[int, str]] = Counter()
+    for service, name_en, name_zh, step, total, waiting, overdue, due_today, ahead, fell, as_of in counted.union(
+        live_fell_due, state, all=True
     ):
         if service is None:
             found.as_of = as_of
-        elif later_today:
-            not_yet_due[(service, step)] += later_today
+        elif fell:
+            newly_due[(service, step)] += fell
         elif total:
             rows[(service, step)] = {
                 "service_en": name_en,
@@ -354,10 +391,13 @@ def backlog(*, department_ids: list[int] | None, now: datetime) -> Backlog:
                 "total": total,
                 "overdue": overdue,
                 "waiting": waiting,
-                "due_today": due_today,
+                "past_at_refresh": max(0, due_today - ahead),
             }
+    refreshed_today = found.as_of is not None and timezone.localdate(found.as_of) == today
     for key, row in rows.items():
-        # Due today and already past due: the counted ones less those whose time is still ahead.
-        row["overdue"] += max(0, row.pop("due_today") - not_yet_due[key])
+        # Due today: those already past due at the refresh (none if it ran on an earlier day),
+        # and those that fell due since.
+        past_at_refresh = row.pop("past_at_refresh")
+        row["overdue"] += (past_at_refresh if refreshed_today else 0) + newly_due[key]
     found.rows = sorted(rows.values(), key=lambda row: (-row["total"], row["service_en"], row["step"]))
     return found

@@ -59,7 +59,13 @@ from workflows.models import (
     WorkItem,
 )
 from workflows.progress.figures import SecondsBetween
-from workflows.progress.live_counts import LiveDrift, live_counts_check, live_counts_rebuild, live_counts_refresh
+from workflows.progress.live_counts import (
+    LiveDrift,
+    live_counts_ahead,
+    live_counts_check,
+    live_counts_rebuild,
+    live_counts_refresh,
+)
 
 logger = logging.getLogger("workflows.progress.rollups")
 
@@ -369,6 +375,7 @@ def _refresh(state: DashboardRollupState, now: datetime) -> list[date]:
     for first, last in _ranges(days):
         _replace(first, last, cells_between(first, last))
     live_counts_refresh(application_ids)
+    live_counts_ahead(now)
     state.refreshed_at = now
     state.save(update_fields=["event_watermark", "rating_watermark", "refreshed_at"])
     return sorted(days)
@@ -431,6 +438,7 @@ def rollups_rebuild() -> int:
             written += _replace(first, last, cells_between(first, last))
         written += live_counts_rebuild()
         state.refreshed_at = timezone.now()
+        live_counts_ahead(state.refreshed_at)
         state.save(update_fields=["event_watermark", "rating_watermark", "refreshed_at"])
     return written
 

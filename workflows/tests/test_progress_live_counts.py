@@ -243,3 +243,42 @@ def test_the_check_finds_and_repairs_drift_in_the_counters(varied, administrator
     assert rollups_check() == []
     counted, live = _boards(administrator, varied["now"])
     assert _figures(counted) == _figures(live)
+
+
+def test_each_refresh_stores_how_many_of_todays_steps_were_not_yet_due(varied, administrator):
+    now = varied["now"]
+    today = timezone.localdate(now)
+    tomorrow = timezone.make_aware(datetime.combine(today + DAY, time.min))
+    rollups_rebuild()
+
+    def ahead_of_today() -> int:
+        return sum(LiveWorkCount.objects.filter(due_day=today, waiting=False).values_list("ahead", flat=True))
+
+    not_yet_due = WorkItem.objects.filter(
+        status__in=WorkItem.LIVE,
+        clock_stopped_at__isnull=True,
+        statutory_due_at__gte=now,
+        statutory_due_at__lt=tomorrow,
+    ).count()
+    assert not_yet_due and ahead_of_today() == not_yet_due
+    assert not LiveWorkCount.objects.exclude(due_day=today).filter(ahead__gt=0).exists()
+    # A refresh later in the day: those steps have fallen due, none is ahead any more, and the
+    # page needs nothing live for them.
+    later = tomorrow - timedelta(seconds=1)
+    rollups_refresh(now=later)
+    assert ahead_of_today() == 0
+    counted, live = _boards(administrator, later)
+    assert _figures(counted) == _figures(live)
+
+
+def test_counters_refreshed_on_an_earlier_day_give_todays_overdue(varied, administrator, supervisor):
+    rollups_rebuild()
+    next_morning = timezone.make_aware(
+        datetime.combine(timezone.localdate(varied["now"]) + DAY, time(10, 0))
+    )  # no refresh since yesterday
+    for user in (administrator, supervisor):
+        counted, live = _boards(user, next_morning)
+        assert _figures(counted) == _figures(live)
+    assert (
+        _boards(administrator, next_morning)[0].overdue_total > _boards(administrator, varied["now"])[0].overdue_total
+    )
