@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.selectors import supervised_department_ids
+from services.models import Service
 from workflows.models import Application, DashboardRollup, Incident, Offer, RatingFollowUp, WorkItem
 from workflows.progress.live_counts import backlog
 from workflows.progress.rollups import Cell, department_ids_of, percentiles
@@ -122,11 +124,46 @@ def _cells(dashboard: Dashboard) -> "PeriodTotals":
             in_scope |= Q(department_key__contains=f",{department_id},")
         cells = cells.filter(in_scope)
     totals = PeriodTotals()
+    if connection.vendor == "postgresql":
+        # Added up per department key and service in PostgreSQL: a figure per row instead of two
+        # JSON documents per cell decoded in Python (~3,000 cells for an administrator's month).
+        for key, service_id, name_en, name_zh, counts, sums in _cells_added_up(cells):
+            totals.add(key, service_id, (name_en, name_zh), counts, sums)
+        return totals
     for key, service_id, name_en, name_zh, counts, sums in cells.values_list(
         "department_key", "service_id", "service__name_en", "service__name_zh", "counts", "sums"
     ):
         totals.add(key, service_id, (name_en, name_zh), counts, sums)
     return totals
+
+
+def _cells_added_up(cells: QuerySet[DashboardRollup]) -> list[tuple[str, int | None, str, str, dict, dict]]:
+    """The cells' counts and sums added up per (department key, service), by one statement over
+    the cells' figures (`jsonb_each_text`)."""
+    in_scope, params = cells.values("id").query.sql_with_params()
+    rollup, service = DashboardRollup._meta.db_table, Service._meta.db_table
+    figures = (
+        "SELECT c.department_key, c.service_id, {kind} AS kind, f.key, SUM(f.value::double precision) "  # noqa: S608 - table names and Django's own SQL
+        f'FROM "{rollup}" c CROSS JOIN LATERAL jsonb_each_text(c.{{column}}) f '
+        f"WHERE c.id IN ({in_scope}) GROUP BY 1, 2, 4"
+    )
+    sql = (
+        "SELECT t.department_key, t.service_id, s.name_en, s.name_zh, t.kind, t.key, t.total FROM ("  # noqa: S608
+        + figures.format(kind="'c'", column="counts")
+        + " UNION ALL "
+        + figures.format(kind="'s'", column="sums")
+        + f') t (department_key, service_id, kind, key, total) LEFT JOIN "{service}" s ON s.id = t.service_id'
+    )
+    added: dict[tuple[str, int | None], tuple[str, str, dict, dict]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *params])
+        for key, service_id, name_en, name_zh, kind, name, total in cursor.fetchall():
+            entry = added.setdefault((key, service_id), (name_en or "", name_zh or "", {}, {}))
+            if kind == "c":
+                entry[2][name] = round(total)
+            else:
+                entry[3][name] = total
+    return [(key, service_id, *entry) for (key, service_id), entry in added.items()]
 
 
 @dataclass
