@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from accounts.demo import seed_accounts
-from bench import ceiling, fixtures, sequencer
+from bench import ceiling, fixtures, loader, sequencer
 from portal.demo import seed_demo
 from workflows.apply.demo import demo_pdf
 from workflows.models import Application, LogHead, WorkItem
@@ -87,3 +87,25 @@ def test_the_sequencer_bench_rows_are_written_as_the_product_writes_them_and_int
         integrated += done
     assert integrated == 40
     assert LogHead.objects.get().size == before + 40
+
+
+def test_the_loader_checks_every_loaded_reference_and_finds_a_broken_one():
+    if connection.vendor != "postgresql":
+        pytest.skip("the loader uses PostgreSQL's COPY")
+    seed_demo()
+    loaded = loader.load(total=300, departments=3)
+    assert loaded["added"] == 300 and loaded["work_items"] == 600
+    assert WorkItem.objects.filter(application__number__startswith="BQ").count() == 600
+    first = Application.objects.order_by("id").values_list("id", flat=True).first()
+    assert loader.orphans(Application, first) == {} and loader.orphans(WorkItem, 1) == {}
+    # A work item pointing at no application (written with the checks off, as the load does) is found.
+    missing = Application.objects.order_by("-id").values_list("id", flat=True).first() + 1000
+    item = WorkItem.objects.order_by("id").first()
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute("UPDATE workflows_workitem SET application_id = %s WHERE id = %s", [missing, item.pk])
+        finally:
+            cursor.execute("SET session_replication_role = origin")
+    assert loader.orphans(WorkItem, item.pk) == {"application": 1}
+    WorkItem.objects.filter(pk=item.pk).delete()
