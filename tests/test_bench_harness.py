@@ -20,13 +20,39 @@ pytestmark = pytest.mark.django_db(transaction=True)
 AUDIT_TABLES = ("workflows_applicationevent", "workflows_dataaccessrecord")
 
 
-def test_the_ceiling_captures_one_applications_whole_work_and_parameterises_it(tmp_path):
+@pytest.fixture
+def sequences_restored():
+    """The database's sequences (ids and the readable application numbers) as they were before
+    the test: the ceiling moves them to ranges of its own, and the test database is shared with
+    the rest of the suite, whose numbers read like 2026-MKT-000001."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT schemaname, sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
+        )
+        saved = cursor.fetchall()
+    yield
+    before = {(schema, name): last_value for schema, name, last_value in saved}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT schemaname, sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        for schema, name in cursor.fetchall():
+            qualified = f'"{schema}"."{name}"'
+            last_value = before.get((schema, name))
+            if last_value is None:  # unused before the test, or made during it: back to its start
+                cursor.execute(f"ALTER SEQUENCE {qualified} RESTART")
+            else:
+                cursor.execute("SELECT setval(%s, %s, true)", [qualified, last_value])
+
+
+def test_the_ceiling_captures_one_applications_whole_work_and_parameterises_it(tmp_path, sequences_restored):
     if connection.vendor != "postgresql":
         pytest.skip("the ceiling replays PostgreSQL SQL")
     seed_demo()  # what `make bench` seeds: calendar, departments, accounts, catalogue
     (citizen,) = fixtures.citizens(1)
     lease = demo_pdf("Lease agreement", "Bench Citizen")
-    ceiling.separate_id_ranges()
+    ceiling.separate_id_ranges()  # moves every sequence of this database: put back at the end
     clerks = ceiling.Clerks()
     from django.test import Client
 
