@@ -92,6 +92,14 @@ class WorkItem(models.Model):
                 name="work_item_live_queue",
                 condition=models.Q(kind="review", status__in=["open", "claimed", "waiting"]),
             ),
+            # One clerk's live review steps per department ("mine", and its bounded count), in due
+            # order: at a department of 100,000 the planner otherwise intersects two bitmaps of
+            # the whole department and the clerk's every step.
+            models.Index(
+                fields=["department", "assignee", "statutory_due_at", "id"],
+                name="work_item_live_mine",
+                condition=models.Q(kind="review", status__in=["open", "claimed", "waiting"]),
+            ),
             # The supervision dashboard's backlog and overdue list (as of now): live work of every
             # kind per department in due order, carrying what the backlog counts, so both are
             # index-only scans of the departments in scope.

@@ -180,3 +180,28 @@ def test_the_queue_selector_runs_the_same_number_of_queries_for_5_and_500_items(
         page = work_items_for_clerk(clerk=clerk_a, filters=QueueFilters(q="Alice"))
     assert len(page.items) == 25
     assert page.counts[Tab.UNCLAIMED] == 500
+
+
+def test_keyset_pages_keep_equal_due_times_and_steps_without_one_in_order(clerk_a, alice, department_a):
+    """Pages cut through a run of equal due times and across to the steps without a due time
+    (those come last): every step once, in (due time, id) order with the undated ones last."""
+    bulk_queue(department=department_a, applicant=alice, count=60)
+    ids = list(
+        WorkItem.objects.filter(department=department_a, kind="review").order_by("pk").values_list("pk", flat=True)
+    )
+    same = timezone.now() + datetime.timedelta(days=2)
+    WorkItem.objects.filter(pk__in=ids[10:30]).update(statutory_due_at=same)  # across the first page's end
+    WorkItem.objects.filter(pk__in=ids[40:52]).update(statutory_due_at=None)  # across the second page's end
+    seen: list[WorkItem] = []
+    cursor = None
+    while True:
+        page = work_items_for_clerk(clerk=clerk_a, after=cursor)
+        seen.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == 60 == len({item.pk for item in seen})
+    dated = [item for item in seen if item.statutory_due_at is not None]
+    assert seen[len(dated) :] == sorted((item for item in seen if item.statutory_due_at is None), key=lambda i: i.pk)
+    assert [(i.statutory_due_at, i.pk) for i in dated] == sorted((i.statutory_due_at, i.pk) for i in dated)
+    assert len(dated) == 48

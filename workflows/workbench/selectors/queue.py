@@ -335,6 +335,29 @@ def _after(cursor: str) -> Q:
     return Q(statutory_due_at__gt=due) | Q(statutory_due_at=due, pk__gt=pk) | Q(statutory_due_at__isnull=True)
 
 
+def _page_ids(ids: QuerySet[WorkItem], *, after: str | None, ordering: tuple, window: int) -> QuerySet:
+    """The ids of a page in queue order (statutory_due_at NULLS LAST, id), `window` of them.
+
+    After a cursor with a due time, the rows after it are two ranges of the queue index: those due
+    from the cursor's time on, walked from there (`statutory_due_at >= …` is an index condition),
+    then those without a due time; each is cut to the window and the two are joined
+    (UNION ALL). A single OR of the two would walk the department's queue from its start,
+    filtering, to reach a page deep down: the deeper the page, the slower. (SQLite cannot cut the
+    parts of a compound statement: there the OR.)"""
+    if not after:
+        return ids.order_by(*ordering).values("pk")[:window]
+    due, pk = cursor_decode(after)
+    if due is None or not connections[ids.db].features.supports_slicing_ordering_in_compound:
+        return ids.filter(_after(after)).order_by(*ordering).values("pk")[:window]
+    later = ids.filter(statutory_due_at__gte=due).filter(Q(statutory_due_at__gt=due) | Q(pk__gt=pk))
+    undated = ids.filter(statutory_due_at__isnull=True)
+    return (
+        later.order_by(*ordering)
+        .values("pk")[:window]
+        .union(undated.order_by(*ordering).values("pk")[:window], all=True)
+    )
+
+
 def work_items_for_clerk(
     *,
     clerk: User,
@@ -366,11 +389,10 @@ def work_items_for_clerk(
     # columns only, an index-only walk of the live queue index; the applicant is joined only to
     # search), then the rows shown for just those ids — never a join of the whole tab before the sort.
     ids = base.filter(conditions[tab])
-    if after:
-        ids = ids.filter(_after(after))
     ordering = (F("statutory_due_at").asc(nulls_last=True), "pk")
+    page_ids = _page_ids(ids, after=after, ordering=ordering, window=limit + 1)
     page: list[WorkItem] = list(
-        WorkItem.objects.filter(pk__in=ids.order_by(*ordering).values("pk")[: limit + 1])
+        WorkItem.objects.filter(pk__in=page_ids)
         .select_related(*QUEUE_ROW_RELATED)
         .annotate(id_number=_id_number())
         .defer("application__data", "result", "correction")
