@@ -178,7 +178,15 @@ def _open_reviews(group_id: int) -> list[tuple[int, int, str | None, list[int]]]
     return reviews
 
 
-def capture(client: Client, user, lease_pdf: bytes, serial: int, clerks: Clerks) -> list[Statement]:
+def capture(
+    client: Client, user, lease_pdf: bytes, serial: int, clerks: Clerks, *, whole: bool = True
+) -> list[Statement]:
+    """One application's statements. `whole`: its whole work (routing in-process, every review
+    step examined); otherwise the applicant's part only, the six requests of bench/flow.py, as the
+    ceiling was captured when the issue measured the global chain's 47/s (routing then runs in
+    the stack's Celery worker, outside the capture)."""
+    from contextlib import nullcontext
+
     from bench.engine import in_process
 
     recorder = Recorder()
@@ -196,10 +204,10 @@ def capture(client: Client, user, lease_pdf: bytes, serial: int, clerks: Clerks)
 
     connection._commit, connection._rollback = commit, rollback  # type: ignore[method-assign]
     try:
-        with in_process(), connection.execute_wrapper(recorder):
+        with in_process() if whole else nullcontext(), connection.execute_wrapper(recorder):
             result = flow.apply_once(call, id_card=id_card, lease_pdf=lease_pdf, serial=serial)
             assert result.group_id is not None
-            for _round in range(10):  # a route's review steps, as each decision opens the next
+            for _round in range(10 if whole else 0):  # a route's review steps, as each decision opens the next
                 recorder.paused = True
                 reviews = _open_reviews(result.group_id)
                 signed_in = [clerks.client_for(department_id) for _item, department_id, _r, _d in reviews]
@@ -365,41 +373,76 @@ def replay(
     }
 
 
-def ceiling(config: Config, *, user, lease_pdf: bytes) -> dict[str, Any]:
-    separate_id_ranges()
-    client = Client()
-    client.force_login(user)  # one session for the three captures: its key stays a constant
-    clerks = Clerks()  # the same for the clerks
-    capture(client, user, lease_pdf, 900_001, clerks)  # warm: first-use caches
-    first = capture(client, user, lease_pdf, 900_002, clerks)
-    second = capture(client, user, lease_pdf, 900_003, clerks)
+def _scripts(client: Client, user, lease_pdf: bytes, clerks: Clerks, *, whole: bool, serial: int, stem: str):
+    """Captures one application three times (the first warms first-use caches) and writes the
+    pgbench script and its "before" rewrite; returns both scripts, the capture's figures and
+    the number of chain locks "before" takes."""
+    capture(client, user, lease_pdf, serial + 1, clerks, whole=whole)
+    first = capture(client, user, lease_pdf, serial + 2, clerks, whole=whole)
+    second = capture(client, user, lease_pdf, serial + 3, clerks, whole=whole)
     commands, info = build_script(first, second)
-    script = OUT / "ceiling.sql"
+    script = OUT / f"{stem}.sql"
     script.write_text(script_text(commands))
     chained = with_global_chain(commands)
-    script_before = OUT / "ceiling-before.sql"
+    script_before = OUT / f"{stem}-before.sql"
     script_before.write_text(script_text(chained))
-    (OUT / "ceiling-capture.json").write_text(
+    (OUT / f"{stem}-capture.json").write_text(
         json.dumps([{"request": s.request, "sql": s.sql, "params": repr(s.params)} for s in first], indent=1)
     )
+    locks = sum(1 for command in chained if command == CHAIN_LOCK)
+    return script, script_before, {**info, "script": f"var/bench/{stem}.sql"}, locks
+
+
+def _replays(config: Config, script: Path, script_before: Path, *, run: int, name: str) -> tuple[dict, dict, int]:
+    """After and before alternate level by level, so a change in the machine's other load
+    touches both alike."""
     seconds = config.ceiling_seconds or config.seconds
     levels, before = {}, {}
-    run = 0
     for clients in config.levels:
-        # After and before alternate level by level, so a change in the machine's other load
-        # touches both alike.
         run += 1
-        levels[f"c{clients}"] = replay(config, script, clients=clients, run=run, seconds=seconds)
+        levels[f"c{clients}"] = replay(config, script, clients=clients, run=run, seconds=seconds, name=name)
         if config.ceiling_before:
             run += 1
             before[f"c{clients}"] = replay(
-                config, script_before, clients=clients, run=run, seconds=seconds, name="pgbench-before"
+                config, script_before, clients=clients, run=run, seconds=seconds, name=f"{name}-before"
             )
-    numbers_repair()
-    result: dict[str, Any] = {**levels, "_info": {**info, "script": "var/bench/ceiling.sql", "seconds": seconds}}
+    return levels, before, run
+
+
+def ceiling(config: Config, *, user, lease_pdf: bytes) -> dict[str, Any]:
+    """The whole work's ceiling at every level; with BENCH_CEILING_APPLICANT (default on) also
+    the applicant's part alone (`applicant`), the script the issue's 47/s was measured on."""
+    separate_id_ranges()
+    client = Client()
+    client.force_login(user)  # one session for the captures: its key stays a constant
+    clerks = Clerks()  # the same for the clerks
+    seconds = config.ceiling_seconds or config.seconds
+    script, script_before, info, locks = _scripts(
+        client, user, lease_pdf, clerks, whole=True, serial=900_000, stem="ceiling"
+    )
+    levels, before, run = _replays(config, script, script_before, run=0, name="pgbench")
+    result: dict[str, Any] = {**levels, "_info": {**info, "seconds": seconds}}
     if before:
-        locks = sum(1 for command in chained if command == CHAIN_LOCK)
         result["_before"] = {**before, "_info": {"script": "var/bench/ceiling-before.sql", "chain_locks": locks}}
+    if config.ceiling_applicant:
+        from celery import current_app
+
+        eager = current_app.conf.task_always_eager
+        current_app.conf.task_always_eager = False  # routing is the worker's, not the capture's
+        try:
+            script, script_before, info, locks = _scripts(
+                client, user, lease_pdf, clerks, whole=False, serial=900_010, stem="ceiling-applicant"
+            )
+        finally:
+            current_app.conf.task_always_eager = eager
+        levels, before, run = _replays(config, script, script_before, run=run, name="pgbench-applicant")
+        result["_applicant"] = {**levels, "_info": {**info, "seconds": seconds}}
+        if before:
+            result["_applicant_before"] = {
+                **before,
+                "_info": {"script": "var/bench/ceiling-applicant-before.sql", "chain_locks": locks},
+            }
+    numbers_repair()
     return result
 
 

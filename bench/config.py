@@ -50,6 +50,9 @@ class Config:
     ceiling_seconds: int = _int("BENCH_CEILING_SECONDS", 0)  # 0: the same as BENCH_SECONDS
     # Also replay the ceiling as the global hash chain ran it (bench/ceiling.py): "before".
     ceiling_before: bool = os.environ.get("BENCH_CEILING_BEFORE", "1") not in ("0", "false", "no")
+    # Also replay the applicant's part alone (the six requests of bench/flow.py, routing left to
+    # the worker): the script the baseline (47/s at c32 with the global chain) ran.
+    ceiling_applicant: bool = os.environ.get("BENCH_CEILING_APPLICANT", "1") not in ("0", "false", "no")
     # Sample the transparency log's sequencer while the submit scenario runs (bench/sequencer.py).
     sequencer_sample_seconds: float = float(os.environ.get("BENCH_SEQUENCER_SAMPLE_SECONDS", "0.5"))
     sequencer_rows: int = _int("BENCH_SEQUENCER_ROWS", 100_000)

@@ -3,11 +3,11 @@
 from typing import Any
 
 TARGETS = {
-    "submit_rps_c32": 150,
-    "submit_p95_c32": 150,
+    "submit_rps_c32": 40,  # the Speed issue: >= 40 complete applications/s at 32 users on two cores
+    "submit_p95_c32": 300,
     "submit_over_ceiling": 0.35,
     "routing_p95": 250,
-    "queue_p95_1m": 60,
+    "queue_p95_largest": 60,  # at the largest size measured (10,000,000 in the Speed issue)
     "queue_growth": 1.5,
     "dashboard_p95_1m": 200,
     "memory_web": 150,
@@ -58,11 +58,11 @@ def table(results: dict[str, Any]) -> str:
             row(f"submit {level}", "error", figures["error"])
             continue
         is_32 = level == "c32"
-        row(f"submit {level}", "submissions/s", figures["rps"], ">= 150 (c32)" if is_32 else "",
+        row(f"submit {level}", "submissions/s", figures["rps"], ">= 40 (c32)" if is_32 else "",
             figures["rps"] >= TARGETS["submit_rps_c32"] if is_32 else None)  # fmt: skip
         row(f"submit {level}", "submit p50 / p95 / p99 ms",
             f"{figures['p50_ms']} / {figures['p95_ms']} / {figures['p99_ms']}",
-            "p95 <= 150 (c32)" if is_32 else "",
+            "p95 <= 300 (c32)" if is_32 else "",
             figures["p95_ms"] <= TARGETS["submit_p95_c32"] if is_32 else None)  # fmt: skip
         row(f"submit {level}", "whole application p50 / p95 ms (6 requests)",
             f"{figures.get('flow_p50_ms')} / {figures.get('flow_p95_ms')}")  # fmt: skip
@@ -89,6 +89,19 @@ def table(results: dict[str, Any]) -> str:
         row("ceiling", "c32 no lower than c8", verdict["c32_not_below_c8"], "yes", verdict["c32_not_below_c8"])
         for level, ratio in verdict.get("after_over_before", {}).items():
             row(f"ceiling {level}", "after / before", ratio)
+    applicant, applicant_before = results.get("ceiling_applicant", {}), results.get("ceiling_applicant_before", {})
+    for level, figures in applicant.items():
+        if not level.startswith("_"):
+            was = applicant_before.get(level, {}).get("tps")
+            row(f"ceiling, applicant's part alone, {level}", "pgbench flows/s after / before (global hash chain)",
+                f"{figures.get('tps')} / {was}")  # fmt: skip
+    verdict = results.get("ceiling_applicant_assessment")
+    if verdict:
+        c32 = applicant.get("c32", {}).get("tps")
+        row("ceiling, applicant's part alone, c32", "against the target", c32, f">= {verdict['c32_target_tps']}",
+            verdict["c32_met"])  # fmt: skip
+        row("ceiling, applicant's part alone", "c32 no lower than c8", verdict["c32_not_below_c8"], "yes",
+            verdict["c32_not_below_c8"])  # fmt: skip
     sequencer = results.get("sequencer", {})
     if "rows_per_s" in sequencer:
         row(f"sequencer under submit ({sequencer.get('level')})", "rows integrated/s", sequencer["rows_per_s"])
@@ -108,21 +121,24 @@ def table(results: dict[str, Any]) -> str:
         row("routing (c32)", "p50 / p95 ms", f"{routing.get('p50_ms')} / {routing.get('p95_ms')}", "p95 <= 250",
             routing.get("p95_ms", 1e9) <= TARGETS["routing_p95"])  # fmt: skip
     queue = results.get("queue", {})
-    for size in ("10000", "1000000"):
-        figures = queue.get(size)
-        if not figures:
+    sizes = sorted((key for key in queue if key.isdigit()), key=int)
+    for size in sizes:
+        figures = queue[size]
+        if figures.get("p95_ms") is None:
+            row(f"queue {int(size):,}", "error", {n: r.get("error") for n, r in figures.get("requests", {}).items()})
             continue
-        big = size == "1000000"
+        big = size == sizes[-1] and len(sizes) > 1
         row(f"queue {int(size):,}", "page p50 / p95 ms, queries",
             f"{figures['p50_ms']} / {figures['p95_ms']}, {figures['queries']}",
-            "p95 <= 60 (1M)" if big else "", figures["p95_ms"] <= TARGETS["queue_p95_1m"] if big else None)  # fmt: skip
+            "p95 <= 60" if big else "", figures["p95_ms"] <= TARGETS["queue_p95_largest"] if big else None)  # fmt: skip
         for name, request in figures.get("requests", {}).items():
             if name == "page_first" or "error" in request:
                 continue
             row(f"queue {int(size):,}", f"{name} p50 / p95 ms, queries",
                 f"{request['p50_ms']} / {request['p95_ms']}, {request['queries']}")  # fmt: skip
     if "growth" in queue:
-        row("queue", "growth 10k -> 1M (p95)", queue["growth"], "<= 1.5", queue["growth"] <= TARGETS["queue_growth"])
+        span = f"{int(sizes[0]):,} -> {int(sizes[-1]):,}"
+        row("queue", f"growth {span} (p95)", queue["growth"], "<= 1.5", queue["growth"] <= TARGETS["queue_growth"])
     for size, figures in results.get("dashboard", {}).items():
         if "p95_ms" not in figures:
             continue

@@ -33,7 +33,9 @@ from bench.stack import (
 
 
 def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    # UTC throughout: django.setup() switches the process's local time zone to the portal's
+    # part-way through a run, and a log whose clock jumps by eight hours misleads its reader.
+    print(f"[bench {time.strftime('%H:%M:%SZ', time.gmtime())}] {message}", flush=True)
 
 
 def main() -> int:
@@ -146,6 +148,14 @@ def main() -> int:
                 results["ceiling_assessment"] = ceiling.assessment(results["ceiling"], results["ceiling_before"])
                 log(f"  after {ceiling.levels_text(results['ceiling'])}; "
                     f"before (global chain) {ceiling.levels_text(results['ceiling_before'])}")  # fmt: skip
+            if "_applicant" in results["ceiling"]:
+                applicant = results["ceiling_applicant"] = results["ceiling"].pop("_applicant")
+                applicant_before = results["ceiling"].pop("_applicant_before", None)
+                log(f"  applicant's part alone: after {ceiling.levels_text(applicant)}")
+                if applicant_before:
+                    results["ceiling_applicant_before"] = applicant_before
+                    results["ceiling_applicant_assessment"] = ceiling.assessment(applicant, applicant_before)
+                    log(f"  applicant's part alone: before {ceiling.levels_text(applicant_before)}")
             ratios = {}
             for level, figures in results.get("submit", {}).items():
                 tps = results["ceiling"].get(level, {}).get("tps")

@@ -97,6 +97,39 @@ def test_the_ceiling_captures_one_applications_whole_work_and_parameterises_it(t
     assert "number of transactions actually processed: 6/6" in replay.stdout, replay.stdout[-1500:]
 
 
+def test_the_applicants_part_alone_is_captured_without_any_clerks_work(sequences_restored):
+    """The second ceiling script (BENCH_CEILING_APPLICANT): the six requests of the citizen's
+    flow and nothing a clerk does; the application stays with its review steps open."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the ceiling replays PostgreSQL SQL")
+    seed_demo()
+    (citizen,) = fixtures.citizens(1)
+    lease = demo_pdf("Lease agreement", "Bench Citizen")
+    ceiling.separate_id_ranges()
+    from django.test import Client
+
+    client = Client()
+    client.force_login(citizen)
+    clerks = ceiling.Clerks()
+    ceiling.capture(client, citizen, lease, 900_010, clerks, whole=False)  # warms first-use caches
+    first = ceiling.capture(client, citizen, lease, 900_011, clerks, whole=False)
+    second = ceiling.capture(client, citizen, lease, 900_012, clerks, whole=False)
+
+    commands, info = ceiling.build_script(first, second)
+
+    requests = set(info["statements_by_request"])
+    assert {"draft create", "vault upload", "draft attach", "draft answer", "submit"} <= requests
+    assert not [name for name in requests if name.startswith("clerk")]
+    assert not clerks.clients  # no clerk was even signed in
+    applications = Application.objects.filter(applicant=citizen)
+    assert applications.count() == 3
+    assert WorkItem.objects.filter(
+        application__in=applications, kind=WorkItem.Kind.REVIEW, status=WorkItem.Status.OPEN
+    ).exists()
+    assert not applications.filter(status=Application.Status.APPROVED).exists()
+    assert any('INSERT INTO "workflows_applicationevent"' in c for c in commands)  # the submitted event
+
+
 def test_the_sequencer_bench_rows_are_written_as_the_product_writes_them_and_integrated():
     if connection.vendor != "postgresql":
         pytest.skip("the sequencer's bench measures PostgreSQL")
