@@ -369,3 +369,27 @@ def test_the_prove_it_page_and_file_answer_503_not_500_when_the_key_does_not_mat
         assert page.status_code == 503 and "The public log is unavailable" in page.content.decode()
         proof = client.get(f"/account/access-log/{record.pk}/proof.json")
         assert proof.status_code == 503 and "cannot use the key" in proof.json()["detail"]
+
+
+def test_a_batch_is_taken_off_a_long_queue_by_its_index_not_by_scanning_the_queue(alice):
+    """With 20,000 rows queued (and the table's statistics saying so), taking a batch of 5,000
+    reads the queue's primary key for exactly the batch: a sequential scan of the whole queue,
+    dead rows of earlier batches included, made a batch 10× slower (docs/benchmarks.md)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the batch statement is PostgreSQL's")
+    from workflows.transparency.sequencer import QUEUED_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO workflows_dataaccessrecord (accessor_id, applicant_id, what, field_key, visible, created_at)"
+            " SELECT %s, %s, 'view_application', 'n' || n, '{}'::jsonb, now() FROM generate_series(1, 20000) AS n",
+            [alice.pk, alice.pk],
+        )
+        cursor.execute("ANALYZE workflows_logpending")
+        cursor.execute("EXPLAIN " + QUEUED_SQL, [5000])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert LogPending.objects.count() >= 20000
+    delete = plan[plan.index("Delete on workflows_logpending") :]
+    delete = delete[: delete.index("Nested Loop")] if "Nested Loop" in delete else delete
+    assert "workflows_logpending_pkey" in delete, plan
+    assert "Seq Scan on workflows_logpending" not in plan, plan

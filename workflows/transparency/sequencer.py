@@ -92,8 +92,12 @@ def _queued_sql() -> str:
             f" WHERE q.source = '{source}' AND {alias}.id = q.row_id"
         )
     table = LogPending._meta.db_table
+    # The batch's ids as an array (`= ANY(ARRAY(…))`), not `IN (SELECT …)`: the planner cannot
+    # size a sub-select with a LIMIT and hash-joined it to a sequential scan of the whole queue,
+    # dead rows of earlier batches included — 700 ms a batch of 5,000 with 100,000 queued; the
+    # array is an index lookup of exactly the batch (40–90 ms).
     return (
-        f"WITH q AS (DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s)"  # noqa: S608
+        f"WITH q AS (DELETE FROM {table} WHERE id = ANY(ARRAY(SELECT id FROM {table} ORDER BY id LIMIT %s))"  # noqa: S608
         " RETURNING id, source, row_id)"
         " SELECT q.source, q.row_id, sha256('\\x00'::bytea || convert_to(row.entry, 'UTF8')), row.found"
         " FROM q LEFT JOIN LATERAL ("
