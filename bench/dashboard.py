@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bench.config import Config
 from bench.fixtures import session_for
-from bench.loader import department_code
+from bench.loader import department_code, vacuum
 from bench.queue import _explain
 from bench.stats import summary
 
@@ -84,19 +84,6 @@ def _timed(config: Config, user: Any) -> dict[str, Any]:
     heaviest = sorted(captured.captured_queries, key=lambda q: float(q.get("time") or 0), reverse=True)[:3]
     plans = [line for q in heaviest for line in [f"-- {q['time']} s " + q["sql"][:160], *_explain(q["sql"])]]
     return {"queries": min(counts), **summary(timings), "plans": plans}
-
-
-def vacuum() -> float:
-    """VACUUM (ANALYZE) the tables the live figures read, as autovacuum would have by now on a
-    running portal: the loader's COPY leaves the visibility map unset, so without it the
-    index-only scans of live work items read the heap."""
-    from workflows.models import Application, WorkItem
-
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        for model in (WorkItem, Application):
-            cursor.execute(f'VACUUM (ANALYZE) "{model._meta.db_table}"')
-    return round(time.monotonic() - started, 1)
 
 
 def measure(config: Config, *, size: int) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from django.urls import NoReverseMatch, reverse
 
 from bench.config import Config
 from bench.fixtures import session_for
-from bench.loader import clerk_username, department_code
+from bench.loader import clerk_username, department_code, vacuum
 from bench.stats import summary
 
 PLAN_MARKERS = ("Index", "Seq Scan", "Bitmap", "Sort", "Limit", "Aggregate", "Nested Loop", "Hash Join",
@@ -68,6 +68,7 @@ def measure(config: Config, *, size: int, department_index: int = 0) -> dict[str
     from accounts.models import User
 
     clerk = User.objects.get(username=clerk_username(department_index))
+    vacuumed = vacuum()  # as autovacuum would have after the load, on a running portal
     paths = _paths(department_index)
     session = session_for(clerk)
     headers = {"Cookie": f"sessionid={session['sessionid']}; csrftoken={session['csrftoken']}"}
@@ -116,6 +117,7 @@ def measure(config: Config, *, size: int, department_index: int = 0) -> dict[str
         "requests": result,
         "plans": plans,
         "size": size,
+        "vacuum_seconds": vacuumed,
     }
 
 

@@ -118,6 +118,13 @@ if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env.bool("DB_JIT", default=False):
+        # PostgreSQL's JIT compiles a statement the planner thinks is costly; for ours (short
+        # reads by index, and the dashboard's counts every few seconds) the compiling costs more
+        # than it saves: 583 ms of the 1,047 ms the live counters' "ahead" count took at ten
+        # million applications (docs/benchmarks.md). DB_JIT=true leaves it on.
+        db_options = DATABASES["default"].setdefault("OPTIONS", {})
+        db_options["options"] = f"{db_options.get('options', '')} -c jit=off".strip()
 else:
     DATABASES = {
         "default": {

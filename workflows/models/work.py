@@ -94,11 +94,14 @@ class WorkItem(models.Model):
             ),
             # One clerk's live review steps per department ("mine", and its bounded count), in due
             # order: at a department of 100,000 the planner otherwise intersects two bitmaps of
-            # the whole department and the clerk's every step.
+            # the whole department and the clerk's every step. Status is carried (INCLUDE), so
+            # the "mine" and "team" counts (claimed or waiting) are index-only scans too: without
+            # it each read the heap for 1,001 rows (5 ms each at ten million applications).
             models.Index(
                 fields=["department", "assignee", "statutory_due_at", "id"],
                 name="work_item_live_mine",
                 condition=models.Q(kind="review", status__in=["open", "claimed", "waiting"]),
+                include=["status"],
             ),
             # The supervision dashboard's backlog and overdue list (as of now): live work of every
             # kind per department in due order, carrying what the backlog counts, so both are

@@ -359,3 +359,30 @@ def test_a_day_without_data_has_no_cells_and_departments_see_only_theirs(mixed, 
     board = dashboard_for(user=supervisor, period=Period.default(timezone.localdate(mixed)), now=mixed)
     assert {r["department__code"] for r in board.steps_timeliness} <= {"market"}
     assert not math.isnan(board.overall["on_time_rate"] or 0.0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_refresh_runs_on_one_core_and_the_portal_without_jit(monkeypatch):
+    """The refresh every few seconds must not take every core from the people being served: its
+    transaction plans no parallel workers; and the portal's connections compile no JIT code
+    (both measured at ten million applications, docs/benchmarks.md)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL settings")
+    from workflows.progress import rollups
+
+    seen = []
+
+    def ahead_spy(now):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            seen.append(cursor.fetchone()[0])
+        return 0
+
+    monkeypatch.setattr(rollups, "live_counts_ahead", ahead_spy)
+    rollups.rollups_refresh()
+    assert seen == ["0"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")  # only for the refresh's transaction
+        assert cursor.fetchone()[0] != "0"
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
