@@ -376,7 +376,7 @@ def replay(
 def _scripts(client: Client, user, lease_pdf: bytes, clerks: Clerks, *, whole: bool, serial: int, stem: str):
     """Captures one application three times (the first warms first-use caches) and writes the
     pgbench script and its "before" rewrite; returns both scripts, the capture's figures and
-    the number of chain locks "before" takes."""
+    what "before" reports of its script (its path and the chain locks it takes)."""
     capture(client, user, lease_pdf, serial + 1, clerks, whole=whole)
     first = capture(client, user, lease_pdf, serial + 2, clerks, whole=whole)
     second = capture(client, user, lease_pdf, serial + 3, clerks, whole=whole)
@@ -389,8 +389,11 @@ def _scripts(client: Client, user, lease_pdf: bytes, clerks: Clerks, *, whole: b
     (OUT / f"{stem}-capture.json").write_text(
         json.dumps([{"request": s.request, "sql": s.sql, "params": repr(s.params)} for s in first], indent=1)
     )
-    locks = sum(1 for command in chained if command == CHAIN_LOCK)
-    return script, script_before, {**info, "script": f"var/bench/{stem}.sql"}, locks
+    before_info = {
+        "script": f"var/bench/{script_before.name}",
+        "chain_locks": sum(1 for c in chained if c == CHAIN_LOCK),
+    }
+    return script, script_before, {**info, "script": f"var/bench/{script.name}"}, before_info
 
 
 def _replays(config: Config, script: Path, script_before: Path, *, run: int, name: str) -> tuple[dict, dict, int]:
@@ -417,20 +420,20 @@ def ceiling(config: Config, *, user, lease_pdf: bytes) -> dict[str, Any]:
     client.force_login(user)  # one session for the captures: its key stays a constant
     clerks = Clerks()  # the same for the clerks
     seconds = config.ceiling_seconds or config.seconds
-    script, script_before, info, locks = _scripts(
+    script, script_before, info, before_info = _scripts(
         client, user, lease_pdf, clerks, whole=True, serial=900_000, stem="ceiling"
     )
     levels, before, run = _replays(config, script, script_before, run=0, name="pgbench")
     result: dict[str, Any] = {**levels, "_info": {**info, "seconds": seconds}}
     if before:
-        result["_before"] = {**before, "_info": {"script": "var/bench/ceiling-before.sql", "chain_locks": locks}}
+        result["_before"] = {**before, "_info": before_info}
     if config.ceiling_applicant:
         from celery import current_app
 
         eager = current_app.conf.task_always_eager
         current_app.conf.task_always_eager = False  # routing is the worker's, not the capture's
         try:
-            script, script_before, info, locks = _scripts(
+            script, script_before, info, before_info = _scripts(
                 client, user, lease_pdf, clerks, whole=False, serial=900_010, stem="ceiling-applicant"
             )
         finally:
@@ -438,10 +441,7 @@ def ceiling(config: Config, *, user, lease_pdf: bytes) -> dict[str, Any]:
         levels, before, run = _replays(config, script, script_before, run=run, name="pgbench-applicant")
         result["_applicant"] = {**levels, "_info": {**info, "seconds": seconds}}
         if before:
-            result["_applicant_before"] = {
-                **before,
-                "_info": {"script": "var/bench/ceiling-applicant-before.sql", "chain_locks": locks},
-            }
+            result["_applicant_before"] = {**before, "_info": before_info}
     numbers_repair()
     return result
 
