@@ -280,19 +280,20 @@ def load(*, total: int, departments: int, seed: int = 8) -> dict[str, Any]:
         )  # fmt: skip
         dept_ids = [d.pk for d in depts]
         clerk_ids = [clerks[clerk_username(index)] for index in range(departments)]
-        item_columns = ["id", "application_id", "step_key", "round", "department_id", "kind", "status",
-                        "assignee_id", "sla_days", "statutory_due_at", "opened_at", "claimed_at", "finished_at",
-                        "created_at", "updated_at", "decision"]  # fmt: skip
+        item_columns = ["id", "application_id", "step_key", "round", "department_id", "service_id", "kind",
+                        "status", "assignee_id", "sla_days", "statutory_due_at", "opened_at", "claimed_at",
+                        "finished_at", "created_at", "updated_at", "decision"]  # fmt: skip
 
         def item_rows() -> Iterator[tuple]:
             for n, dept, _applicant, submitted, due, status, i in plan():
                 claimed = status in ("claimed", "done")
                 opened = None if status == "waiting" else submitted
-                yield (item_start + 2 * i, app_start + i, "examine", 1, dept_ids[dept], "review", status,
+                yield (item_start + 2 * i, app_start + i, "examine", 1, dept_ids[dept], version.service_id, "review",
+                       status,
                        clerk_ids[dept] if claimed else None, 3, due, opened, submitted if claimed else None,
                        submitted if status == "done" else None, submitted, submitted,
                        "approved" if status == "done" else "")  # fmt: skip
-                yield (item_start + 2 * i + 1, app_start + i, "issue", 1, dept_ids[dept], "issue",
+                yield (item_start + 2 * i + 1, app_start + i, "issue", 1, dept_ids[dept], version.service_id, "issue",
                        "open" if status == "done" else "waiting", None, None, None,
                        submitted if status == "done" else None, None, None, submitted, submitted, "")  # fmt: skip
                 del n

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from accounts.demo import seed_accounts
 from bench import ceiling, fixtures, loader, sequencer
@@ -155,6 +156,9 @@ def test_the_loader_checks_every_loaded_reference_and_finds_a_broken_one():
     loaded = loader.load(total=300, departments=3)
     assert loaded["added"] == 300 and loaded["work_items"] == 600
     assert WorkItem.objects.filter(application__number__startswith="BQ").count() == 600
+    # Each carries its application's service, as the engine writes it.
+    assert not WorkItem.objects.exclude(service_id=F("application__service_id")).exists()
+    assert not WorkItem.objects.filter(service__isnull=True).exists()
     first = Application.objects.order_by("id").values_list("id", flat=True).first()
     assert loader.orphans(Application, first) == {} and loader.orphans(WorkItem, 1) == {}
     # A work item pointing at no application (written with the checks off, as the load does) is found.

@@ -7,7 +7,21 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, User
 from lib.text import in_language
+from services.models import Service
 from workflows.models.applications import Application
+
+
+class WorkItemQuerySet(models.QuerySet["WorkItem"]):
+    def bulk_create(self, objs, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        """Fills each item's service from its application when the caller did not (one query)."""
+        objs = list(objs)
+        missing = {item.application_id for item in objs if item.service_id is None and item.application_id}
+        if missing:
+            services = dict(Application.objects.filter(pk__in=missing).values_list("pk", "service_id"))
+            for item in objs:
+                if item.service_id is None:
+                    item.service_id = services.get(item.application_id)
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class WorkItem(models.Model):
@@ -47,6 +61,15 @@ class WorkItem(models.Model):
     label_zh = models.CharField(max_length=200, blank=True)
     round = models.PositiveIntegerField(default=1)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="work_items")
+    # The application's service, carried on the step (set when it opens, never changed): the
+    # dashboard's count of today's steps still ahead of their due time groups by department,
+    # service and step, and with the service here it is one index-only range scan instead of a
+    # join to every application due today (0.6 s every five seconds at ten million). No index of
+    # its own: a service with applications cannot be deleted (Application.service protects it),
+    # so nothing looks work items up by service.
+    service = models.ForeignKey(
+        Service, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
     assignee = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="work_items")
@@ -75,6 +98,8 @@ class WorkItem(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkItemQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -112,9 +137,12 @@ class WorkItem(models.Model):
                 name="work_item_live_backlog",
                 condition=models.Q(status__in=["waiting", "open", "claimed", "failed"]),
             ),
-            # The administrator's overdue list (every department): the first 50 in due order.
+            # The administrator's overdue list (every department): the first 50 in due order. It
+            # carries what the dashboard's "ahead" count groups by, so that count (today's live
+            # steps not yet due, by department, service and step) reads this index alone.
             models.Index(
                 fields=["statutory_due_at", "id"],
+                include=["department", "service", "step_key"],
                 name="work_item_live_overdue",
                 condition=models.Q(status__in=["waiting", "open", "claimed", "failed"], clock_stopped_at__isnull=True),
             ),
@@ -130,6 +158,11 @@ class WorkItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id}:{self.step_key}#{self.round}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.service_id is None and self.application_id:
+            self.service_id = self.application.service_id
+        super().save(*args, **kwargs)
 
     @property
     def step_label(self) -> str:

@@ -49,7 +49,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
-from workflows.models import Application, DashboardRollupState, LiveWorkCount, LiveWorkSnapshot, WorkItem
+from workflows.models import DashboardRollupState, LiveWorkCount, LiveWorkSnapshot, WorkItem
 
 logger = logging.getLogger("workflows.progress.live_counts")
 
@@ -80,7 +80,7 @@ def _keys_query(application_ids: list[int] | None = None) -> Any:
     return live.annotate(
         due_day=TruncDate("statutory_due_at", tzinfo=timezone.get_current_timezone()),
         waiting=ExpressionWrapper(Q(clock_stopped_at__isnull=False), output_field=BooleanField()),
-    ).values_list("application_id", "department_id", "application__service_id", "step_key", "due_day", "waiting")
+    ).values_list("application_id", "department_id", "service_id", "step_key", "due_day", "waiting")
 
 
 def _key(department: int, service: int, step: str, due: date | str | None, waiting: bool) -> Key:
@@ -175,11 +175,27 @@ def raw_counts() -> Counter[Key]:
             due_day=TruncDate("statutory_due_at", tzinfo=timezone.get_current_timezone()),
             waiting=ExpressionWrapper(Q(clock_stopped_at__isnull=False), output_field=BooleanField()),
         )
-        .values_list("department_id", "application__service_id", "step_key", "due_day", "waiting")
+        .values_list("department_id", "service_id", "step_key", "due_day", "waiting")
         .annotate(n=Count("id"))
         .order_by()
     )
     return Counter({_key(*key): n for *key, n in rows})
+
+
+def ahead_query(now: datetime, until: datetime) -> Any:
+    """Live steps with a running clock due in [now, until), counted by department, service and
+    step: an index-only range scan of `work_item_live_overdue`, which carries all three."""
+    return (
+        WorkItem.objects.filter(
+            status__in=WorkItem.LIVE,
+            clock_stopped_at__isnull=True,
+            statutory_due_at__gte=now,
+            statutory_due_at__lt=until,
+        )
+        .values_list("department_id", "service_id", "step_key")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
 
 
 def live_counts_ahead(now: datetime) -> int:
@@ -188,18 +204,7 @@ def live_counts_ahead(now: datetime) -> int:
     right after the counters are refreshed. Returns the number of counters with steps ahead."""
     today = timezone.localdate(now)
     tomorrow = timezone.make_aware(datetime.combine(today + timedelta(days=1), time.min))
-    ahead = {
-        (department, service, step): n
-        for department, service, step, n in WorkItem.objects.filter(
-            status__in=WorkItem.LIVE,
-            clock_stopped_at__isnull=True,
-            statutory_due_at__gte=now,
-            statutory_due_at__lt=tomorrow,
-        )
-        .values_list("department_id", "application__service_id", "step_key")
-        .annotate(n=Count("id"))
-        .order_by()
-    }
+    ahead = {(department, service, step): n for department, service, step, n in ahead_query(now, tomorrow)}
     LiveWorkCount.objects.filter(ahead__gt=0).exclude(due_day=today, waiting=False).update(ahead=0)
     changed = []
     for counter in LiveWorkCount.objects.filter(due_day=today, waiting=False):
@@ -245,7 +250,7 @@ def live_counts_rebuild() -> int:
 def _rebuild_in_postgresql() -> int:
     """The same snapshots and counters as the loop below, built by two INSERT … SELECT
     statements, without a million rows through Python (a minute saved per million)."""
-    item, application = WorkItem._meta.db_table, Application._meta.db_table
+    item = WorkItem._meta.db_table
     snapshot, counter = LiveWorkSnapshot._meta.db_table, LiveWorkCount._meta.db_table
     live = ", ".join(["%s"] * len(WorkItem.LIVE))
     due_day = '(w."statutory_due_at" AT TIME ZONE %s)::date'
@@ -253,17 +258,17 @@ def _rebuild_in_postgresql() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO "{snapshot}" ("application_id", "keys") '  # noqa: S608 - table names from the models
-            f'SELECT w."application_id", jsonb_agg(jsonb_build_array(w."department_id", a."service_id", '
+            f'SELECT w."application_id", jsonb_agg(jsonb_build_array(w."department_id", w."service_id", '
             f'w."step_key", {due_day}, w."clock_stopped_at" IS NOT NULL)) '
-            f'FROM "{item}" w JOIN "{application}" a ON a."id" = w."application_id" '
+            f'FROM "{item}" w '
             f'WHERE w."status" IN ({live}) GROUP BY w."application_id"',
             [zone, *WorkItem.LIVE],
         )
         cursor.execute(
             f'INSERT INTO "{counter}" ("department_id", "service_id", "step_key", "due_day", "waiting", "count", '  # noqa: S608
-            f'"ahead") SELECT w."department_id", a."service_id", w."step_key", {due_day}, '
+            f'"ahead") SELECT w."department_id", w."service_id", w."step_key", {due_day}, '
             f'w."clock_stopped_at" IS NOT NULL, COUNT(*), 0 '
-            f'FROM "{item}" w JOIN "{application}" a ON a."id" = w."application_id" '
+            f'FROM "{item}" w '
             f'WHERE w."status" IN ({live}) GROUP BY 1, 2, 3, 4, 5',
             [zone, *WorkItem.LIVE],
         )
@@ -341,9 +346,7 @@ def backlog(*, department_ids: list[int] | None, now: datetime) -> Backlog:
         .order_by()
     )
     live_fell_due = (
-        fell_due.values_list(
-            "application__service_id", "application__service__name_en", "application__service__name_zh", "step_key"
-        )
+        fell_due.values_list("service_id", "service__name_en", "service__name_zh", "step_key")
         .annotate(
             total=zero,
             waiting_n=zero,

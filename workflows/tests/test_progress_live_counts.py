@@ -3,11 +3,15 @@ as the live query over every work item (workflows/tests/dashboard_raw.py keeps i
 run twice changes nothing; a transition shows after the next refresh; the daily check finds
 and repairs drift; a supervisor sees only their departments' counters."""
 
+import importlib
 import uuid
 from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Department, Role
@@ -281,4 +285,53 @@ def test_counters_refreshed_on_an_earlier_day_give_todays_overdue(varied, admini
         assert _figures(counted) == _figures(live)
     assert (
         _boards(administrator, next_morning)[0].overdue_total > _boards(administrator, varied["now"])[0].overdue_total
+    )
+
+
+def test_every_work_item_carries_its_applications_service(varied, alice, django_capture_on_commit_callbacks):
+    """The engine sets it when a step opens; a direct create or bulk create fills it."""
+    application = submit(django_capture_on_commit_callbacks, applicant=alice, code="engine-svc")
+    assert application.work_items.exists()
+    other = WorkItem.objects.filter(application=application).first()
+    WorkItem.objects.bulk_create(
+        [WorkItem(application=other.application, step_key="bulk", department=other.department, kind="review")]
+    )
+    mismatched = WorkItem.objects.exclude(service_id=F("application__service_id"))
+    assert WorkItem.objects.count() > 100
+    assert not mismatched.exists()
+    assert not WorkItem.objects.filter(service__isnull=True).exists()
+
+
+def test_the_migration_fills_the_service_in_batches(varied, monkeypatch):
+    migration = importlib.import_module("workflows.migrations.0037_work_item_service")
+    monkeypatch.setattr(migration, "BATCH", 7)  # many batches over the fixture's items
+    expected = dict(WorkItem.objects.values_list("pk", "application__service_id"))
+    WorkItem.objects.update(service=None)
+    with connection.schema_editor(atomic=False) as editor:
+        migration.backfill(django_apps, editor)
+    assert dict(WorkItem.objects.values_list("pk", "service_id")) == expected
+    assert len(expected) > 7 * 10
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_the_ahead_count_reads_one_index_and_no_application(varied):
+    now = varied["now"]
+    query = live_counts.ahead_query(now, now + DAY)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE workflows_workitem")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using work_item_live_overdue" in plan, plan
+    assert "workflows_application" not in plan, plan
+    assert (
+        sum(n for *_, n in query)
+        == WorkItem.objects.filter(
+            status__in=WorkItem.LIVE,
+            clock_stopped_at__isnull=True,
+            statutory_due_at__gte=now,
+            statutory_due_at__lt=now + DAY,
+        ).count()
     )
