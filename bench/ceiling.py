@@ -36,6 +36,10 @@ from bench.fixtures import id_card_of
 
 SAVEPOINT = re.compile(r'"s\d+_x\d+"')
 UNIQUE_DIGITS = 15
+# Each replay's unique number: run (up to 99), client (up to 999) and the client's own counter,
+# in at most UNIQUE_DIGITS digits, so the `right(…)` of `_unique` keeps all three. (Runs of ten
+# and more once overflowed to 16 digits, lost their first digit and collided with runs 0–9.)
+UNIQUE_NUMBER = "\\set u :run * 10000000000000 + :client_id * 10000000000 + :seq"
 # The audit trail's one lock and the tables the old chain covered (0007_audit_chain).
 CHAIN_LOCK = "SELECT pg_advisory_xact_lock(88200, 1);"
 CHAINED_INSERT = re.compile(
@@ -241,7 +245,7 @@ def build_script(first: list[Statement], second: list[Statement]) -> tuple[list[
     if [s.shape for s in first] != [s.shape for s in second]:
         raise RuntimeError("the two captured flows ran different statements; the ceiling cannot be parameterised")
     cursor = connection.cursor().cursor
-    lines = ["\\set seq :seq + 1", "\\set u :run * 100000000000000 + :client_id * 100000000000 + :seq"]
+    lines = ["\\set seq :seq + 1", UNIQUE_NUMBER]
     variables_a: dict[int, str] = {}
     variables_b: dict[int, str] = {}
     per_request: dict[str, int] = {}

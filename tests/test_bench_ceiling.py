@@ -1,10 +1,12 @@
 """The ceiling's "before" script: the captured flow as the global hash chain ran it, with the
 audit lock and the read of the last row before every audit insert (bench/ceiling.py)."""
 
+import re
+
 import pytest
 from django.db import connection, transaction
 
-from bench.ceiling import CHAIN_LOCK, assessment, with_global_chain
+from bench.ceiling import CHAIN_LOCK, UNIQUE_DIGITS, UNIQUE_NUMBER, assessment, with_global_chain
 
 EVENT_INSERT = (
     'INSERT INTO "workflows_applicationevent" ("application_id", "kind", "created_at") '
@@ -71,3 +73,20 @@ def test_the_assessment_compares_c32_with_the_target_and_with_c8():
     assert verdict["c32_not_below_c8"] is False
     assert verdict["after_over_before"] == {"c8": 5.0, "c32": 5.0}
     assert assessment({"c32": {"tps": 0}}, {})["c32_met"] is None
+
+
+def test_every_replays_unique_number_keeps_run_client_and_counter():
+    """`_unique` keeps the last UNIQUE_DIGITS digits of `u`: for every run a bench makes (three
+    levels, after and before, whole work and applicant: 12; up to 99), every client and the
+    first counts of each, the kept digits differ. At run 10 the old formula overflowed to 16
+    digits and runs 10–12 wrote the unique values of runs 0–2 (a duplicate key at c32)."""
+    match = re.fullmatch(r"\\set u :run \* (\d+) \+ :client_id \* (\d+) \+ :seq", UNIQUE_NUMBER)
+    assert match, UNIQUE_NUMBER
+    per_run, per_client = int(match.group(1)), int(match.group(2))
+    seen = set()
+    for run in range(100):
+        for client in (0, 1, 31, 999):
+            for seq in (1, 2, 10**9):
+                u = run * per_run + client * per_client + seq
+                seen.add(str(u).zfill(UNIQUE_DIGITS)[-UNIQUE_DIGITS:])
+    assert len(seen) == 100 * 4 * 3
