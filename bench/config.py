@@ -47,6 +47,8 @@ class Config:
     dashboard_samples: int = _int("BENCH_DASHBOARD_SAMPLES", 40)
     # The in-process engine scenario (bench/engine.py): applications measured after 2 warm-up ones.
     engine_applications: int = _int("BENCH_ENGINE_APPLICATIONS", 200)
+    # How often the autovacuum stand-in checks the tables, where the server's autovacuum is off.
+    autovacuum_seconds: float = float(os.environ.get("BENCH_AUTOVACUUM_SECONDS", "10"))
     ceiling_seconds: int = _int("BENCH_CEILING_SECONDS", 0)  # 0: the same as BENCH_SECONDS
     # Also replay the ceiling as the global hash chain ran it (bench/ceiling.py): "before".
     ceiling_before: bool = os.environ.get("BENCH_CEILING_BEFORE", "1") not in ("0", "false", "no")

@@ -23,12 +23,25 @@ def _mark(ok: bool | None) -> str:
     return "" if ok is None else ("yes" if ok else "**no**")
 
 
+def _autovacuum_line(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return "Autovacuum: not recorded"
+    if not figures.get("stand_in"):
+        return "Autovacuum: the server's own"
+    return (
+        f"Autovacuum: off on the server; the bench's stand-in (autovacuum's rule every {figures['interval_s']} s) "
+        f"analysed {figures['tables_analysed']} and vacuumed {figures['tables_vacuumed']} tables during the loads, "
+        f"in {figures['seconds_spent']} s"
+    )
+
+
 def table(results: dict[str, Any]) -> str:
     m = results.get("machine", {})
     lines = [
         f"Machine: {m.get('cpus')} CPUs, {m.get('memory_gb')} GB, PostgreSQL {m.get('postgres')}, "
         f"Redis {m.get('redis')}, Python {m.get('python')}; {results.get('started_at', '')}",
         f"Stack: {results.get('stack', {}).get('description', '')}",
+        _autovacuum_line(results.get("autovacuum")),
         "",
         "| scenario | figure | value | target | met |",
         "|---|---|---|---|---|",

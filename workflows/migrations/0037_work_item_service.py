@@ -14,6 +14,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from lib.online_index import AddIndexOnline, RemoveIndexOnline
+
 BATCH = 50_000
 INDEX = "work_item_live_overdue"
 
@@ -40,31 +42,6 @@ def backfill(apps, schema_editor):
                 f'WHERE a."id" = w."application_id" AND w."id" >= %s AND w."id" < %s AND w."service_id" IS NULL',
                 [start, start + BATCH],
             )
-
-
-class RemoveIndexOnline(migrations.RemoveIndex):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{self.name}"')
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        model = to_state.apps.get_model(app_label, self.model_name)
-        index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
-        concurrently = schema_editor.connection.vendor == "postgresql"
-        schema_editor.add_index(model, index, **({"concurrently": True} if concurrently else {}))
-
-
-class AddIndexOnline(migrations.AddIndex):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        schema_editor.add_index(to_state.apps.get_model(app_label, self.model_name), self.index, concurrently=True)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{self.index.name}"')
 
 
 class Migration(migrations.Migration):

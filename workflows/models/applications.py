@@ -136,6 +136,13 @@ class Application(models.Model):
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(fields=["applicant", "status"]),
+            # A form's prefill reads the person's latest approved applications (apply/selectors/
+            # reuse.py): an ordered scan that stops at the few it looks at, however many there are.
+            models.Index(
+                fields=["applicant", "-decided_at", "-id"],
+                condition=models.Q(status="approved"),
+                name="application_approved_latest",
+            ),
             models.Index(fields=["status", "submitted_at"]),
             # The dashboard rollups recompute a day's submissions and decisions.
             models.Index(fields=["submitted_at"], name="application_submitted_at"),

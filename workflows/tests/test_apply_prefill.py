@@ -1,10 +1,15 @@
 """What the state already knows is offered back, marked, and correctable (DESIGN §3)."""
 
+import datetime
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from workflows.apply.actions import draft_save, draft_start
+from workflows.apply.selectors.reuse import known_values
 from workflows.models import Application, ApplicationGroup
 from workflows.tests.test_apply_support import ALICE_ID, catalogue, verify_alice  # noqa: F401
 
@@ -84,3 +89,40 @@ def test_changing_a_verified_value_is_flagged_for_the_clerk_and_shown_on_review(
     draft_save(applicant=alice, group_id=group.pk, values={"person.full_name": "Alice Wang"})
     group.refresh_from_db()
     assert group.changed_verified == []
+
+
+def _approved(alice, catalogue, n: int, name: str, decided_at):  # noqa: F811
+    group = ApplicationGroup.objects.create(applicant=alice, submitted_at=decided_at)
+    return Application.objects.create(
+        group=group,
+        applicant=alice,
+        number=f"2025-TAX-{n:06d}",
+        service=catalogue.tax,
+        service_version=catalogue.version(catalogue.tax),
+        status=Application.Status.APPROVED,
+        data={"business.name": name},
+        submitted_at=decided_at,
+        decided_at=decided_at,
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_the_latest_approved_applications_are_read_in_order_from_an_index(alice, catalogue):  # noqa: F811
+    """Someone with many approved applications: the prefill reads the latest few through
+    `application_approved_latest`, in order, and never sorts all of them."""
+    now = timezone.now()
+    for n in range(60):
+        _approved(alice, catalogue, n + 100, f"Noodles {n}", now - datetime.timedelta(days=60 - n))
+    with CaptureQueriesContext(connection) as captured:
+        known = known_values(user=alice, keys={"business.name"})
+    assert known["business.name"].value == "Noodles 59"  # the latest decision's value
+    ordered = 'ORDER BY "workflows_application"."decided_at" DESC'
+    [sql] = [q["sql"] for q in captured.captured_queries if ordered in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE workflows_application")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "application_approved_latest" in plan, plan
+    assert "Sort" not in plan, plan
