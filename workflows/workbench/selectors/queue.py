@@ -25,6 +25,7 @@ from accounts.selectors import (
     QUEUE_ROLES,
     SUPERVISOR_ROLES,
     department_ids,
+    held_department_ids,
     members_of,
 )
 from services.elements import mask_value
@@ -148,8 +149,9 @@ QUEUE_ROW_RELATED = ("application", "application__applicant", "application__serv
 
 def work_items_in_scope(*, clerk: User, roles: tuple[str, ...] = QUEUE_ROLES) -> QuerySet[WorkItem]:
     """Every review step of the clerk's departments, with what a queue row or page shows."""
+    departments = held_department_ids(user=clerk, roles=roles)
     return (
-        WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=department_ids(user=clerk, roles=roles))
+        WorkItem.objects.filter(kind=WorkItem.Kind.REVIEW, department_id__in=departments)
         .select_related(*QUEUE_ROW_RELATED)
         .annotate(id_number=_id_number())
     )

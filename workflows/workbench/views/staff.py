@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from accounts.models import User
-from accounts.selectors import STAFF_ROLES, has_role
+from accounts.selectors import STAFF_ROLES, held_department_ids
 from workflows.models import WorkItem
 from workflows.workbench import selectors
 
@@ -23,7 +23,7 @@ def staff_only(roles: tuple[str, ...] = STAFF_ROLES) -> Callable:
         @never_cache
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not has_role(staff_user(request), roles):
+            if not held_department_ids(user=staff_user(request), roles=roles):
                 raise Http404
             return view(request, *args, **kwargs)
 
