@@ -135,6 +135,21 @@ class Stack:
             time.sleep(0.5)
         raise RuntimeError(f"the stack did not become healthy in {timeout:.0f} s: {last}")
 
+    def wait_quiet(self, *, timeout: float = 300, window: float = 2.0, busy_percent: float = 10.0) -> dict:
+        """Until the machine is idle: the earlier scenarios leave work behind (the ceiling's
+        replays queue thousands of notifications and certificates for the worker), which would
+        otherwise run during the next measurement. Idle: two windows in a row with the whole
+        machine's CPU below `busy_percent`; gives up after `timeout` (the figures say so)."""
+        started = time.monotonic()
+        quiet = 0
+        busy = 100.0
+        while time.monotonic() - started < timeout:
+            busy = psutil.cpu_percent(interval=window)
+            quiet = quiet + 1 if busy < busy_percent else 0
+            if quiet >= 2:
+                break
+        return {"seconds": round(time.monotonic() - started, 1), "cpu_percent": busy, "quiet": quiet >= 2}
+
     def stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
