@@ -1,8 +1,10 @@
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from accounts.actions import membership_grant
-from accounts.models import Membership, Role
+from accounts.models import Membership, Role, User
+from accounts.selectors import QUEUE_ROLES, held_department_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +38,6 @@ def test_one_person_can_hold_roles_in_several_departments(bob, department_a, dep
 def test_held_departments_are_the_active_roles_and_read_once_per_loaded_user(
     bob, department_a, department_b, django_assert_num_queries
 ):
-    from django.utils import timezone
-
-    from accounts.models import User
-    from accounts.selectors import QUEUE_ROLES, held_department_ids
-
     membership_grant(user=bob, department=department_a, role=Role.CLERK)
     membership_grant(user=bob, department=department_b, role=Role.CLERK)
     Membership.all_objects.filter(user=bob, department=department_b).update(suspended_at=timezone.now())
