@@ -85,9 +85,9 @@ class StandIn(threading.Thread):
 
     def __init__(self, database_url: str, *, interval: float = 10.0) -> None:
         super().__init__(daemon=True, name="autovacuum-stand-in")
-        import psycopg2
+        import psycopg
 
-        self.connection = psycopg2.connect(database_url)
+        self.connection = psycopg.connect(database_url)
         self.connection.autocommit = True  # VACUUM cannot run inside a transaction block
         with self.connection.cursor() as cursor:
             self.settings = server_settings(cursor)

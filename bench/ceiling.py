@@ -28,7 +28,7 @@ from typing import Any
 
 from django.db import connection
 from django.test import Client
-from psycopg2.extensions import AsIs
+from psycopg import sql
 
 from bench import flow
 from bench.config import OUT, Config
@@ -231,12 +231,31 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _unique(value: str) -> AsIs:
+class _Raw(str):
+    """SQL text put into a statement as it is: a pgbench variable or an expression of one."""
+
+
+def _literal(value: Any) -> str:
+    """A parameter as SQL text, as the server would read the bound value."""
+    if isinstance(value, _Raw):
+        return value
+    if isinstance(value, list) and any(isinstance(v, _Raw | list) for v in value):
+        return "ARRAY[" + ", ".join(_literal(v) for v in value) + "]"
+    return sql.Literal(value).as_string(connection.connection)
+
+
+def inline(template: str, params: Any) -> str:
+    """The statement with its parameters written in (psycopg 3 binds them on the server, so it
+    has no client-side `mogrify` on the cursor Django uses)."""
+    return template % tuple(_literal(p) for p in params)
+
+
+def _unique(value: str) -> _Raw:
     """The same length as the captured string, its tail replaced by the run's unique number."""
     keep = max(0, len(value) - UNIQUE_DIGITS)
     width = min(len(value), UNIQUE_DIGITS)
     head = value[:keep].replace("'", "''")
-    return AsIs(f"('{head}' || right(lpad((:u)::text, {UNIQUE_DIGITS}, '0'), {width}))")
+    return _Raw(f"('{head}' || right(lpad((:u)::text, {UNIQUE_DIGITS}, '0'), {width}))")
 
 
 def build_script(first: list[Statement], second: list[Statement]) -> tuple[list[str], dict[str, Any]]:
@@ -244,7 +263,7 @@ def build_script(first: list[Statement], second: list[Statement]) -> tuple[list[
     its `\\gset` if any), and what it holds."""
     if [s.shape for s in first] != [s.shape for s in second]:
         raise RuntimeError("the two captured flows ran different statements; the ceiling cannot be parameterised")
-    cursor = connection.cursor().cursor
+    connection.ensure_connection()
     lines = ["\\set seq :seq + 1", UNIQUE_NUMBER]
     variables_a: dict[int, str] = {}
     variables_b: dict[int, str] = {}
@@ -261,7 +280,7 @@ def build_script(first: list[Statement], second: list[Statement]) -> tuple[list[
                 if pa == pb:
                     return pa
                 if _is_int(pa) and pa in variables_a and variables_b.get(pb) == variables_a[pa]:
-                    return AsIs(variables_a[pa])
+                    return _Raw(variables_a[pa])
                 if isinstance(pa, str):
                     return _unique(pa)
                 if isinstance(pa, list) and isinstance(pb, list) and len(pa) == len(pb):
@@ -270,7 +289,7 @@ def build_script(first: list[Statement], second: list[Statement]) -> tuple[list[
                 return pa
 
             adapted = [adapt(pa, pb) for pa, pb in zip(list(a.params), list(b.params), strict=True)]
-            text = cursor.mogrify(a.sql, adapted).decode()
+            text = inline(a.sql, adapted)
         else:
             text = a.sql
         prefix = f"r{index}_"
@@ -347,13 +366,33 @@ def with_global_chain(commands: list[str]) -> list[str]:
 PGBENCH_HEAP_CRASH = re.compile(r"realloc\(\)|malloc\(\)|free\(\)|corrupted")
 
 
+def protocol() -> str:
+    """pgbench's query mode that sends the SQL as the portal's connection does: `prepared` when
+    psycopg binds parameters on the server (each statement a connection runs often is prepared
+    once and then only executed: portal/settings.py, DB_SERVER_SIDE_BINDING), else `simple`
+    (the values written into the text, parsed and planned on every run)."""
+    return "prepared" if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") else "simple"
+
+
+def prepared_on_connection() -> dict[str, int]:
+    """What the portal's own connection holds prepared after the captures: statements, and how
+    many of their runs used the generic plan (planned once) or a custom plan (planned again)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), COALESCE(sum(generic_plans), 0), COALESCE(sum(custom_plans), 0)"
+            " FROM pg_prepared_statements WHERE NOT from_sql"
+        )
+        statements, generic, custom = cursor.fetchone()
+    return {"statements": int(statements), "generic_plan_runs": int(generic), "custom_plan_runs": int(custom)}
+
+
 def replay(
     config: Config, script: Path, *, clients: int, run: int, seconds: int, name: str = "pgbench"
 ) -> dict[str, Any]:
     padding = 0
     while True:
         argv = ["pgbench", "-h", config.pg_host, "-p", str(config.pg_port), "-U", config.pg_user, "-n", "-M",
-                "simple", "-f", str(script), "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
+                protocol(), "-f", str(script), "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
                 "-D", f"run={run}", "-D", "seq=0", config.db_name]  # fmt: skip
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120, check=False)
         if padding >= 3 or not PGBENCH_HEAP_CRASH.search(done.stderr):
@@ -428,7 +467,10 @@ def ceiling(config: Config, *, user, lease_pdf: bytes) -> dict[str, Any]:
         client, user, lease_pdf, clerks, whole=True, serial=900_000, stem="ceiling"
     )
     levels, before, run = _replays(config, script, script_before, run=0, name="pgbench")
-    result: dict[str, Any] = {**levels, "_info": {**info, "seconds": seconds}}
+    result: dict[str, Any] = {
+        **levels,
+        "_info": {**info, "seconds": seconds, "protocol": protocol(), "prepared": prepared_on_connection()},
+    }
     if before:
         result["_before"] = {**before, "_info": before_info}
     if config.ceiling_applicant:
@@ -443,7 +485,7 @@ def ceiling(config: Config, *, user, lease_pdf: bytes) -> dict[str, Any]:
         finally:
             current_app.conf.task_always_eager = eager
         levels, before, run = _replays(config, script, script_before, run=run, name="pgbench-applicant")
-        result["_applicant"] = {**levels, "_info": {**info, "seconds": seconds}}
+        result["_applicant"] = {**levels, "_info": {**info, "seconds": seconds, "protocol": protocol()}}
         if before:
             result["_applicant_before"] = {**before, "_info": before_info}
     numbers_repair()

@@ -44,29 +44,6 @@ def resident_id(n: int) -> str:
     return first + "10X98765432"[total % 11]
 
 
-class _Stream(io.TextIOBase):
-    """A file-like object COPY reads from, fed by a generator of CSV chunks."""
-
-    def __init__(self, chunks: Iterator[str]) -> None:
-        self.chunks = chunks
-        self.buffer = ""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> str:  # type: ignore[override]
-        while size is None or size < 0 or len(self.buffer) < size:
-            try:
-                self.buffer += next(self.chunks)
-            except StopIteration:
-                break
-        if size is None or size < 0:
-            out, self.buffer = self.buffer, ""
-        else:
-            out, self.buffer = self.buffer[:size], self.buffer[size:]
-        return out
-
-
 def _text(value: Any) -> Any:
     if value is None:
         return None
@@ -122,8 +99,9 @@ def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[
     table = model._meta.db_table
     column_list = ", ".join(f'"{c}"' for c in all_columns)
     sql = f"COPY \"{table}\" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, _Stream(chunks()), size=1 << 20)  # type: ignore[attr-defined]
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for chunk in chunks():
+            copy.write(chunk)
     return count
 
 

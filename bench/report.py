@@ -91,6 +91,9 @@ def table(results: dict[str, Any]) -> str:
         row(f"ceiling {level}", "pgbench flows/s (tps)", figures.get("tps"))
         if ratio is not None:
             row(f"ceiling {level}", "submit / ceiling", ratio, ">= 0.35", ratio >= TARGETS["submit_over_ceiling"])
+    info = results.get("ceiling", {}).get("_info", {})
+    if info.get("protocol"):
+        row("ceiling", "pgbench query mode (as the portal's connection sends SQL)", info["protocol"])
     before = results.get("ceiling_before", {})
     for level, figures in before.items():
         if not level.startswith("_"):

@@ -39,9 +39,9 @@ class UnderLoad(threading.Thread):
 
     def __init__(self, database_url: str, *, interval: float = 0.5) -> None:
         super().__init__(daemon=True)
-        import psycopg2
+        import psycopg
 
-        self.connection = psycopg2.connect(database_url)
+        self.connection = psycopg.connect(database_url)
         self.connection.autocommit = True
         self.interval = interval
         self.samples: list[tuple[float, int, float]] = []  # wall time, tree size, oldest queued age (s)

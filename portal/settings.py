@@ -125,6 +125,17 @@ if env("DATABASE_URL", default=""):
         # million applications (docs/benchmarks.md). DB_JIT=true leaves it on.
         db_options = DATABASES["default"].setdefault("OPTIONS", {})
         db_options["options"] = f"{db_options.get('options', '')} -c jit=off".strip()
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg 3 binds parameters on the server, so a statement a connection runs a few times
+        # (DB_PREPARE_THRESHOLD, psycopg's default 5) is prepared there and planned once per
+        # connection instead of once per run: half of PostgreSQL's CPU per application went to
+        # parsing and planning the same statements (docs/benchmarks.md, "prepared statements").
+        # DB_SERVER_SIDE_BINDING=false sends SQL with the values inlined, as psycopg2 did (for a
+        # pooler in transaction mode older than PgBouncer 1.21, which cannot keep prepared
+        # statements).
+        db_options = DATABASES["default"].setdefault("OPTIONS", {})
+        db_options["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
+        db_options["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=5)
 else:
     DATABASES = {
         "default": {

@@ -12,7 +12,7 @@ each worker child from Celery's `worker_process_init` and the beat from `beat_in
 
 Off, nothing is instrumented and the API's no-op tracer is all that runs.
 
-What is traced: Django requests (span name: method and URL pattern), psycopg2 statements (the
+What is traced: Django requests (span name: method and URL pattern), psycopg statements (the
 SQL with its placeholders, never the parameters), Redis commands (the command name with its
 arguments replaced by "?"), Celery sends and runs (`apply_async/<task>`, `run/<task>`), and
 `outbox publish <task>` around each send of an outbox row, whose parent is the span that wrote
@@ -77,7 +77,7 @@ def spans_file_exporter(path: str) -> SpanExporter:
 
 
 def tracing_configure(*, service: str, instrument_django: bool = False) -> bool:
-    """Sets the process's tracer provider and instruments psycopg2, Redis, Celery (and Django's
+    """Sets the process's tracer provider and instruments psycopg, Redis, Celery (and Django's
     middleware for a web process), once per process. Returns whether tracing is on."""
     global _configured_pid
     if not tracing_wanted():
@@ -99,11 +99,11 @@ def tracing_configure(*, service: str, instrument_django: bool = False) -> bool:
 def instrument(*, tracer_provider: TracerProvider | None = None, django: bool = False) -> None:
     """Instruments the libraries we trace (the tests call it with their own provider)."""
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
-    from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
     # Statements with their placeholders only: the parameters (names, resident IDs) stay out.
-    Psycopg2Instrumentor().instrument(tracer_provider=tracer_provider, capture_parameters=False)
+    PsycopgInstrumentor().instrument(tracer_provider=tracer_provider, capture_parameters=False)
     RedisInstrumentor().instrument(tracer_provider=tracer_provider)
     CeleryInstrumentor().instrument(tracer_provider=tracer_provider)
     if django:
@@ -117,10 +117,10 @@ def instrument(*, tracer_provider: TracerProvider | None = None, django: bool = 
 def uninstrument() -> None:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
-    from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-    for instrumentor in (DjangoInstrumentor(), CeleryInstrumentor(), RedisInstrumentor(), Psycopg2Instrumentor()):
+    for instrumentor in (DjangoInstrumentor(), CeleryInstrumentor(), RedisInstrumentor(), PsycopgInstrumentor()):
         instrumentor.uninstrument()
 
 

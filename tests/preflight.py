@@ -8,7 +8,7 @@ import socket
 import sys
 from urllib.parse import urlparse
 
-import psycopg2
+import psycopg
 import redis
 
 
@@ -16,8 +16,8 @@ def main() -> int:
     problems = []
     database_url = os.environ["DATABASE_URL"]
     try:
-        psycopg2.connect(database_url, connect_timeout=3).close()
-    except psycopg2.OperationalError as exc:
+        psycopg.connect(database_url, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
         problems.append(
             f"PostgreSQL is not reachable at {urlparse(database_url).netloc}: {str(exc).strip()}\n"
             "  Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"

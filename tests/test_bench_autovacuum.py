@@ -21,7 +21,9 @@ def _database_url() -> str:
 
 def _insert(rows: int, start: int = 0) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {PROBE} SELECT g, 'x' FROM generate_series(%s, %s) g", [start + 1, start + rows])
+        cursor.execute(
+            f"INSERT INTO {PROBE} SELECT g, 'x' FROM generate_series(%s::int, %s::int) g", [start + 1, start + rows]
+        )
         # Statistics reach the shared counters when a backend goes idle; ask for it now.
         cursor.execute("SELECT pg_stat_force_next_flush()")
 

@@ -50,7 +50,7 @@ class WebSpans:
 
 @pytest.fixture
 def web_spans() -> Iterator[WebSpans]:
-    """This process traced as a web process is: Django, psycopg2, Redis and Celery instrumented.
+    """This process traced as a web process is: Django, psycopg, Redis and Celery instrumented.
     The database connections are reopened, so the test's statements go through the traced
     connection (use with transactional tests only)."""
     provider = _test_provider()

@@ -88,12 +88,13 @@ def audit_partitions_ensure(*, months_ahead: int | None = None, today: date | No
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                    # DDL takes no bound parameters: the bounds are dates this function made.
                     cursor.execute(
-                        f'CREATE TABLE "{name}" PARTITION OF "{table}" FOR VALUES FROM (%s) TO (%s)',
-                        [start.isoformat(), end.isoformat()],
+                        f'CREATE TABLE "{name}" PARTITION OF "{table}"'
+                        f" FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
                     )
             except DatabaseError as error:
-                code = getattr(getattr(error, "__cause__", None), "pgcode", None)
+                code = getattr(getattr(error, "__cause__", None), "sqlstate", None)
                 if code == OVERLAP:
                     continue  # inside the first partition: nothing to make
                 report.failed.append(name)
