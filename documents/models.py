@@ -116,6 +116,15 @@ class Certificate(models.Model):
                 fields=["application_number", "document_type"], name="certificate_unique_per_application_and_type"
             )
         ]
+        indexes = [
+            # The revocation list each certificate's signing reads: a department's revoked
+            # certificates, a few among millions issued (without it, a scan of every one).
+            models.Index(
+                fields=["issued_by", "revoked_at"],
+                condition=models.Q(revoked_at__isnull=False),
+                name="certificate_revoked",
+            )
+        ]
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
 

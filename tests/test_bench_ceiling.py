@@ -90,3 +90,17 @@ def test_every_replays_unique_number_keeps_run_client_and_counter():
                 u = run * per_run + client * per_client + seq
                 seen.add(str(u).zfill(UNIQUE_DIGITS)[-UNIQUE_DIGITS:])
     assert len(seen) == 100 * 4 * 3
+
+
+def test_the_ceiling_counts_the_flows_after_the_warm_up_and_keeps_the_whole_run_beside_it():
+    from bench.ceiling import steady_tps
+
+    progress = (
+        "progress: 5.0 s, 23.8 tps, lat 1248.911 ms stddev 361.665, 0 failed\n"
+        "progress: 10.0 s, 63.6 tps, lat 516.297 ms stddev 274.854, 0 failed\n"
+        "progress: 15.0 s, 89.6 tps, lat 356.108 ms stddev 53.508, 0 failed\n"
+        "progress: 20.0 s, 88.4 tps, lat 358.821 ms stddev 52.998, 0 failed\n"
+    )
+    assert steady_tps(progress, warmup=10) == 89.0  # the intervals ending at 15 and 20 s
+    assert steady_tps(progress, warmup=0) == round((23.8 + 63.6 + 89.6 + 88.4) / 4, 1)
+    assert steady_tps(progress, warmup=20) is None  # nothing after the warm-up: the caller keeps the whole run

@@ -44,14 +44,14 @@ def test_a_queue_size_that_failed_is_reported_not_dropped():
 
 def test_the_applicants_part_of_the_ceiling_is_shown_beside_its_before_and_judged():
     results = {
-        "ceiling_applicant": {"c8": {"tps": 120.0}, "c32": {"tps": 250.0}},
+        "ceiling_applicant": {"c8": {"tps": 120.0}, "c32": {"tps": 250.0, "tps_whole_run": 231.5}},
         "ceiling_applicant_before": {"c8": {"tps": 60.0}, "c32": {"tps": 47.0}},
         "ceiling_applicant_assessment": {"c32_target_tps": 235, "c32_met": True, "c32_not_below_c8": True},
     }
     lines = table(results).splitlines()
     assert (
-        "| ceiling, applicant's part alone, c32 | pgbench flows/s after / before (global hash chain) "
-        "| 250.0 / 47.0 |  |  |" in lines
+        "| ceiling, applicant's part alone, c32 | pgbench flows/s warm, after / before (global hash chain) "
+        "| 250.0 / 47.0 (whole run: 231.5) |  |  |" in lines
     )
     assert "| ceiling, applicant's part alone, c32 | against the target | 250.0 | >= 235 | yes |" in lines
     assert "| ceiling, applicant's part alone | c32 no lower than c8 | True | yes | yes |" in lines
