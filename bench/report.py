@@ -101,7 +101,8 @@ def table(results: dict[str, Any]) -> str:
     before = results.get("ceiling_before", {})
     for level, figures in before.items():
         if not level.startswith("_"):
-            row(f"ceiling before {level}", "pgbench flows/s (tps), global hash chain", figures.get("tps"))
+            row(f"ceiling before {level}", "pgbench flows/s, warm (whole run), global hash chain",
+                f"{figures.get('tps')} ({figures.get('tps_whole_run')})")  # fmt: skip
     verdict = results.get("ceiling_assessment")
     if verdict:
         c32 = results.get("ceiling", {}).get("c32", {}).get("tps")

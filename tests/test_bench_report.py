@@ -55,3 +55,10 @@ def test_the_applicants_part_of_the_ceiling_is_shown_beside_its_before_and_judge
     )
     assert "| ceiling, applicant's part alone, c32 | against the target | 250.0 | >= 235 | yes |" in lines
     assert "| ceiling, applicant's part alone | c32 no lower than c8 | True | yes | yes |" in lines
+
+
+def test_the_ceiling_before_shows_its_warm_rate_beside_the_whole_run():
+    results = {"ceiling_before": {"c32": {"tps": 216.7, "tps_whole_run": 209.7}, "_info": {}}}
+    lines = table(results).splitlines()
+    row = "| ceiling before c32 | pgbench flows/s, warm (whole run), global hash chain | 216.7 (209.7) |  |  |"
+    assert row in lines
