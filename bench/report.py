@@ -35,6 +35,12 @@ def _autovacuum_line(figures: dict[str, Any] | None) -> str:
     )
 
 
+def cpu_parts_text(parts: dict[str, dict]) -> str:
+    """The parts using at least 1 ms per application, largest first: "web 56.2, worker 17.0"."""
+    shown = [(name, p["ms_per_application"]) for name, p in parts.items() if (p["ms_per_application"] or 0) >= 1]
+    return ", ".join(f"{name} {ms}" for name, ms in shown)
+
+
 def table(results: dict[str, Any]) -> str:
     m = results.get("machine", {})
     lines = [
@@ -82,6 +88,10 @@ def table(results: dict[str, Any]) -> str:
         row(f"submit {level}", "errors", figures["errors"], "0", figures["errors"] == 0)
         row(f"submit {level}", "accepted / found in DB", f"{figures['accepted']} / {figures['found_in_db']}", "equal",
             figures["accepted"] == figures["found_in_db"])  # fmt: skip
+        cpu = figures.get("cpu") or {}
+        if cpu.get("parts"):
+            row(f"submit {level}", "CPU ms per application (machine busy %)",
+                f"{cpu['machine_ms_per_application']} ({cpu['machine_busy_percent']} %): " + cpu_parts_text(cpu["parts"]))  # fmt: skip
     for level, figures in results.get("ceiling", {}).items():
         if level == "error":
             row("ceiling", "error", figures)

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench import cpu
 from bench.config import OUT, ROOT, Config
 from bench.stack import BIN
 from bench.stats import percentile, summary
@@ -34,6 +35,11 @@ def run_level(config: Config, *, users: int, sessions_file: Path, lease_file: Pa
         "PYTHONPATH": str(ROOT),
     })  # fmt: skip
     total = config.warmup + config.seconds
+    # The CPU window: locust's own starts about when its first user does (the figures below
+    # count from the first request); near enough for shares of the machine.
+    launched = time.time()
+    sampler = cpu.WindowSampler(launched + config.warmup, launched + config.warmup + config.seconds)
+    sampler.start()
     argv = [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "-u", str(users),
             "-r", str(users), "-t", f"{total}s", "--host", config.base_url, "--only-summary", "--stop-timeout", "15",
             "--loglevel", "WARNING", "--exit-code-on-error", "0"]  # fmt: skip
@@ -61,6 +67,7 @@ def run_level(config: Config, *, users: int, sessions_file: Path, lease_file: Pa
         for times in [[float(r[4]) for r in window if r[2] == name and r[3] == "1"]]
     }
     flow_ms = [(float(f[1]) - float(f[0])) * 1000 for f in accepted]
+    accepted_all = [f for f in flows if f[2] in ("201", "200")]
     return {
         "rps": round(len(accepted) / config.seconds, 1),
         **summary(ok_submits),
@@ -75,8 +82,9 @@ def run_level(config: Config, *, users: int, sessions_file: Path, lease_file: Pa
         "errors_by_request": dict(failures),
         "failed_flows_by_step": dict(Counter(f[5] for f in window_flows if f[2] == "0")),
         "requests": per_request,
+        "cpu": sampler.result([float(f[1]) for f in accepted_all]),
         "_window": (start, end),  # wall-clock seconds: the measured window, after the warm-up
-        "_accepted_all": [f for f in flows if f[2] in ("201", "200")],
+        "_accepted_all": accepted_all,
         "_accepted_window": accepted,
     }
 
