@@ -6,6 +6,10 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from accounts.models import User
+from lib.compiled import Compiled
+
+# Every signed-in request loads its user: one compiled statement (lib/compiled.py).
+_user_by_pk = Compiled(lambda pk: User._default_manager.filter(pk=pk))
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -24,3 +28,9 @@ class UsernameOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id: Any) -> User | None:
+        if not isinstance(user_id, int) or isinstance(user_id, bool):
+            return super().get_user(user_id)
+        user = _user_by_pk.first(pk=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None

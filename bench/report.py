@@ -90,8 +90,8 @@ def table(results: dict[str, Any]) -> str:
             figures["accepted"] == figures["found_in_db"])  # fmt: skip
         cpu = figures.get("cpu") or {}
         if cpu.get("parts"):
-            row(f"submit {level}", "CPU ms per application (machine busy %)",
-                f"{cpu['machine_ms_per_application']} ({cpu['machine_busy_percent']} %): " + cpu_parts_text(cpu["parts"]))  # fmt: skip
+            text = f"{cpu['machine_ms_per_application']} ({cpu['machine_busy_percent']} %): "
+            row(f"submit {level}", "CPU ms per application (machine busy %)", text + cpu_parts_text(cpu["parts"]))
     for level, figures in results.get("ceiling", {}).items():
         if level == "error":
             row("ceiling", "error", figures)

@@ -48,16 +48,20 @@ def _store(
     source: str,
     served: bytes,
     seal_original: bool,
+    look_first: bool = True,
     **extra,
 ) -> Document:
     """Creates the row and writes the files once; the same bytes for the same owner return the existing row.
+    `look_first=False`: the caller has just looked for them (the unique constraint still
+    catches an upload of the same bytes that lands in between).
 
     `served` is what staff and the owner will download (the rendition); with `seal_original`
     the upload as it came is kept sealed beside it, for evidence only.
     """
-    existing = Document.objects.filter(**ownership, document_type=document_type, sha256=checked.sha256).first()
-    if existing is not None:
-        return existing
+    if look_first:
+        existing = Document.objects.filter(**ownership, document_type=document_type, sha256=checked.sha256).first()
+        if existing is not None:
+            return existing
     stored_name = private_storage.save(checked.stored_name, ContentFile(served))
     original_name = original_seal(checked.content) if seal_original else ""
     today = timezone.localdate()
@@ -127,16 +131,17 @@ def document_upload(
             _("We could not check this file for viruses just now, so it has not been stored. Try again later."),
             code="scan_error",
         )
-    with transaction.atomic():
-        return _store(
-            checked=checked,
-            document_type=document_type,
-            ownership=ownership,
-            scan_status=Document.ScanStatus(result.outcome.value),
-            source=source,
-            served=checked.rendition,
-            seal_original=True,
-        )
+    # Looked for above; the insert is its own transaction (_store's savepoint, outermost here).
+    return _store(
+        checked=checked,
+        document_type=document_type,
+        ownership=ownership,
+        scan_status=Document.ScanStatus(result.outcome.value),
+        source=source,
+        served=checked.rendition,
+        seal_original=True,
+        look_first=False,
+    )
 
 
 def document_issue(

@@ -6,16 +6,24 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Organisation, User
 from documents.models import USABLE_SCAN_STATUSES, Certificate, Document
 from documents.uses import uses_of
+from lib.compiled import Compiled
 from services.models import DocumentType
 
 
 def _visible_to(user: User) -> Q:
+    return _visible_to_id(user.pk)
+
+
+def _visible_to_id(user_id: int | None) -> Q:
     # The person's own documents and those of organisations they represent; not those removed
-    # when their retention ended or their owner asked.
-    return (Q(owner=user) | Q(owner_organisation__in=user.organisations.values("pk"))) & Q(erased_at__isnull=True)
+    # when their retention ended or their owner asked. Nobody's (no id): none at all.
+    if user_id is None:
+        return Q(pk__in=[])
+    represented = Organisation.objects.filter(representatives=user_id).values("pk")
+    return (Q(owner_id=user_id) | Q(owner_organisation__in=represented)) & Q(erased_at__isnull=True)
 
 
 def documents_for_user(*, user: User) -> QuerySet[Document]:
@@ -51,15 +59,35 @@ def reusable_documents(
 ) -> QuerySet[Document]:
     """Documents of this type the user may attach instead of uploading again: valid on the date,
     and clean (or stored unscanned where no scanner runs: staff still cannot open those)."""
-    on_date = on_date or timezone.localdate()
+    return _reusable(user.pk, document_type.pk, on_date or timezone.localdate())
+
+
+def _reusable(user_id: int, document_type_id: int, on_date: datetime.date) -> QuerySet[Document]:
     return (
-        Document.objects.filter(_visible_to(user), document_type=document_type, scan_status__in=USABLE_SCAN_STATUSES)
+        Document.objects.filter(
+            _visible_to_id(user_id), document_type_id=document_type_id, scan_status__in=USABLE_SCAN_STATUSES
+        )
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_date))
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on_date))
         .exclude(certificate__revoked_at__isnull=False)
         .select_related("document_type")
         .order_by("-created_at", "-pk")
     )
+
+
+# Attaching checks one document: compiled once per process (lib/compiled.py).
+_reusable_one = Compiled(
+    lambda user, document_type, pk, on_date: _reusable(user, document_type, on_date).filter(pk=pk)[:1]
+)
+
+
+def reusable_document(*, user: User, document_type: DocumentType, document_id: int | str) -> Document | None:
+    """One document of `reusable_documents` by id, or None (not the user's, or not usable today)."""
+    try:
+        pk = int(document_id)
+    except (TypeError, ValueError):
+        return None
+    return _reusable_one.first(user=user.pk, document_type=document_type.pk, pk=pk, on_date=timezone.localdate())
 
 
 def applications_using(document: Document) -> list[str]:

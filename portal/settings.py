@@ -177,6 +177,8 @@ LOGOUT_REDIRECT_URL = "portal:home"
 # accounts.middleware (the cookie age alone moves forward whenever the session is saved).
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+# Django's database sessions, read through a compiled statement (accounts/session_store.py).
+SESSION_ENGINE = "accounts.session_store"
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

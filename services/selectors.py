@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Prefetch, QuerySet
 
+from lib.compiled import Compiled
 from services import search
 from services.models import FormField, LifeEvent, LifeEventService, SearchSynonym, Service, ServiceVersion
 
@@ -23,14 +24,20 @@ def current_version(service: Service) -> ServiceVersion | None:
     return service.versions.filter(status=PUBLISHED).first()
 
 
+# Starting every draft reads it: compiled once per process (lib/compiled.py).
+_published_version_of = Compiled(
+    lambda code: (
+        ServiceVersion.objects.filter(service__code=code, status=PUBLISHED)
+        .select_related("service__lead_department")
+        .order_by("pk")[:1]
+    )
+)
+
+
 def service_to_apply_for(code: str) -> Service | None:
     """A service by code with its published version (or none) loaded for `current_version`:
     one query when it has a published version, the version's service and department joined."""
-    version = (
-        ServiceVersion.objects.filter(service__code=code, status=PUBLISHED)
-        .select_related("service__lead_department")
-        .first()
-    )
+    version = _published_version_of.first(code=code)
     if version is not None:
         version.service.published_versions = [version]  # type: ignore[attr-defined]
         return version.service

@@ -33,7 +33,7 @@ def test_shares_count_differences_new_processes_whole_and_divide_by_applications
     assert parts["postgresql"]["ms_per_application"] == 4.0
     # busy 6.0 s, processes 3.0 + 1.0 + 0.5 + 0.4: the rest is charged to no process
     assert parts["not charged to a process"]["ms_per_application"] == 11.0
-    assert list(parts)[0] == "web"  # largest first
+    assert next(iter(parts)) == "web"  # largest first
     assert figures["machine_ms_per_application"] == 60.0
     assert figures["applications"] == 100
     assert figures["kernel_percent_of_busy"] == round(1 / 6 * 100, 1)
@@ -72,4 +72,6 @@ def test_the_report_shows_the_cpu_parts_of_a_level():
                                "worker": {"cores": 0.3, "ms_per_application": 17.0},
                                "beat": {"cores": 0.0, "ms_per_application": 0.2}}}}  # fmt: skip
     lines = table({"submit": {"c8": level}}).splitlines()
-    assert "| submit c8 | CPU ms per application (machine busy %) | 110.2 (98.1 %): web 56.1, worker 17.0 |  |  |" in lines
+    assert (
+        "| submit c8 | CPU ms per application (machine busy %) | 110.2 (98.1 %): web 56.1, worker 17.0 |  |  |" in lines
+    )

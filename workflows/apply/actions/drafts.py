@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organisation, User
 from documents.actions import document_upload
 from documents.models import Document
-from documents.selectors import document_for_user, reusable_documents
+from documents.selectors import document_for_user, reusable_document
 from services.elements import validate_value
 from services.models import DocumentType, LifeEvent, Service, ServiceVersion
 from services.selectors import current_version, life_event_versions
@@ -255,7 +255,7 @@ def draft_attach_document(
         group = _lock_draft(applicant=applicant, group_id=group_id)
         document_type = _material_type(group_form(group), document_type)
         # The usual case in one query: a document of the applicant usable today.
-        document = reusable_documents(user=applicant, document_type=document_type).filter(pk=document_id).first()
+        document = reusable_document(user=applicant, document_type=document_type, document_id=document_id)
         if document is None:
             document = document_for_user(user=applicant, document_id=document_id)  # Http404 if not theirs
             if document.document_type_id != document_type.pk:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.assurance import Level
 from accounts.models import User
+from lib.compiled import Compiled
 from services.conditions import evaluate
 from services.models import ServiceVersion
 from services.routes import parse_route
@@ -81,8 +82,14 @@ def bundle_waits(versions: list[ServiceVersion]) -> dict[int, list[str]]:
     return waits
 
 
+# Every submit looks for an earlier one with its key: compiled once per process (lib/compiled.py).
+_group_by_key = Compiled(
+    lambda user, key: ApplicationGroup.objects.filter(applicant_id=user, idempotency_key=key).order_by("pk")[:1]
+)
+
+
 def _submitted_by_key(applicant: User, key: str, group_id: int | str) -> ApplicationGroup | None:
-    existing = ApplicationGroup.objects.filter(applicant=applicant, idempotency_key=key).first()
+    existing = _group_by_key.first(user=applicant.pk, key=key)
     if existing is None:
         return None
     if str(existing.pk) != str(group_id):

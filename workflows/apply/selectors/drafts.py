@@ -7,12 +7,39 @@ from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from accounts.models import User
+from lib.compiled import Compiled
 from services.models import (
     LifeEvent,
     Service,
     ServiceVersion,
 )
 from workflows.models import Application, ApplicationGroup, GroupDocument
+
+# The reads every request on a draft makes, compiled once per process (lib/compiled.py).
+_GroupVersion = ApplicationGroup.versions.through
+_group_of = Compiled(
+    lambda pk, user: (
+        ApplicationGroup.objects.filter(applicant_id=user, pk=pk)
+        .select_related("life_event", "organisation")
+        .order_by("pk")[:1]
+    )
+)
+_group_of_locked = Compiled(
+    lambda pk, user: (
+        ApplicationGroup.objects.filter(applicant_id=user, pk=pk)
+        .select_related("life_event", "organisation")
+        .select_for_update(of=("self",))
+        .order_by("pk")[:1]
+    )
+)
+_versions_of = Compiled(
+    lambda group: _GroupVersion.objects.filter(applicationgroup_id=group).select_related(
+        "serviceversion__service__lead_department"
+    )
+)
+_documents_of = Compiled(
+    lambda group: GroupDocument.objects.filter(group_id=group).select_related("document", "document_type")
+)
 
 # --- Drafts and groups, scoped to their applicant --------------------------------------------
 
@@ -57,8 +84,8 @@ def group_load_related(group: ApplicationGroup, *, new: bool = False) -> Applica
     for name in ("versions", "documents", "applications"):
         getattr(group, "_prefetched_objects_cache", {}).pop(name, None)
     # The versions' fields and materials come from `version_parts` (kept: published versions are frozen).
-    _related_known(group, "versions", group.versions.select_related("service__lead_department"))
-    _related_known(group, "documents", [] if new else group.documents.select_related("document", "document_type"))
+    _related_known(group, "versions", [link.serviceversion for link in _versions_of.run(group=group.pk)])
+    _related_known(group, "documents", [] if new else _group_documents(group))
     applications = (
         []
         if group.is_draft
@@ -92,10 +119,17 @@ def group_load_new(group: ApplicationGroup, *, versions: Iterable[ServiceVersion
     return group
 
 
+def _group_documents(group: ApplicationGroup) -> list[GroupDocument]:
+    attachments = _documents_of.run(group=group.pk)
+    for attachment in attachments:
+        attachment.group = group  # as the related manager would: no query for it
+    return attachments
+
+
 def group_documents_reload(group: ApplicationGroup) -> None:
     """After attaching or detaching: the group's documents as they are now."""
     getattr(group, "_prefetched_objects_cache", {}).pop("documents", None)
-    _related_known(group, "documents", group.documents.select_related("document", "document_type"))
+    _related_known(group, "documents", _group_documents(group))
 
 
 def group_documents_replace(group: ApplicationGroup, attachment: GroupDocument) -> None:
@@ -117,10 +151,7 @@ def group_for_user(*, user: User, group_id: int | str, for_update: bool = False)
         pk = int(group_id)
     except (TypeError, ValueError):
         raise Http404 from None
-    queryset = ApplicationGroup.objects.filter(applicant=user, pk=pk).select_related("life_event", "organisation")
-    if for_update:
-        queryset = queryset.select_for_update(of=("self",))
-    group = queryset.first()
+    group = (_group_of_locked if for_update else _group_of).first(pk=pk, user=user.pk)
     if group is None:
         raise Http404
     group.applicant = user  # it is theirs: no query when a page asks for the applicant

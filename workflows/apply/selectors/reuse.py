@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Organisation, User, VerifiedAttribute
 from documents.models import Document
 from documents.selectors import reusable_documents
+from lib.compiled import Compiled
 from services.elements import resident_id_birth_date, resident_id_sex, validate_value
 from services.models import (
     DocumentType,
@@ -20,6 +21,19 @@ from workflows.models import Application, ApplicationGroup
 
 # How many of the applicant's latest approved applications are looked at for reusable values.
 PREVIOUS_APPLICATIONS_LOOKED_AT = 20
+
+# Read for every draft request: compiled once per process (lib/compiled.py). A person has a
+# handful of verified attributes, read whole and picked from in Python.
+_verified_of = Compiled(lambda user: VerifiedAttribute.objects.filter(user_id=user).only("element_key", "value"))
+_approved_of = Compiled(
+    lambda user: (
+        Application.objects.filter(
+            status=Application.Status.APPROVED, applicant_id=user, group__organisation__isnull=True
+        )
+        .order_by("-decided_at", "-pk")
+        .only("number", "data")[:PREVIOUS_APPLICATIONS_LOOKED_AT]
+    )
+)
 
 # --- Reuse: the verified profile and earlier approved applications ---------------------------
 
@@ -62,13 +76,12 @@ def known_values(
     if verified is None:
         verified = verified_values(user=user, keys=keys, organisation=organisation)
     known = {key: Reuse("verified", value) for key, value in verified.items() if key in keys}
-    approved = Application.objects.filter(status=Application.Status.APPROVED)
     if organisation is not None:
-        approved = approved.filter(group__organisation=organisation)
+        approved = Application.objects.filter(status=Application.Status.APPROVED, group__organisation=organisation)
+        earlier = list(approved.order_by("-decided_at", "-pk").only("number", "data")[:PREVIOUS_APPLICATIONS_LOOKED_AT])
     else:
-        approved = approved.filter(applicant=user, group__organisation__isnull=True)
-    earlier = approved.order_by("-decided_at", "-pk")[:PREVIOUS_APPLICATIONS_LOOKED_AT]
-    for application in earlier.only("number", "data"):
+        earlier = _approved_of.run(user=user.pk)
+    for application in earlier:
         for key, value in (application.data or {}).items():
             if key in keys and key not in known and value not in (None, "", []):
                 known[key] = Reuse("previous", value, application.number)
@@ -177,7 +190,7 @@ def verified_values(*, user: User, keys: Iterable[str], organisation: Organisati
     A date of birth or sex not verified on its own is read from a verified, checksum-valid resident ID."""
     keys = set(keys)
     wanted = keys | ({ID_NUMBER_KEY} if keys & {DATE_OF_BIRTH_KEY, SEX_KEY} else set())
-    found = {a.element_key: a.value for a in VerifiedAttribute.objects.filter(user=user, element_key__in=wanted)}
+    found = {a.element_key: a.value for a in _verified_of.run(user=user.pk) if a.element_key in wanted}
     if found.get(ID_NUMBER_KEY):
         resident_id = str(found[ID_NUMBER_KEY])
         if DATE_OF_BIRTH_KEY in keys and DATE_OF_BIRTH_KEY not in found:
