@@ -30,6 +30,19 @@ def trace_unforked_worker(sender=None, **_: object) -> None:
         tracing_configure(service="onedoor-worker")
 
 
+@signals.task_prerun.connect(weak=False)
+@signals.task_postrun.connect(weak=False)
+def close_old_database_connections(sender=None, **_: object) -> None:
+    """Around each task, what Django does around each request: a connection that broke, or
+    outlived CONN_MAX_AGE, is closed (the next query opens a new one); a live one is kept.
+    Not for a task run eagerly inside a request or a test: that connection is the caller's."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 @signals.worker_init.connect(weak=False)
 def import_document_libraries(**_: object) -> None:
     """Before the pool forks, so that every child shares them (documents/libraries.py)."""

@@ -311,6 +311,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task's database connection lives as a request's does (CONN_MAX_AGE, health checks:
+# portal/celery.py closes what is broken or too old around each task). Celery's own Django
+# fixup would close it before and after every task, so each task would connect anew (a
+# PostgreSQL backend forked and its caches and prepared statements lost: ~2 per application);
+# with this it closes them only every so many tasks, as a backstop.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
