@@ -3,7 +3,8 @@ with ENGINE_HANDLER_MODULES=workflows.tests.engine_handlers (see handlers.load_e
 
 - "test.slow" sleeps `seconds`, writing "start <pid>" and "end <pid>" lines to the file named
   by `log`, so a test can kill the worker mid-step and count the runs;
-- "test.flaky" fails until the step has been attempted more than `fail_times` times.
+- "test.flaky" fails until the step has been attempted more than `fail_times` times;
+- "test.backend" records the PostgreSQL backend its connection talks to.
 """
 
 import os
@@ -33,3 +34,13 @@ def flaky(*, application: Application, work_item: WorkItem, options: dict[str, A
     if work_item.attempts <= int(options.get("fail_times", 1000)):
         raise RuntimeError(f"department system unavailable (attempt {work_item.attempts})")
     return {"ok": True}
+
+
+@register("test.backend", department="tax", description="Test only: names its database connection.")
+def backend(*, application: Application, work_item: WorkItem, options: dict[str, Any]) -> dict[str, Any]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (server_pid,) = cursor.fetchone()
+    return {"backend": server_pid, "pid": os.getpid()}

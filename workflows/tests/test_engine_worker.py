@@ -328,3 +328,34 @@ def test_a_rolled_back_transaction_puts_nothing_on_the_broker(use_broker, clean_
     assert client.llen("default") == 1
     assert client.llen("dept.tax") == 0
     assert OutboxMessage.objects.count() == 1
+
+
+BACKEND_ONLY = {"steps": [{"key": "backend", "department": "tax", "kind": "automatic", "handler": "test.backend"}]}
+
+
+def test_a_worker_keeps_its_database_connection_across_tasks_and_replaces_a_broken_one(
+    worker_factory, clean_broker, verified_alice
+):
+    """One pool process, several tasks: one PostgreSQL backend serves them all (a connection per
+    task would fork a backend each time). When that backend is killed, the next task notices
+    the broken connection (CONN_HEALTH_CHECKS) and completes on a new one."""
+    from django.db import connection
+
+    worker_factory(concurrency=1, extra_env=TEST_HANDLERS)
+    version = published_version(route=BACKEND_ONLY)
+
+    def run_one() -> dict:
+        application = application_submit(applicant=verified_alice, version=version)
+        wait_until(lambda: step_status(application, "backend") == "done", 30, message="the backend step")
+        return item(application, "backend").result
+
+    first, second, third = run_one(), run_one(), run_one()
+    assert first["pid"] == second["pid"] == third["pid"]  # the one pool process
+    # Each application also ran its start task in between: still the same connection.
+    assert first["backend"] == second["backend"] == third["backend"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [third["backend"]])
+    after = run_one()
+    assert after["pid"] == first["pid"]
+    assert after["backend"] != first["backend"]
+    assert run_one()["backend"] == after["backend"]
