@@ -16,7 +16,21 @@ portal_patterns = (
     "portal",
 )
 
+# The API first, under one prefix: an API request is resolved among the API's patterns only,
+# not after every page's (resolving walked ~130 patterns per API request before).
+api_patterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Our own accessible reference, made from the schema (portal/api_reference.py).
+    path("docs/", views.api_docs, name="api-docs"),
+    path("", include("services.api_urls")),
+    path("", include("documents.api_urls")),
+    path("", include("workflows.api_urls")),
+    path("", include("appointments.api_urls")),
+    path("", include("payments.api_urls")),
+]
+
 urlpatterns = [
+    path("api/", include(api_patterns)),
     path("", include(portal_patterns)),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
@@ -27,16 +41,8 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("", include("appointments.urls")),
     path("", include("payments.urls")),
-    path("api/", include("services.api_urls")),
-    path("api/", include("documents.api_urls")),
-    path("api/", include("workflows.api_urls")),
-    path("api/", include("appointments.api_urls")),
-    path("api/", include("payments.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # Our own accessible reference, made from the schema (portal/api_reference.py).
-    path("api/docs/", views.api_docs, name="api-docs"),
 ]
 
 if settings.DEMO_EID:
