@@ -87,6 +87,8 @@ def reusable_document(*, user: User, document_type: DocumentType, document_id: i
         pk = int(document_id)
     except (TypeError, ValueError):
         return None
+    if user.pk is None:
+        return None
     return _reusable_one.first(user=user.pk, document_type=document_type.pk, pk=pk, on_date=timezone.localdate())
 
 

@@ -125,7 +125,7 @@ class Compiled(Generic[M]):
         connection = connections[alias]
         compiler = queryset.query.get_compiler(using=alias)
         for_update = bool(queryset.query.select_for_update)
-        if for_update:
+        if for_update and connection.get_autocommit():
             # as_sql refuses FOR UPDATE outside a transaction; compile inside one, run it anywhere
             # a transaction is open (checked on every run below).
             from django.db import transaction

@@ -136,3 +136,29 @@ def test_shapes_that_cannot_be_run_faithfully_are_refused_when_compiled():
         Compiled(lambda when: User.objects.filter(date_joined__gt=when)).run(when=datetime.datetime(2026, 1, 1))  # noqa: DTZ001 - the naive value refused
     with pytest.raises(ValueError, match="not float"):
         Compiled(lambda size: User.objects.filter(pk__gt=size)).run(size=1.5)
+
+
+def test_the_session_store_reads_a_live_session_and_not_an_expired_or_unknown_one(client, django_user_model):
+    from accounts.session_store import SessionStore
+
+    user = django_user_model.objects.create_user(username="erin", password="x-long-password-4")
+    client.force_login(user)
+    key = client.cookies["sessionid"].value
+    assert SessionStore(key).load()["_auth_user_id"] == str(user.pk)
+    assert client.get("/api/drafts/").status_code == 200  # signed in through the compiled read
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    expired = SessionStore(key)
+    assert expired.load() == {} and expired.session_key is None
+    assert SessionStore("z" * 32).load() == {}
+    assert client.get("/api/drafts/").status_code == 403  # the expired session signs nobody in
+
+
+def test_the_user_of_a_session_is_read_compiled_and_an_inactive_one_is_signed_out(client, django_user_model):
+    user = django_user_model.objects.create_user(username="finn", password="x-long-password-5")
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/drafts/").status_code == 200
+    user_reads = [q["sql"] for q in queries if 'FROM "accounts_user"' in q["sql"]]
+    assert len(user_reads) == 1
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert client.get("/api/drafts/").status_code == 403

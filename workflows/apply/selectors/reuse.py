@@ -80,7 +80,7 @@ def known_values(
         approved = Application.objects.filter(status=Application.Status.APPROVED, group__organisation=organisation)
         earlier = list(approved.order_by("-decided_at", "-pk").only("number", "data")[:PREVIOUS_APPLICATIONS_LOOKED_AT])
     else:
-        earlier = _approved_of.run(user=user.pk)
+        earlier = _approved_of.run(user=user.pk) if user.pk is not None else []
     for application in earlier:
         for key, value in (application.data or {}).items():
             if key in keys and key not in known and value not in (None, "", []):
@@ -190,7 +190,8 @@ def verified_values(*, user: User, keys: Iterable[str], organisation: Organisati
     A date of birth or sex not verified on its own is read from a verified, checksum-valid resident ID."""
     keys = set(keys)
     wanted = keys | ({ID_NUMBER_KEY} if keys & {DATE_OF_BIRTH_KEY, SEX_KEY} else set())
-    found = {a.element_key: a.value for a in _verified_of.run(user=user.pk) if a.element_key in wanted}
+    attributes = _verified_of.run(user=user.pk) if user.pk is not None else []
+    found = {a.element_key: a.value for a in attributes if a.element_key in wanted}
     if found.get(ID_NUMBER_KEY):
         resident_id = str(found[ID_NUMBER_KEY])
         if DATE_OF_BIRTH_KEY in keys and DATE_OF_BIRTH_KEY not in found:
