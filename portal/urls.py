@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
@@ -18,7 +18,7 @@ portal_patterns = (
 
 # The API first, under one prefix: an API request is resolved among the API's patterns only,
 # not after every page's (resolving walked ~130 patterns per API request before).
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Our own accessible reference, made from the schema (portal/api_reference.py).
     path("docs/", views.api_docs, name="api-docs"),
