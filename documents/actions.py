@@ -131,7 +131,7 @@ def document_upload(
             _("We could not check this file for viruses just now, so it has not been stored. Try again later."),
             code="scan_error",
         )
-    # Looked for above; the insert is its own transaction (_store's savepoint, outermost here).
+    # Looked for above; the insert is its own transaction (_store's atomic block is the outermost here).
     return _store(
         checked=checked,
         document_type=document_type,
