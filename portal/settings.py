@@ -427,6 +427,9 @@ ENGINE_OUTBOX_MAX_BACKOFF_SECONDS = env.int("ENGINE_OUTBOX_MAX_BACKOFF_SECONDS",
 # A row re-sent more than this many times without confirmation is logged at WARNING at each
 # further re-send and counted on /healthz (with the defaults, about four hours after its first send).
 ENGINE_OUTBOX_WARN_RESENDS = env.int("ENGINE_OUTBOX_WARN_RESENDS", default=8)
+# A worker runs the notification task of the events its own task wrote, right after that task's
+# commit, instead of sending it through the broker (workflows/outbox.py): false always sends.
+ENGINE_OUTBOX_RUN_HERE = env.bool("ENGINE_OUTBOX_RUN_HERE", default=True)
 # Growth (docs/operations.md): work done is pruned after these many days (0 keeps it forever),
 # once an hour in batches by workflows/growth/pruning.py (`manage.py growth_prune` by hand).
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)

@@ -28,6 +28,13 @@ confirmed is not lost, and a consumer's lost connection gives it back) the relay
 
 Every task sent through here receives an extra ``outbox_id`` keyword and should call
 `outbox_confirm(outbox_id)` once it has run (or has taken over responsibility for the work).
+
+A task declared with ``run_here_after_commit=True`` (the notification task) is not sent when the
+row is written by a task running in a worker that consumes the row's queue: that worker process
+runs it itself, right after the commit, as a worker taking the message would have (a broker round
+trip and a task's dispatch saved per row). Nothing else changes: the row was written in the same
+transaction, the task confirms it, and if the process dies first, or the task fails, the relay
+sends it after its backoff as it would a lost message. ENGINE_OUTBOX_RUN_HERE=false turns it off.
 """
 
 import json
@@ -36,7 +43,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from celery import current_app
+from celery import current_app, current_task
+from celery.app.task import Task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -82,7 +90,8 @@ def outbox_enqueue(*, task: str, kwargs: dict[str, Any], queue: str = "default")
         next_attempt_at=now + delay,
         traceparent=current_traceparent(),
     )
-    transaction.on_commit(lambda: _deliver(message, claimed_at=now, attempts=1))
+    here = runs_here(message)
+    transaction.on_commit(lambda: _deliver(message, claimed_at=now, attempts=1, here=here))
     return message
 
 
@@ -104,7 +113,7 @@ def sent_us(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def _publish(message: OutboxMessage, *, sent_at: datetime, attempt: int) -> None:
+def _publish(message: OutboxMessage, *, sent_at: datetime, attempt: int, here: Task | None = None) -> None:
     # In the trace of the request or task that wrote the row, even when the relay sends it
     # later from another process: the task's spans (Celery carries the context in the message's
     # headers) are that trace's too.
@@ -114,12 +123,31 @@ def _publish(message: OutboxMessage, *, sent_at: datetime, attempt: int) -> None
         "outbox.attempt": attempt,
     }
     with span_restored(message.traceparent, f"outbox publish {message.task}", attributes):
-        _publish_now(message, sent_at=sent_at)
+        _publish_now(message, sent_at=sent_at, here=here)
 
 
-def _publish_now(message: OutboxMessage, *, sent_at: datetime) -> None:
+def runs_here(message: OutboxMessage) -> Task | None:
+    """The row's task, when this process runs it after the commit instead of sending it (see the
+    module's docstring): written inside a task a worker took from its broker, for a task declared
+    `run_here_after_commit`, on a queue this worker consumes. Only a row's first send: the relay's
+    re-sends go through the broker, to be shared by the pool."""
+    if not settings.ENGINE_OUTBOX_RUN_HERE or current_app.conf.task_always_eager:
+        return None
+    running = current_task  # a proxy: false outside a task
+    if not running or running.request.is_eager or not running.request.delivery_info:
+        return None
+    task = current_app.tasks.get(message.task)
+    if task is None or not getattr(task, "run_here_after_commit", False):
+        return None
+    return task if message.queue in current_app.amqp.queues.consume_from else None
+
+
+def _publish_now(message: OutboxMessage, *, sent_at: datetime, here: Task | None = None) -> None:
     kwargs = {**message.kwargs, "outbox_id": message.pk}
-    if current_app.conf.task_always_eager:
+    if here is not None:
+        # Traced and signalled as a task (metrics, request context); its failure is the task's.
+        here.apply(kwargs=kwargs, throw=True)
+    elif current_app.conf.task_always_eager:
         # Embedded mode and most tests: run in-process, after commit, like a worker would.
         current_app.tasks[message.task].apply(kwargs=kwargs, throw=True)
     else:
@@ -154,14 +182,15 @@ def _claim(message: OutboxMessage, *, now: datetime, resend_after: float) -> Cla
     return Claim(attempts, now + delay) if claimed == 1 else None
 
 
-def _deliver(message: OutboxMessage, *, claimed_at: datetime, attempts: int) -> bool:
-    """Publishes a claimed row; returns whether the broker took it."""
+def _deliver(message: OutboxMessage, *, claimed_at: datetime, attempts: int, here: Task | None = None) -> bool:
+    """Publishes a claimed row, or runs its task `here`; returns whether the broker took it (or
+    the task ran)."""
     try:
-        _publish(message, sent_at=claimed_at, attempt=attempts)
+        _publish(message, sent_at=claimed_at, attempt=attempts, here=here)
     except Exception as exc:  # noqa: BLE001 - the broker may be down; the relay will re-send
         error = str(exc)[:500]
         mine = OutboxMessage.objects.filter(pk=message.pk, sent_at=claimed_at, attempts=attempts)
-        if current_app.conf.task_always_eager:
+        if current_app.conf.task_always_eager or here is not None:
             # In-process the task itself failed, as one a worker ran and lost: it counts as a
             # send and waits its backoff.
             logger.warning("outbox task failed outbox_id=%s task=%s error=%s", message.pk, message.task, exc)

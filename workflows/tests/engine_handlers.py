@@ -4,13 +4,18 @@ with ENGINE_HANDLER_MODULES=workflows.tests.engine_handlers (see handlers.load_e
 - "test.slow" sleeps `seconds`, writing "start <pid>" and "end <pid>" lines to the file named
   by `log`, so a test can kill the worker mid-step and count the runs;
 - "test.flaky" fails until the step has been attempted more than `fail_times` times;
-- "test.backend" records the PostgreSQL backend its connection talks to.
+- "test.backend" records the PostgreSQL backend its connection talks to;
+- "test.outbox_here" writes two outbox rows for tasks the worker runs itself after the commit
+  (workflows/outbox.py): one that writes its process id to the file named by `log` and
+  confirms, one that fails.
 """
 
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+from celery import shared_task
 
 from services.registry import register
 from workflows.models import Application, WorkItem
@@ -44,3 +49,26 @@ def backend(*, application: Application, work_item: WorkItem, options: dict[str,
         cursor.execute("SELECT pg_backend_pid()")
         (server_pid,) = cursor.fetchone()
     return {"backend": server_pid, "pid": os.getpid()}
+
+
+@register("test.outbox_here", department="tax", description="Test only: tasks run here.", options={"log": str})
+def outbox_here(*, application: Application, work_item: WorkItem, options: dict[str, Any]) -> dict[str, Any]:
+    from workflows.outbox import outbox_enqueue
+
+    outbox_enqueue(task="workflows.test_here_records", kwargs={"log": options["log"]})
+    outbox_enqueue(task="workflows.test_here_fails", kwargs={})
+    return {"pid": os.getpid()}
+
+
+@shared_task(name="workflows.test_here_records", run_here_after_commit=True)
+def here_records(*, log: str, outbox_id: int | None = None) -> None:
+    from workflows.outbox import outbox_confirm
+
+    with Path(log).open("a") as out:
+        out.write(f"{os.getpid()}\n")
+    outbox_confirm(outbox_id)
+
+
+@shared_task(name="workflows.test_here_fails", run_here_after_commit=True)
+def here_fails(*, outbox_id: int | None = None) -> None:
+    raise RuntimeError("the notification service is down")

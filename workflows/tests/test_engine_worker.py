@@ -7,9 +7,11 @@ Durations and recovery delays are printed (run with -s to see them) and asserted
 
 import contextlib
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from portal.celery import app as celery_app
 from tests.support.processes import RabbitMQVhost, producer_broker, wait_until
 from workflows.engine import actions, automatic
 from workflows.models import Application, ApplicationEvent, OutboxMessage, TaxpayerNumber, WorkItem
+from workflows.notifications.hooks import EVENTS_NOTIFY_TASK
 from workflows.outbox import outbox_relay
 from workflows.tests import engine_handlers  # noqa: F401 - registers the test handlers here too
 from workflows.tests.factories import application_submit, published_version
@@ -359,3 +362,60 @@ def test_a_worker_keeps_its_database_connection_across_tasks_and_replaces_a_brok
     assert after["pid"] == first["pid"]
     assert after["backend"] != first["backend"]
     assert run_one()["backend"] == after["backend"]
+
+
+OUTBOX_HERE = {"steps": [{"key": "here", "department": "tax", "kind": "automatic", "handler": "test.outbox_here"}]}
+
+
+def received(worker, task: str) -> bool:
+    """Whether the worker took a message of `task` from its broker ("Task name[id] received")."""
+    return re.search(rf"Task {re.escape(task)}\[[^]]+\] received", worker.log()) is not None
+
+
+def outbox_here_run(verified_alice, log: Path) -> dict:
+    route = {"steps": [{**OUTBOX_HERE["steps"][0], "options": {"log": str(log)}}]}
+    application = application_submit(applicant=verified_alice, version=published_version(route=route))
+    wait_until(lambda: step_status(application, "here") == "done", 30, message="the step writing outbox rows")
+    wait_until(lambda: log.exists(), 30, message="the recording task")
+    return item(application, "here").result
+
+
+def test_a_worker_runs_the_tasks_its_task_wrote_after_the_commit_without_the_broker(
+    worker_factory, clean_broker, verified_alice, tmp_path
+):
+    """A task declared run_here_after_commit, written by a task on a queue this worker consumes,
+    runs in the same process once that task commits: no message; the row confirmed. One that
+    fails stays unconfirmed, counted as a send with its backoff, for the relay to send again."""
+    worker = worker_factory(concurrency=1, extra_env=TEST_HANDLERS)
+    log = tmp_path / "here.log"
+    result = outbox_here_run(verified_alice, log)
+    assert log.read_text().split() == [str(result["pid"])]  # once, in the step's own process
+    assert not received(worker, "workflows.test_here_records")  # it ran, but no message came
+    assert OutboxMessage.objects.get(task="workflows.test_here_records").confirmed_at is not None
+    failed = OutboxMessage.objects.get(task="workflows.test_here_fails")
+    assert failed.confirmed_at is None and failed.attempts == 1
+    assert "the notification service is down" in failed.last_error
+    assert failed.sent_at is not None
+    assert failed.next_attempt_at - failed.sent_at == timedelta(seconds=settings.ENGINE_OUTBOX_RESEND_SECONDS)
+    # The receipt of the application's start went the same way: built here, confirmed, not sent.
+    assert received(worker, "workflows.application_start")
+    assert not received(worker, EVENTS_NOTIFY_TASK)
+    assert not OutboxMessage.objects.filter(task=EVENTS_NOTIFY_TASK, confirmed_at__isnull=True).exists()
+    # The relay's re-send goes through the broker, to any process of the pool.
+    outbox_relay(now=failed.next_attempt_at)
+    wait_until(lambda: received(worker, "workflows.test_here_fails"), 30, message="the re-sent task received")
+
+
+def test_with_run_here_off_the_worker_sends_them_through_the_broker(
+    worker_factory, clean_broker, verified_alice, tmp_path
+):
+    worker = worker_factory(concurrency=1, extra_env={**TEST_HANDLERS, "ENGINE_OUTBOX_RUN_HERE": "false"})
+    log = tmp_path / "here.log"
+    outbox_here_run(verified_alice, log)
+    wait_until(
+        lambda: OutboxMessage.objects.get(task="workflows.test_here_records").confirmed_at is not None,
+        30,
+        message="the recording task's confirmation",
+    )
+    assert received(worker, "workflows.test_here_records")
+    assert received(worker, EVENTS_NOTIFY_TASK)
