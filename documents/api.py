@@ -16,12 +16,13 @@ from accounts.requests import AuthenticatedApiRequest
 from documents.actions import DeletionRefused, document_delete, document_upload
 from documents.delivery import file_response
 from documents.selectors import applications_using, document_for_user, documents_for_user
-from documents.uses import uses_attach
+from documents.uses import NOT_USED, uses_attach
 from documents.validation import EXTENSIONS, UploadRejected
+from lib.serializers import OutputSerializer
 from services.models import DocumentType
 
 
-class DocumentOutput(serializers.Serializer):
+class DocumentOutput(OutputSerializer):
     id = serializers.IntegerField()
     document_type = serializers.CharField(source="document_type.code")
     display_name = serializers.CharField()
@@ -88,6 +89,8 @@ class VaultListApi(APIView):
             # 503 (try again later) when the scanner is missing or down; 400 when the file is refused.
             return Response({"file": rejected.messages}, status=rejected.status_code)
         created = document.created_at >= started  # an identical earlier upload is returned as it is
+        if created:
+            document.uses = NOT_USED  # type: ignore[attr-defined]  # nothing can use it yet: no look-up
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(DocumentOutput(document).data, status=code)
 

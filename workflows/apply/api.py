@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.assurance import session_assurance
 from accounts.requests import AuthenticatedApiRequest
+from lib.serializers import OutputSerializer
 from services.models import DocumentType, LifeEvent
 from services.selectors import service_to_apply_for
 from workflows.apply import actions, selectors
@@ -39,7 +40,7 @@ def _missing(items: list[selectors.Missing]) -> list[dict[str, str]]:
     return [{"kind": m.kind, "label": m.label, "reason": m.reason, "anchor": m.anchor} for m in items]
 
 
-class DraftOutput(serializers.Serializer):
+class DraftOutput(OutputSerializer):
     """A draft (or a submitted group) as the applicant's client sees it."""
 
     id = serializers.IntegerField()
@@ -133,14 +134,14 @@ class DraftOutput(serializers.Serializer):
         ]
 
 
-class ReceiptApplication(serializers.Serializer):
+class ReceiptApplication(OutputSerializer):
     number = serializers.CharField()
     service = serializers.CharField(source="service.code")
     status = serializers.CharField()
     statutory_due_at = serializers.DateTimeField()
 
 
-class SubmitReceipt(serializers.Serializer):
+class SubmitReceipt(OutputSerializer):
     """What a submit answers (first time and repeats alike): the group's number and its
     applications. The whole group stays at GET /api/drafts/{id}/."""
 
@@ -154,7 +155,7 @@ class SubmitReceipt(serializers.Serializer):
         return "submitted"
 
 
-class DraftListItem(serializers.Serializer):
+class DraftListItem(OutputSerializer):
     id = serializers.IntegerField()
     status = serializers.SerializerMethodField()
     life_event = serializers.CharField(source="life_event.code", allow_null=True, read_only=True)
