@@ -6,9 +6,11 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.session_store import user_read_with_session
 from lib.compiled import Compiled
 
-# Every signed-in request loads its user: one compiled statement (lib/compiled.py).
+# The person of a session the store did not read with it (its column was empty, or a session
+# not read through accounts/middleware.py): one compiled statement (lib/compiled.py).
 _user_by_pk = Compiled(lambda pk: User._default_manager.filter(pk=pk))
 
 
@@ -32,5 +34,6 @@ class UsernameOrEmailBackend(ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             return super().get_user(user_id)
-        user = _user_by_pk.first(pk=user_id)
+        # Usually the session's own read brought the person (accounts/session_store.py).
+        user = user_read_with_session(user_id) or _user_by_pk.first(pk=user_id)
         return user if user is not None and self.user_can_authenticate(user) else None

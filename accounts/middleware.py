@@ -8,17 +8,44 @@
   (server side) and checked on every request.
 
 Both end the session the way signing out does (logout(): server-side data deleted, new key).
+
+`AuthenticationMiddleware` is Django's, reading the person with the session's own statement.
 """
 
 import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
+
+from accounts.session_store import reading_person_of
 
 LAST_SEEN_KEY = "last_seen"
 SIGNED_IN_AT_KEY = "signed_in_at"
+
+
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """`request.user` exactly as Django's middleware sets it (`auth.get_user`: the backend path,
+    the session hash and its fallbacks, inactive people), except that our backend takes the person
+    the session store read together with the session instead of reading them again."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _signed_in_person(request))  # type: ignore[assignment]
+
+
+def _signed_in_person(request: HttpRequest) -> AbstractBaseUser | AnonymousUser:
+    # The same per-request cache as django.contrib.auth.middleware.get_user.
+    if not hasattr(request, "_cached_user"):
+        with reading_person_of(request.session):
+            request._cached_user = auth.get_user(request)  # type: ignore[attr-defined]
+    return request._cached_user  # type: ignore[attr-defined]
 
 
 def absolute_limit() -> int:

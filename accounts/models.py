@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -221,6 +223,25 @@ class SignIn(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class Session(AbstractBaseSession):
+    """A session, with the person signed in on it as a column: the session store reads the
+    session and its person in one statement (accounts/session_store.py). The column follows the
+    session's data each time the session is saved; the data stays what Django trusts."""
+
+    # No database constraint: a session saved while its person is being deleted must not fail
+    # the save (Django's store would retry the insert for ever); such a row joins to no person
+    # and reads as signed out. Deleting a person through the ORM deletes their sessions.
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, db_index=True, db_constraint=False, related_name="sessions"
+    )
+
+    @classmethod
+    def get_session_store_class(cls) -> type[SessionBase]:
+        from accounts.session_store import SessionStore
+
+        return SessionStore
 
 
 class Invitation(models.Model):

@@ -6,13 +6,13 @@ import secrets
 import time
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.second_factor.selectors import must_use_second_factor
+from accounts.session_store import SessionStore
 from bench.loader import resident_id
 
 CITIZEN_PREFIX = "bench.citizen."

@@ -77,7 +77,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, taking the person the session's read brought with it (accounts/session_store.py).
+    "accounts.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     # Logs 401/403/404 answered to signed-in people by non-public views (after authentication).
@@ -177,7 +178,8 @@ LOGOUT_REDIRECT_URL = "portal:home"
 # accounts.middleware (the cookie age alone moves forward whenever the session is saved).
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
-# Django's database sessions, read through a compiled statement (accounts/session_store.py).
+# Django's database sessions in our own table (accounts.Session), each read with its person in
+# one compiled statement (accounts/session_store.py).
 SESSION_ENGINE = "accounts.session_store"
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_COOKIE_HTTPONLY = True

@@ -2,10 +2,10 @@
 same session only ever raises the level."""
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
 
 from accounts.assurance import Level, Method, assurance_record, session_assurance
+from accounts.session_store import SessionStore
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@
 the person's other sessions (OWASP ASVS V7)."""
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+
+from accounts.models import Session
 
 pytestmark = pytest.mark.django_db
 

@@ -4,12 +4,12 @@ import time
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.middleware import LAST_SEEN_KEY, SIGNED_IN_AT_KEY
+from accounts.models import Session
 
 pytestmark = pytest.mark.django_db
 

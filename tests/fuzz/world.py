@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.session_store import SessionStore
 from accounts.tests.factories import MembershipFactory, UserFactory
 from tests.support.second_factor import session_confirm
 
