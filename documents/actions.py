@@ -18,6 +18,7 @@ from documents.selectors import document_for_user
 from documents.storage import private_storage
 from documents.uses import uses_of, uses_release
 from documents.validation import CheckedUpload, UploadRejected, UploadUnavailable, check_content, check_upload
+from lib.compiled import Compiled
 from services.models import DocumentType
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,21 @@ class DeletionRefused(UploadRejected):
 
 def _validity(document_type: DocumentType, start: datetime.date) -> datetime.date | None:
     return start + datetime.timedelta(days=document_type.validity_days) if document_type.validity_days else None
+
+
+# Looking for the same bytes in a person's vault, at every upload: compiled once per process.
+_personal_duplicate = Compiled(
+    lambda owner, document_type, sha256: Document.objects.filter(
+        owner=owner, owner_organisation__isnull=True, document_type=document_type, sha256=sha256
+    ).order_by("pk")
+)
+
+
+def _duplicate(*, ownership: dict, document_type: DocumentType, sha256: str) -> Document | None:
+    """The document of the same type with the same bytes in the same vault, if any."""
+    if ownership["owner_organisation"] is None:
+        return _personal_duplicate.first(owner=ownership["owner"].pk, document_type=document_type.pk, sha256=sha256)
+    return Document.objects.filter(**ownership, document_type=document_type, sha256=sha256).order_by("pk").first()
 
 
 def _owned_by(*, owner: User, organisation: Organisation | None) -> dict:
@@ -59,7 +75,7 @@ def _store(
     the upload as it came is kept sealed beside it, for evidence only.
     """
     if look_first:
-        existing = Document.objects.filter(**ownership, document_type=document_type, sha256=checked.sha256).first()
+        existing = _duplicate(ownership=ownership, document_type=document_type, sha256=checked.sha256)
         if existing is not None:
             return existing
     stored_name = private_storage.save(checked.stored_name, ContentFile(served))
@@ -119,7 +135,7 @@ def document_upload(
     """
     ownership = _owned_by(owner=owner, organisation=organisation)
     checked = check_upload(uploaded_file=uploaded_file, document_type=document_type)
-    existing = Document.objects.filter(**ownership, document_type=document_type, sha256=checked.sha256).first()
+    existing = _duplicate(ownership=ownership, document_type=document_type, sha256=checked.sha256)
     if existing is not None:
         return existing
     result = scan_bytes(checked.content, fallback=fallback_scanner)

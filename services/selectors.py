@@ -8,7 +8,15 @@ from django.db.models import Count, Max, Prefetch, QuerySet
 
 from lib.compiled import Compiled
 from services import search
-from services.models import FormField, LifeEvent, LifeEventService, SearchSynonym, Service, ServiceVersion
+from services.models import (
+    DocumentType,
+    FormField,
+    LifeEvent,
+    LifeEventService,
+    SearchSynonym,
+    Service,
+    ServiceVersion,
+)
 
 PUBLISHED = ServiceVersion.Status.PUBLISHED
 
@@ -45,6 +53,14 @@ def service_to_apply_for(code: str) -> Service | None:
     if unavailable is not None:
         unavailable.published_versions = []  # type: ignore[attr-defined]
     return unavailable
+
+
+# Every upload names its document type: compiled once per process (lib/compiled.py).
+_document_type_by_code = Compiled(lambda code: DocumentType.objects.filter(code=code))
+
+
+def document_type_by_code(code: str) -> DocumentType | None:
+    return _document_type_by_code.first(code=code)
 
 
 def _with_published_version(queryset: QuerySet[Service]) -> QuerySet[Service]:
