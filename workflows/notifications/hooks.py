@@ -49,6 +49,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.selectors import department_supervisors
 from documents.models import Certificate
+from lib.compiled import Compiled
 from services.offer_rules import offer_triggers
 from workflows import clock
 from workflows.models import Application, ApplicationEvent, Mandate, Notification, WorkItem
@@ -339,15 +340,22 @@ def on_event(event: ApplicationEvent) -> None:
         outbox_enqueue(task=EVENTS_NOTIFY_TASK, kwargs={"event_ids": [event.pk]})
 
 
+_EVENT_RELATED = ("application__applicant", "application__service", "application__group", "work_item__department")
+# A batch is usually the one event a transition wrote: that read is compiled once per process.
+_one_event = Compiled(lambda pk: ApplicationEvent.objects.filter(pk=pk).select_related(*_EVENT_RELATED))
+
+
+def _events(event_ids: list[int]) -> list[ApplicationEvent]:
+    if len(event_ids) == 1:
+        return _one_event.run(pk=int(event_ids[0]))
+    return list(ApplicationEvent.objects.filter(pk__in=event_ids).select_related(*_EVENT_RELATED).order_by("pk"))
+
+
 def events_notify(*, event_ids: list[int], outbox_id: int | None = None) -> int:
     """Builds the notifications of a batch of events, in one transaction that also confirms the
     outbox row, then sends what leaves the portal, one batch per channel. Idempotent per event
     and channel. Returns how many events notified."""
-    events = (
-        ApplicationEvent.objects.filter(pk__in=event_ids)
-        .select_related("application__applicant", "application__service", "application__group", "work_item__department")
-        .order_by("pk")
-    )
+    events = _events(event_ids)
     handled = 0
     triggers = offer_triggers()
     with transaction.atomic():

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import User
+from lib.compiled import Compiled
 from workflows.models import Application, Notification, NotificationDelivery, NotificationPreference
 from workflows.outbox import outbox_enqueue
 
@@ -264,9 +265,11 @@ class NotificationBatch:
         if not notifications:
             return []
         users = {notification.user_id for notification in notifications}
-        self.preferences = {
-            preference.user_id: preference for preference in NotificationPreference.objects.filter(user_id__in=users)
-        }
+        if len(users) == 1:  # the usual batch: one person (compiled read)
+            found = _preference_of.run(user=next(iter(users)))
+        else:
+            found = list(NotificationPreference.objects.filter(user_id__in=users))
+        self.preferences = {preference.user_id: preference for preference in found}
         # A race with another batch on a dedupe key fails this INSERT: the whole batch rolls
         # back and is sent again, and then finds the other one's rows.
         Notification.objects.bulk_create(notifications)
@@ -283,7 +286,11 @@ class NotificationBatch:
         is already in the database (a batch run again), is left out."""
         keyed = {(item.user_id, item.dedupe_key) for item in self.pending if item.dedupe_key is not None}
         existing: set[tuple[int, str | None]] = set()
-        if keyed:
+        if len(keyed) == 1:  # the usual batch: one key (compiled read)
+            user_id, dedupe_key = next(iter(keyed))
+            if _keyed_notification.run(user=user_id, key=dedupe_key):
+                existing.add((user_id, dedupe_key))
+        elif keyed:
             match = Q()
             for user_id, dedupe_key in keyed:
                 match |= Q(user_id=user_id, dedupe_key=dedupe_key)
@@ -297,6 +304,13 @@ class NotificationBatch:
                 existing.add(seen)
             fresh.append(notification)
         return fresh
+
+
+# A batch's usual reads, one person and one dedupe key, compiled once per process.
+_preference_of = Compiled(lambda user: NotificationPreference.objects.filter(user_id=user))
+_keyed_notification = Compiled(
+    lambda user, key: Notification.objects.filter(user_id=user, dedupe_key=key).only("pk").order_by()[:1]
+)
 
 
 _current_batch: ContextVar[NotificationBatch | None] = ContextVar("notification_batch", default=None)

@@ -30,6 +30,31 @@ def test_a_published_versions_form_is_read_once(catalogue, django_assert_num_que
     assert [m.code for m in again.materials] == ["id-card-copy", "lease"]
 
 
+def test_a_published_versions_merged_form_is_built_once_per_language_and_again_with_new_parts(
+    catalogue,  # noqa: F811
+):
+    from django.utils import translation
+
+    version_parts_cache_clear()
+    pk = catalogue.version(catalogue.licence).pk
+
+    def loaded() -> ServiceVersion:
+        return ServiceVersion.objects.select_related("service").get(pk=pk)
+
+    with translation.override("en"):
+        english = merged_form([loaded()])
+        assert merged_form([loaded()]) is english  # another request's own version object
+    with translation.override("zh-hans"):
+        chinese = merged_form([loaded()])
+        assert chinese is not english and merged_form([loaded()]) is chinese
+    assert [spec.key for spec in chinese.fields] == [spec.key for spec in english.fields]
+    version_parts_cache_clear()  # the parts are read again (as when they expire): a new form
+    with translation.override("en"):
+        rebuilt = merged_form([loaded()])
+    assert rebuilt is not english
+    assert [spec.key for spec in rebuilt.fields] == [spec.key for spec in english.fields]
+
+
 def test_a_draft_versions_form_is_never_kept(catalogue):  # noqa: F811
     published = catalogue.version(catalogue.licence)
     draft = ServiceVersion.objects.create(service=catalogue.licence, number=2)
@@ -39,6 +64,7 @@ def test_a_draft_versions_form_is_never_kept(catalogue):  # noqa: F811
     FormField.objects.create(version=draft, element=catalogue.elements["business.kind"], section_en="Business", order=1)
     draft = ServiceVersion.objects.get(pk=draft.pk)
     assert [spec.key for spec in merged_form([draft]).fields] == ["business.name", "business.kind"]
+    assert merged_form([draft]) is not merged_form([draft])
     assert len(merged_form([published]).fields) == 7
 
 

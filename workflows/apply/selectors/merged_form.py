@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import translation
+
 from accounts.assurance import Level
 from services.conditions import evaluate
 from services.models import (
@@ -221,6 +223,7 @@ _parts_lock = threading.Lock()
 def version_parts_cache_clear() -> None:
     with _parts_lock:
         _parts_cache.clear()
+        _forms_cache.clear()
 
 
 def _load_parts(version_ids: list[int]) -> dict[int, VersionParts]:
@@ -275,15 +278,39 @@ def version_parts(versions: Iterable[ServiceVersion]) -> dict[int, VersionParts]
     return parts
 
 
+# Merged forms of published versions, by the versions and the language of their section titles,
+# each kept with the version parts it was built from: when those parts are read again (they
+# expire, VERSION_PARTS_SECONDS), the form is built again from the new ones.
+_forms_cache: dict[tuple[Any, ...], tuple[tuple[VersionParts, ...], "MergedForm"]] = {}
+
+
 def merged_form(versions: Iterable[ServiceVersion]) -> MergedForm:
     """The union of the versions' forms and materials: each element and document type once.
 
     `versions` must be in the order the services should be asked (see `ordered_versions`);
-    an element sits in the section of the first service that asks it. Built afresh on every
-    call (cheap, and section titles follow the active language) from the cached version parts.
+    an element sits in the section of the first service that asks it. Built from the cached
+    version parts; for published versions the form itself is kept per process and language
+    (a request builds or checks it several times), and callers only read it. A form with a
+    draft version is built afresh every time.
     """
     versions = list(versions)
     parts = version_parts(versions)
+    if any(version.status == ServiceVersion.Status.DRAFT for version in versions):
+        return _merged_form_build(versions, parts)
+    key = (tuple((version.pk, version.published_at) for version in versions), translation.get_language())
+    used = tuple(parts[version.pk] for version in versions)
+    cached = _forms_cache.get(key)
+    if cached is not None and all(a is b for a, b in zip(cached[0], used, strict=True)):
+        return cached[1]
+    form = _merged_form_build(versions, parts)
+    with _parts_lock:
+        if len(_forms_cache) >= VERSION_PARTS_MAX_ENTRIES:
+            _forms_cache.clear()
+        _forms_cache[key] = (used, form)
+    return form
+
+
+def _merged_form_build(versions: list[ServiceVersion], parts: dict[int, VersionParts]) -> MergedForm:
     sections: dict[str, Section] = {}
     specs: dict[str, FieldSpec] = {}
     materials: dict[int, MaterialSpec] = {}
