@@ -50,6 +50,18 @@ def test_one_key_cannot_submit_two_drafts(alice, catalogue):  # noqa: F811
     with pytest.raises(IdempotencyKeyReused):
         group_submit(applicant=alice, group_id=second.pk, idempotency_key="same")
     assert ApplicationGroup.objects.get(pk=second.pk).is_draft
+    assert Application.objects.filter(group=second).count() == 0  # its attempt rolled back whole
+
+
+@pytest.mark.django_db
+def test_a_key_of_one_submitted_draft_is_refused_on_another_submitted_one(alice, catalogue):  # noqa: F811
+    first, second = _ready_draft(alice, catalogue), _ready_draft(alice, catalogue, life_event=False)
+    group_submit(applicant=alice, group_id=first.pk, idempotency_key="first")
+    group_submit(applicant=alice, group_id=second.pk, idempotency_key="second")
+    with pytest.raises(IdempotencyKeyReused):
+        group_submit(applicant=alice, group_id=second.pk, idempotency_key="first")
+    again = group_submit(applicant=alice, group_id=second.pk, idempotency_key="second")
+    assert not again.created and [a.service.code for a in again.applications] == ["business-licence"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -133,20 +133,20 @@ def group_submit(
     key = idempotency_key.strip()[:100]
     if not key:
         raise ValueError("an idempotency key is required")
-    existing = _submitted_by_key(applicant, key, group_id)
-    if existing is not None:
-        return SubmitOutcome(existing, created=False, applications=_applications_of(existing))
     try:
         with transaction.atomic():
             group = group_for_user(user=applicant, group_id=group_id, for_update=True)
             if not group.is_draft:
-                # Submitted meanwhile (the other click, the other tab): the same answer.
-                return SubmitOutcome(group, created=False, applications=list(group.applications.all()))
+                # Submitted already (a retry, the other click, the other tab): the same answer,
+                # unless this key submitted another of the applicant's drafts.
+                if group.idempotency_key != key:
+                    _submitted_by_key(applicant, key, group_id)
+                return SubmitOutcome(group, created=False, applications=_applications_of(group))
             applications = _submit_locked(
                 applicant=applicant, group=group, key=key, assurance=assurance, actor=actor or applicant
             )
     except IntegrityError:
-        # The same key, submitted at the same moment for another draft of this applicant.
+        # The key is another draft's of this applicant (submitted before, or at the same moment).
         existing = _submitted_by_key(applicant, key, group_id)
         if existing is None:
             raise
