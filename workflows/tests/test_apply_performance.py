@@ -69,7 +69,7 @@ def test_a_draft_versions_form_is_never_kept(catalogue):  # noqa: F811
 
 
 # Each request of applying through the API, with the form of a warm process: at most this many
-# queries (session, user and the test's savepoints included). An action's group is serialised
+# queries (the session read with its person, and the test's savepoints, included). An action's group is serialised
 # as the action loaded it, never loaded a second time.
 BUDGETS = {"create": 8, "attach": 11, "answer": 9, "submit": 13}
 
