@@ -47,7 +47,11 @@ def receipt(pk: int, name: str | None = "A", *, open_: bool = True, lines: int =
     )
 
 
-@given(pk=st.integers(min_value=-(2**63), max_value=2**63 - 1), name=st.one_of(st.none(), st.text()), open_=st.booleans())
+@given(
+    pk=st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    name=st.one_of(st.none(), st.text()),
+    open_=st.booleans(),
+)
 def test_it_writes_what_drf_writes(pk, name, open_):
     one = receipt(pk, name, open_=open_)
     assert Receipt(one, context={"prefix": "x-"}).data == DeepReceipt(one, context={"prefix": "x-"}).data
