@@ -137,6 +137,9 @@ if env("DATABASE_URL", default=""):
         db_options = DATABASES["default"].setdefault("OPTIONS", {})
         db_options["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
         db_options["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=5)
+        # Django's backend, with the health check above asking the connection's socket instead
+        # of running SELECT 1 on the server for every request and task (lib/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "lib.postgresql"
 else:
     DATABASES = {
         "default": {
