@@ -5,9 +5,9 @@ Environment knobs (bench/config.py): BENCH_SECONDS (30), BENCH_WARMUP (10), BENC
 (1,8,32), BENCH_QUEUE_SIZES (10000,1000000), BENCH_SCENARIOS
 (engine,submit,ceiling,queue,dashboard,sequencer), BENCH_ENGINE_APPLICATIONS (200), BENCH_CEILING_BEFORE
 (1), BENCH_SEQUENCER_ROWS (100000), BENCH_DASHBOARD_SIZES (100000,1000000), BENCH_DASHBOARD_SAMPLES (40),
-BENCH_WEB_CLASS (gthread|sync), BENCH_WEB_THREADS (4), BENCH_DB_NAME (onedoor_bench),
-BENCH_REDIS_URL (redis://127.0.0.1:6379/8), BENCH_PORT (8765), BENCH_QUEUE_REUSE (keep a loaded
-database), BENCH_OUT (var/bench).
+BENCH_WEB_CLASS (sync|gthread), BENCH_WEB_WORKERS (CPUs + 1), BENCH_WEB_THREADS (4, gthread),
+BENCH_DB_NAME (onedoor_bench), BENCH_REDIS_URL (redis://127.0.0.1:6379/8), BENCH_PORT (8765),
+BENCH_QUEUE_REUSE (keep a loaded database), BENCH_OUT (var/bench).
 """
 
 import datetime
