@@ -30,10 +30,10 @@ class Config:
     seconds: int = _int("BENCH_SECONDS", 30)
     warmup: int = _int("BENCH_WARMUP", 10)
     levels: list[int] = field(default_factory=lambda: _levels("BENCH_LEVELS", "1,8,32"))
-    # gunicorn as docker-compose.yml runs it: "sync" workers, one more than the CPUs, all taking
+    # gunicorn as docker-compose.yml runs it: "sync" workers, as many as the CPUs, all taking
     # requests from one accept queue in the order they came (docs/benchmarks.md, "sync workers").
     # BENCH_WEB_CLASS=gthread (BENCH_WEB_THREADS per worker) measures the threaded worker instead.
-    web_workers: int = _int("BENCH_WEB_WORKERS", (os.cpu_count() or 2) + 1)
+    web_workers: int = _int("BENCH_WEB_WORKERS", os.cpu_count() or 2)
     web_class: str = os.environ.get("BENCH_WEB_CLASS", "sync")
     web_threads: int = _int("BENCH_WEB_THREADS", 4)
     worker_concurrency: int = _int("BENCH_WORKER_CONCURRENCY", os.cpu_count() or 2)

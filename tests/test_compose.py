@@ -79,14 +79,14 @@ def test_rabbitmq_is_an_optional_broker_behind_a_profile():
 
 
 def test_the_bench_measures_the_web_server_as_compose_runs_it():
-    """Sync workers (gunicorn's default class), one more than the reference host's two CPUs:
-    the bench's default, so its figures are production's (docs/benchmarks.md, "sync workers")."""
+    """Sync workers (gunicorn's default class), as many as the reference host's two CPUs: the
+    bench's default, so its figures are production's (docs/benchmarks.md, "sync workers")."""
     from bench.config import Config
 
     web = " ".join(COMPOSE["services"]["web"]["command"])
     worker_class = re.search(r"--worker-class[ =](\S+)", web)
     assert (worker_class.group(1) if worker_class else "sync") == "sync"
-    assert re.search(r"--workers[ =](\d+)", web).group(1) == "3"
+    assert re.search(r"--workers[ =](\d+)", web).group(1) == "2"
     config = Config()
     assert config.web_class == "sync"
-    assert config.web_workers == (os.cpu_count() or 2) + 1
+    assert config.web_workers == (os.cpu_count() or 2)
