@@ -35,6 +35,13 @@ def _autovacuum_line(figures: dict[str, Any] | None) -> str:
     )
 
 
+def _reference_line(references: dict[str, float] | None) -> str:
+    """The machine's speed through the run (bench/reference.py): lower is faster."""
+    if not references:
+        return "Machine reference: not measured"
+    return "Machine reference (ms, lower is faster): " + ", ".join(f"{k} {v}" for k, v in references.items())
+
+
 def cpu_parts_text(parts: dict[str, dict]) -> str:
     """The parts using at least 1 ms per application, largest first: "web 56.2, worker 17.0"."""
     shown = [(name, p["ms_per_application"]) for name, p in parts.items() if (p["ms_per_application"] or 0) >= 1]
@@ -47,6 +54,7 @@ def table(results: dict[str, Any]) -> str:
         f"Machine: {m.get('cpus')} CPUs, {m.get('memory_gb')} GB, PostgreSQL {m.get('postgres')}, "
         f"Redis {m.get('redis')}, Python {m.get('python')}; {results.get('started_at', '')}",
         f"Stack: {results.get('stack', {}).get('description', '')}",
+        _reference_line(m.get("reference_ms")),
         _autovacuum_line(results.get("autovacuum")),
         "",
         "| scenario | figure | value | target | met |",

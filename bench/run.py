@@ -68,8 +68,13 @@ def main() -> int:
 
     django.setup()
     from bench import autovacuum, ceiling, dashboard, fixtures, loader, queue, sequencer, submit
+    from bench.reference import reference_ms
     from bench.report import table
     from workflows.apply.demo import demo_pdf
+
+    # How fast the machine runs Django code now (bench/reference.py), before anything runs.
+    references = results["machine"]["reference_ms"] = {"start": reference_ms()}
+    log(f"machine reference: {references['start']} ms")
 
     if "engine" in config.scenarios:
         # In process, before the stack starts: the engine's own cost on a quiet database.
@@ -113,7 +118,11 @@ def main() -> int:
             submit.write_sessions(sessions_file, [fixtures.session_for(p) for p in people[:-1]])
             results["submit"], routing_by_level, sequencer_by_level = {}, {}, {}
             for level in config.levels:
-                log(f"submit at concurrency {level}: {config.warmup} s warm-up + {config.seconds} s")
+                # The previous level's work drained, the machine's speed just before this level.
+                stack.wait_quiet(timeout=60)
+                references[f"c{level}"] = reference_ms()
+                log(f"submit at concurrency {level}: {config.warmup} s warm-up + {config.seconds} s "
+                    f"(machine reference {references[f'c{level}']} ms)")  # fmt: skip
                 watch = sequencer.UnderLoad(config.database_url, interval=config.sequencer_sample_seconds)
                 watch.start()
                 started = time.time()
@@ -132,6 +141,7 @@ def main() -> int:
                 figures["found_in_db"] = submit.check_in_db(window)
                 figures["accepted_including_warmup"] = len(everything)
                 figures["found_in_db_including_warmup"] = submit.check_in_db(everything)
+                figures["reference_ms"] = references[f"c{level}"]
                 results["submit"][f"c{level}"] = figures
                 log(f"  {figures['rps']}/s, submit p95 {figures['p95_ms']} ms, errors {figures['errors']}, "
                     f"routing p95 {routing_by_level[f'c{level}']['p95_ms']} ms")  # fmt: skip
@@ -231,6 +241,7 @@ def main() -> int:
             memory = sampler.stop()
             results["memory_mb"] = {"web": memory["web"], "worker": memory["worker"], "detail": memory}
         stack.stop()
+        references["end"] = reference_ms()
         (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
 
     text = table(results)
