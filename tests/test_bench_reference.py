@@ -16,10 +16,11 @@ def test_the_reference_work_is_the_same_every_time():
     assert reference._workload(template, Context, get_user_model()) == 29491
 
 
-def test_the_reference_is_the_best_of_its_rounds(monkeypatch):
-    ticks = iter([0.0, 0.050, 1.0, 1.030, 2.0, 2.080])
+def test_the_reference_is_the_median_of_its_rounds(monkeypatch):
+    # One quiet instant (10 ms) among ordinary rounds does not make the machine look fast.
+    ticks = iter([0.0, 0.050, 1.0, 1.010, 2.0, 2.045, 3.0, 3.080])
     monkeypatch.setattr(reference.time, "perf_counter", lambda: next(ticks))
-    assert reference.reference_ms(rounds=3) == 30.0
+    assert reference.reference_ms(rounds=4) == 47.5
 
 
 def test_the_table_shows_the_machine_reference_through_the_run():
