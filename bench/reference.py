@@ -2,8 +2,9 @@
 
 The bench's figures move with the machine, not only with the code. On the shared 2-core
 development host, the same commit gave 33.0 and then 26.7 applications/s within fifteen minutes
-(docs/benchmarks.md, "How fast is the machine"), while a tight arithmetic loop ran at the same
-speed throughout: what slowed was work with a large memory footprint, as a Django request's is.
+(docs/benchmarks.md, "The machine's speed moves under the bench"), while a tight arithmetic
+loop ran at the same speed throughout: what slowed was work with a large memory footprint, as
+a Django request's is.
 So the reference is such work, and it does not change with the portal's code: Django's template
 engine rendering a table, model instances built and turned into dicts, JSON both ways. It uses
 only Django and the standard library, pinned in the lock files, so a run of another commit
