@@ -315,6 +315,6 @@ def vacuum() -> float:
             cursor.execute(f'VACUUM (ANALYZE) "{model._meta.db_table}"')
         try:
             cursor.execute("CHECKPOINT")
-        except DatabaseError as exc:  # superuser or pg_checkpoint only: the pages are timed without
+        except DatabaseError as exc:  # superuser or pg_checkpoint only; without it, timed as before
             print(f"[bench] no CHECKPOINT after the vacuum: {exc}".strip(), flush=True)
     return round(time.monotonic() - started, 1)

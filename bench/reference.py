@@ -4,11 +4,10 @@ The bench's figures move with the machine, not only with the code. On the shared
 development host, the same commit gave 33.0 and then 26.7 applications/s within fifteen minutes
 (docs/benchmarks.md, "The machine's speed moves under the bench"), while a tight arithmetic
 loop ran at the same speed throughout: what slowed was work with a large memory footprint, as
-a Django request's is.
-So the reference is such work, and it does not change with the portal's code: Django's template
-engine rendering a table, model instances built and turned into dicts, JSON both ways. It uses
-only Django and the standard library, pinned in the lock files, so a run of another commit
-measures the same thing.
+a Django request's is. So the reference is such work, and it does not change with the portal's
+code: Django's template engine rendering a table, model instances built and turned into dicts,
+JSON both ways. It uses only Django and the standard library, pinned in the lock files, so a run
+of another commit measures the same thing.
 
 `reference_ms()` is the median of `rounds` timings, measured while the stack is idle: the best
 one would report the quietest instant, and on a shared host the speed changes from one second

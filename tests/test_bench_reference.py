@@ -1,5 +1,5 @@
-"""The bench's machine reference (bench/reference.py): fixed work, timed at its least disturbed,
-and written where a reader of a run sees it first."""
+"""The bench's machine reference (bench/reference.py): fixed work, the median of its timings,
+written where a reader of a run sees it first."""
 
 from django.contrib.auth import get_user_model
 from django.template import Context, Engine
