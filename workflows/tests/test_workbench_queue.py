@@ -205,3 +205,41 @@ def test_keyset_pages_keep_equal_due_times_and_steps_without_one_in_order(clerk_
     assert seen[len(dated) :] == sorted((item for item in seen if item.statutory_due_at is None), key=lambda i: i.pk)
     assert [(i.statutory_due_at, i.pk) for i in dated] == sorted((i.statutory_due_at, i.pk) for i in dated)
     assert len(dated) == 48
+
+
+@pytest.mark.parametrize("path", ["/workbench/?tab=mine", "/api/workbench/items/?tab=mine"])
+def test_the_rows_are_read_with_only_the_columns_they_show(client, clerk_a, alices, path):
+    """Data minimisation, and a fifth of the page's work: listing reads the names it shows, not
+    the accounts' password hashes or a step's decision note; a claimed row's assignee comes
+    with its row, not a query of its own."""
+    work_item_claim(work_item_id=step(alices).pk, clerk=clerk_a)
+    client.force_login(clerk_a)
+    client.get(path)  # warm the session
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert alices.number in body and "Alice Wang" in body and MASKED in body
+    assert str(clerk_a.name) in body
+    rows = [q["sql"] for q in captured.captured_queries if 'FROM "workflows_workitem" INNER JOIN' in q["sql"]]
+    assert len(rows) == 1, rows
+    assert '"password"' not in rows[0] and '"decision_note"' not in rows[0] and '"last_login"' not in rows[0]
+    # The signed-in clerk's own account is the only one read whole.
+    whole_accounts = [q for q in captured.captured_queries if '"accounts_user"."password"' in q["sql"]]
+    assert len(whole_accounts) <= 1, whole_accounts
+
+
+def test_each_row_links_to_its_own_item_claim_and_release(client, clerk_a, alices, bobs):
+    mine, unclaimed = step(alices), step(bobs)
+    work_item_claim(work_item_id=mine.pk, clerk=clerk_a)
+    client.force_login(clerk_a)
+    claimed_page = client.get("/workbench/?tab=mine").content.decode()
+    assert f'href="/workbench/items/{mine.pk}/"' in claimed_page
+    assert f'action="/workbench/items/{mine.pk}/release/"' in claimed_page
+    open_page = client.get("/workbench/").content.decode()
+    assert f'href="/workbench/items/{unclaimed.pk}/"' in open_page
+    claim = f"/workbench/items/{unclaimed.pk}/claim/"
+    assert f'action="{claim}" hx-post="{claim}"' in open_page
+    # The row htmx swaps in after a claim links the same way.
+    row = client.post(claim, HTTP_HX_REQUEST="true").content.decode()
+    assert f'action="/workbench/items/{unclaimed.pk}/release/"' in row

@@ -50,6 +50,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         page = selectors.work_items_for_clerk(clerk=staff_user(request), tab=tab, filters=filters, scope=scope)
     # Every applicant whose name this page shows is told in their access log.
     access.queue_listed(accessor=staff_user(request), items=page.items)
+    _link_rows(page.items)
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("tab", None)
@@ -91,9 +92,28 @@ def _supervised_colleagues(request: HttpRequest) -> list:
     return list(people.values())
 
 
+# A number no work item has, reversed in place of each row's own (see _link_rows).
+_ANY_ITEM = 987_654_321_987
+_ROW_LINKS = (
+    ("url", "workflows:workbench-item"),
+    ("claim_url", "workflows:workbench-claim"),
+    ("release_url", "workflows:workbench-release"),
+)
+
+
+def _link_rows(items: list) -> None:
+    """Each row's links (open, claim, release): every URL pattern reversed once per page and the
+    row's id put in, rather than reverse() twice per row (about 40 µs each)."""
+    patterns = {attribute: reverse(name, args=[_ANY_ITEM]) for attribute, name in _ROW_LINKS}
+    for item in items:
+        for attribute, pattern in patterns.items():
+            setattr(item, attribute, pattern.replace(str(_ANY_ITEM), str(item.pk)))
+
+
 def _row_response(request: HttpRequest, item_id: int, message: str, *, ok: bool) -> HttpResponse:
     item = _item(request, item_id)
     selectors.decorate_rows([item])
+    _link_rows([item])
     context = {"item": item, "row_message": message, "row_ok": ok, "next_url": _back(request, "")}
     return render(request, "workflows/workbench/_queue_row.html", context)
 
