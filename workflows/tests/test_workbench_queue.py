@@ -209,9 +209,9 @@ def test_keyset_pages_keep_equal_due_times_and_steps_without_one_in_order(clerk_
 
 @pytest.mark.parametrize("path", ["/workbench/?tab=mine", "/api/workbench/items/?tab=mine"])
 def test_the_rows_are_read_with_only_the_columns_they_show(client, clerk_a, alices, path):
-    """Data minimisation, and a fifth of the page's work: listing reads the names it shows, not
-    the accounts' password hashes or a step's decision note; a claimed row's assignee comes
-    with its row, not a query of its own."""
+    """Data minimisation, and less to decode: listing reads the names it shows, not the accounts'
+    password hashes or a step's decision note; a claimed row's assignee comes with its row, not
+    a query of its own."""
     work_item_claim(work_item_id=step(alices).pk, clerk=clerk_a)
     client.force_login(clerk_a)
     client.get(path)  # warm the session
