@@ -49,11 +49,19 @@ class User(AbstractUser):
             algorithm="sha256",
         ).hexdigest()
 
+    def active_memberships(self) -> tuple[tuple[int, str], ...]:
+        """(department id, role) of every role this person holds and is not suspended from, read
+        once for this instance. A request loads its user afresh, so a staff page's access check,
+        its queue scope and its menus share one query. Writes that must see a role revoked a
+        moment ago (the engine's claim) read memberships in their own statement instead."""
+        held = self.__dict__.get("_active_memberships")
+        if held is None:
+            held = self.__dict__["_active_memberships"] = tuple(self.memberships.values_list("department_id", "role"))
+        return held
+
     def nav_roles(self) -> frozenset[str]:
-        """The menus this person sees; memberships are cached per request on the instance."""
-        if not hasattr(self, "_membership_roles"):
-            self._membership_roles = set(self.memberships.values_list("role", flat=True))
-        roles: set[str] = set(self._membership_roles) or {"citizen"}
+        """The menus this person sees (`active_memberships`, read once per request)."""
+        roles: set[str] = {role for _, role in self.active_memberships()} or {"citizen"}
         if self.is_staff:
             roles.add("staff")
         if self.is_superuser:

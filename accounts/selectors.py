@@ -23,16 +23,15 @@ def department_ids(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> Query
 
 
 def held_department_ids(*, user: User, roles: tuple[str, ...] = QUEUE_ROLES) -> tuple[int, ...]:
-    """`department_ids` read once for this user object and remembered on it. A request loads its
-    user afresh, so a staff page's checks and reads of the clerk's scope cost one query, and its
-    one-row reads carry a short list of ids instead of a sub-select: one relation fewer for
-    PostgreSQL to plan, which is most of what those reads cost. Writes that must see a role
-    revoked a moment ago (the engine's claim) keep `department_ids`, read in their own statement."""
-    held: dict[tuple[str, ...], tuple[int, ...]] = user.__dict__.setdefault("_held_department_ids", {})
-    if roles not in held:
-        rows = department_ids(user=user, roles=roles).order_by().distinct()
-        held[roles] = tuple(sorted(row["department_id"] for row in rows))
-    return held[roles]
+    """The ids of the departments where `user` holds one of `roles`, from the memberships read
+    once for this user object (`User.active_memberships`). A staff page's checks and reads of
+    the clerk's scope then cost one query, and its one-row reads carry a short list of ids
+    instead of a sub-select: one relation fewer for PostgreSQL to plan, which is most of what
+    those reads cost. Writes that must see a role revoked a moment ago (the engine's claim) keep
+    `department_ids`, read in their own statement."""
+    if not user.is_authenticated:
+        return ()
+    return tuple(sorted({department for department, role in user.active_memberships() if role in roles}))
 
 
 def members_of(*, department_id: int | None = None, roles: tuple[str, ...] = STAFF_ROLES) -> QuerySet:

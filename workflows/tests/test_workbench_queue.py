@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import User
 from workflows.clock import calendar_snapshot
 from workflows.engine.actions import work_item_claim
 from workflows.models import WorkItem
@@ -173,11 +174,15 @@ def test_the_queue_selector_runs_the_same_number_of_queries_for_5_and_500_items(
     version = version_with()
     bulk_queue(department=department_a, applicant=alice, count=5, version=version)
     calendar_snapshot()  # the working-day calendar is read once per process, not per page
+    # Each page with the clerk loaded afresh, as a request loads its user (whose memberships are
+    # then read once).
+    clerk = User.objects.get(pk=clerk_a.pk)
     with CaptureQueriesContext(connection) as captured:
-        work_items_for_clerk(clerk=clerk_a, filters=QueueFilters(q="Alice"))
+        work_items_for_clerk(clerk=clerk, filters=QueueFilters(q="Alice"))
     bulk_queue(department=department_a, applicant=alice, count=495, version=version)
+    clerk = User.objects.get(pk=clerk_a.pk)
     with django_assert_num_queries(len(captured)):
-        page = work_items_for_clerk(clerk=clerk_a, filters=QueueFilters(q="Alice"))
+        page = work_items_for_clerk(clerk=clerk, filters=QueueFilters(q="Alice"))
     assert len(page.items) == 25
     assert page.counts[Tab.UNCLAIMED] == 500
 
@@ -243,3 +248,42 @@ def test_each_row_links_to_its_own_item_claim_and_release(client, clerk_a, alice
     # The row htmx swaps in after a claim links the same way.
     row = client.post(claim, HTTP_HX_REQUEST="true").content.decode()
     assert f'action="/workbench/items/{unclaimed.pk}/release/"' in row
+
+
+def test_a_row_escapes_what_people_typed_on_the_page_and_in_the_row_htmx_swaps_in(client, clerk_a, alice, alices):
+    """The rows are filled in Python (views/rows.py), not by the template's autoescaping: a name
+    with markup in it is shown as text in both."""
+    alice.display_name = '<script>alert("x")</script> & Wang'
+    alice.save(update_fields=["display_name"])
+    item = step(alices)
+    client.force_login(clerk_a)
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Wang"
+    page = client.get("/workbench/").content.decode()
+    assert escaped in page
+    assert "<script>alert" not in page
+    row = client.post(f"/workbench/items/{item.pk}/claim/", HTTP_HX_REQUEST="true").content.decode()
+    assert row.startswith(f'<tr class="govuk-table__row" id="item-{item.pk}"')
+    assert escaped in row
+    assert "<script>alert" not in row
+    assert 'role="status"' in row
+
+
+def test_the_rows_speak_the_clerks_language(client, clerk_a, alices):
+    item = step(alices)
+    client.cookies["django_language"] = "zh-hans"
+    client.force_login(clerk_a)
+    page = client.get("/workbench/").content.decode()
+    assert f"选择 {alices.number}" in page
+    assert f'action="/workbench/items/{item.pk}/claim/"' in page
+    assert "认领" in page
+
+
+def test_the_page_reads_the_clerks_memberships_once(client, clerk_a, alices):
+    """The access check, the queue's scope and the menus share one read of the memberships."""
+    step(alices)
+    client.force_login(clerk_a)
+    client.get("/workbench/")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/workbench/").status_code == 200
+    reads = [q["sql"] for q in captured.captured_queries if 'FROM "accounts_membership"' in q["sql"]]
+    assert len(reads) == 1, reads

@@ -26,8 +26,11 @@ def fire_item(alice, department_a, department_b):
 
 
 def api_for(user: User) -> APIClient:
+    """An API client of `user`, loaded afresh as every real request loads its user: a user
+    object reads its memberships once (`User.active_memberships`), so one kept from before a
+    suspension would still hold the role."""
     api = APIClient()
-    api.force_authenticate(user)
+    api.force_authenticate(User.objects.get(pk=user.pk))
     return api
 
 

@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.models import Department, Membership, User
+from accounts.models import Department, User
 from accounts.selectors import (
     QUEUE_ROLES,
     SUPERVISOR_ROLES,
@@ -111,10 +111,11 @@ class QueueScope:
 
 
 def queue_scope(*, user: User) -> QueueScope:
-    """One query: the departments where `user` holds a queue role, and which roles."""
+    """The departments where `user` holds a queue role, and which roles (from the memberships
+    read once per request, `User.active_memberships`)."""
     if not user.is_authenticated:
         return QueueScope()
-    rows = list(Membership.objects.filter(user_id=user.pk, role__in=QUEUE_ROLES).values_list("department_id", "role"))
+    rows = [(department, role) for department, role in user.active_memberships() if role in QUEUE_ROLES]
     return QueueScope(
         department_ids=tuple(sorted({department for department, _ in rows})),
         roles=frozenset(role for _, role in rows),
