@@ -2,10 +2,13 @@
 Celery worker, the beat, PostgreSQL, Redis, the load generator and the kernel, as cores busy
 and as milliseconds of CPU per accepted application.
 
-Each process's user + system time is read at the window's start and end (psutil); a process
-that starts or ends inside the window counts only what it used while it was seen. The
+Each process's user + system time is read at the window's start and end (psutil), and every
+second between them: a process that ends inside the window (a database backend whose
+connection reached its maximum age, a pool process replaced) is charged what it had used at
+its last reading, and one that starts inside it what it used while it was seen. A process is
+known by its pid and start time, so a pid the system gives again is another process. The
 machine's own figures (`/proc/stat` through psutil) give the total and the kernel's share,
-and whatever no process seen at both ends is charged with.
+and whatever no reading saw is charged with.
 """
 
 import threading
@@ -32,15 +35,27 @@ def part_of(command: str) -> str:
     return "other"
 
 
-def _processes() -> dict[int, tuple[str, float]]:
-    seen: dict[int, tuple[str, float]] = {}
-    for process in psutil.process_iter(["cmdline", "name", "cpu_times"]):
+ProcessKey = tuple[int, float]  # pid and start time
+
+
+def _processes(parts: dict[ProcessKey, str] | None = None) -> dict[ProcessKey, tuple[str, float]]:
+    """Every process's part and CPU seconds so far. `parts` remembers each process's part, so a
+    reading between the window's ends reads a command line only for a process new to it."""
+    parts = {} if parts is None else parts
+    seen: dict[ProcessKey, tuple[str, float]] = {}
+    for process in psutil.process_iter(["create_time", "cpu_times"]):
         info = process.info
-        times = info.get("cpu_times")
-        if times is None:
+        times, started = info.get("cpu_times"), info.get("create_time")
+        if times is None or started is None:
             continue
-        command = " ".join(info.get("cmdline") or []) or (info.get("name") or "")
-        seen[process.pid] = (part_of(command), times.user + times.system)
+        key = (process.pid, started)
+        if key not in parts:
+            try:
+                command = " ".join(process.cmdline()) or process.name()
+            except psutil.Error:
+                continue
+            parts[key] = part_of(command)
+        seen[key] = (parts[key], times.user + times.system)
     return seen
 
 
@@ -52,24 +67,27 @@ def _machine() -> dict[str, float]:
 
 
 def shares(
-    before: dict[int, tuple[str, float]],
-    after: dict[int, tuple[str, float]],
+    before: dict[Any, tuple[str, float]],
+    after: dict[Any, tuple[str, float]],
     machine_before: dict[str, float],
     machine_after: dict[str, float],
     *,
     seconds: float,
     applications: int,
 ) -> dict[str, Any]:
-    """CPU seconds per part between two readings, as cores and as ms per application."""
+    """CPU seconds per part between two readings, as cores and as ms per application. `after`
+    holds each process's last reading in the window, whether or not it was still running at its
+    end."""
     used: dict[str, float] = {}
-    for pid, (part, cpu) in after.items():
-        earlier = before.get(pid)
-        # The same pid in the same part: the difference; a new process: all it used.
+    for key, (part, cpu) in after.items():
+        earlier = before.get(key)
+        # The same process in the same part: the difference; a new process: all it used.
         start = earlier[1] if earlier is not None and earlier[0] == part else 0.0
         used[part] = used.get(part, 0.0) + max(cpu - start, 0.0)
     busy = machine_after["busy"] - machine_before["busy"]
     # What the machine was busy with beyond the processes seen: interrupts, the network stack's
-    # soft interrupts, kernel threads, processes too short-lived to be seen at either end.
+    # soft interrupts, kernel threads, processes too short-lived for any reading, and what a
+    # process that ended used after its last one.
     used["not charged to a process"] = max(busy - sum(used.values()), 0.0)
     cores = psutil.cpu_count() or 1
     per_application = (lambda s: round(s * 1000 / applications, 1)) if applications else (lambda s: None)
@@ -91,18 +109,27 @@ def shares(
 
 
 class WindowSampler(threading.Thread):
-    """Reads every process at `start` and at `end` (wall-clock seconds), in the background
-    while the level runs; `result(applications)` afterwards."""
+    """Reads every process at `start` and at `end` (wall-clock seconds), and every `every`
+    seconds between them, in the background while the level runs; `result(applications)`
+    afterwards."""
 
-    def __init__(self, start: float, end: float) -> None:
+    def __init__(self, start: float, end: float, *, every: float = 1.0) -> None:
         super().__init__(daemon=True)
-        self.start_at, self.end_at = start, end
-        self.readings: list[tuple[float, dict[int, tuple[str, float]], dict[str, float]]] = []
+        self.start_at, self.end_at, self.every = start, end, every
+        self.readings: list[tuple[float, dict[ProcessKey, tuple[str, float]], dict[str, float]]] = []
 
     def run(self) -> None:
-        for moment in (self.start_at, self.end_at):
-            time.sleep(max(moment - time.time(), 0.0))
-            self.readings.append((time.time(), _processes(), _machine()))
+        parts: dict[ProcessKey, str] = {}
+        time.sleep(max(self.start_at - time.time(), 0.0))
+        self.readings.append((time.time(), _processes(parts), _machine()))
+        last: dict[ProcessKey, tuple[str, float]] = {}
+        while (left := self.end_at - time.time()) > 0:
+            time.sleep(min(self.every, left))
+            if time.time() < self.end_at:
+                last.update(_processes(parts))
+        machine = _machine()
+        last.update(_processes(parts))
+        self.readings.append((time.time(), last, machine))
 
     def result(self, finished_at: list[float]) -> dict[str, Any]:
         """`finished_at`: when each accepted application's last request ended (wall clock);

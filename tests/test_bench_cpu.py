@@ -75,3 +75,26 @@ def test_the_report_shows_the_cpu_parts_of_a_level():
     assert (
         "| submit c8 | CPU ms per application (machine busy %) | 110.2 (98.1 %): web 56.1, worker 17.0 |  |  |" in lines
     )
+
+
+def test_a_process_that_ends_inside_the_window_is_charged_what_it_used_until_its_last_reading():
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    now = time.time()
+    sampler = WindowSampler(now + 0.1, now + 2.0, every=0.2)
+    sampler.start()
+    # Busy for about 0.8 s from inside the window, then gone well before its end (as a database
+    # backend is when its connection reaches its maximum age).
+    time.sleep(0.2)
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time() + 0.8\nwhile time.time() < t: pass"])
+    key = (child.pid, psutil.Process(child.pid).create_time())
+    child.wait()
+    sampler.result([])
+    (_, before, _), (_, after, _) = sampler.readings
+    assert key not in before
+    assert key in after, "the ended process has no reading in the window"
+    assert after[key][1] >= 0.5  # CPU seconds it had used at its last reading
