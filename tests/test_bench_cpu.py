@@ -97,4 +97,5 @@ def test_a_process_that_ends_inside_the_window_is_charged_what_it_used_until_its
     (_, before, _), (_, after, _) = sampler.readings
     assert key not in before
     assert key in after, "the ended process has no reading in the window"
-    assert after[key][1] >= 0.5  # CPU seconds it had used at its last reading
+    # CPU seconds it had used at its last reading (about 0.6 s alone; less on a busy machine)
+    assert after[key][1] >= 0.3
