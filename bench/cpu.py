@@ -38,10 +38,9 @@ def part_of(command: str) -> str:
 ProcessKey = tuple[int, float]  # pid and start time
 
 
-def _processes(parts: dict[ProcessKey, str] | None = None) -> dict[ProcessKey, tuple[str, float]]:
+def _processes(parts: dict[ProcessKey, str]) -> dict[ProcessKey, tuple[str, float]]:
     """Every process's part and CPU seconds so far. `parts` remembers each process's part, so a
     reading between the window's ends reads a command line only for a process new to it."""
-    parts = {} if parts is None else parts
     seen: dict[ProcessKey, tuple[str, float]] = {}
     for process in psutil.process_iter(["create_time", "cpu_times"]):
         info = process.info
