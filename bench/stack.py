@@ -195,7 +195,7 @@ class MemorySampler(threading.Thread):
 
     def run(self) -> None:
         known: dict[str, list[psutil.Process]] = {}
-        looked_up = 0.0
+        looked_up = time.monotonic()
         while not self._stop_event.wait(self.every):
             if time.monotonic() - looked_up >= self.refresh:
                 known, looked_up = {}, time.monotonic()

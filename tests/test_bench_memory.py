@@ -13,7 +13,7 @@ from bench.stack import MemorySampler
 
 def _holding(megabytes: int) -> subprocess.Popen:
     """A real process that keeps `megabytes` of touched memory resident for a minute."""
-    code = f"import time; b = bytearray({megabytes} * 2**20); b[::4096] = bytes(len(b[::4096]) or 1); time.sleep(60)"
+    code = f"import time; b = bytearray({megabytes} * 2**20); b[::4096] = b'x' * (len(b) // 4096); time.sleep(60)"
     return subprocess.Popen([sys.executable, "-c", code])
 
 
@@ -32,6 +32,14 @@ class Stack:
 
 def _settle() -> None:
     time.sleep(1.0)  # the children have allocated and touched their memory
+
+
+def _stop(sampler: MemorySampler, stack: Stack) -> dict[str, float]:
+    memory = sampler.stop()
+    for process in stack.started.values():
+        process.kill()
+        process.wait()
+    return memory
 
 
 def test_the_sampler_reads_memory_and_looks_processes_up_again_only_when_one_ends():
@@ -54,10 +62,7 @@ def test_the_sampler_reads_memory_and_looks_processes_up_again_only_when_one_end
         assert stack.lookups["gunicorn"] >= 2
         assert stack.lookups["worker"] == 1
     finally:
-        memory = sampler.stop()
-        for process in stack.started.values():
-            process.kill()
-            process.wait()
+        memory = _stop(sampler, stack)
     assert memory["web"] >= 95
 
 
@@ -69,9 +74,6 @@ def test_the_sampler_looks_the_processes_up_again_every_refresh():
     try:
         time.sleep(1.3)
     finally:
-        sampler.stop()
-        for process in stack.started.values():
-            process.kill()
-            process.wait()
+        _stop(sampler, stack)
     # About five refreshes in 1.3 s, far fewer than the twenty-odd samples.
     assert 3 <= stack.lookups["gunicorn"] <= 8, stack.lookups
